@@ -1,0 +1,1 @@
+"""Campaign files: their schema, loading and validation, templates and schedules."""

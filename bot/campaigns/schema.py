@@ -1,0 +1,210 @@
+"""The campaign file format (campaigns/*.toml) and the target registry (campaigns/targets.toml).
+
+Each model forbids unknown keys, so a typo is an error with a did-you-mean rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NETWORKS = ("console", "mastodon", "x", "bluesky")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+Localized = str | dict[str, str]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(Strict):
+    name: str = Field(min_length=1)
+    role: str | None = None
+    x: str | None = None
+    mastodon: str | None = None
+    bluesky: str | None = None
+
+    @field_validator("x")
+    @classmethod
+    def _x_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?[A-Za-z0-9_]{1,15}", v):
+            raise ValueError("an X handle is 1-15 letters, digits or _, like @CancilleriaPeru")
+        return None if v is None else "@" + v.lstrip("@")
+
+    @field_validator("mastodon")
+    @classmethod
+    def _mastodon_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?[A-Za-z0-9_]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", v):
+            raise ValueError("a Mastodon handle looks like @user@instance.social")
+        return None if v is None else "@" + v.lstrip("@")
+
+    @field_validator("bluesky")
+    @classmethod
+    def _bluesky_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}", v):
+            raise ValueError("a Bluesky handle is a domain name, like @amnesty.bsky.social")
+        return None if v is None else "@" + v.lstrip("@")
+
+    def handle(self, network: str) -> str | None:
+        if network == "console":
+            return self.x or self.mastodon or self.bluesky
+        return getattr(self, network, None) if network in NETWORKS else None
+
+
+class Image(Strict):
+    path: str = Field(min_length=1)
+    alt: Localized
+
+    @field_validator("alt")
+    @classmethod
+    def _alt_not_empty(cls, v: Localized) -> Localized:
+        values = [v] if isinstance(v, str) else list(v.values())
+        if not values or any(not s.strip() for s in values):
+            raise ValueError("alt text is required: describe the image for people who cannot see it")
+        return v
+
+
+class Message(Strict):
+    text: Localized
+    networks: dict[Literal["console", "mastodon", "x", "bluesky"], Localized] = Field(default_factory=dict)
+    image: Image | None = None
+
+
+class UpdateMessage(Message):
+    id: str
+    at: datetime | None = None
+
+
+class ClosingMessages(Strict):
+    success: Message
+    no_further_action: Message
+
+
+class Messages(Strict):
+    call_to_action: list[Message] = Field(min_length=1)
+    closing: ClosingMessages
+    update: list[UpdateMessage] = Field(default_factory=list)
+
+
+class QuietHours(Strict):
+    start: time
+    end: time
+
+
+class Rule(Strict):
+    id: str
+    cron: str | None = None
+    at: list[datetime] | None = None
+    jitter_minutes: float = Field(default=0, ge=0, le=720)
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError("use letters, digits, '-', '_' or '.'")
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from bot.campaigns.schedule import parse_cron
+
+            parse_cron(v, "UTC")  # raises ValueError with a readable message
+        return v
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Rule:
+        if (self.cron is None) == (self.at is None):
+            raise ValueError("a schedule rule needs exactly one of 'cron' or 'at'")
+        if self.at is not None and not self.at:
+            raise ValueError("'at' is empty")
+        return self
+
+
+class Campaign(Strict):
+    title: str = Field(min_length=1)
+    reference: str = ""
+    languages: list[str] = Field(min_length=1)
+    timezone: str
+    starts: datetime | None = None
+    ends: datetime | None = None
+    status: Literal["active", "paused", "closed"] = "active"
+    outcome: Literal["success", "no_further_action"] | None = None
+    grace_minutes: float = Field(default=60, ge=0)
+    ask: Localized
+    hashtags: list[str] | dict[str, list[str]] = Field(default_factory=list)
+    link: str = ""
+    targets: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(min_length=1)
+    quiet_hours: QuietHours | None = None
+    schedule: list[Rule] = Field(min_length=1)
+    messages: Messages
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}: use an IANA name like 'America/Lima'") from None
+        return v
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, v: list[str]) -> list[str]:
+        for lang in v:
+            if not LANGUAGE_RE.match(lang):
+                raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
+        if len(set(v)) != len(v):
+            raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, v: str) -> str:
+        if v and not re.match(r"^https?://\S+$", v):
+            raise ValueError("the link must be an http(s) URL")
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> Campaign:
+        if self.status == "closed" and self.outcome is None:
+            raise ValueError("a closed campaign needs an outcome: 'success' or 'no_further_action'")
+        if self.starts and self.ends and _aware(self.ends, self.timezone) <= _aware(self.starts, self.timezone):
+            raise ValueError("'ends' is not after 'starts'")
+        return self
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def starts_utc(self) -> datetime | None:
+        return None if self.starts is None else _aware(self.starts, self.timezone)
+
+    def ends_utc(self) -> datetime | None:
+        return None if self.ends is None else _aware(self.ends, self.timezone)
+
+
+def _aware(value: datetime, tz: str) -> datetime:
+    """TOML local datetimes (no offset) are read in the campaign's zone."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=ZoneInfo(tz))
+    return value
+
+
+def aware_in(value: datetime, tz: str) -> datetime:
+    return _aware(value, tz)
+
+
+def known_field_names() -> set[str]:
+    names: set[str] = set()
+    for model in (Target, Image, Message, UpdateMessage, ClosingMessages, Messages, QuietHours, Rule, Campaign):
+        names.update(model.model_fields)
+    return names

@@ -1,0 +1,134 @@
+"""Checks that need the config and the networks: accounts, rendering every message for every language and
+network, lengths, images, and schedules that would never post."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from bot.accounts import account_languages, resolve_account
+from bot.campaigns.loader import (
+    Issue,
+    LoadedCampaign,
+    LoadResult,
+    campaign_files,
+    did_you_mean,
+    load_targets,
+    parse_campaign,
+)
+from bot.campaigns.schedule import rule_ever_posts
+from bot.campaigns.schema import Message, Target
+from bot.campaigns.templates import TemplateError, pick, render
+from bot.config import Config
+from bot.networks.registry import network_class
+
+
+def _messages(campaign: LoadedCampaign) -> Iterable[tuple[str, Message]]:
+    msgs = campaign.model.messages
+    for i, m in enumerate(msgs.call_to_action):
+        yield f"messages.call_to_action[{i}]", m
+    yield "messages.closing.success", msgs.closing.success
+    yield "messages.closing.no_further_action", msgs.closing.no_further_action
+    for i, u in enumerate(msgs.update):
+        yield f"messages.update[{i}]", u
+
+
+def check_text(
+    file: str, where: str, text: str, network: str, language: str, limit: int | None = None
+) -> list[Issue]:
+    cls = network_class(network)
+    length, maximum = cls.measure(text), limit or cls.max_length
+    if length > maximum:
+        return [Issue(file, where, f"({language}, {network}) is {length} characters, over {network}'s limit of "
+                                   f"{maximum} by {length - maximum}")]
+    return []
+
+
+def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> list[Issue]:
+    model = campaign.model
+    file = str(campaign.path or campaign.id)
+    issues: list[Issue] = []
+
+    pairs: set[tuple[str, str]] = set()  # (language, network) pairs this campaign posts in
+    for i, account_id in enumerate(model.accounts):
+        view = resolve_account(config, account_id)
+        if view is None:
+            issues.append(Issue(file, f"accounts[{i}]", f"unknown account {account_id!r}"
+                                f"{did_you_mean(account_id, config.accounts)}; accounts are configured in "
+                                f"{config.path} under [accounts.ID]"))
+            continue
+        langs = account_languages(view, model.languages)
+        if not langs:
+            issues.append(Issue(file, f"accounts[{i}]", f"account {account_id!r} posts in none of the campaign's "
+                                f"languages ({', '.join(model.languages)})", "warning"))
+        pairs.update((lang, view.network) for lang in langs)
+    if len(set(model.accounts)) != len(model.accounts):
+        issues.append(Issue(file, "accounts", "an account is listed twice"))
+
+    for kind, items in (("schedule", [r.id for r in model.schedule]),
+                        ("messages.update", [u.id for u in model.messages.update])):
+        dupes = sorted({x for x in items if items.count(x) > 1})
+        for d in dupes:
+            issues.append(Issue(file, kind, f"duplicate id {d!r}"))
+
+    for i, rule in enumerate(model.schedule):
+        if not rule_ever_posts(rule, campaign.model, now):
+            issues.append(Issue(file, f"schedule[{i}]", f"rule {rule.id!r} produces no post "
+                                "(check its dates, starts/ends and quiet hours)"))
+
+    for where, message in _messages(campaign):
+        # Render for every pair the campaign posts in, and for every per-network variant written.
+        checks = set(pairs)
+        for net in message.networks:
+            checks.update((lang, net) for lang in model.languages)
+        for lang, net in sorted(checks):
+            try:
+                text = render(message, model, campaign.targets, lang, net)
+            except TemplateError as exc:
+                issues.append(Issue(file, where, f"({lang}, {net}) {exc}"))
+                continue
+            if not text:
+                issues.append(Issue(file, where, f"({lang}, {net}) renders to empty text"))
+                continue
+            issues.extend(check_text(file, where, text, net, lang))
+        if message.image is not None:
+            img = campaign.base_dir / message.image.path
+            if not img.is_file():
+                issues.append(Issue(file, f"{where}.image.path", f"image {message.image.path!r} not found "
+                                    f"(paths are relative to {campaign.base_dir})"))
+            for lang in model.languages:
+                if pick(message.image.alt, lang) is None:
+                    issues.append(Issue(file, f"{where}.image.alt", f"no alt text for language {lang!r}"))
+    if len(model.messages.call_to_action) < 2:
+        issues.append(Issue(file, "messages.call_to_action", "only one call to action: an account will post the "
+                            "same text every time, and X refuses duplicates; add variants", "warning"))
+    return issues
+
+
+def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = None) -> LoadResult:
+    """Load and fully validate campaign files; invalid ones are reported in ``failed`` and ``issues``."""
+    directory = config.campaigns_dir
+    result = LoadResult()
+    if paths is None and not directory.is_dir():
+        result.issues.append(Issue(str(directory), "", "campaigns folder not found (bot.campaigns_dir)"))
+        return result
+    files = paths if paths else campaign_files(directory)
+    registries: dict[Path, dict[str, Target]] = {}  # targets.toml is read from each campaign file's folder
+    for path in files:
+        if not path.is_file():
+            result.issues.append(Issue(str(path), "", "file not found"))
+            continue
+        folder = path.parent.resolve()
+        if folder not in registries:
+            registries[folder], target_issues = load_targets(path.parent)
+            result.issues.extend(target_issues)
+        loaded, issues = parse_campaign(path, registries[folder])
+        if loaded is not None:
+            issues = check_campaign(loaded, config, now)
+        result.issues.extend(issues)
+        if loaded is None or any(i.severity == "error" for i in issues):
+            result.failed.add(path.stem)
+        else:
+            result.campaigns[loaded.id] = loaded
+    return result

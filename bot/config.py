@@ -1,0 +1,154 @@
+"""Loading config.toml: the [bot] settings and the [accounts.ID] table.
+
+Secrets are never in the file: an account names the environment variable that holds each secret, and
+``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import ConfigError
+
+CONFIG_ENV = "CAMPAIGN_BOT_CONFIG"
+DATABASE_URL_ENV = "CAMPAIGN_BOT_DATABASE_URL"
+DEFAULT_CONFIG_FILE = "config.toml"
+
+
+class BotSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = "sqlite:///campaign-bot.db"
+    campaigns_dir: str = "campaigns"
+    horizon_days: int = Field(default=7, ge=1, le=366)
+    plan_interval_minutes: float = Field(default=5, gt=0)
+    poll_seconds: float = Field(default=2, gt=0)
+    lease_seconds: int = Field(default=300, ge=5)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=30, gt=0)
+    retry_max_seconds: float = Field(default=3600, gt=0)
+    concurrency: int = Field(default=8, ge=1, le=256)
+
+
+class AccountSettings(BaseModel):
+    """Keys every account has; each network adds its own (see bot/networks/<kind>.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: str
+    languages: list[str] | None = None
+
+
+@dataclass
+class Config:
+    bot: BotSettings
+    accounts: dict[str, AccountSettings]
+    path: Path | None
+    console_fallback: bool = False
+    """True when there is no config file (or --dry-run): every account a campaign names posts to the console."""
+    raw_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def campaigns_dir(self) -> Path:
+        return Path(self.bot.campaigns_dir)
+
+
+def _format_pydantic(where: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{where}{'.' + loc if loc else ''}: {msg}")
+    return "; ".join(parts)
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        return p
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found (from ${CONFIG_ENV})")
+        return p
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = False) -> Config:
+    from bot.networks.registry import account_settings_model  # local: keeps config import light
+
+    cfg_path = resolve_config_path(path)
+    data: dict[str, Any] = {}
+    if cfg_path is not None:
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+        unknown = set(data) - {"bot", "accounts"}
+        if unknown:
+            raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} (known: bot, accounts)")
+    where = str(cfg_path) if cfg_path else "config"
+    try:
+        bot = BotSettings.model_validate(data.get("bot", {}))
+    except ValidationError as exc:
+        raise ConfigError(_format_pydantic(f"{where}: bot", exc)) from None
+    env_url = os.environ.get(DATABASE_URL_ENV)
+    if env_url:
+        bot.database_url = env_url
+
+    accounts: dict[str, AccountSettings] = {}
+    raw_accounts: dict[str, dict[str, Any]] = {}
+    for account_id, raw in (data.get("accounts") or {}).items():
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: accounts.{account_id}: must be a table")
+        kind = raw.get("network")
+        if not kind:
+            raise ConfigError(f"{where}: accounts.{account_id}.network: missing (console, mastodon, x or bluesky)")
+        try:
+            model = account_settings_model(str(kind))
+        except KeyError as exc:
+            raise ConfigError(f"{where}: accounts.{account_id}.network: {exc.args[0]}") from None
+        try:
+            accounts[account_id] = model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(_format_pydantic(f"{where}: accounts.{account_id}", exc)) from None
+        raw_accounts[account_id] = raw
+    return Config(
+        bot=bot,
+        accounts=accounts,
+        path=cfg_path,
+        console_fallback=cfg_path is None or dry_run,
+        raw_accounts=raw_accounts,
+    )
+
+
+def read_secret(account_id: str, env_name: str) -> str:
+    """The value of ``env_name``, or of the file named by ``env_name``_FILE. Never logged."""
+    value = os.environ.get(env_name)
+    if value:
+        return value.strip()
+    file_var = f"{env_name}_FILE"
+    file_path = os.environ.get(file_var)
+    if file_path:
+        try:
+            content = Path(file_path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"account {account_id}: cannot read ${file_var} ({file_path}): {exc.strerror}"
+            ) from None
+        if content:
+            return content
+        raise ConfigError(f"account {account_id}: the file named by ${file_var} is empty")
+    raise ConfigError(f"account {account_id}: environment variable ${env_name} (or ${file_var}) is not set")

@@ -1,0 +1,98 @@
+"""Building delivery rows: one row per post and account, with its text rendered for that account's network."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.accounts import account_languages
+from bot.campaigns.loader import LoadedCampaign
+from bot.campaigns.schema import Message
+from bot.campaigns.templates import pick, render
+
+# Statuses
+PLANNED = "planned"
+SENDING = "sending"
+SENT = "sent"
+CANCELLED = "cancelled"
+FAILED = "failed"
+MISSED = "missed"
+UNKNOWN = "unknown"
+FINAL = (SENT, CANCELLED, FAILED, MISSED)
+
+# Kinds
+CALL_TO_ACTION = "call_to_action"
+CLOSING = "closing"
+UPDATE = "update"
+QUEUED = "queued"
+KINDS = (CALL_TO_ACTION, CLOSING, UPDATE, QUEUED)
+
+
+def media_for(message: Message, campaign: LoadedCampaign, language: str) -> list[dict[str, str]]:
+    if message.image is None:
+        return []
+    alt = pick(message.image.alt, language) or ""
+    return [{"path": str((campaign.base_dir / message.image.path).resolve()), "alt": alt}]
+
+
+def row(
+    *,
+    plan_key: str,
+    campaign_id: str,
+    account_id: str,
+    network: str,
+    kind: str,
+    language: str,
+    text: str,
+    due_at: datetime,
+    now: datetime,
+    rule_id: str | None = None,
+    variant: int | None = None,
+    media: list[dict[str, str]] | None = None,
+    reply_in_thread: bool = False,
+) -> dict[str, Any]:
+    return {
+        "plan_key": plan_key,
+        "campaign_id": campaign_id,
+        "account_id": account_id,
+        "network": network,
+        "kind": kind,
+        "rule_id": rule_id,
+        "language": language,
+        "variant": variant,
+        "text": text,
+        "media": media or [],
+        "reply_in_thread": reply_in_thread,
+        "due_at": due_at,
+        "status": PLANNED,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def message_rows(
+    app: Any,
+    campaign: LoadedCampaign,
+    message: Message,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    now: datetime,
+    reply_in_thread: bool,
+    accounts: list[str] | None = None,
+    languages: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per account and language for a one-off message (closing, update, queued)."""
+    rows = []
+    for account_id in accounts or campaign.model.accounts:
+        view = app.account(account_id)
+        if view is None:
+            continue
+        for lang in account_languages(view, languages or campaign.model.languages):
+            text = render(message, campaign.model, campaign.targets, lang, view.network)
+            rows.append(row(plan_key=f"{key}|{account_id}|{lang}", campaign_id=campaign.id, account_id=account_id,
+                            network=view.network, kind=kind, language=lang, text=text, due_at=due_at, now=now,
+                            media=media_for(message, campaign, lang), reply_in_thread=reply_in_thread))
+    return rows

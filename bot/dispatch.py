@@ -1,0 +1,392 @@
+"""The dispatcher: claims due deliveries with a lease, posts them, and records the outcome.
+
+Every step is a short transaction; the network is called outside any transaction. The outcome is written
+only while this worker still holds the lease, so a worker that lost its lease can never overwrite what
+another decided. Every classified network error is handled here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.deliveries import (
+    CALL_TO_ACTION,
+    CANCELLED,
+    CLOSING,
+    FAILED,
+    MISSED,
+    PLANNED,
+    SENDING,
+    SENT,
+    UNKNOWN,
+)
+from bot.networks.base import (
+    AuthRevoked,
+    Media,
+    OutcomeUnknown,
+    PermanentError,
+    Post,
+    Published,
+    RateLimited,
+    ThreadRef,
+    TransientError,
+)
+from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    campaign_id: str
+    account_id: str
+    kind: str
+    language: str
+    text: str
+    media: list[dict[str, str]]
+    reply_in_thread: bool
+    attempts: int
+
+
+def _runnable(now: datetime):  # type: ignore[no-untyped-def]
+    """Rows that may be sent now: planned, due, not deferred, of an active campaign (closing: a closed one)."""
+    return and_(
+        DeliveryRow.status == PLANNED,
+        DeliveryRow.due_at <= now,
+        or_(DeliveryRow.not_before.is_(None), DeliveryRow.not_before <= now),
+        or_(
+            and_(CampaignRow.state == "active", DeliveryRow.kind != CLOSING),
+            and_(CampaignRow.state == "closed", DeliveryRow.kind == CLOSING),
+        ),
+    )
+
+
+class Dispatcher:
+    def __init__(self, app: App, stopping: threading.Event | None = None) -> None:
+        self.app = app
+        self.stopping = stopping or threading.Event()
+        self.settings = app.config.bot
+        self._rng = random.Random()
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    def paused_all(self, session: Session) -> bool:
+        row = session.get(ControlRow, 1)
+        return bool(row and row.paused_all)
+
+    def _blocked_accounts(self, session: Session, now: datetime) -> set[str]:
+        stmt = select(AccountStateRow.account_id).where(
+            or_(AccountStateRow.disabled.is_(True), AccountStateRow.rate_limited_until > now))
+        return set(session.scalars(stmt))
+
+    def due_accounts(self) -> list[str]:
+        now = self.app.clock.now()
+        with self.app.sessions() as session:
+            if self.paused_all(session):
+                return []
+            stmt = (select(DeliveryRow.account_id).join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
+                    .where(_runnable(now)).distinct())
+            accounts = set(session.scalars(stmt)) - self._blocked_accounts(session, now)
+        return sorted(accounts)
+
+    def next_due_at(self) -> datetime | None:
+        """When the next delivery becomes runnable, for the wake-up job."""
+        with self.app.sessions() as session:
+            when = func.coalesce(DeliveryRow.not_before, DeliveryRow.due_at)
+            stmt = (select(func.min(when)).join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
+                    .where(DeliveryRow.status == PLANNED, CampaignRow.state != "paused"))
+            value = session.scalar(stmt)
+        if value is None:
+            return None
+        from bot.clock import as_utc
+
+        return as_utc(value)
+
+    # -- claim ---------------------------------------------------------------------------------------------
+
+    def claim_next(self, account_id: str) -> Claimed | None:
+        now = self.app.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        with self.app.sessions.begin() as session:
+            if self.paused_all(session) or account_id in self._blocked_accounts(session, now):
+                return None
+            for _ in range(100):  # skips stale rows; bounded so one call never runs away
+                stmt = (
+                    select(DeliveryRow, CampaignRow.grace_seconds)
+                    .join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
+                    .where(DeliveryRow.account_id == account_id, _runnable(now))
+                    .order_by(DeliveryRow.due_at, DeliveryRow.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True, of=DeliveryRow)
+                )
+                found = session.execute(stmt).first()
+                if found is None:
+                    return None
+                d, grace = found
+                stale = (d.kind != CLOSING and d.attempts == 0 and d.not_before is None
+                         and d.due_at < now - timedelta(seconds=grace))
+                if stale:
+                    late = now - d.due_at
+                    session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
+                                    .values(status=MISSED, updated_at=now, error_kind="missed",
+                                            error=f"not sent: {_human(late)} late, past the campaign's grace window "
+                                                  f"of {_human(timedelta(seconds=grace))}"))
+                    log.warning("delivery %s (%s, %s) missed: %s late", d.id, d.campaign_id, account_id, late)
+                    continue
+                res = session.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
+                    .values(status=SENDING, lease_owner=self.app.owner, lease_expires_at=lease_until,
+                            attempts=DeliveryRow.attempts + 1, updated_at=now)
+                )
+                if res.rowcount != 1:  # type: ignore[attr-defined]
+                    continue  # someone else took it between our read and our write
+                return Claimed(d.id, d.campaign_id, d.account_id, d.kind, d.language, d.text, list(d.media or []),
+                               d.reply_in_thread, d.attempts + 1)
+        return None
+
+    # -- guarded writes ------------------------------------------------------------------------------------
+
+    def _guarded(self, session: Session, delivery_id: int, *, allow_unknown: bool = False, **values: object) -> bool:
+        statuses = (SENDING, UNKNOWN) if allow_unknown else (SENDING,)
+        values.setdefault("updated_at", self.app.clock.now())
+        res = session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id, DeliveryRow.status.in_(statuses),
+                   DeliveryRow.lease_owner == self.app.owner)
+            .values(**values)
+        )
+        ok = res.rowcount == 1  # type: ignore[attr-defined]
+        if not ok:
+            log.warning("delivery %s: lease lost before recording %s; left to whoever holds it now",
+                        delivery_id, values.get("status"))
+        return ok
+
+    def _release(self, session: Session, c: Claimed, not_before: datetime | None, error: str, kind: str,
+                 refund: bool) -> None:
+        """Back to planned, to be retried later (refund: the attempt did not count)."""
+        self._guarded(session, c.id, status=PLANNED, lease_owner=None, lease_expires_at=None, not_before=not_before,
+                      error=error, error_kind=kind,
+                      attempts=DeliveryRow.attempts - 1 if refund else DeliveryRow.attempts)
+
+    # -- before sending ------------------------------------------------------------------------------------
+
+    def prepare(self, c: Claimed) -> Post | None:
+        """Recheck under the lease (a close may have landed since the claim) and find the thread to reply in."""
+        now = self.app.clock.now()
+        with self.app.sessions.begin() as session:
+            campaign = session.get(CampaignRow, c.campaign_id)
+            state = campaign.state if campaign else "closed"
+            if self.paused_all(session):
+                self._release(session, c, None, "held by the emergency stop", "held", refund=True)
+                return None
+            if c.kind != CLOSING and state == "closed":
+                self._guarded(session, c.id, status=CANCELLED, error_kind="cancelled",
+                              error="campaign closed after this was claimed; not sent")
+                return None
+            if c.kind != CLOSING and state == "paused":
+                self._release(session, c, None, "campaign paused", "held", refund=True)
+                return None
+            reply: ThreadRef | None = None
+            if c.reply_in_thread:
+                parent = session.scalars(
+                    select(DeliveryRow)
+                    .where(DeliveryRow.campaign_id == c.campaign_id, DeliveryRow.account_id == c.account_id,
+                           DeliveryRow.language == c.language, DeliveryRow.kind == CALL_TO_ACTION,
+                           DeliveryRow.status == SENT, DeliveryRow.remote_id.is_not(None))
+                    .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc())
+                    .limit(1)
+                ).first()
+                if parent is not None and parent.remote_id:
+                    root = parent.thread_root or {"id": parent.remote_id, "ref": parent.remote_ref or {}}
+                    reply = ThreadRef(remote_id=parent.remote_id, ref=parent.remote_ref or {},
+                                      root_id=root["id"], root_ref=root.get("ref") or {})
+                    self._guarded(session, c.id, in_reply_to=parent.remote_id,
+                                  thread_root={"id": reply.root_id, "ref": reply.root_ref}, updated_at=now)
+        return Post(
+            delivery_id=c.id,
+            idempotency_key=f"campaign-bot-{c.id}",
+            text=c.text,
+            language=c.language,
+            in_reply_to=reply,
+            media=tuple(Media(path=Path(m["path"]), alt=m["alt"]) for m in c.media),
+        )
+
+    # -- send and record -----------------------------------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> timedelta:
+        base = self.settings.retry_base_seconds * 2 ** max(0, attempts - 1)
+        return timedelta(seconds=min(self.settings.retry_max_seconds, base) * (0.5 + self._rng.random() / 2))
+
+    def send(self, c: Claimed, post: Post) -> str:
+        """Publish and record the outcome; returns the delivery's new status."""
+        net = self.app.network(c.account_id)
+        length, limit = net.measure(post.text), net.limit()
+        if length > limit:
+            with self.app.sessions.begin() as session:
+                self._guarded(session, c.id, status=FAILED, error_kind="permanent",
+                              error=f"{length} characters, over the account's limit of {limit}")
+            return FAILED
+        try:
+            published = net.publish(post)
+        except RateLimited as exc:
+            until = exc.until or self.app.clock.now() + timedelta(seconds=60)
+            with self.app.sessions.begin() as session:
+                self._set_account(session, c.account_id, rate_limited_until=until)
+                self._release(session, c, until, f"rate limited until {until.isoformat(timespec='seconds')}: {exc}",
+                              "rate_limited", refund=True)
+            log.warning("account %s rate limited until %s", c.account_id, until)
+            return PLANNED
+        except TransientError as exc:
+            return self._transient(c, str(exc))
+        except PermanentError as exc:
+            with self.app.sessions.begin() as session:
+                self._guarded(session, c.id, status=FAILED, error=str(exc), error_kind="permanent")
+            log.error("delivery %s failed permanently: %s", c.id, exc)
+            return FAILED
+        except AuthRevoked as exc:
+            with self.app.sessions.begin() as session:
+                self._set_account(session, c.account_id, disabled=True, disabled_reason=str(exc),
+                                  disabled_at=self.app.clock.now())
+                self._release(session, c, None, f"account disabled: {exc}", "auth_revoked", refund=True)
+            log.error("account %s disabled, its credentials were refused: %s", c.account_id, exc)
+            return PLANNED
+        except OutcomeUnknown as exc:
+            if net.idempotent:
+                return self._transient(c, f"outcome unknown, retrying safely: {exc}")
+            return self._unknown(c, post, str(exc))
+        except Exception as exc:  # an adapter bug: classify conservatively, keep the traceback for programmers
+            log.exception("delivery %s: unexpected error from the %s adapter", c.id, net.kind)
+            if net.idempotent:
+                return self._transient(c, f"unexpected error: {exc!r}")
+            return self._unknown(c, post, f"unexpected error: {exc!r}")
+        self._record_sent(c.id, published)
+        return SENT
+
+    def _record_sent(self, delivery_id: int, published: Published) -> None:
+        with self.app.sessions.begin() as session:
+            self._guarded(session, delivery_id, allow_unknown=True, status=SENT, sent_at=self.app.clock.now(),
+                          remote_id=published.remote_id, remote_url=published.url, remote_ref=published.ref or None,
+                          error=None, error_kind=None, lease_expires_at=None)
+
+    def _transient(self, c: Claimed, error: str) -> str:
+        with self.app.sessions.begin() as session:
+            if c.attempts >= self.settings.max_attempts:
+                self._guarded(session, c.id, status=FAILED, error_kind="transient",
+                              error=f"gave up after {c.attempts} attempts: {error}")
+                log.error("delivery %s failed after %d attempts: %s", c.id, c.attempts, error)
+                return FAILED
+            retry_at = self.app.clock.now() + self._backoff(c.attempts)
+            self._release(session, c, retry_at, error, "transient", refund=False)
+        log.warning("delivery %s: %s; retry at %s", c.id, error, retry_at.isoformat(timespec="seconds"))
+        return PLANNED
+
+    def _unknown(self, c: Claimed, post: Post, error: str) -> str:
+        """Never retried blindly on a network with no idempotency: settle it by reading, or flag a person."""
+        found = self._settle(c.account_id, post)
+        if found is not None:
+            self._record_sent(c.id, found)
+            return SENT
+        with self.app.sessions.begin() as session:
+            self._guarded(session, c.id, status=UNKNOWN, error_kind="outcome_unknown",
+                          error=f"{error}; the post may or may not exist: check the account, then "
+                                f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+        log.error("delivery %s: outcome unknown, flagged for a person: %s", c.id, error)
+        return UNKNOWN
+
+    def _settle(self, account_id: str, post: Post) -> Published | None:
+        try:
+            return self.app.network(account_id).find_published(post)
+        except Exception:  # settling is best effort; the delivery stays flagged
+            log.exception("account %s: could not read recent posts to settle an unknown outcome", account_id)
+            return None
+
+    def _set_account(self, session: Session, account_id: str, **values: object) -> None:
+        row = session.get(AccountStateRow, account_id)
+        if row is None:
+            row = AccountStateRow(account_id=account_id, disabled=False)
+            session.add(row)
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.updated_at = self.app.clock.now()
+
+    # -- lease expiry --------------------------------------------------------------------------------------
+
+    def expire_leases(self) -> int:
+        """A worker died mid-send: resend on an idempotent network, otherwise settle or flag unknown."""
+        now = self.app.clock.now()
+        with self.app.sessions.begin() as session:
+            rows = session.scalars(
+                select(DeliveryRow).where(DeliveryRow.status == SENDING, DeliveryRow.lease_expires_at < now)
+                .with_for_update(skip_locked=True)
+            ).all()
+            flagged = []
+            for d in rows:
+                net = self.app.network(d.account_id)
+                if net.idempotent:
+                    values = dict(status=PLANNED, lease_owner=None, lease_expires_at=None, error_kind="lease_expired",
+                                  error="the worker sending this stopped mid-send; resending (safe on this network)")
+                else:
+                    values = dict(status=UNKNOWN, error_kind="outcome_unknown",
+                                  error="the worker sending this stopped mid-send; the post may or may not exist: "
+                                        f"check the account, then `campaign-bot resolve {d.id} --sent URL` or "
+                                        "`--not-sent`")
+                    flagged.append(d)
+                session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == SENDING,
+                                                          DeliveryRow.lease_expires_at < now)
+                                .values(updated_at=now, **values))
+                log.warning("delivery %s: lease expired (%s)", d.id, values["status"])
+        for d in flagged:  # outside the transaction: this may read the network
+            post = Post(d.id, f"campaign-bot-{d.id}", d.text, d.language)
+            found = self._settle(d.account_id, post)
+            if found is not None:
+                with self.app.sessions.begin() as session:
+                    session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == UNKNOWN)
+                                    .values(status=SENT, sent_at=now, remote_id=found.remote_id,
+                                            remote_url=found.url, remote_ref=found.ref or None, error=None,
+                                            error_kind=None, updated_at=now))
+        return len(rows)
+
+    # -- loops ---------------------------------------------------------------------------------------------
+
+    def run_account(self, account_id: str, limit: int | None = None) -> int:
+        """Send what is due for one account, in order, until nothing is due (or we are told to stop)."""
+        done = 0
+        while not self.stopping.is_set() and (limit is None or done < limit):
+            claimed = self.claim_next(account_id)
+            if claimed is None:
+                break
+            post = self.prepare(claimed)
+            if post is not None:
+                self.send(claimed, post)
+            done += 1
+        return done
+
+    def run_once(self) -> int:
+        """One full pass, sequentially: what tests call instead of waiting for the daemon."""
+        self.expire_leases()
+        return sum(self.run_account(a) for a in self.due_accounts())
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"

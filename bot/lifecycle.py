@@ -1,0 +1,214 @@
+"""Staff actions: close, pause, resume, reopen, the emergency stop, and queueing an extra post.
+
+Each runs in one transaction and writes the audit log. They work whether or not a daemon runs: the daemon
+reads the database, so it sees the change on its next tick.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.campaigns.loader import LoadedCampaign, did_you_mean
+from bot.campaigns.schema import Message
+from bot.campaigns.templates import TemplateError
+from bot.campaigns.validate import check_text
+from bot.deliveries import CANCELLED, CLOSING, PLANNED, QUEUED, message_rows
+from bot.errors import NotFound, UserError
+from bot.store.models import CampaignRow, ControlRow, DeliveryRow
+
+OUTCOMES = ("success", "no_further_action")
+
+
+@dataclass(frozen=True)
+class Result:
+    changed: bool
+    message: str
+
+
+def campaign_row(session: Session, campaign_id: str, *, lock: bool = False) -> CampaignRow:
+    stmt = select(CampaignRow).where(CampaignRow.id == campaign_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.scalars(stmt).first()
+    if row is None:
+        known = session.scalars(select(CampaignRow.id)).all()
+        raise NotFound(f"no campaign {campaign_id!r}{did_you_mean(campaign_id, known)}"
+                       " (campaigns are known once loaded: run `campaign-bot validate` or `plan`)")
+    return row
+
+
+def normalise_outcome(outcome: str) -> str:
+    value = outcome.replace("-", "_")
+    if value not in OUTCOMES:
+        raise UserError(f"unknown outcome {outcome!r}: use success or no-further-action")
+    return value
+
+
+def _cancel_unsent(session: Session, campaign_id: str, now: datetime, reason: str, kinds_except: str | None,
+                   only_kind: str | None = None) -> int:
+    stmt = update(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.status == PLANNED)
+    if kinds_except:
+        stmt = stmt.where(DeliveryRow.kind != kinds_except)
+    if only_kind:
+        stmt = stmt.where(DeliveryRow.kind == only_kind)
+    res = session.execute(stmt.values(status=CANCELLED, error=reason, error_kind="cancelled", updated_at=now))
+    return res.rowcount or 0  # type: ignore[attr-defined]
+
+
+def close_in(session: Session, app: object, campaign_id: str, outcome: str, now: datetime, by: str,
+             note: str | None) -> Result:
+    """Close inside the caller's transaction (the planner uses this when a file says status = "closed")."""
+    outcome = normalise_outcome(outcome)
+    row = campaign_row(session, campaign_id, lock=True)
+    if row.state == "closed":
+        when = row.state_changed_at.isoformat(timespec="minutes") if row.state_changed_at else "?"
+        return Result(False, f"{campaign_id} is already closed ({row.outcome}) since {when} by "
+                             f"{row.state_changed_by}; nothing changed")
+    loaded = LoadedCampaign.from_definition(row.id, row.definition)
+    message: Message = getattr(loaded.model.messages.closing, outcome)
+    row.state, row.outcome = "closed", outcome
+    row.close_seq += 1
+    row.state_changed_at, row.state_changed_by, row.state_note = now, by, note
+    cancelled = _cancel_unsent(session, campaign_id, now, f"campaign closed ({outcome}) by {by}", CLOSING)
+    rows = message_rows(app, loaded, message, kind=CLOSING, key=f"{campaign_id}|closing|{row.close_seq}",
+                        due_at=now, now=now, reply_in_thread=True)
+    if rows:
+        session.execute(insert(DeliveryRow), rows)
+    audit.record(session, now, by, "close", campaign_id, note, outcome=outcome, cancelled=cancelled,
+                 closing_messages=len(rows))
+    return Result(True, f"closed {campaign_id} ({outcome}): cancelled {cancelled} pending post(s), "
+                        f"queued {len(rows)} closing message(s)")
+
+
+def close(app, campaign_id: str, outcome: str, by: str, note: str | None = None) -> Result:  # type: ignore[no-untyped-def]
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        return close_in(session, app, campaign_id, outcome, now, by, note)
+
+
+def set_state_in(session: Session, campaign_id: str, action: str, now: datetime, by: str,
+                 note: str | None) -> Result:
+    """pause, resume or reopen, inside the caller's transaction."""
+    row = campaign_row(session, campaign_id, lock=True)
+    allowed = {"pause": ("active",), "resume": ("paused",), "reopen": ("closed",)}[action]
+    target = {"pause": "paused", "resume": "active", "reopen": "active"}[action]
+    if row.state not in allowed:
+        return Result(False, f"{campaign_id} is {row.state}; {action} changes nothing")
+    cancelled = 0
+    if action == "reopen":
+        row.outcome = None
+        cancelled = _cancel_unsent(session, campaign_id, now, f"campaign reopened by {by}", None, CLOSING)
+    row.state = target
+    row.state_changed_at, row.state_changed_by, row.state_note = now, by, note
+    row.planned_hash = None  # re-plan from now on
+    audit.record(session, now, by, action, campaign_id, note, cancelled=cancelled or None)
+    return Result(True, f"{action}: {campaign_id} is now {target}")
+
+
+def set_state(app, campaign_id: str, action: str, by: str, note: str | None = None) -> Result:  # type: ignore[no-untyped-def]
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        return set_state_in(session, campaign_id, action, now, by, note)
+
+
+def control_row(session: Session) -> ControlRow:
+    row = session.get(ControlRow, 1)
+    if row is None:
+        row = ControlRow(id=1, paused_all=False)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def pause_all(app, by: str, reason: str | None, paused: bool) -> Result:  # type: ignore[no-untyped-def]
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        row = control_row(session)
+        if row.paused_all == paused:
+            return Result(False, "everything is already " + ("paused" if paused else "running") + "; nothing changed")
+        row.paused_all, row.reason, row.changed_by, row.changed_at = paused, reason, by, now
+        audit.record(session, now, by, "pause_all" if paused else "resume_all", None, reason)
+    return Result(True, "EMERGENCY STOP: every dispatch is held" if paused else "resumed: dispatch runs again")
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    if value.strip().lower() == "now":
+        return now
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--at {value!r}: use an ISO 8601 time with offset, like 2026-12-01T09:00-05:00, or now")\
+            from None
+    if when.tzinfo is None:
+        raise UserError(f"--at {value!r}: needs a UTC offset, like 2026-12-01T09:00-05:00 (or Z)")
+    return when
+
+
+def queue(app, campaign_id: str, when: datetime, text: str, by: str,  # type: ignore[no-untyped-def]
+          account: str | None = None, language: str | None = None) -> Result:
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        row = campaign_row(session, campaign_id)
+        if row.state == "closed":
+            raise UserError(f"{campaign_id} is closed ({row.outcome}): no more posts are queued; "
+                            "`campaign-bot reopen` first if the case is open again")
+        loaded = LoadedCampaign.from_definition(row.id, row.definition)
+        lang = language or loaded.model.languages[0]
+        if lang not in loaded.model.languages:
+            raise UserError(f"--language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
+        accounts = loaded.model.accounts
+        if account is not None:
+            if account not in accounts:
+                raise UserError(f"--account {account!r} does not post this campaign{did_you_mean(account, accounts)}"
+                                f" (its accounts: {', '.join(accounts)})")
+            accounts = [account]
+        message = Message(text={lang: text})
+        try:
+            rows = message_rows(app, loaded, message, kind=QUEUED, key=f"{campaign_id}|queued|{uuid.uuid4().hex}",
+                                due_at=when, now=now, reply_in_thread=False, accounts=accounts,
+                                languages=[lang])
+        except TemplateError as exc:
+            raise UserError(f"--text: {exc}") from None
+        problems = [str(i) for r in rows for i in check_text("--text", "", r["text"], r["network"], lang)]
+        if problems:
+            raise UserError(problems[0])
+        if not rows:
+            raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
+        session.execute(insert(DeliveryRow), rows)
+        audit.record(session, now, by, "queue", campaign_id, text, due_at=when.isoformat(), posts=len(rows))
+    return Result(True, f"queued {len(rows)} post(s) for {campaign_id} at {when.isoformat(timespec='seconds')}")
+
+
+def resolve(app, delivery_id: int, by: str, *, sent_url: str | None = None,  # type: ignore[no-untyped-def]
+            resend: bool = False) -> Result:
+    """A person settles a delivery whose outcome was unknown (or that failed) after checking the account."""
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        d = session.get(DeliveryRow, delivery_id, with_for_update=True)
+        if d is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        if d.status not in ("unknown", "failed"):
+            raise UserError(f"delivery {delivery_id} is {d.status}; only unknown or failed deliveries are resolved")
+        if sent_url:
+            d.status, d.sent_at, d.remote_url = "sent", d.sent_at or now, sent_url
+            d.remote_id = d.remote_id or sent_url.rstrip("/").rsplit("/", 1)[-1]
+            action = "marked sent"
+        elif resend:
+            campaign = campaign_row(session, d.campaign_id)
+            if campaign.state == "closed" and d.kind != CLOSING:
+                raise UserError(f"{d.campaign_id} is closed: a call to action is not sent again")
+            d.status, d.not_before, d.lease_owner, d.lease_expires_at = PLANNED, None, None, None
+            action = "queued again"
+        else:
+            d.status = CANCELLED
+            action = "cancelled"
+        d.error = f"{action} by {by}" + (f" (was: {d.error})" if d.error else "")
+        d.error_kind, d.updated_at = "resolved", now
+        audit.record(session, now, by, "resolve", d.campaign_id, action, delivery=delivery_id)
+    return Result(True, f"delivery {delivery_id} {action}")

@@ -1,0 +1,118 @@
+"""The interface every network adapter implements, and the classified errors it may raise.
+
+The dispatcher handles each error class once (bot/dispatch.py); an adapter's only job is to say which
+class a failure belongs to.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bot.config import AccountSettings
+
+
+class NetworkError(Exception):
+    """Base of the classified errors. ``str(exc)`` must never contain a secret."""
+
+
+class TransientError(NetworkError):
+    """Worth retrying later: 5xx, network error, timeout before the request was sent."""
+
+
+class RateLimited(NetworkError):
+    def __init__(self, message: str, until: datetime | None) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class PermanentError(NetworkError):
+    """The network refused this post and will refuse it again (validation, duplicate, too long)."""
+
+
+class AuthRevoked(NetworkError):
+    """The credentials no longer work: the account is disabled until a person fixes it."""
+
+
+class OutcomeUnknown(NetworkError):
+    """The request may have reached the network, and we do not know whether the post exists."""
+
+
+@dataclass(frozen=True)
+class Media:
+    path: Path
+    alt: str
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Where a reply goes: the post replied to, and the root of its thread (Bluesky needs both)."""
+
+    remote_id: str
+    ref: dict[str, Any] = field(default_factory=dict)
+    root_id: str | None = None
+    root_ref: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Post:
+    delivery_id: int
+    idempotency_key: str
+    text: str
+    language: str
+    in_reply_to: ThreadRef | None = None
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str
+    url: str | None
+    ref: dict[str, Any] = field(default_factory=dict)
+    """Anything else needed to reply to this post later (Bluesky: uri and cid)."""
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    handle: str
+    url: str | None
+    limits: dict[str, Any] = field(default_factory=dict)
+
+
+class Network(ABC):
+    """One account on one network."""
+
+    kind: ClassVar[str]
+    settings_model: ClassVar[type[AccountSettings]] = AccountSettings
+    idempotent: ClassVar[bool] = False
+    """True when retrying a post whose outcome is unknown cannot make a duplicate."""
+    max_length: ClassVar[int] = 500
+
+    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
+        self.account_id = account_id
+        self.settings = settings
+        self.store = store
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """The length of ``text`` as this network counts it."""
+        return len(text)
+
+    def limit(self) -> int:
+        """The maximum length for this account (may depend on the server)."""
+        return self.max_length
+
+    @abstractmethod
+    def publish(self, post: Post) -> Published:
+        """Post and return its remote id and URL, or raise one of the NetworkError classes."""
+
+    def find_published(self, post: Post) -> Published | None:
+        """Settle an unknown outcome by reading the account's recent posts, where the network allows it."""
+        return None
+
+    def check(self) -> AccountInfo:
+        """Who this account is and its limits (``campaign-bot accounts check``)."""
+        return AccountInfo(handle=self.account_id, url=None)

@@ -1,0 +1,34 @@
+"""Network kind -> adapter class. Adapters are imported only when used, so console needs no client library."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from bot.config import AccountSettings
+
+if TYPE_CHECKING:
+    from bot.networks.base import Network
+
+ADAPTERS: dict[str, str] = {
+    "console": "bot.networks.console:ConsoleNetwork",
+}
+
+
+def network_class(kind: str) -> type[Network]:
+    try:
+        target = ADAPTERS[kind]
+    except KeyError:
+        raise KeyError(f"unknown network {kind!r} (known: {', '.join(sorted(ADAPTERS))})") from None
+    module_name, _, attr = target.partition(":")
+    cls: type[Network] = getattr(importlib.import_module(module_name), attr)
+    return cls
+
+
+def account_settings_model(kind: str) -> type[AccountSettings]:
+    return network_class(kind).settings_model
+
+
+def register(kind: str, target: str) -> None:
+    """Add an adapter (``module:Class``); used by plug-ins and by tests for their fake network."""
+    ADAPTERS[kind] = target

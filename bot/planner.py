@@ -1,0 +1,227 @@
+"""The planner: keeps the campaigns table in step with the files, and expands each active campaign's
+schedule into delivery rows over a rolling horizon.
+
+Re-planning is idempotent: every row has a unique plan key (campaign, rule, local slot, account, language),
+unsent rows are updated when a file changes, and sent ones are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from bot import audit, lifecycle
+from bot.accounts import account_languages
+from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
+from bot.campaigns.schedule import campaign_slots
+from bot.campaigns.schema import aware_in
+from bot.campaigns.templates import render
+from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENDING, SENT, UNKNOWN, UPDATE, media_for, row
+from bot.store.models import CampaignRow, DeliveryRow
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+FILE_ACTOR = "campaign file"
+
+
+@dataclass
+class PlanReport:
+    inserted: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    campaigns: dict[str, LoadedCampaign] = field(default_factory=dict)
+
+
+def _apply_file_status(session: Session, app: App, row: CampaignRow, loaded: LoadedCampaign, now: datetime) -> None:
+    """A change of `status` in the file acts like the matching command; the database stays the authority."""
+    wanted = loaded.model.status
+    if wanted == row.file_status:
+        return
+    row.file_status = wanted
+    if wanted == "closed" and row.state != "closed":
+        lifecycle.close_in(session, app, row.id, loaded.model.outcome or "no_further_action", now, FILE_ACTOR,
+                           "status set to closed in the campaign file")
+    elif wanted == "paused" and row.state == "active":
+        lifecycle.set_state_in(session, row.id, "pause", now, FILE_ACTOR, "status set to paused in the file")
+    elif wanted == "active" and row.state == "paused":
+        lifecycle.set_state_in(session, row.id, "resume", now, FILE_ACTOR, "status set to active in the file")
+    elif wanted == "active" and row.state == "closed":
+        lifecycle.set_state_in(session, row.id, "reopen", now, FILE_ACTOR, "status set to active in the file")
+
+
+def sync_definitions(app: App, result: LoadResult) -> dict[str, LoadedCampaign]:
+    """Store each valid file's definition; return every campaign the database knows, last good version for a
+    file that no longer loads."""
+    now = app.clock.now()
+    effective: dict[str, LoadedCampaign] = {}
+    with app.sessions.begin() as session:
+        rows = {r.id: r for r in session.scalars(select(CampaignRow))}
+        for cid, loaded in result.campaigns.items():
+            digest = loaded.definition_hash()
+            row_ = rows.get(cid)
+            if row_ is None:
+                initial = loaded.model.status
+                row_ = CampaignRow(id=cid, title=loaded.model.title, state=initial, file_status=initial,
+                                   outcome=loaded.model.outcome if initial == "closed" else None,
+                                   definition=loaded.definition(), definition_hash=digest, close_seq=0,
+                                   loaded_at=now, state_changed_at=now, state_changed_by=FILE_ACTOR,
+                                   grace_seconds=int(loaded.model.grace_minutes * 60))
+                session.add(row_)
+                session.flush()
+                rows[cid] = row_
+                audit.record(session, now, FILE_ACTOR, "load", cid, None, state=initial)
+            elif row_.definition_hash != digest:
+                row_.definition, row_.definition_hash, row_.title, row_.loaded_at = (
+                    loaded.definition(), digest, loaded.model.title, now)
+                row_.grace_seconds = int(loaded.model.grace_minutes * 60)
+                audit.record(session, now, FILE_ACTOR, "reload", cid, None)
+            _apply_file_status(session, app, row_, loaded, now)
+        for cid, row_ in rows.items():
+            if cid in result.campaigns:
+                effective[cid] = result.campaigns[cid]
+            else:
+                try:
+                    effective[cid] = LoadedCampaign.from_definition(cid, row_.definition)
+                except ValueError as exc:  # an old definition the current schema rejects
+                    log.error("campaign %s: stored definition no longer valid: %s", cid, exc)
+    return effective
+
+
+def _last_variants(session: Session, campaign_id: str, before: datetime) -> dict[tuple[str, str], int]:
+    """The variant each (account, language) used last before ``before``, so rotation carries on from it."""
+    stmt = (
+        select(DeliveryRow.account_id, DeliveryRow.language, DeliveryRow.variant, DeliveryRow.due_at)
+        .where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.kind == CALL_TO_ACTION,
+               DeliveryRow.due_at < before, DeliveryRow.status.in_((PLANNED, SENDING, SENT, UNKNOWN)))
+        .order_by(DeliveryRow.due_at)
+    )
+    last: dict[tuple[str, str], int] = {}
+    for account_id, language, variant, _ in session.execute(stmt):
+        if variant is not None:
+            last[(account_id, language)] = variant
+    return last
+
+
+def desired_rows(app: App, loaded: LoadedCampaign, start: datetime, end: datetime, now: datetime,
+                 last_variants: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant."""
+    model = loaded.model
+    variants = model.messages.call_to_action
+    slots = campaign_slots(model, start, end)
+    cache: dict[tuple[int, str, str], str] = {}
+    rows: list[dict[str, Any]] = []
+    for index, account_id in enumerate(model.accounts):
+        view = app.account(account_id)
+        if view is None:
+            continue
+        for lang in account_languages(view, model.languages):
+            # Accounts start at different variants, so supporters don't see the same text from all of them.
+            previous = last_variants.get((account_id, lang), index - 1)
+            for k, slot in enumerate(slots):
+                variant = (previous + 1 + k) % len(variants)
+                key = (variant, lang, view.network)
+                if key not in cache:
+                    cache[key] = render(variants[variant], model, loaded.targets, lang, view.network)
+                rows.append(row(plan_key=f"{loaded.id}|{slot.rule_id}|{slot.local_key}|{account_id}|{lang}",
+                                campaign_id=loaded.id, account_id=account_id, network=view.network,
+                                kind=CALL_TO_ACTION, rule_id=slot.rule_id, language=lang, variant=variant,
+                                text=cache[key], due_at=slot.at, now=now,
+                                media=media_for(variants[variant], loaded, lang)))
+            for update_msg in model.messages.update:
+                if update_msg.at is None:
+                    continue
+                at = aware_in(update_msg.at, model.timezone)
+                if not start <= at < end:
+                    continue
+                rows.append(row(plan_key=f"{loaded.id}|update:{update_msg.id}|{account_id}|{lang}",
+                                campaign_id=loaded.id, account_id=account_id, network=view.network, kind=UPDATE,
+                                rule_id=f"update:{update_msg.id}", language=lang,
+                                text=render(update_msg, model, loaded.targets, lang, view.network),
+                                due_at=at, now=now, media=media_for(update_msg, loaded, lang),
+                                reply_in_thread=True))
+    return rows
+
+
+def _max_jitter(loaded: LoadedCampaign) -> timedelta:
+    return timedelta(minutes=max((r.jitter_minutes for r in loaded.model.schedule), default=0))
+
+
+_COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
+
+
+def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: CampaignRow, now: datetime,
+                  report: PlanReport) -> None:
+    horizon_end = now + timedelta(days=app.config.bot.horizon_days)
+    digest = row_.definition_hash
+    if row_.planned_hash == digest and row_.planned_until and row_.planned_until >= horizon_end - timedelta(
+            minutes=app.config.bot.plan_interval_minutes):
+        report.skipped += 1
+        return
+    jitter = _max_jitter(loaded)
+    incremental = row_.planned_hash == digest and row_.planned_until is not None and row_.planned_until > now
+    start = row_.planned_until if incremental and row_.planned_until else now
+    start_slots = start - jitter  # a slot before `start` may have been jittered to after it
+    wanted = desired_rows(app, loaded, start_slots, horizon_end, now, _last_variants(session, loaded.id, start_slots))
+    wanted_by_key = {w["plan_key"]: w for w in wanted}
+    existing = {
+        d.plan_key: d
+        for d in session.scalars(
+            select(DeliveryRow).where(DeliveryRow.campaign_id == loaded.id, DeliveryRow.rule_id.is_not(None),
+                                      DeliveryRow.due_at >= start_slots - jitter)
+        )
+    }
+    inserts = []
+    for key, w in wanted_by_key.items():
+        d = existing.get(key)
+        if d is None:
+            if w["due_at"] >= now:
+                inserts.append(w)
+            continue
+        if d.status != PLANNED:
+            continue  # sent, sending, failed...: history is never rewritten
+        changed = {f: w[f] for f in _COMPARED if getattr(d, f) != w[f]}
+        if changed:
+            for f, v in changed.items():
+                setattr(d, f, v)
+            d.updated_at = now
+            report.updated += 1
+    if not incremental:
+        for key, d in existing.items():
+            if key not in wanted_by_key and d.status == PLANNED and d.due_at >= now:
+                d.status, d.error, d.error_kind, d.updated_at = (
+                    CANCELLED, "no longer in the campaign's schedule", "cancelled", now)
+                report.cancelled += 1
+    if inserts:
+        session.execute(insert(DeliveryRow), inserts)
+        report.inserted += len(inserts)
+    row_.planned_hash, row_.planned_until = digest, horizon_end
+
+
+def plan(app: App, result: LoadResult | None = None) -> PlanReport:
+    """Load the files, store what changed, and plan every active campaign. Safe to run at any time."""
+    result = result or app.load_campaigns()
+    report = PlanReport(issues=list(result.issues))
+    for issue in result.errors:
+        log.error("%s", issue)
+    effective = sync_definitions(app, result)
+    report.campaigns = effective
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        for cid, loaded in effective.items():
+            row_ = session.get(CampaignRow, cid)
+            if row_ is None or row_.state != "active":
+                continue
+            plan_campaign(session, app, loaded, row_, now, report)
+    if report.inserted or report.updated or report.cancelled:
+        log.info("planned: %d new, %d updated, %d cancelled", report.inserted, report.updated, report.cancelled)
+    return report
+

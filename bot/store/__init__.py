@@ -1,0 +1,1 @@
+"""The database: the one source of truth for what is planned, sent, cancelled and failed."""
