@@ -146,16 +146,18 @@ class Dispatcher:
                                                   f"of {_human(timedelta(seconds=grace))}"))
                     log.warning("delivery %s (%s, %s) missed: %s late", d.id, d.campaign_id, account_id, late)
                     continue
+                claimed = Claimed(d.id, d.campaign_id, d.account_id, d.kind, d.language, d.text,
+                                  list(d.media or []), d.reply_in_thread, d.attempts + 1)
                 res = session.execute(
                     update(DeliveryRow)
                     .where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
                     .values(status=SENDING, lease_owner=self.app.owner, lease_expires_at=lease_until,
-                            attempts=DeliveryRow.attempts + 1, updated_at=now)
+                            attempts=claimed.attempts, updated_at=now)
+                    .execution_options(synchronize_session=False)
                 )
                 if res.rowcount != 1:  # type: ignore[attr-defined]
                     continue  # someone else took it between our read and our write
-                return Claimed(d.id, d.campaign_id, d.account_id, d.kind, d.language, d.text, list(d.media or []),
-                               d.reply_in_thread, d.attempts + 1)
+                return claimed
         return None
 
     # -- guarded writes ------------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def _cancel_unsent(session: Session, campaign_id: str, now: datetime, reason: st
         stmt = stmt.where(DeliveryRow.kind != kinds_except)
     if only_kind:
         stmt = stmt.where(DeliveryRow.kind == only_kind)
-    res = session.execute(stmt.values(status=CANCELLED, error=reason, error_kind="cancelled", updated_at=now))
+    # error_kind "closed": the planner revives these if the campaign is reopened while they are still ahead.
+    res = session.execute(stmt.values(status=CANCELLED, error=reason, error_kind="closed", updated_at=now))
     return res.rowcount or 0  # type: ignore[attr-defined]
 
 

@@ -155,6 +155,7 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
     return timedelta(minutes=max((r.jitter_minutes for r in loaded.model.schedule), default=0))
 
 
+REVIVABLE = ("closed", "unscheduled")
 _COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
 
 
@@ -186,6 +187,10 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
             if w["due_at"] >= now:
                 inserts.append(w)
             continue
+        if d.status == CANCELLED and d.error_kind in REVIVABLE and w["due_at"] >= now:
+            # Cancelled by a close or a schedule edit, and wanted again (reopened, rule restored).
+            d.status, d.error, d.error_kind = PLANNED, None, None
+            report.updated += 1
         if d.status != PLANNED:
             continue  # sent, sending, failed...: history is never rewritten
         changed = {f: w[f] for f in _COMPARED if getattr(d, f) != w[f]}
@@ -198,7 +203,7 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
         for key, d in existing.items():
             if key not in wanted_by_key and d.status == PLANNED and d.due_at >= now:
                 d.status, d.error, d.error_kind, d.updated_at = (
-                    CANCELLED, "no longer in the campaign's schedule", "cancelled", now)
+                    CANCELLED, "no longer in the campaign's schedule", "unscheduled", now)
                 report.cancelled += 1
     if inserts:
         session.execute(insert(DeliveryRow), inserts)

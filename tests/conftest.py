@@ -1,0 +1,158 @@
+"""Shared fixtures. Every test that touches the database runs on SQLite and, when
+CAMPAIGN_BOT_TEST_POSTGRES_URL is set (CI sets it), on PostgreSQL too."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import App, bootstrap
+from bot.clock import FakeClock
+from bot.config import load_config
+from bot.store.db import make_engine, upgrade
+from bot.store.models import Base
+from tests.fakes import FakeNetwork
+
+PG_ENV = "CAMPAIGN_BOT_TEST_POSTGRES_URL"
+REPO = Path(__file__).resolve().parent.parent
+
+# Monday 30 November 2026, 13:00 UTC = 08:00 in Lima.
+START = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+
+TARGETS = """
+[cancilleria-peru]
+name = "Ministerio de Relaciones Exteriores del Perú"
+role = "Ministry of Foreign Affairs"
+x = "@CancilleriaPeru"
+"""
+
+
+def campaign_toml(**overrides: str) -> str:
+    """A small valid campaign; each keyword replaces one top-level line or section by name."""
+    parts = {
+        "title": 'title = "Test campaign"',
+        "reference": 'reference = "UA 1/26"',
+        "languages": 'languages = ["es", "en"]',
+        "timezone": 'timezone = "America/Lima"',
+        "status": 'status = "active"',
+        "link": 'link = "https://example.org/ua"',
+        "targets": 'targets = ["cancilleria-peru"]',
+        "accounts": 'accounts = ["a1", "a2"]',
+        "ask": 'ask = { es = "Actúe ya", en = "Act now" }',
+        "hashtags": 'hashtags = ["Peru"]',
+        "extra": "",
+        "schedule": '[[schedule]]\nid = "daily"\ncron = "0 9,15 * * *"',
+        "messages": textwrap.dedent("""\
+            [[messages.call_to_action]]
+            text = { es = "CTA uno {{ targets[0].mention }} {{ ask }} {{ link }}", en = "CTA one {{ targets[0].mention }} {{ ask }} {{ link }}" }
+            [[messages.call_to_action]]
+            text = { es = "CTA dos {{ hashtags }}", en = "CTA two {{ hashtags }}" }
+            [[messages.call_to_action]]
+            text = { es = "CTA tres", en = "CTA three" }
+            [messages.closing.success]
+            text = { es = "Gracias: no se requieren más acciones.", en = "No further action is requested. Many thanks to all who sent appeals." }
+            [messages.closing.no_further_action]
+            text = { es = "No se requieren más acciones.", en = "No further action is requested." }
+            """),
+    }
+    parts.update(overrides)
+    top = [v for k, v in parts.items() if k not in ("schedule", "messages") and v]
+    return "\n".join(top) + "\n\n" + parts["schedule"] + "\n\n" + parts["messages"] + "\n"
+
+
+@pytest.fixture
+def campaigns_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "campaigns"
+    d.mkdir()
+    (d / "targets.toml").write_text(TARGETS, encoding="utf-8")
+    return d
+
+
+def write_campaign(directory: Path, cid: str = "test", **overrides: str) -> Path:
+    path = directory / f"{cid}.toml"
+    path.write_text(campaign_toml(**overrides), encoding="utf-8")
+    return path
+
+
+def _pg_url() -> str | None:
+    return os.environ.get(PG_ENV)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A database of our own on the PostgreSQL server, migrated once, dropped at the end."""
+    url = _pg_url()
+    if not url:
+        yield None
+        return
+    admin = create_engine(make_engine(url).url, isolation_level="AUTOCOMMIT")
+    name = f"campaign_bot_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    test_url = make_engine(url).url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(test_url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield test_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+        return
+    if pg_database is None:
+        pytest.skip(f"PostgreSQL tests need ${PG_ENV}")
+    engine = make_engine(pg_database)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield pg_database
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def make_app(
+    tmp_path: Path, campaigns_dir: Path, database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., App]]:
+    """Build the app as the CLI would, with a config file, a fake clock and fake networks."""
+    apps: list[App] = []
+    monkeypatch.chdir(tmp_path)
+
+    def factory(networks: dict[str, FakeNetwork] | None = None, config_extra: str = "",
+                accounts: tuple[str, ...] = ("a1", "a2"), **bot: Any) -> App:
+        lines = ["[bot]", f'database_url = "{database_url}"', f'campaigns_dir = "{campaigns_dir}"']
+        lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in bot.items()]
+        for a in accounts:
+            lines += [f"[accounts.{a}]", 'network = "console"']
+        cfg = tmp_path / "config.toml"
+        cfg.write_text("\n".join(lines) + "\n" + config_extra, encoding="utf-8")
+        nets = networks if networks is not None else {a: FakeNetwork(a) for a in accounts}
+        app = bootstrap(load_config(cfg), clock=clock, networks=nets)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.engine.dispose()

@@ -1,0 +1,82 @@
+"""A recording fake network that can be told to fail in each way the real ones do."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.config import AccountSettings
+from bot.networks.base import Network, Post, Published
+
+
+@dataclass
+class Sent:
+    post: Post
+    remote_id: str
+
+
+class FakeNetwork(Network):
+    """Records every post. ``fail_next(exc, ...)`` makes the next publish calls raise, in order.
+
+    When ``idempotent`` is true it behaves like Mastodon with an Idempotency-Key: a second publish with the
+    same key returns the first post instead of creating another.
+    """
+
+    kind: ClassVar[str] = "fake"
+    max_length: ClassVar[int] = 500
+
+    def __init__(self, account_id: str = "fake", *, idempotent: bool = True, max_length: int = 500,
+                 on_publish: Callable[[Post], None] | None = None) -> None:
+        super().__init__(account_id, AccountSettings(network="console"))
+        self.idempotent = idempotent  # type: ignore[misc]
+        self._limit = max_length
+        self.posts: list[Sent] = []
+        self.calls = 0
+        self._failures: list[Exception] = []
+        self._by_key: dict[str, Sent] = {}
+        self._lock = threading.Lock()
+        self.on_publish = on_publish
+        self.lookup_finds = False
+
+    def limit(self) -> int:
+        return self._limit
+
+    def fail_next(self, *errors: Exception) -> None:
+        self._failures.extend(errors)
+
+    def publish(self, post: Post) -> Published:
+        with self._lock:
+            self.calls += 1
+            if self.on_publish:
+                self.on_publish(post)
+            if self._failures:
+                raise self._failures.pop(0)
+            if self.idempotent and post.idempotency_key in self._by_key:
+                sent = self._by_key[post.idempotency_key]
+            else:
+                sent = Sent(post, f"{self.account_id}-{len(self.posts) + 1}")
+                self.posts.append(sent)
+                self._by_key[post.idempotency_key] = sent
+        return Published(sent.remote_id, f"https://fake.example/{self.account_id}/{sent.remote_id}",
+                         {"cid": f"cid-{sent.remote_id}"})
+
+    def deliver_silently(self, post: Post) -> None:
+        """The post reached the network but the answer was lost (for outcome-unknown tests)."""
+        with self._lock:
+            sent = Sent(post, f"{self.account_id}-{len(self.posts) + 1}")
+            self.posts.append(sent)
+            self._by_key[post.idempotency_key] = sent
+
+    def find_published(self, post: Post) -> Published | None:
+        if not self.lookup_finds:
+            return None
+        sent = self._by_key.get(post.idempotency_key)
+        if sent is None:
+            return None
+        return Published(sent.remote_id, f"https://fake.example/{self.account_id}/{sent.remote_id}")
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.post.text for s in self.posts]

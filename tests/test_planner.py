@@ -1,0 +1,135 @@
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENT
+from bot.dispatch import Dispatcher
+from bot.planner import plan
+from bot.store.models import DeliveryRow
+from tests.conftest import write_campaign
+
+
+def rows(app, **where):
+    with app.sessions() as s:
+        stmt = select(DeliveryRow).order_by(DeliveryRow.due_at, DeliveryRow.account_id, DeliveryRow.language)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(DeliveryRow, k) == v)
+        return list(s.scalars(stmt))
+
+
+def test_plan_makes_one_row_per_slot_account_and_language(make_app, campaigns_dir):
+    write_campaign(campaigns_dir)
+    app = make_app(horizon_days=2)
+    report = plan(app)
+    # 2 slots a day x 2 days x 2 accounts x 2 languages
+    assert report.inserted == 16
+    planned = rows(app)
+    assert {(d.account_id, d.language) for d in planned} == {("a1", "es"), ("a1", "en"), ("a2", "es"), ("a2", "en")}
+    assert all(d.kind == CALL_TO_ACTION and d.status == PLANNED for d in planned)
+    first = planned[0]
+    assert first.due_at.isoformat() == "2026-11-30T14:00:00+00:00"  # 09:00 in Lima
+    assert "@CancilleriaPeru" in first.text or first.variant != 0
+
+
+def test_replanning_with_nothing_changed_changes_nothing(make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir)
+    app = make_app(horizon_days=3)
+    plan(app)
+    before = [(d.id, d.text, d.due_at) for d in rows(app)]
+    again = plan(app)
+    assert (again.inserted, again.updated, again.cancelled) == (0, 0, 0)
+    assert [(d.id, d.text, d.due_at) for d in rows(app)] == before
+
+
+def test_rotation_never_repeats_a_text_for_an_account_and_accounts_start_apart(make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir)
+    app = make_app(horizon_days=7)
+    plan(app)
+    for account in ("a1", "a2"):
+        texts = [d.text for d in rows(app, account_id=account, language="en")]
+        assert len(texts) == 14
+        assert all(a != b for a, b in zip(texts, texts[1:], strict=False))
+    first_a1 = rows(app, account_id="a1", language="en")[0]
+    first_a2 = rows(app, account_id="a2", language="en")[0]
+    assert first_a1.variant != first_a2.variant
+
+
+def test_rotation_carries_on_from_the_last_sent_post_as_the_horizon_rolls(make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir, extra="grace_minutes = 600")
+    app = make_app(horizon_days=1)
+    plan(app)
+    dispatcher = Dispatcher(app)
+    for _ in range(3 * 4):  # three days, posting everything as it comes due (well within the grace)
+        clock.advance(timedelta(hours=6))
+        plan(app)
+        dispatcher.run_once()
+    sent = [d.variant for d in rows(app, account_id="a1", language="es", status=SENT)]
+    assert len(sent) >= 5
+    assert all(a != b for a, b in zip(sent, sent[1:], strict=False))
+    assert all(b == (a + 1) % 3 for a, b in zip(sent, sent[1:], strict=False))
+
+
+def test_editing_the_file_updates_unsent_rows_and_never_sent_ones(make_app, campaigns_dir, clock):
+    path = write_campaign(campaigns_dir)
+    app = make_app(horizon_days=2)
+    plan(app)
+    clock.advance(timedelta(hours=1, minutes=1))  # past the first slot (14:00 UTC)
+    Dispatcher(app).run_once()
+    sent_before = {d.id: d.text for d in rows(app, status=SENT)}
+    assert len(sent_before) == 4
+
+    path.write_text(path.read_text().replace("CTA three", "CTA three, edited"), encoding="utf-8")
+    report = plan(app)
+    assert report.updated > 0
+    assert {d.id: d.text for d in rows(app, status=SENT)} == sent_before
+    assert any(d.text == "CTA three, edited" for d in rows(app, status=PLANNED))
+    assert not any(d.text == "CTA three" for d in rows(app, status=PLANNED))
+
+
+def test_removing_a_rule_cancels_its_future_rows(make_app, campaigns_dir):
+    path = write_campaign(campaigns_dir, schedule='[[schedule]]\nid = "daily"\ncron = "0 9 * * *"\n'
+                                                 '[[schedule]]\nid = "evening"\ncron = "0 17 * * *"')
+    app = make_app(horizon_days=2)
+    plan(app)
+    assert rows(app, rule_id="evening")
+    path.write_text(path.read_text().replace('[[schedule]]\nid = "evening"\ncron = "0 17 * * *"', ""))
+    report = plan(app)
+    assert report.cancelled == len(rows(app, rule_id="evening")) > 0
+    assert all(d.status == CANCELLED and "no longer" in d.error for d in rows(app, rule_id="evening"))
+
+
+def test_an_invalid_edit_keeps_the_last_good_version_running(make_app, campaigns_dir, clock):
+    path = write_campaign(campaigns_dir)
+    write_campaign(campaigns_dir, "other")
+    app = make_app(horizon_days=1)
+    plan(app)
+    count = len(rows(app))
+    path.write_text(path.read_text().replace('timezone = "America/Lima"', 'timezone = "Mars/Olympus"'))
+    clock.advance(timedelta(days=1))
+    report = plan(app)
+    assert any("Mars/Olympus" in str(i) for i in report.issues)
+    assert "test" in report.campaigns  # from the database's last good definition
+    assert len(rows(app, campaign_id="test")) > count // 2  # the rolling horizon went on for it
+    assert len(rows(app, campaign_id="other")) > count // 2
+
+
+def test_a_file_that_never_loaded_plans_nothing_and_others_go_on(make_app, campaigns_dir):
+    write_campaign(campaigns_dir, "broken", timezone='timezone = "Nowhere/Land"')
+    write_campaign(campaigns_dir, "good")
+    app = make_app(horizon_days=1)
+    report = plan(app)
+    assert "broken" not in report.campaigns
+    assert rows(app, campaign_id="good")
+    assert not rows(app, campaign_id="broken")
+
+
+def test_updates_with_a_time_are_planned_as_replies(make_app, campaigns_dir):
+    extra = ('[[messages.update]]\nid = "news"\nat = 2026-12-01T10:00:00\n'
+             'text = { es = "Novedad", en = "News" }\n')
+    write_campaign(campaigns_dir, messages=__import__("tests.conftest", fromlist=["x"]).campaign_toml()
+                   .split("\n\n", 2)[2] + extra)
+    app = make_app(horizon_days=3)
+    plan(app)
+    updates = rows(app, kind="update")
+    assert len(updates) == 4
+    assert all(u.reply_in_thread and u.due_at.isoformat() == "2026-12-01T15:00:00+00:00" for u in updates)
