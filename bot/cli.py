@@ -288,6 +288,49 @@ def resolve(ctx: click.Context, config_path: str | None, delivery: int, sent_url
 
 
 @cli.group()
+def accounts() -> None:
+    """The accounts in the config: check credentials and limits, re-enable after fixing credentials."""
+
+
+@accounts.command("check")
+@config_option
+@click.pass_context
+@friendly
+def accounts_check(ctx: click.Context, config_path: str | None) -> None:
+    """Log in to every configured account and show who it is and its limits. Exit 1 if any fails."""
+    from bot.networks.base import NetworkError
+
+    app = _app(ctx, config_path)
+    if not app.config.accounts:
+        raise UserError("no accounts configured: add [accounts.ID] tables to the config file")
+    failed = 0
+    for account_id, settings in sorted(app.config.accounts.items()):
+        try:
+            info = app.network(account_id).check()
+        except (NetworkError, UserError) as exc:
+            failed += 1
+            click.echo(f"{account_id} ({settings.network}): FAILED: {exc}")
+            continue
+        limits = ", ".join(f"{k}={v}" for k, v in info.limits.items())
+        click.echo(f"{account_id} ({settings.network}): {info.handle} {info.url or ''} {limits}".rstrip())
+    sys.exit(1 if failed else 0)
+
+
+@accounts.command("enable")
+@config_option
+@click.argument("account")
+@click.pass_context
+@friendly
+def accounts_enable(ctx: click.Context, config_path: str | None, account: str) -> None:
+    """Re-enable an account that was disabled when its credentials were refused."""
+    from bot import account_state
+
+    app = _app(ctx, config_path)
+    changed = account_state.enable(app, account)
+    click.echo(f"{account} enabled" if changed else f"{account} was not disabled; nothing changed")
+
+
+@cli.group()
 def db() -> None:
     """Database schema."""
 

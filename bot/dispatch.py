@@ -59,6 +59,7 @@ class Claimed:
     media: list[dict[str, str]]
     reply_in_thread: bool
     attempts: int
+    due_at: datetime
 
 
 def _runnable(now: datetime):  # type: ignore[no-untyped-def]
@@ -147,7 +148,7 @@ class Dispatcher:
                     log.warning("delivery %s (%s, %s) missed: %s late", d.id, d.campaign_id, account_id, late)
                     continue
                 claimed = Claimed(d.id, d.campaign_id, d.account_id, d.kind, d.language, d.text,
-                                  list(d.media or []), d.reply_in_thread, d.attempts + 1)
+                                  list(d.media or []), d.reply_in_thread, d.attempts + 1, d.due_at)
                 res = session.execute(
                     update(DeliveryRow)
                     .where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
@@ -225,6 +226,7 @@ class Dispatcher:
             language=c.language,
             in_reply_to=reply,
             media=tuple(Media(path=Path(m["path"]), alt=m["alt"]) for m in c.media),
+            scheduled_at=c.due_at,
         )
 
     # -- send and record -----------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ class Dispatcher:
     def send(self, c: Claimed, post: Post) -> str:
         """Publish and record the outcome; returns the delivery's new status."""
         net = self.app.network(c.account_id)
-        length, limit = net.measure(post.text), net.limit()
+        length, limit = net.length(post.text), net.limit()
         if length > limit:
             with self.app.sessions.begin() as session:
                 self._guarded(session, c.id, status=FAILED, error_kind="permanent",
@@ -352,7 +354,7 @@ class Dispatcher:
                                 .values(updated_at=now, **values))
                 log.warning("delivery %s: lease expired (%s)", d.id, values["status"])
         for d in flagged:  # outside the transaction: this may read the network
-            post = Post(d.id, f"campaign-bot-{d.id}", d.text, d.language)
+            post = Post(d.id, f"campaign-bot-{d.id}", d.text, d.language, scheduled_at=d.due_at)
             found = self._settle(d.account_id, post)
             if found is not None:
                 with self.app.sessions.begin() as session:

@@ -93,6 +93,11 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
                 continue
             issues.extend(check_text(file, where, text, net, lang))
         if message.image is not None:
+            for account_id in model.accounts:
+                settings = config.accounts.get(account_id)
+                problem = network_class(settings.network).media_problem(settings) if settings else None
+                if problem:
+                    issues.append(Issue(file, f"{where}.image", f"account {account_id!r} cannot post it: {problem}"))
             img = campaign.base_dir / message.image.path
             if not img.is_file():
                 issues.append(Issue(file, f"{where}.image.path", f"image {message.image.path!r} not found "

@@ -65,6 +65,7 @@ class Post:
     language: str
     in_reply_to: ThreadRef | None = None
     media: tuple[Media, ...] = ()
+    scheduled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ class Network(ABC):
     def limit(self) -> int:
         """The maximum length for this account (may depend on the server)."""
         return self.max_length
+
+    def length(self, text: str) -> int:
+        """The length of ``text`` for this account (may depend on the server's rules)."""
+        return self.measure(text)
+
+    @classmethod
+    def media_problem(cls, settings: AccountSettings) -> str | None:
+        """Why this account cannot post images, or None when it can (checked by `validate`)."""
+        return None
 
     @abstractmethod
     def publish(self, post: Post) -> Published:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 ADAPTERS: dict[str, str] = {
     "console": "bot.networks.console:ConsoleNetwork",
+    "mastodon": "bot.networks.mastodon:MastodonNetwork",
+    "x": "bot.networks.x:XNetwork",
+    "bluesky": "bot.networks.bluesky:BlueskyNetwork",
 }
 
 

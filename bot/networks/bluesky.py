@@ -1,0 +1,235 @@
+"""Bluesky, through atproto. The only module that imports it.
+
+- The post record's rkey is a TID derived from the delivery, so a retry collides with the first attempt
+  instead of posting twice; a collision is read back and counted as success.
+- The session lives in the database and is refreshed with the refresh token: createSession is limited to
+  about 30 per 5 minutes and 300 per day, so the daemon logs in with the app password only when it must.
+- Links, hashtags and mentions get facets (a mention's handle is resolved to its DID) so they are clickable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from atproto import Client, models
+from atproto_client.exceptions import (
+    AtProtocolError,
+    BadRequestError,
+    InvokeTimeoutError,
+    LoginRequiredError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    UnauthorizedError,
+)
+from pydantic import Field
+
+from bot import account_state
+from bot.config import AccountSettings, read_secret
+from bot.networks.base import (
+    AccountInfo,
+    AuthRevoked,
+    Network,
+    OutcomeUnknown,
+    PermanentError,
+    Post,
+    Published,
+    RateLimited,
+    TransientError,
+)
+from bot.networks.text import graphemes
+
+log = logging.getLogger(__name__)
+MAX_GRAPHEMES = 300
+POST = "app.bsky.feed.post"
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+class BlueskySettings(AccountSettings):
+    handle: str = Field(pattern=r"^@?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+    app_password_env: str
+    service_url: str = Field(default="https://bsky.social", pattern=r"^https?://")
+    request_timeout: float = Field(default=30, gt=0)
+
+
+def delivery_tid(delivery_id: int, scheduled_at: datetime | None) -> str:
+    """A valid TID (the record key posts use) that is the same on every attempt of one delivery.
+
+    53 bits of microseconds and 10 bits of clock id; the delivery id is folded into both, so two deliveries
+    of one account due at the same instant still get different keys.
+    """
+    base = scheduled_at or datetime(2024, 1, 1, tzinfo=UTC)
+    micros = int(base.timestamp() * 1_000_000) + delivery_id // 1024
+    value = ((micros & ((1 << 53) - 1)) << 10) | (delivery_id % 1024)
+    out = []
+    for _ in range(13):
+        out.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+class BlueskyNetwork(Network):
+    kind: ClassVar[str] = "bluesky"
+    settings_model: ClassVar[type[AccountSettings]] = BlueskySettings
+    idempotent: ClassVar[bool] = True
+    max_length: ClassVar[int] = MAX_GRAPHEMES
+    settings: BlueskySettings
+
+    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
+        super().__init__(account_id, settings, store)
+        self._client: Client | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        return graphemes(text)
+
+    @property
+    def handle(self) -> str:
+        return self.settings.handle.lstrip("@")
+
+    # -- session ------------------------------------------------------------------------------------------
+
+    def _new_client(self) -> Client:
+        client = Client(base_url=self.settings.service_url.rstrip("/") + "/xrpc",
+                        request=_request(self.settings.request_timeout))
+        client.on_session_change(lambda _event, _session: self._save_session(client))
+        return client
+
+    def _save_session(self, client: Client) -> None:
+        account_state.save(self.store, self.account_id, "session", {"session": client.export_session_string()})
+
+    def client(self) -> Client:
+        with self._lock:
+            if self._client is not None:
+                return self._client
+            client = self._new_client()
+            saved = account_state.load(self.store, self.account_id, "session")
+            if saved and saved.get("session"):
+                try:
+                    client.login(session_string=saved["session"], fetch_bsky_profile=False)
+                    self._client = client
+                    return client
+                except (UnauthorizedError, LoginRequiredError, BadRequestError, ValueError) as exc:
+                    log.info("account %s: stored session no longer valid (%s); logging in", self.account_id,
+                             type(exc).__name__)
+                    client = self._new_client()
+            self._login(client)
+            self._client = client
+            return client
+
+    def _login(self, client: Client) -> None:
+        password = read_secret(self.account_id, self.settings.app_password_env)
+        try:
+            client.login(self.handle, password, fetch_bsky_profile=False)
+        except UnauthorizedError as exc:
+            raise AuthRevoked(f"Bluesky refused the app password for {self.handle}: {exc}") from None
+        except RequestErrorBase as exc:
+            raise self.classify(exc) from exc
+
+    def _did(self, client: Client) -> str:
+        session = client._session  # noqa: SLF001 - atproto exposes the session only this way
+        if session is None:
+            raise LoginRequiredError
+        return str(session.did)
+
+    # -- posting ------------------------------------------------------------------------------------------
+
+    def _record(self, client: Client, post: Post) -> models.AppBskyFeedPost.Record:
+        reply = None
+        if post.in_reply_to is not None:
+            parent = post.in_reply_to
+            root_ref = parent.root_ref or parent.ref
+            reply = models.AppBskyFeedPost.ReplyRef(
+                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"]),
+                parent=models.ComAtprotoRepoStrongRef.Main(uri=parent.ref["uri"], cid=parent.ref["cid"]),
+            )
+        embed = None
+        if post.media:
+            images = []
+            for media in post.media:
+                blob = client.upload_blob(media.path.read_bytes()).blob
+                images.append(models.AppBskyEmbedImages.Image(alt=media.alt, image=blob))
+            embed = models.AppBskyEmbedImages.Main(images=images)
+        return models.AppBskyFeedPost.Record(
+            text=post.text,
+            facets=client.detect_facets(post.text) or None,
+            langs=[post.language],
+            reply=reply,
+            embed=embed,
+            created_at=client.get_current_time_iso(),
+        )
+
+    def publish(self, post: Post) -> Published:
+        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
+        try:
+            return self._publish(post, rkey)
+        except UnauthorizedError:
+            # The access token may have been revoked under us: log in once more, then give up.
+            with self._lock:
+                self._client = None
+            account_state.save(self.store, self.account_id, "session", None)
+            try:
+                return self._publish(post, rkey)
+            except AtProtocolError as exc:
+                raise self.classify(exc) from exc
+        except AtProtocolError as exc:
+            raise self.classify(exc) from exc
+
+    def _publish(self, post: Post, rkey: str) -> Published:
+        client = self.client()
+        repo = self._did(client)
+        record = self._record(client, post)
+        try:
+            created = client.com.atproto.repo.create_record(
+                models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=POST, rkey=rkey, record=record))
+            uri, cid = created.uri, created.cid
+        except BadRequestError as exc:
+            existing = self._existing(client, repo, rkey)
+            if existing is None:
+                raise
+            log.info("delivery %s: record %s already exists (an earlier attempt went through)", post.delivery_id, rkey)
+            uri, cid = existing
+        return Published(remote_id=uri, url=f"https://bsky.app/profile/{self.handle}/post/{rkey}",
+                         ref={"uri": uri, "cid": cid})
+
+    def _existing(self, client: Client, repo: str, rkey: str) -> tuple[str, str] | None:
+        try:
+            found = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST, rkey=rkey))
+        except BadRequestError:
+            return None
+        return str(found.uri), str(found.cid)
+
+    def classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, RateLimitExceededError):
+            return RateLimited(f"Bluesky rate limit: {exc}", exc.reset_at)
+        if isinstance(exc, UnauthorizedError | LoginRequiredError):
+            return AuthRevoked(f"Bluesky refused the session for {self.handle}: {exc}")
+        if isinstance(exc, InvokeTimeoutError):
+            return OutcomeUnknown(f"Bluesky did not answer in {self.settings.request_timeout:.0f}s")
+        if isinstance(exc, NetworkError):
+            return TransientError(f"network error talking to Bluesky: {exc}")
+        if isinstance(exc, BadRequestError):
+            return PermanentError(f"Bluesky refused the post: {exc}")
+        if isinstance(exc, RequestErrorBase):
+            return TransientError(f"Bluesky server error: {exc}")
+        return TransientError(f"atproto: {exc}")
+
+    def check(self) -> AccountInfo:
+        try:
+            client = self.client()
+            did = self._did(client)
+        except AtProtocolError as exc:
+            raise self.classify(exc) from exc
+        return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
+                           limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
+
+
+def _request(timeout: float) -> Any:
+    from atproto_client.request import Request
+
+    return Request(timeout=timeout)

@@ -1,0 +1,211 @@
+"""Mastodon, through Mastodon.py. The only module that imports it.
+
+- Every post carries the delivery's Idempotency-Key, so a retry within the server's window (an hour)
+  returns the first status instead of posting again: safe to retry after an unknown outcome.
+- ratelimit_method="throw": the library's default "wait" would sleep inside a worker for hours.
+- Lengths follow the instance: configuration.statuses.max_characters and characters_reserved_per_url from
+  /api/v2/instance, cached per account in the database for a day.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonIllegalArgumentError,
+    MastodonIOError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonReadTimeout,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+from pydantic import Field
+
+from bot import account_state
+from bot.config import AccountSettings, read_secret
+from bot.networks.base import (
+    AccountInfo,
+    AuthRevoked,
+    Network,
+    OutcomeUnknown,
+    PermanentError,
+    Post,
+    Published,
+    RateLimited,
+    TransientError,
+)
+from bot.networks.text import graphemes
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX = 500
+DEFAULT_URL_LENGTH = 23
+URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+MENTION_RE = re.compile(r"(?<![\w/])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+LIMITS_TTL = timedelta(days=1)
+
+
+class MastodonSettings(AccountSettings):
+    api_base_url: str = Field(pattern=r"^https?://")
+    access_token_env: str
+    visibility: str = Field(default="public", pattern="^(public|unlisted|private|direct)$")
+    request_timeout: float = Field(default=30, gt=0)
+    media_timeout: float = Field(default=300, gt=0)
+
+
+def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
+    """As Mastodon counts: a URL weighs the reserved length, a mention only its username, then graphemes."""
+    text = URL_RE.sub("x" * url_length, text)
+    text = MENTION_RE.sub(r"\1", text)
+    return graphemes(text)
+
+
+class MastodonNetwork(Network):
+    kind: ClassVar[str] = "mastodon"
+    settings_model: ClassVar[type[AccountSettings]] = MastodonSettings
+    idempotent: ClassVar[bool] = True
+    max_length: ClassVar[int] = DEFAULT_MAX
+    settings: MastodonSettings
+
+    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
+        super().__init__(account_id, settings, store)
+        self._client: Mastodon | None = None
+        self._limits: dict[str, Any] | None = None
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        return mastodon_length(text)
+
+    def client(self) -> Mastodon:
+        if self._client is None:
+            token = read_secret(self.account_id, self.settings.access_token_env)
+            self._client = Mastodon(
+                access_token=token,
+                api_base_url=self.settings.api_base_url,
+                ratelimit_method="throw",
+                request_timeout=self.settings.request_timeout,
+                version_check_mode="none",
+                user_agent="campaign-bot",
+            )
+        return self._client
+
+    # -- limits ---------------------------------------------------------------------------------------------
+
+    def instance_limits(self) -> dict[str, Any]:
+        if self._limits is not None and datetime.fromisoformat(self._limits["fetched_at"]) > _now() - LIMITS_TTL:
+            return self._limits
+        cached = account_state.load(self.store, self.account_id, "limits")
+        if cached and datetime.fromisoformat(cached["fetched_at"]) > _now() - LIMITS_TTL:
+            self._limits = cached
+            return cached
+        try:
+            instance = self.client().instance_v2()
+            statuses = instance["configuration"]["statuses"]
+            limits = {"max_characters": int(statuses.get("max_characters") or DEFAULT_MAX),
+                      "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url")
+                                                         or DEFAULT_URL_LENGTH),
+                      "fetched_at": _now().isoformat()}
+        except (MastodonError, KeyError, TypeError) as exc:
+            log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults",
+                        self.account_id, type(exc).__name__)
+            return {"max_characters": DEFAULT_MAX, "characters_reserved_per_url": DEFAULT_URL_LENGTH}
+        self._limits = limits
+        account_state.save(self.store, self.account_id, "limits", limits)
+        return limits
+
+    def limit(self) -> int:
+        return int(self.instance_limits()["max_characters"])
+
+    def length(self, text: str) -> int:
+        return mastodon_length(text, int(self.instance_limits()["characters_reserved_per_url"]))
+
+    # -- posting --------------------------------------------------------------------------------------------
+
+    def _upload(self, post: Post) -> list[Any]:
+        client = self.client()
+        ids = []
+        for media in post.media:
+            attachment = client.media_post(str(media.path), description=media.alt, synchronous=False)
+            # Video, gifv and audio answer 202 with url null until processed. This account's thread waits;
+            # the other accounts run on their own threads.
+            deadline = time.monotonic() + self.settings.media_timeout
+            delay = 0.5
+            while attachment.get("url") is None:
+                if time.monotonic() > deadline:
+                    raise TransientError(f"media {media.path.name} still processing after "
+                                         f"{self.settings.media_timeout:.0f}s")
+                time.sleep(delay)
+                delay = min(delay * 2, 5)
+                attachment = client.media(attachment["id"])
+            ids.append(attachment["id"])
+        return ids
+
+    def publish(self, post: Post) -> Published:
+        try:
+            media_ids = self._upload(post) if post.media else None
+            status = self.client().status_post(
+                post.text,
+                in_reply_to_id=post.in_reply_to.remote_id if post.in_reply_to else None,
+                media_ids=media_ids,
+                language=post.language,
+                visibility=self.settings.visibility,
+                idempotency_key=post.idempotency_key,
+            )
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
+
+    def classify(self, exc: MastodonError) -> Exception:
+        if isinstance(exc, MastodonRatelimitError):
+            reset = getattr(self._client, "ratelimit_reset", None)
+            until = datetime.fromtimestamp(reset, UTC) if reset else None
+            return RateLimited(f"Mastodon rate limit: {exc}", until)
+        if isinstance(exc, MastodonUnauthorizedError):
+            return AuthRevoked(f"Mastodon refused the access token: {_api_message(exc)}")
+        if isinstance(exc, MastodonReadTimeout):
+            return OutcomeUnknown(f"Mastodon did not answer in {self.settings.request_timeout:.0f}s")
+        if isinstance(exc, MastodonNetworkError):
+            return TransientError(f"network error talking to Mastodon: {exc}")
+        if isinstance(exc, MastodonServerError):
+            return TransientError(f"Mastodon server error: {_api_message(exc)}")
+        if isinstance(exc, MastodonNotFoundError):
+            return PermanentError(f"Mastodon: not found (the post replied to may be deleted): {_api_message(exc)}")
+        if isinstance(exc, MastodonAPIError):
+            code = exc.args[1] if len(exc.args) > 1 else None
+            if code == 403:
+                return AuthRevoked(f"Mastodon forbids this account to post: {_api_message(exc)}")
+            if code == 429:
+                return RateLimited(f"Mastodon rate limit: {_api_message(exc)}", None)
+            return PermanentError(f"Mastodon refused the post: {_api_message(exc)}")
+        if isinstance(exc, MastodonIllegalArgumentError | MastodonIOError):
+            return PermanentError(f"Mastodon.py: {exc}")
+        return TransientError(f"Mastodon.py: {exc}")
+
+    def check(self) -> AccountInfo:
+        try:
+            me = self.client().account_verify_credentials()
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        limits = {k: v for k, v in self.instance_limits().items() if k != "fetched_at"}
+        return AccountInfo(handle=f"@{me['acct']}", url=me.get("url"), limits=limits)
+
+
+def _api_message(exc: MastodonError) -> str:
+    # MastodonAPIError args: (message, status code, reason, error text from the server)
+    args = [a for a in exc.args if a]
+    if len(exc.args) >= 4 and exc.args[3]:
+        return f"{exc.args[1]} {exc.args[3]}"
+    return " ".join(str(a) for a in args[1:]) or str(exc)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

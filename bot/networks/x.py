@@ -1,0 +1,247 @@
+"""X, through tweepy. The only module that imports it.
+
+X has no idempotency: a post whose request may have reached X is never retried blindly. A timeout or a
+dropped connection after sending is "outcome unknown"; where the account's API tier can read its own posts,
+the dispatcher asks find_published() to settle it, otherwise a person is asked to (`campaign-bot resolve`).
+wait_on_rate_limit stays False: tweepy would otherwise sleep inside a worker until the reset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import requests
+import tweepy
+from pydantic import model_validator
+from requests.adapters import HTTPAdapter
+from twitter_text import parse_tweet
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from bot.config import AccountSettings, read_secret
+from bot.networks.base import (
+    AccountInfo,
+    AuthRevoked,
+    Network,
+    OutcomeUnknown,
+    PermanentError,
+    Post,
+    Published,
+    RateLimited,
+    TransientError,
+)
+
+MAX_WEIGHTED = 280
+READ_TIERS = ("pay-per-use", "basic", "pro")
+URL_RE = re.compile(r"https?://\S+")
+
+
+class XSettings(AccountSettings):
+    consumer_key_env: str | None = None
+    consumer_secret_env: str | None = None
+    access_token_env: str | None = None
+    access_token_secret_env: str | None = None
+    bearer_token_env: str | None = None
+    """An OAuth 2.0 user-context access token (Authorization Code with PKCE), instead of the four OAuth 1.0a keys."""
+    tier: Literal["pay-per-use", "free", "basic", "pro"] = "pay-per-use"
+    request_timeout: float = 30
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> XSettings:
+        oauth1 = [self.consumer_key_env, self.consumer_secret_env, self.access_token_env, self.access_token_secret_env]
+        if self.bearer_token_env and any(oauth1):
+            raise ValueError("use either the four OAuth 1.0a *_env keys or bearer_token_env, not both")
+        if not self.bearer_token_env and not all(oauth1):
+            raise ValueError("needs consumer_key_env, consumer_secret_env, access_token_env and "
+                             "access_token_secret_env (OAuth 1.0a), or bearer_token_env (OAuth 2.0 user token)")
+        return self
+
+    @property
+    def oauth1(self) -> bool:
+        return not self.bearer_token_env
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """tweepy's Client sends without a timeout; a hung connection must not hold a worker forever."""
+
+    def __init__(self, timeout: float, **kwargs: Any) -> None:
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def weighted_length(text: str) -> int:
+    return int(parse_tweet(text).weightedLength)
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly never reached X (so retrying cannot duplicate)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        inner = exc.args[0] if exc.args else None
+        reason = getattr(inner, "reason", inner)  # urllib3's MaxRetryError carries the cause
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+class XNetwork(Network):
+    kind: ClassVar[str] = "x"
+    settings_model: ClassVar[type[AccountSettings]] = XSettings
+    idempotent: ClassVar[bool] = False
+    max_length: ClassVar[int] = MAX_WEIGHTED
+    settings: XSettings
+
+    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
+        super().__init__(account_id, settings, store)
+        self._client: tweepy.Client | None = None
+        self._api: tweepy.API | None = None
+        self._user: tuple[str, str] | None = None
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        return weighted_length(text)
+
+    @classmethod
+    def media_problem(cls, settings: AccountSettings) -> str | None:
+        if isinstance(settings, XSettings) and not settings.oauth1:
+            return ("images on X go through the v1.1 media upload, which needs OAuth 1.0a keys; this account "
+                    "uses an OAuth 2.0 token (bearer_token_env)")
+        return None
+
+    def client(self) -> tweepy.Client:
+        if self._client is None:
+            s = self.settings
+            if s.oauth1:
+                self._client = tweepy.Client(
+                    consumer_key=read_secret(self.account_id, s.consumer_key_env or ""),
+                    consumer_secret=read_secret(self.account_id, s.consumer_secret_env or ""),
+                    access_token=read_secret(self.account_id, s.access_token_env or ""),
+                    access_token_secret=read_secret(self.account_id, s.access_token_secret_env or ""),
+                    wait_on_rate_limit=False,
+                )
+            else:
+                self._client = tweepy.Client(bearer_token=read_secret(self.account_id, s.bearer_token_env or ""),
+                                             wait_on_rate_limit=False)
+            self._client.session.mount("https://", TimeoutAdapter(s.request_timeout))
+        return self._client
+
+    def api(self) -> tweepy.API:
+        """v1.1, for media upload only (OAuth 1.0a)."""
+        if self._api is None:
+            c = self.client()
+            auth = tweepy.OAuth1UserHandler(c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret)
+            self._api = tweepy.API(auth, timeout=self.settings.request_timeout, wait_on_rate_limit=False)
+        return self._api
+
+    def _upload(self, post: Post) -> list[str]:
+        problem = self.media_problem(self.settings)
+        if problem:
+            raise PermanentError(problem)
+        ids = []
+        for media in post.media:
+            uploaded = self.api().media_upload(filename=str(media.path))
+            self.api().create_media_metadata(uploaded.media_id, media.alt[:1000])
+            ids.append(str(uploaded.media_id))
+        return ids
+
+    def publish(self, post: Post) -> Published:
+        try:
+            media_ids = self._upload(post) if post.media else None
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            # Nothing is visible until the post is created: an upload failure is safe to retry.
+            error = self.classify(exc)
+            raise (TransientError(str(error)) if isinstance(error, OutcomeUnknown) else error) from exc
+        try:
+            response = self.client().create_tweet(
+                text=post.text,
+                in_reply_to_tweet_id=post.in_reply_to.remote_id if post.in_reply_to else None,
+                media_ids=media_ids,
+                user_auth=self.settings.oauth1,
+            )
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self.classify(exc) from exc
+        tweet_id = str(response.data["id"])
+        return Published(remote_id=tweet_id, url=f"https://x.com/i/status/{tweet_id}")
+
+    def classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, tweepy.TooManyRequests):
+            return RateLimited(f"X rate limit: {_messages(exc)}", _reset_time(exc.response))
+        if isinstance(exc, tweepy.Unauthorized):
+            return AuthRevoked(f"X refused the credentials: {_messages(exc)}")
+        if isinstance(exc, tweepy.Forbidden):
+            text = _messages(exc)
+            if "duplicate" in text.lower():
+                return PermanentError("X refused a duplicate post: the same text was posted recently; add "
+                                      f"call_to_action variants so accounts can rotate ({text})")
+            return PermanentError(f"X forbids this post: {text}")
+        if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
+            return PermanentError(f"X refused the post: {_messages(exc)}")
+        if isinstance(exc, tweepy.TwitterServerError):
+            code = exc.response.status_code
+            if code in (502, 503):
+                return TransientError(f"X server error: {_messages(exc)}")
+            return OutcomeUnknown(f"X server error {code}: the post may have been created")
+        if isinstance(exc, requests.RequestException):
+            if _not_sent(exc):
+                return TransientError(f"could not connect to X: {type(exc).__name__}")
+            return OutcomeUnknown(f"X did not answer ({type(exc).__name__}) after the request was sent")
+        if isinstance(exc, tweepy.HTTPException):
+            return PermanentError(f"X: {_messages(exc)}")
+        return TransientError(f"tweepy: {exc}")
+
+    def me(self) -> tuple[str, str]:
+        if self._user is None:
+            data = self.client().get_me(user_auth=self.settings.oauth1).data
+            self._user = (str(data["id"]), str(data["username"]))
+        return self._user
+
+    def find_published(self, post: Post) -> Published | None:
+        if self.settings.tier not in READ_TIERS:
+            return None
+        user_id, _ = self.me()
+        since = (post.scheduled_at or datetime.now(UTC)) - timedelta(minutes=10)
+        response = self.client().get_users_tweets(user_id, max_results=20, start_time=since,
+                                                  user_auth=self.settings.oauth1)
+        # X rewrites links to t.co: compare with every URL folded to one placeholder.
+        wanted = URL_RE.sub("URL", post.text).strip()
+        for tweet in response.data or []:
+            if URL_RE.sub("URL", tweet["text"]).strip() == wanted:
+                return Published(remote_id=str(tweet["id"]), url=f"https://x.com/i/status/{tweet['id']}")
+        return None
+
+    def check(self) -> AccountInfo:
+        try:
+            _, username = self.me()
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self.classify(exc) from exc
+        return AccountInfo(handle=f"@{username}", url=f"https://x.com/{username}",
+                           limits={"tier": self.settings.tier, "max_weighted_length": MAX_WEIGHTED,
+                                   "media": "yes" if self.settings.oauth1 else "no (OAuth 2.0 token)",
+                                   "reads_to_settle_unknown_outcomes": self.settings.tier in READ_TIERS})
+
+
+def _messages(exc: Exception) -> str:
+    if isinstance(exc, tweepy.HTTPException):
+        parts = list(exc.api_messages) or [str(exc)]
+        return f"{exc.response.status_code} " + "; ".join(parts)
+    return str(exc)
+
+
+def _reset_time(response: Any) -> datetime | None:
+    """The latest reset among the limits that are exhausted (15-minute and 24-hour user limits)."""
+    headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+    resets = []
+    for prefix in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"):
+        remaining, reset = headers.get(f"{prefix}-remaining"), headers.get(f"{prefix}-reset")
+        if reset and (remaining is None or remaining == "0"):
+            try:
+                resets.append(datetime.fromtimestamp(int(reset), UTC))
+            except ValueError:
+                continue
+    return max(resets) if resets else None
