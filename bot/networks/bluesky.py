@@ -187,7 +187,7 @@ class BlueskyNetwork(Network):
             created = client.com.atproto.repo.create_record(
                 models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=POST, rkey=rkey, record=record))
             uri, cid = created.uri, created.cid
-        except BadRequestError as exc:
+        except BadRequestError:
             existing = self._existing(client, repo, rkey)
             if existing is None:
                 raise

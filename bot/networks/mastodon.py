@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import requests
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -29,6 +30,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 from pydantic import Field
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bot import account_state
 from bot.config import AccountSettings, read_secret
@@ -174,7 +176,9 @@ class MastodonNetwork(Network):
         if isinstance(exc, MastodonReadTimeout):
             return OutcomeUnknown(f"Mastodon did not answer in {self.settings.request_timeout:.0f}s")
         if isinstance(exc, MastodonNetworkError):
-            return TransientError(f"network error talking to Mastodon: {exc}")
+            if _never_sent(exc):
+                return TransientError(f"could not connect to Mastodon: {exc}")
+            return OutcomeUnknown(f"Mastodon did not answer after the request was sent: {exc}")
         if isinstance(exc, MastodonServerError):
             return TransientError(f"Mastodon server error: {_api_message(exc)}")
         if isinstance(exc, MastodonNotFoundError):
@@ -205,6 +209,20 @@ def _api_message(exc: MastodonError) -> str:
     if len(exc.args) >= 4 and exc.args[3]:
         return f"{exc.args[1]} {exc.args[3]}"
     return " ".join(str(a) for a in args[1:]) or str(exc)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the cause chain shows the connection was never made (so the server cannot have the post)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.ConnectTimeout | NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(seen, requests.ConnectionError):
+            inner = seen.args[0] if seen.args else None
+            if isinstance(getattr(inner, "reason", None), NewConnectionError | ConnectTimeoutError):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _now() -> datetime:

@@ -1,0 +1,192 @@
+"""Local fake servers that speak enough of the X API v2 / v1.1 media, and of a Bluesky PDS (XRPC), for the
+adapters' tests. The client libraries talk real HTTP to them on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from tests.httpfake import FakeServer, Request, Response
+
+# -- X ----------------------------------------------------------------------------------------------------
+
+class RedirectAdapter(HTTPAdapter):
+    """tweepy's hosts are hard-coded: send every request to the local fake instead, keeping the path."""
+
+    def __init__(self, base_url: str, timeout: float = 5) -> None:
+        super().__init__()
+        self.base = urlsplit(base_url)
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        parts = urlsplit(request.url)
+        request.url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, ""))
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        return super().send(request, **kwargs)
+
+
+class FakeX(FakeServer):
+    USER_ID = "1072250532645998596"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tweets: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}
+        self.ids = itertools.count(1456012973835788293)
+        self.remaining = 100
+
+        @self.route("POST", "/2/tweets")
+        def create(req: Request) -> Response:
+            body = req.json()
+            if any(t["text"] == body["text"] for t in self.tweets):
+                return Response(403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
+                                      "type": "about:blank", "title": "Forbidden", "status": 403})
+            tweet = {"id": str(next(self.ids)), "text": body["text"],
+                     "in_reply_to": (body.get("reply") or {}).get("in_reply_to_tweet_id"),
+                     "media_ids": (body.get("media") or {}).get("media_ids", [])}
+            self.tweets.append(tweet)
+            self.remaining -= 1
+            return Response(201, {"data": {"id": tweet["id"], "text": tweet["text"],
+                                           "edit_history_tweet_ids": [tweet["id"]]}},
+                            {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(self.remaining),
+                             "x-rate-limit-reset": str(int(time.time()) + 900)})
+
+        @self.route("GET", "/2/users/me")
+        def me(req: Request) -> Response:
+            return Response(200, {"data": {"id": self.USER_ID, "name": "Org", "username": "org_x"}})
+
+        @self.route("GET", r"/2/users/\d+/tweets")
+        def timeline(req: Request) -> Response:
+            data = [{"id": t["id"], "text": _tco(t["text"]), "edit_history_tweet_ids": [t["id"]]}
+                    for t in reversed(self.tweets)]
+            return Response(200, {"data": data, "meta": {"result_count": len(data)}})
+
+        @self.route("POST", "/1.1/media/upload.json")
+        def upload(req: Request) -> Response:
+            media_id = str(next(self.ids))
+            self.media[media_id] = {"alt": None, "bytes": len(req.body)}
+            return Response(200, {"media_id": int(media_id), "media_id_string": media_id, "size": len(req.body),
+                                  "image": {"image_type": "image/png", "w": 1, "h": 1}})
+
+        @self.route("POST", "/1.1/media/metadata/create.json")
+        def metadata(req: Request) -> Response:
+            body = req.json()
+            self.media[str(body["media_id"])]["alt"] = body["alt_text"]["text"]
+            return Response(200, b"")
+
+    def mount(self, network: Any) -> None:
+        network.client().session.mount("https://", RedirectAdapter(self.url))
+        if network.settings.oauth1:
+            network.api().session.mount("https://", RedirectAdapter(self.url))
+
+
+def _tco(text: str) -> str:
+    import re
+
+    return re.sub(r"https?://\S+", "https://t.co/abc123", text)
+
+
+# -- Bluesky ------------------------------------------------------------------------------------------------
+
+def _jwt(payload: dict[str, Any]) -> str:
+    def enc(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{enc({'alg': 'ES256K', 'typ': 'JWT'})}.{enc(payload)}.c2ln"
+
+
+class FakeBluesky(FakeServer):
+    DID = "did:plc:org123"
+
+    def __init__(self, handle: str = "org.bsky.social", password: str = "app-pass-1234") -> None:
+        super().__init__()
+        self.handle, self.password = handle, password
+        self.records: dict[str, dict[str, Any]] = {}
+        self.blobs: list[bytes] = []
+        self.logins = 0
+        self.refreshes = 0
+        self.valid_access: set[str] = set()
+        self.valid_refresh: set[str] = set()
+        self.tokens = itertools.count(1)
+        self.known_handles = {"amnesty.bsky.social": "did:plc:amnesty", handle: self.DID}
+
+        def session_body() -> dict[str, Any]:
+            n = next(self.tokens)
+            access = _jwt({"scope": "com.atproto.access", "sub": self.DID, "iat": int(time.time()),
+                           "exp": int(time.time()) + 7200, "n": n})
+            refresh = _jwt({"scope": "com.atproto.refresh", "sub": self.DID, "exp": int(time.time()) + 86400 * 60,
+                            "jti": f"r{n}"})
+            self.valid_access.add(access)
+            self.valid_refresh.add(refresh)
+            return {"accessJwt": access, "refreshJwt": refresh, "handle": self.handle, "did": self.DID,
+                    "active": True}
+
+        def authorised(req: Request) -> bool:
+            return req.headers.get("authorization", "").removeprefix("Bearer ") in self.valid_access
+
+        unauthorised = Response(401, {"error": "InvalidToken", "message": "Token could not be verified"})
+
+        @self.route("POST", "/xrpc/com.atproto.server.createSession")
+        def create_session(req: Request) -> Response:
+            body = req.json()
+            if body.get("identifier") != self.handle or body.get("password") != self.password:
+                return Response(401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+            self.logins += 1
+            return Response(200, session_body())
+
+        @self.route("POST", "/xrpc/com.atproto.server.refreshSession")
+        def refresh(req: Request) -> Response:
+            token = req.headers.get("authorization", "").removeprefix("Bearer ")
+            if token not in self.valid_refresh:
+                return Response(400, {"error": "ExpiredToken", "message": "Token has expired"})
+            self.valid_refresh.discard(token)
+            self.refreshes += 1
+            return Response(200, session_body())
+
+        @self.route("GET", "/xrpc/com.atproto.identity.resolveHandle")
+        def resolve(req: Request) -> Response:
+            handle = req.query.get("handle", [""])[0]
+            if handle in self.known_handles:
+                return Response(200, {"did": self.known_handles[handle]})
+            return Response(400, {"error": "InvalidRequest", "message": "Unable to resolve handle"})
+
+        @self.route("POST", "/xrpc/com.atproto.repo.uploadBlob")
+        def upload(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            self.blobs.append(req.body)
+            return Response(200, {"blob": {"$type": "blob", "ref": {"$link": f"bafkreiblob{len(self.blobs)}"},
+                                           "mimeType": "image/png", "size": len(req.body)}})
+
+        @self.route("POST", "/xrpc/com.atproto.repo.createRecord")
+        def create_record(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            body = req.json()
+            rkey = body["rkey"]
+            if rkey in self.records:
+                return Response(400, {"error": "InvalidRequest", "message": "Record already exists"})
+            uri = f"at://{self.DID}/app.bsky.feed.post/{rkey}"
+            cid = f"bafyreicid{len(self.records) + 1}"
+            self.records[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
+            return Response(200, {"uri": uri, "cid": cid})
+
+        @self.route("GET", "/xrpc/com.atproto.repo.getRecord")
+        def get_record(req: Request) -> Response:
+            rkey = req.query.get("rkey", [""])[0]
+            if rkey not in self.records:
+                return Response(400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"})
+            return Response(200, self.records[rkey])
+
+    def revoke_access_tokens(self) -> None:
+        self.valid_access.clear()
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [r["value"] for r in self.records.values()]

@@ -1,0 +1,147 @@
+"""A small threaded HTTP server on 127.0.0.1 for adapter tests: routes to Python functions, and can be told
+to fail the next matching requests (a status with headers, a dropped connection, a slow answer)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"{}")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode("utf-8", "replace"))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    response: Response | None  # None: drop the connection without answering
+    delay: float = 0.0
+    remaining: int = 1
+    after: Callable[[Request], Any] | None = None  # run the real handler first (the request "went through")
+
+
+Handler = Callable[[Request], Response]
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.faults: list[Fault] = []
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append((method, re.compile(f"^{pattern}$"), fn))
+            return fn
+
+        return register
+
+    def fail_next(self, method: str, pattern: str, response: Response | None, *, count: int = 1,
+                  delay: float = 0.0, went_through: bool = False) -> None:
+        """Make the next ``count`` matching requests fail. ``went_through``: the request is processed, then the
+        answer is replaced (or dropped) - the outcome-unknown case."""
+        with self.lock:
+            self.faults.append(Fault(method, re.compile(f"^{pattern}$"), response, delay, count,
+                                     after=self._dispatch if went_through else None))
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _dispatch(self, req: Request) -> Response:
+        for method, pattern, fn in self.routes:
+            if method == req.method and pattern.match(req.path):
+                return fn(req)
+        return Response(404, {"error": f"no route for {req.method} {req.path}"})
+
+    def _take_fault(self, req: Request) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.method == req.method and fault.path.match(req.path) and fault.remaining > 0:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                req = Request(self.command, parts.path, parse_qs(parts.query),
+                              {k.lower(): v for k, v in self.headers.items()}, body)
+                with server.lock:
+                    server.requests.append(req)
+                fault = server._take_fault(req)
+                if fault is not None:
+                    if fault.after is not None:
+                        fault.after(req)
+                    if fault.delay:
+                        time.sleep(fault.delay)
+                    if fault.response is None:
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    resp = fault.response
+                else:
+                    resp = server._dispatch(req)
+                payload = resp.body if isinstance(resp.body, bytes) else json.dumps(resp.body).encode()
+                self.send_response(resp.status)
+                headers = {"Content-Type": "application/json; charset=utf-8", **resp.headers}
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _handle
+
+        return H
