@@ -42,7 +42,8 @@ def check_text(
     if length > maximum:
         return [Issue(file, where, f"({language}, {network}) is {length} characters, over {network}'s limit of "
                                    f"{maximum} by {length - maximum}")]
-    return []
+    problem = cls.text_problem(text)
+    return [Issue(file, where, f"({language}, {network}) {problem}")] if problem else []
 
 
 def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> list[Issue]:

@@ -111,6 +111,11 @@ class Network(ABC):
         return self.measure(text)
 
     @classmethod
+    def text_problem(cls, text: str) -> str | None:
+        """Anything besides length that makes this network refuse ``text``."""
+        return None
+
+    @classmethod
     def media_problem(cls, settings: AccountSettings) -> str | None:
         """Why this account cannot post images, or None when it can (checked by `validate`)."""
         return None

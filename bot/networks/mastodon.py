@@ -62,6 +62,8 @@ class MastodonSettings(AccountSettings):
     visibility: str = Field(default="public", pattern="^(public|unlisted|private|direct)$")
     request_timeout: float = Field(default=30, gt=0)
     media_timeout: float = Field(default=300, gt=0)
+    mastodon_version: str | None = None
+    """The server's Mastodon version; by default read from /api/v2/instance once a day."""
 
 
 def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
@@ -87,17 +89,28 @@ class MastodonNetwork(Network):
     def measure(cls, text: str) -> int:
         return mastodon_length(text)
 
+    def _make_client(self, version: str | None) -> Mastodon:
+        return Mastodon(
+            access_token=read_secret(self.account_id, self.settings.access_token_env),
+            api_base_url=self.settings.api_base_url,
+            ratelimit_method="throw",
+            request_timeout=self.settings.request_timeout,
+            mastodon_version=version,
+            # "created": trust the version given here and never ask again ("none" would ignore it).
+            version_check_mode="created" if version else "none",
+            user_agent="campaign-bot",
+        )
+
     def client(self) -> Mastodon:
+        """A client that knows the server's version up front.
+
+        Mastodon.py 2.3 re-checks the version inside some calls (media_post), and if that check fails it
+        recurses until RecursionError; giving it the version from /api/v2/instance (cached with the limits)
+        avoids both the extra request and the failure mode.
+        """
         if self._client is None:
-            token = read_secret(self.account_id, self.settings.access_token_env)
-            self._client = Mastodon(
-                access_token=token,
-                api_base_url=self.settings.api_base_url,
-                ratelimit_method="throw",
-                request_timeout=self.settings.request_timeout,
-                version_check_mode="none",
-                user_agent="campaign-bot",
-            )
+            version = self.settings.mastodon_version or self.instance_limits().get("version") or "4.0.0"
+            self._client = self._make_client(version)
         return self._client
 
     # -- limits ---------------------------------------------------------------------------------------------
@@ -110,11 +123,12 @@ class MastodonNetwork(Network):
             self._limits = cached
             return cached
         try:
-            instance = self.client().instance_v2()
+            instance = (self._client or self._make_client(self.settings.mastodon_version)).instance_v2()
             statuses = instance["configuration"]["statuses"]
             limits = {"max_characters": int(statuses.get("max_characters") or DEFAULT_MAX),
                       "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url")
                                                          or DEFAULT_URL_LENGTH),
+                      "version": str(instance.get("version") or "") or None,
                       "fetched_at": _now().isoformat()}
         except (MastodonError, KeyError, TypeError) as exc:
             log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults",
@@ -199,7 +213,8 @@ class MastodonNetwork(Network):
             me = self.client().account_verify_credentials()
         except MastodonError as exc:
             raise self.classify(exc) from exc
-        limits = {k: v for k, v in self.instance_limits().items() if k != "fetched_at"}
+        limits = {k: v for k, v in self.instance_limits().items() if k in ("max_characters",
+                                                                             "characters_reserved_per_url")}
         return AccountInfo(handle=f"@{me['acct']}", url=me.get("url"), limits=limits)
 
 
@@ -214,7 +229,9 @@ def _api_message(exc: MastodonError) -> str:
 def _never_sent(exc: BaseException) -> bool:
     """Whether the cause chain shows the connection was never made (so the server cannot have the post)."""
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, requests.ConnectTimeout | NewConnectionError | ConnectTimeoutError):
             return True
         if isinstance(seen, requests.ConnectionError):

@@ -17,6 +17,7 @@ import tweepy
 from pydantic import model_validator
 from requests.adapters import HTTPAdapter
 from twitter_text import parse_tweet
+from twitter_text.config import config as twitter_config
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bot.config import AccountSettings, read_secret
@@ -75,8 +76,17 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def weighted_length(text: str) -> int:
-    return int(parse_tweet(text).weightedLength)
+CONFIG = twitter_config["version3"]  # what X uses today; version2 differs only in not discounting emoji
+
+
+def weighted_length(text: str, config: dict[str, Any] = CONFIG) -> int:
+    """X's weighted length (twitter-text v3): 280 at most, a URL counts 23, CJK and emoji count 2."""
+    return int(parse_tweet(text, config).weightedLength)
+
+
+def is_valid_post(text: str, config: dict[str, Any] = CONFIG) -> bool:
+    """twitter-text's verdict: not empty, within 280 weighted, no characters X refuses (U+FFFE, U+FFFF...)."""
+    return bool(parse_tweet(text, config).valid)
 
 
 def _not_sent(exc: requests.RequestException) -> bool:
@@ -106,6 +116,12 @@ class XNetwork(Network):
     @classmethod
     def measure(cls, text: str) -> int:
         return weighted_length(text)
+
+    @classmethod
+    def text_problem(cls, text: str) -> str | None:
+        if weighted_length(text) <= MAX_WEIGHTED and not is_valid_post(text):
+            return "X would refuse this text (it is empty or holds characters X does not accept)"
+        return None
 
     @classmethod
     def media_problem(cls, settings: AccountSettings) -> str | None:
