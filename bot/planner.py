@@ -168,8 +168,10 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
         report.skipped += 1
         return
     jitter = _max_jitter(loaded)
+    # A slot passed within the grace window (the daemon was down, or the file is new) is still sent.
+    earliest = now - timedelta(seconds=row_.grace_seconds)
     incremental = row_.planned_hash == digest and row_.planned_until is not None and row_.planned_until > now
-    start = row_.planned_until if incremental and row_.planned_until else now
+    start = row_.planned_until if incremental and row_.planned_until else earliest
     start_slots = start - jitter  # a slot before `start` may have been jittered to after it
     wanted = desired_rows(app, loaded, start_slots, horizon_end, now, _last_variants(session, loaded.id, start_slots))
     wanted_by_key = {w["plan_key"]: w for w in wanted}
@@ -184,7 +186,7 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
     for key, w in wanted_by_key.items():
         d = existing.get(key)
         if d is None:
-            if w["due_at"] >= now:
+            if w["due_at"] >= earliest:
                 inserts.append(w)
             continue
         if d.status == CANCELLED and d.error_kind in REVIVABLE and w["due_at"] >= now:

@@ -105,8 +105,10 @@ def _jwt(payload: dict[str, Any]) -> str:
 class FakeBluesky(FakeServer):
     DID = "did:plc:org123"
 
-    def __init__(self, handle: str = "org.bsky.social", password: str = "app-pass-1234") -> None:
+    def __init__(self, handle: str = "org.bsky.social", password: str = "app-pass-1234",
+                 access_ttl: int = 7200) -> None:
         super().__init__()
+        self.access_ttl = access_ttl
         self.handle, self.password = handle, password
         self.records: dict[str, dict[str, Any]] = {}
         self.blobs: list[bytes] = []
@@ -120,7 +122,7 @@ class FakeBluesky(FakeServer):
         def session_body() -> dict[str, Any]:
             n = next(self.tokens)
             access = _jwt({"scope": "com.atproto.access", "sub": self.DID, "iat": int(time.time()),
-                           "exp": int(time.time()) + 7200, "n": n})
+                           "exp": int(time.time()) + self.access_ttl, "n": n})
             refresh = _jwt({"scope": "com.atproto.refresh", "sub": self.DID, "exp": int(time.time()) + 86400 * 60,
                             "jti": f"r{n}"})
             self.valid_access.add(access)

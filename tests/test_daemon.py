@@ -53,6 +53,12 @@ class Daemon:
                 return True
         return False
 
+    def text(self) -> str:
+        """Everything the daemon printed so far (for assertion messages)."""
+        while not self.lines.empty():
+            self.output.append(self.lines.get_nowait())
+        return "".join(self.output)
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:

@@ -167,8 +167,10 @@ class BlueskyNetwork(Network):
         rkey = delivery_tid(post.delivery_id, post.scheduled_at)
         try:
             return self._publish(post, rkey)
-        except UnauthorizedError:
-            # The access token may have been revoked under us: log in once more, then give up.
+        except (UnauthorizedError, BadRequestError) as exc:
+            if not _session_dead(exc):
+                raise self.classify(exc) from exc
+            # The stored session was revoked or expired under us: log in once more, then give up.
             with self._lock:
                 self._client = None
             account_state.save(self.store, self.account_id, "session", None)
@@ -227,6 +229,14 @@ class BlueskyNetwork(Network):
             raise self.classify(exc) from exc
         return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
                            limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
+
+
+def _session_dead(exc: RequestErrorBase) -> bool:
+    """401, or the 400 ExpiredToken/InvalidToken a PDS answers to a stale refresh token."""
+    if isinstance(exc, UnauthorizedError):
+        return True
+    content = getattr(exc.response, "content", None)
+    return getattr(content, "error", None) in ("ExpiredToken", "InvalidToken")
 
 
 def _request(timeout: float) -> Any:

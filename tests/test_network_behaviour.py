@@ -1,0 +1,190 @@
+"""Per-network behaviour beyond the shared contract: sessions, duplicates, rate-limit headers, settling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import bootstrap
+from bot.config import load_config
+from bot.errors import ConfigError
+from bot.networks.base import OutcomeUnknown, PermanentError, RateLimited
+from bot.networks.bluesky import BlueskyNetwork, BlueskySettings
+from bot.networks.mastodon import MastodonNetwork, MastodonSettings
+from bot.networks.x import XNetwork, XSettings
+from tests.fake_networks import FakeBluesky, FakeX
+from tests.httpfake import Response
+from tests.test_network_contract import post
+
+
+@pytest.fixture
+def app(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\ndatabase_url = "sqlite:///{tmp_path}/bot.db"\n')
+    a = bootstrap(load_config(cfg))
+    yield a
+    a.engine.dispose()
+
+
+@pytest.fixture
+def bluesky(monkeypatch):
+    server = FakeBluesky(access_ttl=60).start()  # short-lived access tokens: every call refreshes first
+    monkeypatch.setenv("BSKY_PASSWORD", server.password)
+    yield server
+    server.stop()
+
+
+def bsky_network(server, app):
+    return BlueskyNetwork("bsky", BlueskySettings(network="bluesky", handle=server.handle,
+                                                  app_password_env="BSKY_PASSWORD", service_url=server.url), app)
+
+
+def test_bluesky_logs_in_once_and_keeps_the_session_in_the_database_across_restarts(bluesky, app):
+    net = bsky_network(bluesky, app)
+    for n in range(1, 4):
+        net.publish(post(n, f"post {n}"))
+    restarted = bsky_network(bluesky, app)  # a new process: only the database is shared
+    restarted.publish(post(4, "post 4"))
+    assert bluesky.logins == 1
+    assert bluesky.refreshes >= 1  # expiring access tokens were refreshed, not replaced by new logins
+    assert len(bluesky.records) == 4
+
+
+def test_bluesky_logs_in_again_only_when_the_stored_session_is_dead(bluesky, app):
+    bsky_network(bluesky, app).publish(post(1, "one"))
+    bluesky.valid_refresh.clear()
+    bluesky.revoke_access_tokens()
+    bsky_network(bluesky, app).publish(post(2, "two"))
+    assert bluesky.logins == 2 and len(bluesky.records) == 2
+
+
+def test_bluesky_posts_have_langs_and_clickable_facets(bluesky, app):
+    text = "Pide a @amnesty.bsky.social actuar #NiñezRefugiada https://example.org/ua"
+    bsky_network(bluesky, app).publish(post(1, text))
+    [record] = bluesky.posts()
+    assert record["langs"] == ["es"]
+    kinds = {f["features"][0]["$type"] for f in record["facets"]}
+    assert kinds == {"app.bsky.richtext.facet#mention", "app.bsky.richtext.facet#tag",
+                     "app.bsky.richtext.facet#link"}
+    mention = next(f for f in record["facets"] if f["features"][0]["$type"].endswith("#mention"))
+    assert mention["features"][0]["did"] == "did:plc:amnesty"
+    assert text.encode()[mention["index"]["byteStart"]:mention["index"]["byteEnd"]] == b"@amnesty.bsky.social"
+
+
+def test_bluesky_reply_names_both_root_and_parent(bluesky, app):
+    from bot.networks.base import ThreadRef
+
+    net = bsky_network(bluesky, app)
+    root = net.publish(post(1, "root"))
+    middle = net.publish(post(2, "update", in_reply_to=ThreadRef(root.remote_id, root.ref, root.remote_id, root.ref)))
+    net.publish(post(3, "thanks", in_reply_to=ThreadRef(middle.remote_id, middle.ref, root.remote_id, root.ref)))
+    reply = bluesky.posts()[-1]["reply"]
+    assert reply["root"]["uri"] == root.remote_id and reply["parent"]["uri"] == middle.remote_id
+
+
+@pytest.fixture
+def fake_x(monkeypatch):
+    server = FakeX().start()
+    for name in ("CK", "CS", "AT", "ATS", "BEARER"):
+        monkeypatch.setenv(f"X_{name}", "placeholder")
+    yield server
+    server.stop()
+
+
+def x_network(server, **kw):
+    settings = XSettings(network="x", consumer_key_env="X_CK", consumer_secret_env="X_CS", access_token_env="X_AT",
+                         access_token_secret_env="X_ATS", request_timeout=1, **kw)
+    net = XNetwork("x", settings)
+    server.mount(net)
+    return net
+
+
+def test_x_duplicate_content_is_reported_as_such(fake_x):
+    net = x_network(fake_x)
+    net.publish(post(1, "Free them now"))
+    with pytest.raises(PermanentError, match="duplicate post.*add call_to_action variants"):
+        net.publish(post(2, "Free them now"))
+
+
+def test_x_rate_limit_waits_for_the_latest_exhausted_reset_including_the_24_hour_user_limit(fake_x):
+    now = int(datetime.now(UTC).timestamp())
+    fake_x.fail_next("POST", "/2/tweets", Response(429, {"title": "Too Many Requests"}, {
+        "x-rate-limit-remaining": "12", "x-rate-limit-reset": str(now + 900),
+        "x-user-limit-24hour-limit": "17", "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(now + 20000)}))
+    with pytest.raises(RateLimited) as caught:
+        x_network(fake_x).publish(post(1, "hello"))
+    assert caught.value.until == datetime.fromtimestamp(now + 20000, UTC)
+
+
+def test_x_unknown_outcome_is_settled_by_reading_recent_posts_when_the_tier_allows(fake_x):
+    net = x_network(fake_x, tier="basic")
+    text = "Act now https://example.org/ua"
+    fake_x.fail_next("POST", "/2/tweets", None, went_through=True)
+    with pytest.raises(OutcomeUnknown):
+        net.publish(post(1, text))
+    found = net.find_published(post(1, text))
+    assert found is not None and found.remote_id == fake_x.tweets[0]["id"]
+    assert net.find_published(post(2, "never posted")) is None
+
+
+def test_x_free_tier_does_not_read_so_unknown_outcomes_go_to_a_person(fake_x):
+    net = x_network(fake_x, tier="free")
+    fake_x.fail_next("POST", "/2/tweets", None, went_through=True)
+    with pytest.raises(OutcomeUnknown):
+        net.publish(post(1, "hello"))
+    assert net.find_published(post(1, "hello")) is None
+    assert not [r for r in fake_x.requests if r.path.endswith("/tweets") and r.method == "GET"]
+
+
+def test_x_oauth2_token_posts_text_but_validate_refuses_its_images():
+    settings = XSettings(network="x", bearer_token_env="X_BEARER")
+    assert "OAuth 1.0a" in XNetwork.media_problem(settings)
+    with pytest.raises(ValueError, match="not both"):
+        XSettings(network="x", bearer_token_env="B", consumer_key_env="C")
+
+
+def test_a_missing_secret_names_the_account_and_the_variable(monkeypatch):
+    monkeypatch.delenv("NOPE_TOKEN", raising=False)
+    net = MastodonNetwork("org_mastodon", MastodonSettings(network="mastodon", api_base_url="http://127.0.0.1:9",
+                                                           access_token_env="NOPE_TOKEN"))
+    with pytest.raises(ConfigError) as caught:
+        net.client()
+    assert str(caught.value) == ("account org_mastodon: environment variable $NOPE_TOKEN (or $NOPE_TOKEN_FILE) "
+                                 "is not set")
+
+
+def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
+    from bot.config import read_secret
+
+    (tmp_path / "token").write_text("s3cret\n")
+    monkeypatch.delenv("TOK", raising=False)
+    monkeypatch.setenv("TOK_FILE", str(tmp_path / "token"))
+    assert read_secret("a", "TOK") == "s3cret"
+
+
+def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app):
+    from mastodon_mock.testing.server import MockServer
+
+    with MockServer() as server:
+        import os
+
+        os.environ["MOCK_TOKEN"] = "alice_token"
+        net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
+                                                    access_token_env="MOCK_TOKEN"), app)
+        limit = net.limit()
+    again = MastodonNetwork("m", net.settings, app)  # server gone: the cached limits answer
+    assert again.limit() == limit > 0
+    assert again.length("https://example.org/" + "a" * 100) == net.instance_limits()["characters_reserved_per_url"]
+
+
+def test_a_disabled_account_can_be_enabled_again(app):
+    from bot import account_state
+    from bot.store.models import AccountStateRow
+
+    with app.sessions.begin() as s:
+        s.add(AccountStateRow(account_id="x", disabled=True, disabled_reason="401"))
+    assert account_state.enable(app, "x")
+    assert not account_state.enable(app, "x")
+    _ = timedelta
