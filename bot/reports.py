@@ -93,7 +93,8 @@ def status(app: App) -> dict[str, Any]:
         unknown = [delivery_dict(d) for d in session.scalars(
             select(DeliveryRow).where(DeliveryRow.status == "unknown").order_by(DeliveryRow.id))]
     return {
-        "emergency_stop": {"active": bool(control and control.paused_all), "reason": control.reason if control else None,
+        "emergency_stop": {"active": bool(control and control.paused_all),
+                           "reason": control.reason if control else None,
                            "by": control.changed_by if control else None},
         "campaigns": campaigns,
         "accounts": accounts,

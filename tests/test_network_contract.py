@@ -143,7 +143,8 @@ class BlueskyHarness:
                                      {"ratelimit-limit": "5000", "ratelimit-remaining": "0",
                                       "ratelimit-reset": str(int(datetime.now(UTC).timestamp()) + 3600)}),
             "transient": Response(500, {"error": "InternalServerError", "message": "Internal Server Error"}),
-            "permanent": Response(400, {"error": "InvalidRequest", "message": "Record/text must not be longer than 3000 graphemes"}),
+            "permanent": Response(400, {"error": "InvalidRequest",
+                                        "message": "Record/text must not be longer than 3000 graphemes"}),
         }[kind]
         self.server.fail_next("POST", path, response)
 

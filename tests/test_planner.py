@@ -133,3 +133,13 @@ def test_updates_with_a_time_are_planned_as_replies(make_app, campaigns_dir):
     updates = rows(app, kind="update")
     assert len(updates) == 4
     assert all(u.reply_in_thread and u.due_at.isoformat() == "2026-12-01T15:00:00+00:00" for u in updates)
+
+
+def test_a_slot_passed_within_the_grace_window_when_the_file_first_loads_is_still_sent(make_app, campaigns_dir,
+                                                                                     clock):
+    write_campaign(campaigns_dir, extra="grace_minutes = 60")
+    clock.advance(timedelta(hours=1, minutes=30))  # 09:30 in Lima: the 09:00 slot passed half an hour ago
+    app = make_app(horizon_days=1)
+    plan(app)
+    assert Dispatcher(app).run_once() == 4
+    assert {d.due_at.isoformat() for d in rows(app, status=SENT)} == {"2026-11-30T14:00:00+00:00"}

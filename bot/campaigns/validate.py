@@ -81,8 +81,8 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
     for where, message in _messages(campaign):
         # Render for every pair the campaign posts in, and for every per-network variant written.
         checks = set(pairs)
-        for net in message.networks:
-            checks.update((lang, net) for lang in model.languages)
+        for variant_network in message.networks:
+            checks.update((lang, variant_network) for lang in model.languages)
         for lang, net in sorted(checks):
             try:
                 text = render(message, model, campaign.targets, lang, net)
