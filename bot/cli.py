@@ -135,7 +135,9 @@ def validate(ctx: click.Context, config_path: str | None, paths: tuple[Path, ...
 def plan_cmd(ctx: click.Context, config_path: str | None, campaign: str | None, days: int, as_json: bool) -> None:
     """Show the upcoming posts per account, with each text's length against its network's limit."""
     app = _app(ctx, config_path)
-    rows = reports.preview(app, campaign, days)
+    rows, issues = reports.preview(app, campaign, days)
+    for issue in issues:
+        click.echo(issue, err=True)
     if as_json:
         _print_json(rows)
         return

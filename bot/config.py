@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.budgets import BudgetWindow
 from bot.errors import ConfigError
 
 CONFIG_ENV = "CAMPAIGN_BOT_CONFIG"
@@ -43,6 +44,8 @@ class AccountSettings(BaseModel):
 
     network: str
     languages: list[str] | None = None
+    rate_budget: list[BudgetWindow] | None = None
+    """Overrides the network's preset budget, e.g. [{ limit = 50, per_seconds = 3600 }]."""
 
 
 @dataclass

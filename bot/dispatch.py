@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.budgets import budget_for
+from bot.clock import as_utc
 from bot.deliveries import (
     CALL_TO_ACTION,
     CANCELLED,
@@ -112,8 +114,6 @@ class Dispatcher:
             value = session.scalar(stmt)
         if value is None:
             return None
-        from bot.clock import as_utc
-
         return as_utc(value)
 
     # -- claim ---------------------------------------------------------------------------------------------
@@ -123,6 +123,10 @@ class Dispatcher:
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         with self.app.sessions.begin() as session:
             if self.paused_all(session) or account_id in self._blocked_accounts(session, now):
+                return None
+            hold = self._budget_hold(session, account_id, now)
+            if hold is not None:
+                self._defer_account(session, account_id, now, hold)
                 return None
             for _ in range(100):  # skips stale rows; bounded so one call never runs away
                 stmt = (
@@ -160,6 +164,40 @@ class Dispatcher:
                     continue  # someone else took it between our read and our write
                 return claimed
         return None
+
+    # -- rate budgets -------------------------------------------------------------------------------------
+
+    def _budget_hold(self, session: Session, account_id: str, now: datetime) -> datetime | None:
+        """When the account may post again, if its budget is spent; None when it may post now."""
+        settings = self.app.config.accounts.get(account_id)
+        if settings is None or self.app.config.console_fallback:
+            return None
+        hold: datetime | None = None
+        for window in budget_for(settings):
+            since = now - timedelta(seconds=window.per_seconds)
+            in_window = and_(DeliveryRow.account_id == account_id, DeliveryRow.status.in_((SENT, UNKNOWN)),
+                             DeliveryRow.sent_at >= since)
+            used = session.scalar(select(func.count()).select_from(DeliveryRow).where(in_window)) or 0
+            if used < window.posts:
+                continue
+            oldest = session.scalar(select(DeliveryRow.sent_at).where(in_window).order_by(DeliveryRow.sent_at)
+                                    .offset(used - window.posts).limit(1))
+            free_at = as_utc(oldest) + timedelta(seconds=window.per_seconds) if oldest else now
+            hold = max(hold or free_at, free_at)
+        return hold
+
+    def _defer_account(self, session: Session, account_id: str, now: datetime, until: datetime) -> None:
+        """Over budget: the account's due posts wait (never dropped, never counted as missed)."""
+        session.execute(update(DeliveryRow)
+                        .where(DeliveryRow.account_id == account_id, DeliveryRow.status == PLANNED,
+                               DeliveryRow.due_at <= until,
+                               or_(DeliveryRow.not_before.is_(None), DeliveryRow.not_before < until))
+                        .values(not_before=until, error_kind="budget", updated_at=now,
+                                error=f"deferred until {until.isoformat(timespec='seconds')}: the account's rate "
+                                      "budget is spent")
+                        .execution_options(synchronize_session=False))
+        self._set_account(session, account_id, rate_limited_until=until)
+        log.info("account %s over its rate budget: posts deferred until %s", account_id, until)
 
     # -- guarded writes ------------------------------------------------------------------------------------
 

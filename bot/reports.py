@@ -102,9 +102,9 @@ def status(app: App) -> dict[str, Any]:
     }
 
 
-def preview(app: App, campaign: str | None, days: int) -> list[dict[str, Any]]:
+def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, Any]], list[str]]:
     """The upcoming timeline per account, from the files as they are now (nothing is written but the
-    definitions), merged with what is already queued in the database."""
+    definitions), merged with what is already queued in the database; and the loader's warnings."""
     result = app.load_campaigns()
     effective = sync_definitions(app, result)
     now = app.clock.now()
@@ -132,4 +132,4 @@ def preview(app: App, campaign: str | None, days: int) -> list[dict[str, Any]]:
         rows.append({"campaign": r["campaign_id"], "account": r["account_id"], "network": r["network"],
                      "kind": r["kind"], "language": r["language"], "due_at": _iso(r["due_at"]),
                      "length": cls.measure(r["text"]), "limit": cls.max_length, "text": r["text"]})
-    return rows
+    return rows, [str(i) for i in result.issues]

@@ -4,10 +4,11 @@ network, lengths, images, and schedules that would never post."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.accounts import account_languages, resolve_account
+from bot.budgets import BudgetWindow, budget_for, busiest
 from bot.campaigns.loader import (
     Issue,
     LoadedCampaign,
@@ -17,7 +18,7 @@ from bot.campaigns.loader import (
     load_targets,
     parse_campaign,
 )
-from bot.campaigns.schedule import rule_ever_posts
+from bot.campaigns.schedule import campaign_slots, rule_ever_posts
 from bot.campaigns.schema import Message, Target
 from bot.campaigns.templates import TemplateError, pick, render
 from bot.config import Config
@@ -112,6 +113,43 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
     return issues
 
 
+def budget_warnings(config: Config, campaigns: Iterable[LoadedCampaign], now: datetime,
+                    days: int = 7) -> list[Issue]:
+    """Warn when the schedules, added up per account, would post more than the account's rate budget."""
+    if config.console_fallback:
+        return []
+    times: dict[str, list[datetime]] = {}
+    sources: dict[str, set[str]] = {}
+    end = now + timedelta(days=days)
+    for campaign in campaigns:
+        if campaign.model.status != "active":
+            continue
+        slots = [s.at for s in campaign_slots(campaign.model, now, end)]
+        for account_id in campaign.model.accounts:
+            view = resolve_account(config, account_id)
+            if view is None:
+                continue
+            per_slot = len(account_languages(view, campaign.model.languages))
+            times.setdefault(account_id, []).extend(t for t in slots for _ in range(per_slot))
+            sources.setdefault(account_id, set()).add(campaign.id)
+    issues = []
+    for account_id, planned in times.items():
+        settings = config.accounts.get(account_id)
+        for window in budget_for(settings):
+            count, start = busiest(planned, window)
+            if count > window.posts and start is not None:
+                issues.append(Issue(str(config.path or "config"), f"accounts.{account_id}",
+                                    f"the schedules of {', '.join(sorted(sources[account_id]))} post {count} times "
+                                    f"in the {_span_words(window)} from {start.isoformat(timespec='minutes')}, "
+                                    f"over its budget of {window.describe()}; the extra posts will be deferred",
+                                    "warning"))
+    return issues
+
+
+def _span_words(window: BudgetWindow) -> str:
+    return window.describe().split(" per ", 1)[1]
+
+
 def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = None) -> LoadResult:
     """Load and fully validate campaign files; invalid ones are reported in ``failed`` and ``issues``."""
     directory = config.campaigns_dir
@@ -137,4 +175,5 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
             result.failed.add(path.stem)
         else:
             result.campaigns[loaded.id] = loaded
+    result.issues.extend(budget_warnings(config, result.campaigns.values(), now))
     return result

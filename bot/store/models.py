@@ -79,6 +79,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_account_status_due", "account_id", "status", "due_at"),
         Index("ix_deliveries_campaign_account_kind", "campaign_id", "account_id", "kind", "status"),
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
+        Index("ix_deliveries_account_sent", "account_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
