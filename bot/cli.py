@@ -66,8 +66,11 @@ def _app(ctx: click.Context, config_path: str | None, *, dry_run: bool = False) 
 def _sync(app: App) -> None:
     """Make the database know the campaigns on disk (lifecycle commands work without a daemon)."""
     from bot.planner import sync_definitions
+    from bot.store.locks import PLAN_LOCK, advisory_lock
 
-    sync_definitions(app, app.load_campaigns())
+    result = app.load_campaigns()
+    with advisory_lock(app.engine, PLAN_LOCK, wait=True):  # not while a worker's planner writes the same rows
+        sync_definitions(app, result)
 
 
 def _print_json(data: Any) -> None:

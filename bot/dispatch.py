@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.budgets import budget_for
@@ -42,6 +45,7 @@ from bot.networks.base import (
     ThreadRef,
     TransientError,
 )
+from bot.store.locks import account_key, advisory_lock
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -278,32 +282,38 @@ class Dispatcher:
         net = self.app.network(c.account_id)
         length, limit = net.length(post.text), net.limit()
         if length > limit:
-            with self.app.sessions.begin() as session:
-                self._guarded(session, c.id, status=FAILED, error_kind="permanent",
-                              error=f"{length} characters, over the account's limit of {limit}")
+            self._outcome(c, lambda s: self._guarded(s, c.id, status=FAILED, error_kind="permanent",
+                                                     error=f"{length} characters, over the account's limit of {limit}"))
             return FAILED
         try:
             published = net.publish(post)
         except RateLimited as exc:
             until = exc.until or self.app.clock.now() + timedelta(seconds=60)
-            with self.app.sessions.begin() as session:
-                self._set_account(session, c.account_id, rate_limited_until=until)
-                self._release(session, c, until, f"rate limited until {until.isoformat(timespec='seconds')}: {exc}",
-                              "rate_limited", refund=True)
+            reason = f"rate limited until {until.isoformat(timespec='seconds')}: {exc}"
+
+            def rate_limited(s: Session) -> None:
+                self._set_account(s, c.account_id, rate_limited_until=until)
+                self._release(s, c, until, reason, "rate_limited", refund=True)
+
+            self._outcome(c, rate_limited)
             log.warning("account %s rate limited until %s", c.account_id, until)
             return PLANNED
         except TransientError as exc:
             return self._transient(c, str(exc))
         except PermanentError as exc:
-            with self.app.sessions.begin() as session:
-                self._guarded(session, c.id, status=FAILED, error=str(exc), error_kind="permanent")
+            reason = str(exc)
+            self._outcome(c, lambda s: self._guarded(s, c.id, status=FAILED, error=reason, error_kind="permanent"))
             log.error("delivery %s failed permanently: %s", c.id, exc)
             return FAILED
         except AuthRevoked as exc:
-            with self.app.sessions.begin() as session:
-                self._set_account(session, c.account_id, disabled=True, disabled_reason=str(exc),
+            reason = str(exc)
+
+            def revoked(s: Session) -> None:
+                self._set_account(s, c.account_id, disabled=True, disabled_reason=reason,
                                   disabled_at=self.app.clock.now())
-                self._release(session, c, None, f"account disabled: {exc}", "auth_revoked", refund=True)
+                self._release(s, c, None, f"account disabled: {reason}", "auth_revoked", refund=True)
+
+            self._outcome(c, revoked)
             log.error("account %s disabled, its credentials were refused: %s", c.account_id, exc)
             return PLANNED
         except OutcomeUnknown as exc:
@@ -318,21 +328,49 @@ class Dispatcher:
         self._record_sent(c.id, published)
         return SENT
 
+    def _outcome(self, c: Claimed, write: Callable[[Session], object]) -> None:
+        def transaction() -> None:
+            with self.app.sessions.begin() as session:
+                write(session)
+
+        self._retry_db(transaction, f"record the outcome of delivery {c.id}")
+
     def _record_sent(self, delivery_id: int, published: Published) -> None:
-        with self.app.sessions.begin() as session:
-            self._guarded(session, delivery_id, allow_unknown=True, status=SENT, sent_at=self.app.clock.now(),
-                          remote_id=published.remote_id, remote_url=published.url, remote_ref=published.ref or None,
-                          error=None, error_kind=None, lease_expires_at=None)
+        sent_at = self.app.clock.now()
+
+        def write() -> None:
+            with self.app.sessions.begin() as session:
+                self._guarded(session, delivery_id, allow_unknown=True, status=SENT, sent_at=sent_at,
+                              remote_id=published.remote_id, remote_url=published.url,
+                              remote_ref=published.ref or None, error=None, error_kind=None, lease_expires_at=None)
+
+        self._retry_db(write, f"record delivery {delivery_id} as sent ({published.remote_id})")
+
+    def _retry_db(self, write: Callable[[], None], what: str) -> None:
+        """After a network call, keep trying to write its outcome through a database outage for as long as the
+        lease lasts, so a short outage never turns a sent post into a resend or an unknown."""
+        deadline = time.monotonic() + self.settings.lease_seconds * 0.8
+        delay = 0.5
+        while True:
+            try:
+                write()
+                return
+            except OperationalError as exc:
+                if time.monotonic() > deadline:
+                    log.error("could not %s: database unavailable (%s); the lease will expire", what, exc.orig)
+                    raise
+                log.warning("could not %s yet: database unavailable; retrying in %.1fs", what, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5)
 
     def _transient(self, c: Claimed, error: str) -> str:
-        with self.app.sessions.begin() as session:
-            if c.attempts >= self.settings.max_attempts:
-                self._guarded(session, c.id, status=FAILED, error_kind="transient",
-                              error=f"gave up after {c.attempts} attempts: {error}")
-                log.error("delivery %s failed after %d attempts: %s", c.id, c.attempts, error)
-                return FAILED
-            retry_at = self.app.clock.now() + self._backoff(c.attempts)
-            self._release(session, c, retry_at, error, "transient", refund=False)
+        if c.attempts >= self.settings.max_attempts:
+            self._outcome(c, lambda s: self._guarded(s, c.id, status=FAILED, error_kind="transient",
+                                                     error=f"gave up after {c.attempts} attempts: {error}"))
+            log.error("delivery %s failed after %d attempts: %s", c.id, c.attempts, error)
+            return FAILED
+        retry_at = self.app.clock.now() + self._backoff(c.attempts)
+        self._outcome(c, lambda s: self._release(s, c, retry_at, error, "transient", refund=False))
         log.warning("delivery %s: %s; retry at %s", c.id, error, retry_at.isoformat(timespec="seconds"))
         return PLANNED
 
@@ -342,10 +380,10 @@ class Dispatcher:
         if found is not None:
             self._record_sent(c.id, found)
             return SENT
-        with self.app.sessions.begin() as session:
-            self._guarded(session, c.id, status=UNKNOWN, error_kind="outcome_unknown",
-                          error=f"{error}; the post may or may not exist: check the account, then "
-                                f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+        self._outcome(c, lambda s: self._guarded(
+            s, c.id, status=UNKNOWN, error_kind="outcome_unknown",
+            error=f"{error}; the post may or may not exist: check the account, then "
+                  f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`"))
         log.error("delivery %s: outcome unknown, flagged for a person: %s", c.id, error)
         return UNKNOWN
 
@@ -405,16 +443,21 @@ class Dispatcher:
     # -- loops ---------------------------------------------------------------------------------------------
 
     def run_account(self, account_id: str, limit: int | None = None) -> int:
-        """Send what is due for one account, in order, until nothing is due (or we are told to stop)."""
+        """Send what is due for one account, in order, until nothing is due (or we are told to stop).
+
+        With several workers on PostgreSQL, an advisory lock gives each account to one worker at a time."""
         done = 0
-        while not self.stopping.is_set() and (limit is None or done < limit):
-            claimed = self.claim_next(account_id)
-            if claimed is None:
-                break
-            post = self.prepare(claimed)
-            if post is not None:
-                self.send(claimed, post)
-            done += 1
+        with advisory_lock(self.app.engine, account_key(account_id)) as mine:
+            if not mine:
+                return 0
+            while not self.stopping.is_set() and (limit is None or done < limit):
+                claimed = self.claim_next(account_id)
+                if claimed is None:
+                    break
+                post = self.prepare(claimed)
+                if post is not None:
+                    self.send(claimed, post)
+                done += 1
         return done
 
     def run_once(self) -> int:

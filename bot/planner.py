@@ -22,6 +22,7 @@ from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENDING, SENT, UNKNOWN, UPDATE, media_for, row
+from bot.store.locks import PLAN_LOCK, advisory_lock
 from bot.store.models import CampaignRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -214,7 +215,16 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
 
 
 def plan(app: App, result: LoadResult | None = None) -> PlanReport:
-    """Load the files, store what changed, and plan every active campaign. Safe to run at any time."""
+    """Load the files, store what changed, and plan every active campaign. Safe to run at any time; with
+    several workers only one plans at a time (the others skip their turn)."""
+    with advisory_lock(app.engine, PLAN_LOCK) as acquired:
+        if not acquired:
+            log.debug("another worker is planning; skipping this turn")
+            return PlanReport()
+        return _plan(app, result)
+
+
+def _plan(app: App, result: LoadResult | None) -> PlanReport:
     result = result or app.load_campaigns()
     report = PlanReport(issues=list(result.issues))
     for issue in result.errors:
