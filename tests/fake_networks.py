@@ -192,3 +192,46 @@ class FakeBluesky(FakeServer):
 
     def posts(self) -> list[dict[str, Any]]:
         return [r["value"] for r in self.records.values()]
+
+
+# -- Mastodon (a light one of our own, for load and fault tests; mastodon-mock is the reference) -------------
+
+class FakeMastodon(FakeServer):
+    """Statuses with Idempotency-Key (per token, as Mastodon keeps them), optional latency."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__()
+        self.latency = latency
+        self.statuses: list[dict[str, Any]] = []
+        self.by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ids = itertools.count(110000000000000000)
+
+        @self.route("POST", "/api/v1/statuses")
+        def create(req: Request) -> Response:
+            if self.latency:
+                time.sleep(self.latency)
+            token = req.headers.get("authorization", "")
+            key = req.headers.get("idempotency-key")
+            with self.lock:
+                if key and (token, key) in self.by_key:
+                    return Response(200, self.by_key[(token, key)])
+                form = {k: v[0] for k, v in req.form().items()}
+                sid = str(next(self.ids))
+                status = {"id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
+                          "content": form.get("status", ""), "language": form.get("language"),
+                          "in_reply_to_id": form.get("in_reply_to_id"), "token": token,
+                          "media_attachments": [], "created_at": "2026-11-30T14:00:00.000Z"}
+                self.statuses.append(status)
+                if key:
+                    self.by_key[(token, key)] = status
+            return Response(200, status)
+
+        @self.route("GET", "/api/v2/instance")
+        def instance(req: Request) -> Response:
+            return Response(200, {"domain": "fake.local", "version": "4.5.0", "api_versions": {"mastodon": 6},
+                                  "configuration": {"statuses": {"max_characters": 500,
+                                                                 "characters_reserved_per_url": 23}}})
+
+        @self.route("GET", "/api/v1/accounts/verify_credentials")
+        def me(req: Request) -> Response:
+            return Response(200, {"id": "1", "acct": "org", "username": "org", "url": f"{self.url}/@org"})

@@ -1,0 +1,170 @@
+"""Delivery guarantees under faults, with real `campaign-bot run` processes: killed at random, several workers
+on PostgreSQL, the database going away. Bounded: every wait has a deadline; loopback only."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import lifecycle
+from bot.app import bootstrap
+from bot.config import load_config
+from bot.deliveries import SENT, UNKNOWN
+from bot.planner import plan
+from bot.store.models import DeliveryRow
+from tests.conftest import TARGETS
+from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.subprocess
+LIFTED = "rate_budget = [{ limit = 1000000, per_seconds = 60 }]\n"
+
+CAMPAIGN = """
+title = "Fault test"
+languages = ["en"]
+timezone = "UTC"
+ask = "Act"
+link = "https://example.org/ua"
+targets = ["cancilleria-peru"]
+accounts = [%s]
+grace_minutes = 600
+
+[[schedule]]
+id = "later"
+at = [2030-01-01T09:00:00]
+
+[[messages.call_to_action]]
+text = "Call one"
+[[messages.call_to_action]]
+text = "Call two"
+[messages.closing.success]
+text = "No further action is requested. Many thanks to all who sent appeals."
+[messages.closing.no_further_action]
+text = "No further action is requested."
+"""
+
+
+def world(tmp: Path, database_url: str, accounts: dict[str, str], **bot: Any) -> Path:
+    """Campaign files and a config whose accounts point at local fakes; returns the config path."""
+    campaigns = tmp / "campaigns"
+    campaigns.mkdir(exist_ok=True)
+    (campaigns / "targets.toml").write_text(TARGETS, encoding="utf-8")
+    (campaigns / "fault.toml").write_text(CAMPAIGN % ", ".join(f'"{a}"' for a in accounts), encoding="utf-8")
+    settings = {"lease_seconds": 5, "poll_seconds": 0.2, "concurrency": 4, "max_attempts": 50,
+                "retry_base_seconds": 0.5, "retry_max_seconds": 2, **bot}
+    lines = ["[bot]", f'database_url = "{database_url}"', f'campaigns_dir = "{campaigns}"']
+    lines += [f"{k} = {v}" for k, v in settings.items()]
+    cfg = tmp / "config.toml"
+    cfg.write_text("\n".join(lines) + "\n" + "\n".join(accounts.values()), encoding="utf-8")
+    return cfg
+
+
+def mastodon_account(name: str, server: FakeMastodon) -> str:
+    return (f'[accounts.{name}]\nnetwork = "mastodon"\napi_base_url = "{server.url}"\n'
+            f'access_token_env = "TOKEN_{name.upper()}"\nmastodon_version = "4.5.0"\n{LIFTED}')
+
+
+def queue_posts(cfg: Path, count: int) -> Any:
+    app = bootstrap(load_config(cfg))
+    plan(app)
+    now = app.clock.now()
+    for n in range(count):
+        lifecycle.queue(app, "fault", now, f"Delivery {n}", "test")
+    return app
+
+
+def start_worker(cfg: Path, fake_x_url: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, str(REPO / "tests" / "worker.py"), fake_x_url, "run", "--config",
+                                 str(cfg)], cwd=cfg.parent, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def counts(app: Any) -> Counter[str]:
+    with app.sessions() as s:
+        return Counter(dict(s.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)).all()))
+
+
+def wait_until_final(app: Any, timeout: float) -> Counter[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        c = counts(app)
+        if not c.get("planned") and not c.get("sending"):
+            return c
+        time.sleep(0.5)
+    return counts(app)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path):
+    mastodon, x, bluesky = FakeMastodon(latency=0.03).start(), FakeX().start(), FakeBluesky().start()
+    try:
+        env = {"TOKEN_M": "token-m", "X_KEY": "k", "X_SECRET": "s", "X_TOKEN": "t", "X_TOKEN_SECRET": "ts",
+               "BSKY_PASSWORD": bluesky.password}
+        os.environ.update(env)
+        cfg = world(tmp_path, f"sqlite:///{tmp_path}/bot.db", {
+            "m": mastodon_account("m", mastodon),
+            "x": ('[accounts.x]\nnetwork = "x"\nconsumer_key_env = "X_KEY"\nconsumer_secret_env = "X_SECRET"\n'
+                  'access_token_env = "X_TOKEN"\naccess_token_secret_env = "X_TOKEN_SECRET"\n'
+                  f'tier = "pay-per-use"\nrequest_timeout = 5\n{LIFTED}'),
+            "b": (f'[accounts.b]\nnetwork = "bluesky"\nhandle = "{bluesky.handle}"\n'
+                  f'app_password_env = "BSKY_PASSWORD"\nservice_url = "{bluesky.url}"\n{LIFTED}'),
+        })
+        app = queue_posts(cfg, 167)  # 501 deliveries, 167 per account
+        assert sum(counts(app).values()) == 501
+        rng = random.Random(20261127)
+        log = tmp_path / "worker.log"
+        kills = 0
+        while kills < 30:
+            proc = start_worker(cfg, x.url, env, log)
+            time.sleep(rng.uniform(0.5, 1.6))
+            proc.kill()  # SIGKILL: no cleanup, leases left behind
+            proc.wait(timeout=10)
+            kills += 1
+        proc = start_worker(cfg, x.url, env, log)
+        try:
+            final = wait_until_final(app, timeout=120)
+        finally:
+            assert stop(proc) == 0
+        assert not final.get("planned") and not final.get("sending"), (final, log.read_text()[-3000:])
+
+        with app.sessions() as s:
+            rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.kind == "queued")))
+        by_account = {a: [r for r in rows if r.account_id == a] for a in ("m", "x", "b")}
+        # Mastodon and Bluesky: every delivery sent, and exactly once on the server.
+        assert {r.status for r in by_account["m"] + by_account["b"]} == {SENT}
+        mastodon_texts = Counter(st["content"] for st in mastodon.statuses)
+        bluesky_texts = Counter(p["text"] for p in bluesky.posts())
+        for n in range(167):
+            assert mastodon_texts[f"Delivery {n}"] == 1
+            assert bluesky_texts[f"Delivery {n}"] == 1
+        # X: sent once, or flagged unknown for a person; never twice.
+        x_texts = Counter(t["text"] for t in x.tweets)
+        assert all(c == 1 for c in x_texts.values())
+        for r in by_account["x"]:
+            assert r.status in (SENT, UNKNOWN), (r.id, r.status, r.error)
+            if r.status == SENT:
+                assert x_texts[r.text] == 1
+        print(f"kills={kills} final={dict(final)}")
+    finally:
+        for server in (mastodon, x, bluesky):
+            server.stop()
+        app.engine.dispose() if "app" in locals() else None
