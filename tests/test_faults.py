@@ -168,3 +168,60 @@ def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path)
         for server in (mastodon, x, bluesky):
             server.stop()
         app.engine.dispose() if "app" in locals() else None
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database, migrated, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from bot.store.db import make_engine, upgrade
+
+    base = os.environ.get("CAMPAIGN_BOT_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("needs $CAMPAIGN_BOT_TEST_POSTGRES_URL")
+    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
+    name = f"campaign_bot_fault_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_engine(base).url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_four_workers_on_postgresql_send_5000_deliveries_once_each(tmp_path, pg_url):
+    mastodon = FakeMastodon().start()
+    try:
+        names = [f"m{i}" for i in range(10)]
+        env = {f"TOKEN_{n.upper()}": f"token-{n}" for n in names}
+        os.environ.update(env)
+        cfg = world(tmp_path, pg_url, {n: mastodon_account(n, mastodon) for n in names}, concurrency=4)
+        app = queue_posts(cfg, 500)
+        assert sum(counts(app).values()) == 5000
+        started = time.monotonic()
+        workers = [start_worker(cfg, "http://127.0.0.1:9", env, tmp_path / f"worker{i}.log") for i in range(4)]
+        try:
+            final = wait_until_final(app, timeout=240)
+        finally:
+            codes = [stop(w) for w in workers]
+        elapsed = time.monotonic() - started
+        assert codes == [0, 0, 0, 0]
+        assert final == Counter({"sent": 5000}), final
+        per_key = Counter((st["token"], st["content"]) for st in mastodon.statuses)
+        assert len(per_key) == 5000 and set(per_key.values()) == {1}
+        with app.sessions() as s:
+            owners = Counter(s.scalars(select(DeliveryRow.lease_owner)))
+        print(f"5000 deliveries in {elapsed:.1f}s; by worker: {sorted(owners.values())}")
+        assert len(owners) >= 2  # the work was shared
+    finally:
+        mastodon.stop()
