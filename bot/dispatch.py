@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+BATCH = 20
+HELD = "held"  # send() outcome: back to planned because the account cannot post for now
 
 
 @dataclass(frozen=True)
@@ -123,72 +125,107 @@ class Dispatcher:
     # -- claim ---------------------------------------------------------------------------------------------
 
     def claim_next(self, account_id: str) -> Claimed | None:
+        batch = self.claim_batch(account_id, 1)
+        return batch[0] if batch else None
+
+    def claim_batch(self, account_id: str, limit: int) -> list[Claimed]:
+        """Claim up to ``limit`` due deliveries of one account, oldest first, in one short transaction.
+
+        Rows past their grace window are marked missed on the way (never sent in a stale burst)."""
         now = self.app.clock.now()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         with self.app.sessions.begin() as session:
             if self.paused_all(session) or account_id in self._blocked_accounts(session, now):
-                return None
-            hold = self._budget_hold(session, account_id, now)
+                return []
+            allowance, hold = self._budget(session, account_id, now)
             if hold is not None:
                 self._defer_account(session, account_id, now, hold)
-                return None
-            for _ in range(100):  # skips stale rows; bounded so one call never runs away
-                stmt = (
-                    select(DeliveryRow, CampaignRow.grace_seconds)
-                    .join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
-                    .where(DeliveryRow.account_id == account_id, _runnable(now))
-                    .order_by(DeliveryRow.due_at, DeliveryRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True, of=DeliveryRow)
-                )
-                found = session.execute(stmt).first()
-                if found is None:
-                    return None
-                d, grace = found
-                stale = (d.kind != CLOSING and d.attempts == 0 and d.not_before is None
-                         and d.due_at < now - timedelta(seconds=grace))
-                if stale:
-                    late = now - d.due_at
-                    session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
-                                    .values(status=MISSED, updated_at=now, error_kind="missed",
-                                            error=f"not sent: {_human(late)} late, past the campaign's grace window "
-                                                  f"of {_human(timedelta(seconds=grace))}"))
-                    log.warning("delivery %s (%s, %s) missed: %s late", d.id, d.campaign_id, account_id, late)
-                    continue
-                claimed = Claimed(d.id, d.campaign_id, d.account_id, d.kind, d.language, d.text,
-                                  list(d.media or []), d.reply_in_thread, d.attempts + 1, d.due_at)
+                return []
+            if allowance is not None:
+                limit = min(limit, allowance)
+            d = DeliveryRow
+            rows = session.execute(
+                select(d.id, d.campaign_id, d.kind, d.language, d.text, d.media, d.reply_in_thread, d.attempts,
+                       d.due_at, d.not_before, CampaignRow.grace_seconds)
+                .join(CampaignRow, CampaignRow.id == d.campaign_id)
+                .where(d.account_id == account_id, _runnable(now))
+                .order_by(d.due_at, d.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=d)
+            ).all()
+            claimed, stale = [], []
+            for r in rows:
+                due = as_utc(r.due_at)
+                if (r.kind != CLOSING and r.attempts == 0 and r.not_before is None
+                        and due < now - timedelta(seconds=r.grace_seconds)):
+                    stale.append(r)
+                else:
+                    claimed.append(Claimed(r.id, r.campaign_id, account_id, r.kind, r.language, r.text,
+                                           list(r.media or []), r.reply_in_thread, r.attempts + 1, due))
+            for r in stale:
+                late, grace = now - as_utc(r.due_at), timedelta(seconds=r.grace_seconds)
+                session.execute(update(d).where(d.id == r.id, d.status == PLANNED)
+                                .values(status=MISSED, updated_at=now, error_kind="missed",
+                                        error=f"not sent: {_human(late)} late, past the campaign's grace window "
+                                              f"of {_human(grace)}")
+                                .execution_options(synchronize_session=False))
+                log.warning("delivery %s (%s, %s) missed: %s late", r.id, r.campaign_id, account_id, late)
+            if claimed:
+                # The rows are locked (PostgreSQL) or the database is ours alone (SQLite): every one is claimed.
                 res = session.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.id == d.id, DeliveryRow.status == PLANNED)
+                    update(d)
+                    .where(d.id.in_([c.id for c in claimed]), d.status == PLANNED)
                     .values(status=SENDING, lease_owner=self.app.owner, lease_expires_at=lease_until,
-                            attempts=claimed.attempts, updated_at=now)
+                            attempts=d.attempts + 1, updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if res.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # someone else took it between our read and our write
-                return claimed
-        return None
+                if res.rowcount != len(claimed):  # type: ignore[attr-defined]
+                    raise RuntimeError(f"claimed {res.rowcount} of {len(claimed)} rows")  # type: ignore[attr-defined]
+            if stale and not claimed:
+                return self._claim_after_stale(session, account_id, limit)
+        return claimed
+
+    def _claim_after_stale(self, session: Session, account_id: str, limit: int) -> list[Claimed]:
+        """A batch held only stale rows: commit marking them, then look again (outside this transaction)."""
+        session.commit()
+        return self.claim_batch(account_id, limit)
+
+    def release(self, claimed: list[Claimed], why: str) -> None:
+        """Give back claimed rows that were not sent (stopping, or the account became unable to post)."""
+        if not claimed:
+            return
+        with self.app.sessions.begin() as session:
+            session.execute(update(DeliveryRow)
+                            .where(DeliveryRow.id.in_([c.id for c in claimed]), DeliveryRow.status == SENDING,
+                                   DeliveryRow.lease_owner == self.app.owner)
+                            .values(status=PLANNED, lease_owner=None, lease_expires_at=None,
+                                    attempts=DeliveryRow.attempts - 1, updated_at=self.app.clock.now())
+                            .execution_options(synchronize_session=False))
+        log.info("released %d claimed deliveries: %s", len(claimed), why)
 
     # -- rate budgets -------------------------------------------------------------------------------------
 
-    def _budget_hold(self, session: Session, account_id: str, now: datetime) -> datetime | None:
-        """When the account may post again, if its budget is spent; None when it may post now."""
+    def _budget(self, session: Session, account_id: str, now: datetime) -> tuple[int | None, datetime | None]:
+        """(posts the account may still send now, or None for no budget; when it may post again if none)."""
         settings = self.app.config.accounts.get(account_id)
         if settings is None or self.app.config.console_fallback:
-            return None
+            return None, None
+        allowance: int | None = None
         hold: datetime | None = None
         for window in budget_for(settings):
             since = now - timedelta(seconds=window.per_seconds)
             in_window = and_(DeliveryRow.account_id == account_id, DeliveryRow.status.in_((SENT, UNKNOWN)),
                              DeliveryRow.sent_at >= since)
             used = session.scalar(select(func.count()).select_from(DeliveryRow).where(in_window)) or 0
-            if used < window.posts:
+            left = window.posts - used
+            allowance = left if allowance is None else min(allowance, left)
+            if left > 0:
                 continue
             oldest = session.scalar(select(DeliveryRow.sent_at).where(in_window).order_by(DeliveryRow.sent_at)
                                     .offset(used - window.posts).limit(1))
             free_at = as_utc(oldest) + timedelta(seconds=window.per_seconds) if oldest else now
             hold = max(hold or free_at, free_at)
-        return hold
+        return allowance, hold
 
     def _defer_account(self, session: Session, account_id: str, now: datetime, until: datetime) -> None:
         """Over budget: the account's due posts wait (never dropped, never counted as missed)."""
@@ -297,7 +334,7 @@ class Dispatcher:
 
             self._outcome(c, rate_limited)
             log.warning("account %s rate limited until %s", c.account_id, until)
-            return PLANNED
+            return HELD
         except TransientError as exc:
             return self._transient(c, str(exc))
         except PermanentError as exc:
@@ -315,7 +352,7 @@ class Dispatcher:
 
             self._outcome(c, revoked)
             log.error("account %s disabled, its credentials were refused: %s", c.account_id, exc)
-            return PLANNED
+            return HELD
         except OutcomeUnknown as exc:
             if net.idempotent:
                 return self._transient(c, f"outcome unknown, retrying safely: {exc}")
@@ -451,13 +488,19 @@ class Dispatcher:
             if not mine:
                 return 0
             while not self.stopping.is_set() and (limit is None or done < limit):
-                claimed = self.claim_next(account_id)
-                if claimed is None:
+                batch = self.claim_batch(account_id, min(BATCH, limit - done) if limit else BATCH)
+                if not batch:
                     break
-                post = self.prepare(claimed)
-                if post is not None:
-                    self.send(claimed, post)
-                done += 1
+                for i, claimed in enumerate(batch):
+                    if self.stopping.is_set():
+                        self.release(batch[i:], "stopping")
+                        return done
+                    post = self.prepare(claimed)
+                    status = self.send(claimed, post) if post is not None else None
+                    done += 1
+                    if status == HELD:  # rate limited or disabled: the rest waits with the account
+                        self.release(batch[i + 1:], "the account cannot post now")
+                        return done
         return done
 
     def run_once(self) -> int:

@@ -226,7 +226,7 @@ class FakeMastodon(FakeServer):
                     self.by_key[(token, key)] = status
             return Response(200, status)
 
-        @self.route("GET", "/api/v2/instance")
+        @self.route("GET", "/api/v2/instance/?")
         def instance(req: Request) -> Response:
             return Response(200, {"domain": "fake.local", "version": "4.5.0", "api_versions": {"mastodon": 6},
                                   "configuration": {"statuses": {"max_characters": 500,

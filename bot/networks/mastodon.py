@@ -131,9 +131,12 @@ class MastodonNetwork(Network):
                       "version": str(instance.get("version") or "") or None,
                       "fetched_at": _now().isoformat()}
         except (MastodonError, KeyError, TypeError) as exc:
-            log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults",
-                        self.account_id, type(exc).__name__)
-            return {"max_characters": DEFAULT_MAX, "characters_reserved_per_url": DEFAULT_URL_LENGTH}
+            log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults for "
+                        "an hour", self.account_id, type(exc).__name__)
+            # Kept in memory only, and aged so that the real limits are asked for again in an hour.
+            self._limits = {"max_characters": DEFAULT_MAX, "characters_reserved_per_url": DEFAULT_URL_LENGTH,
+                            "fetched_at": (_now() - LIMITS_TTL + timedelta(hours=1)).isoformat()}
+            return self._limits
         self._limits = limits
         account_state.save(self.store, self.account_id, "limits", limits)
         return limits
