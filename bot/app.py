@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.accounts import AccountView, resolve_account
 from bot.campaigns.loader import LoadResult
-from bot.campaigns.validate import load_campaigns
+from bot.campaigns.validate import LoadCache, load_campaigns
 from bot.clock import Clock, SystemClock
 from bot.config import AccountSettings, Config
 from bot.networks.base import Network
@@ -40,6 +40,7 @@ class App:
     network_overrides: Mapping[str, Network] = field(default_factory=dict)
     _networks: dict[str, Network] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _load_cache: LoadCache = field(default_factory=LoadCache)
 
     def account(self, account_id: str) -> AccountView | None:
         return resolve_account(self.config, account_id)
@@ -61,8 +62,9 @@ class App:
             self._networks[account_id] = net
             return net
 
-    def load_campaigns(self, paths: list[Path] | None = None) -> LoadResult:
-        return load_campaigns(self.config, self.clock.now(), paths)
+    def load_campaigns(self, paths: list[Path] | None = None, *, budgets: bool = True) -> LoadResult:
+        """Files that did not change since the last call are not read again."""
+        return load_campaigns(self.config, self.clock.now(), paths, cache=self._load_cache, budgets=budgets)
 
 
 def worker_name() -> str:

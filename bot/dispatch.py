@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 20
+UNKNOWN_COOLDOWN = 60  # seconds an account waits after an unknown outcome on a network without idempotency
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
 
 
@@ -198,7 +199,7 @@ class Dispatcher:
             session.execute(update(DeliveryRow)
                             .where(DeliveryRow.id.in_([c.id for c in claimed]), DeliveryRow.status == SENDING,
                                    DeliveryRow.lease_owner == self.app.owner)
-                            .values(status=PLANNED, lease_owner=None, lease_expires_at=None,
+                            .values(status=PLANNED, lease_owner=None, lease_expires_at=None, error=f"waiting: {why}",
                                     attempts=DeliveryRow.attempts - 1, updated_at=self.app.clock.now())
                             .execution_options(synchronize_session=False))
         log.info("released %d claimed deliveries: %s", len(claimed), why)
@@ -417,10 +418,16 @@ class Dispatcher:
         if found is not None:
             self._record_sent(c.id, found)
             return SENT
-        self._outcome(c, lambda s: self._guarded(
-            s, c.id, status=UNKNOWN, error_kind="outcome_unknown",
-            error=f"{error}; the post may or may not exist: check the account, then "
-                  f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`"))
+        cooldown = self.app.clock.now() + timedelta(seconds=UNKNOWN_COOLDOWN)
+
+        def flag(s: Session) -> None:
+            self._guarded(s, c.id, status=UNKNOWN, error_kind="outcome_unknown",
+                          error=f"{error}; the post may or may not exist: check the account, then "
+                                f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+            # While the network misbehaves, one more try a minute, not a burst of posts in the same doubt.
+            self._set_account(s, c.account_id, rate_limited_until=cooldown)
+
+        self._outcome(c, flag)
         log.error("delivery %s: outcome unknown, flagged for a person: %s", c.id, error)
         return UNKNOWN
 
@@ -498,7 +505,7 @@ class Dispatcher:
                     post = self.prepare(claimed)
                     status = self.send(claimed, post) if post is not None else None
                     done += 1
-                    if status == HELD:  # rate limited or disabled: the rest waits with the account
+                    if status in (HELD, UNKNOWN):  # the account cannot (or should not) post now: the rest waits
                         self.release(batch[i + 1:], "the account cannot post now")
                         return done
         return done

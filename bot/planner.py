@@ -225,7 +225,7 @@ def plan(app: App, result: LoadResult | None = None) -> PlanReport:
 
 
 def _plan(app: App, result: LoadResult | None) -> PlanReport:
-    result = result or app.load_campaigns()
+    result = result or app.load_campaigns(budgets=False)
     report = PlanReport(issues=list(result.issues))
     for issue in result.errors:
         log.error("%s", issue)

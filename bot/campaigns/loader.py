@@ -41,6 +41,7 @@ class LoadedCampaign:
     targets: dict[str, Target]
     base_dir: Path
     path: Path | None = None
+    _hash: str | None = field(default=None, repr=False, compare=False)
 
     def definition(self) -> dict[str, Any]:
         """What the database keeps, so the last good version runs on even if the file breaks later."""
@@ -51,7 +52,9 @@ class LoadedCampaign:
         }
 
     def definition_hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()
+        if self._hash is None:  # the model is frozen, so the hash never goes stale
+            self._hash = hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()
+        return self._hash
 
     @classmethod
     def from_definition(cls, campaign_id: str, data: dict[str, Any]) -> LoadedCampaign:

@@ -4,12 +4,14 @@ network, lengths, images, and schedules that would never post."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.accounts import account_languages, resolve_account
 from bot.budgets import BudgetWindow, budget_for, busiest
 from bot.campaigns.loader import (
+    TARGETS_FILE,
     Issue,
     LoadedCampaign,
     LoadResult,
@@ -150,7 +152,23 @@ def _span_words(window: BudgetWindow) -> str:
     return window.describe().split(" per ", 1)[1]
 
 
-def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = None) -> LoadResult:
+@dataclass
+class LoadCache:
+    """What each file gave last time, by (size, mtime) of the file and of its folder's targets.toml, so the
+    daemon re-reads only what changed."""
+
+    files: dict[Path, tuple[tuple[int, ...], LoadedCampaign | None, list[Issue]]] = field(default_factory=dict)
+
+
+def _signature(path: Path) -> tuple[int, ...]:
+    st = path.stat()
+    targets = path.parent / TARGETS_FILE
+    tst = targets.stat() if targets.exists() else None
+    return (st.st_mtime_ns, st.st_size, tst.st_mtime_ns if tst else 0, tst.st_size if tst else 0)
+
+
+def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = None, *,
+                   cache: LoadCache | None = None, budgets: bool = True) -> LoadResult:
     """Load and fully validate campaign files; invalid ones are reported in ``failed`` and ``issues``."""
     directory = config.campaigns_dir
     result = LoadResult()
@@ -163,17 +181,25 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
         if not path.is_file():
             result.issues.append(Issue(str(path), "", "file not found"))
             continue
-        folder = path.parent.resolve()
-        if folder not in registries:
-            registries[folder], target_issues = load_targets(path.parent)
-            result.issues.extend(target_issues)
-        loaded, issues = parse_campaign(path, registries[folder])
-        if loaded is not None:
-            issues = check_campaign(loaded, config, now)
+        signature = _signature(path) if cache is not None else ()
+        cached = cache.files.get(path) if cache is not None else None
+        if cached is not None and cached[0] == signature:
+            _, loaded, issues = cached
+        else:
+            folder = path.parent.resolve()
+            if folder not in registries:
+                registries[folder], target_issues = load_targets(path.parent)
+                result.issues.extend(target_issues)
+            loaded, issues = parse_campaign(path, registries[folder])
+            if loaded is not None:
+                issues = check_campaign(loaded, config, now)
+            if cache is not None:
+                cache.files[path] = (signature, loaded, issues)
         result.issues.extend(issues)
         if loaded is None or any(i.severity == "error" for i in issues):
             result.failed.add(path.stem)
         else:
             result.campaigns[loaded.id] = loaded
-    result.issues.extend(budget_warnings(config, result.campaigns.values(), now))
+    if budgets:
+        result.issues.extend(budget_warnings(config, result.campaigns.values(), now))
     return result
