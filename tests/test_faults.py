@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -224,4 +225,44 @@ def test_four_workers_on_postgresql_send_5000_deliveries_once_each(tmp_path, pg_
         print(f"5000 deliveries in {elapsed:.1f}s; by worker: {sorted(owners.values())}")
         assert len(owners) >= 2  # the work was shared
     finally:
+        mastodon.stop()
+
+
+@pytest.mark.postgres
+def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_up(tmp_path, pg_url):
+    from sqlalchemy.engine import make_url
+
+    from bot.store.db import make_engine
+    from tests.tcpproxy import TcpProxy
+
+    url = make_url(pg_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    mastodon = FakeMastodon().start()
+    env = {"TOKEN_M": "token-m"}
+    os.environ.update(env)
+    try:
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        cfg = world(tmp_path, proxied, {"m": mastodon_account("m", mastodon)}, lease_seconds=120)
+        # The test reads and writes the database directly; only the worker goes through the proxy.
+        app = bootstrap(load_config(cfg), engine=make_engine(pg_url))
+        plan(app)
+        now = app.clock.now()
+        for n in range(20):  # one post every two seconds, through the outage
+            lifecycle.queue(app, "fault", now + timedelta(seconds=2 * n + 3), f"Outage {n}", "test")
+        log = tmp_path / "worker.log"
+        proc = start_worker(cfg, "http://127.0.0.1:9", env, log)
+        time.sleep(6)
+        proxy.cut()
+        time.sleep(30)
+        assert proc.poll() is None, log.read_text()[-2000:]  # still running
+        during = len(mastodon.statuses)
+        proxy.restore()
+        final = wait_until_final(app, timeout=90)
+        assert stop(proc) == 0
+        assert final == Counter({"sent": 20}), (final, log.read_text()[-3000:])
+        assert Counter(st["content"] for st in mastodon.statuses) == Counter(f"Outage {n}" for n in range(20))
+        assert during < 20  # posts were held during the outage, then caught up
+        assert "database unavailable" in log.read_text()
+    finally:
+        proxy.close()
         mastodon.stop()
