@@ -271,9 +271,12 @@ class Dispatcher:
         """Recheck under the lease (a close may have landed since the claim) and find the thread to reply in."""
         now = self.app.clock.now()
         with self.app.sessions.begin() as session:
-            campaign = session.get(CampaignRow, c.campaign_id)
-            state = campaign.state if campaign else "closed"
-            if self.paused_all(session):
+            # One round trip: the campaign's state and the emergency stop (not the whole campaign row).
+            paused_all = select(ControlRow.paused_all).where(ControlRow.id == 1).scalar_subquery()
+            found = session.execute(select(CampaignRow.state, paused_all)
+                                    .where(CampaignRow.id == c.campaign_id)).first()
+            state, stopped = (found[0], bool(found[1])) if found else ("closed", False)
+            if stopped:
                 self._release(session, c, None, "held by the emergency stop", "held", refund=True)
                 return None
             if c.kind != CLOSING and state == "closed":
