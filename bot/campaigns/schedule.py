@@ -94,7 +94,7 @@ def _raw_times(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -
         prev = now = nxt
 
 
-def rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> list[Slot]:
+def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[Slot]:
     """The slots of one rule with ``start <= time < end`` (before jitter), within the campaign's dates."""
     zone: ZoneInfo = campaign.zone()
     c_start, c_end = campaign.starts_utc(), campaign.ends_utc()
@@ -103,10 +103,9 @@ def rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -
     if c_end and c_end < end:
         end = c_end
     if start >= end:
-        return []
+        return
     quiet = rule.quiet_hours or campaign.quiet_hours
     seen: set[str] = set()
-    slots = []
     for raw in _raw_times(rule, campaign, start, end):
         local = raw.astimezone(zone)
         key = local.replace(tzinfo=None).isoformat(timespec="minutes")
@@ -116,8 +115,11 @@ def rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -
         at = (raw.astimezone(UTC) + _jitter(f"{rule.id}:{key}", rule.jitter_minutes)).replace(microsecond=0)
         if in_quiet_hours(at.astimezone(zone).time(), quiet):
             continue
-        slots.append(Slot(rule.id, key, at))
-    return slots
+        yield Slot(rule.id, key, at)
+
+
+def rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> list[Slot]:
+    return list(iter_rule_slots(rule, campaign, start, end))
 
 
 def campaign_slots(campaign: Campaign, start: datetime, end: datetime) -> list[Slot]:
@@ -134,4 +136,4 @@ def rule_ever_posts(rule: Rule, campaign: Campaign, now: datetime) -> bool:
     else:
         start = campaign.starts_utc() or now
         end = start + timedelta(days=366)
-    return bool(rule_slots(rule, campaign, start, end))
+    return next(iter_rule_slots(rule, campaign, start, end), None) is not None

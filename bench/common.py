@@ -1,0 +1,133 @@
+"""Shared helpers for the benchmarks: a world of campaign files, a config, and one JSON line per result."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+TARGETS = '[minister]\nname = "Minister"\nx = "@Minister"\n'
+
+CAMPAIGN = """title = "Campaign {n}"
+languages = ["en"]
+timezone = "{tz}"
+ask = "Act for case {n}"
+link = "https://example.org/ua/{n}"
+targets = ["minister"]
+accounts = ["{account}"]
+
+[[schedule]]
+id = "morning"
+cron = "0 9 * * *"
+[[schedule]]
+id = "weekday-lunch"
+cron = "0 13 * * 1-5"
+[[schedule]]
+id = "evening"
+cron = "30 17 * * *"
+jitter_minutes = 5
+
+[[messages.call_to_action]]
+text = "Case {n}: {{{{ targets[0].mention }}}}, {{{{ ask }}}} {{{{ link }}}}"
+[[messages.call_to_action]]
+text = "Still waiting on case {n}. {{{{ ask }}}} {{{{ link }}}}"
+[messages.closing.success]
+text = "No further action is requested. Many thanks to all who sent appeals."
+[messages.closing.no_further_action]
+text = "No further action is requested."
+"""
+
+ZONES = ["America/Lima", "Europe/London", "Asia/Manila", "Africa/Nairobi", "UTC"]
+
+
+def write_world(folder: Path, campaigns: int, accounts: int, database_url: str, **bot: Any) -> Path:
+    cdir = folder / "campaigns"
+    cdir.mkdir(parents=True, exist_ok=True)
+    (cdir / "targets.toml").write_text(TARGETS)
+    for n in range(campaigns):
+        (cdir / f"c{n:05d}.toml").write_text(CAMPAIGN.format(n=n, tz=ZONES[n % len(ZONES)],
+                                                            account=f"a{n % accounts}"))
+    lines = ["[bot]", f'database_url = "{database_url}"', f'campaigns_dir = "{cdir}"']
+    lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in bot.items()]
+    for a in range(accounts):
+        lines += [f"[accounts.a{a}]", 'network = "console"']
+    cfg = folder / "config.toml"
+    cfg.write_text("\n".join(lines) + "\n")
+    return cfg
+
+
+def emit(name: str, **figures: Any) -> dict[str, Any]:
+    record = {"benchmark": name, **figures}
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pg_url() -> str | None:
+    return os.environ.get("CAMPAIGN_BOT_BENCH_POSTGRES_URL") or os.environ.get("CAMPAIGN_BOT_TEST_POSTGRES_URL")
+
+
+def fresh_pg_database(base: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from bot.store.db import make_engine, upgrade
+
+    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_engine(base).url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def drop_pg_database(base: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from bot.store.db import make_engine
+
+    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class ServerProcess:
+    """A fake Mastodon in its own process, so its CPU is not counted as ours."""
+
+    def __init__(self, latency: float) -> None:
+        code = ("import sys, time; sys.path.insert(0, %r)\n"
+                "from tests.fake_networks import FakeMastodon\n"
+                "s = FakeMastodon(latency=%r).start(); print(s.url, flush=True)\n"
+                "sys.stdin.read()\n") % (str(REPO), latency)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
