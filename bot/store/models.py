@@ -76,7 +76,7 @@ class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_status_due", "status", "due_at"),
-        Index("ix_deliveries_account_status_due", "account_id", "status", "due_at"),
+        Index("ix_deliveries_account_status_due", "account_id", "status", "due_at", "id"),
         Index("ix_deliveries_campaign_account_kind", "campaign_id", "account_id", "kind", "status"),
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
         Index("ix_deliveries_account_sent", "account_id", "sent_at"),

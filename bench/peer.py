@@ -1,0 +1,69 @@
+"""peer: the same posts scheduled the naive way, one APScheduler job per post in a SQLAlchemyJobStore. Time to
+schedule, time to restart and memory, each against ours as a ratio (naive / ours)."""
+
+from __future__ import annotations
+
+import tempfile
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bench.common import emit, timed, write_world
+from bot.app import bootstrap
+from bot.campaigns.schedule import campaign_slots
+from bot.campaigns.templates import render
+from bot.config import load_config
+from bot.planner import plan
+
+
+def post(campaign_id: str, account: str, text: str) -> None:  # what each naive job would run
+    print(campaign_id, account, text)
+
+
+def _naive_schedule(app, store_url: str) -> int:  # type: ignore[no-untyped-def]
+    """A naive bot at start: read every campaign, then add (or replace) one job per post."""
+    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=store_url)}, timezone="UTC")
+    scheduler.start(paused=True)
+    now = app.clock.now()
+    count = 0
+    for cid, loaded in app.load_campaigns(budgets=False).campaigns.items():
+        for slot in campaign_slots(loaded.model, now, now + timedelta(days=30)):
+            for account in loaded.model.accounts:
+                text = render(loaded.model.messages.call_to_action[count % 2], loaded.model, loaded.targets, "en",
+                              "console")
+                scheduler.add_job(post, "date", run_date=slot.at, args=[cid, account, text],
+                                  id=f"{cid}|{slot.rule_id}|{slot.local_key}|{account}", replace_existing=True)
+                count += 1
+    scheduler.shutdown(wait=False)
+    return count
+
+
+def run(quick: bool) -> dict:
+    campaigns = 100 if quick else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cfg = write_world(folder, campaigns, accounts=50, database_url=f"sqlite:///{tmp}/ours.db", horizon_days=30)
+        store = f"sqlite:///{tmp}/naive.db"
+
+        tracemalloc.start()
+        ours_schedule, _ = timed(lambda: plan(bootstrap(load_config(cfg))))
+        ours_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        ours_restart, _ = timed(lambda: plan(bootstrap(load_config(cfg))))  # a new process's first plan
+
+        tracemalloc.reset_peak()
+        app = bootstrap(load_config(cfg))
+        naive_schedule, jobs = timed(lambda: _naive_schedule(app, store))
+        naive_peak = tracemalloc.get_traced_memory()[1]
+        naive_restart, _ = timed(lambda: _naive_schedule(bootstrap(load_config(cfg)), store))
+        tracemalloc.stop()
+    return emit("peer", campaigns=campaigns, posts=jobs,
+                ours_schedule_s=round(ours_schedule, 2), naive_schedule_s=round(naive_schedule, 2),
+                schedule_ratio=round(naive_schedule / ours_schedule, 1),
+                ours_restart_s=round(ours_restart, 3), naive_restart_s=round(naive_restart, 2),
+                restart_ratio=round(naive_restart / ours_restart, 1),
+                ours_peak_mb=round(ours_peak / 2**20, 1), naive_peak_mb=round(naive_peak / 2**20, 1),
+                memory_ratio=round(naive_peak / ours_peak, 2), target_ratio=10)
