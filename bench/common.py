@@ -109,10 +109,10 @@ class ServerProcess:
     """A fake Mastodon in its own process, so its CPU is not counted as ours."""
 
     def __init__(self, latency: float) -> None:
-        code = ("import sys, time; sys.path.insert(0, %r)\n"
+        code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
                 "from tests.fake_networks import FakeMastodon\n"
-                "s = FakeMastodon(latency=%r).start(); print(s.url, flush=True)\n"
-                "sys.stdin.read()\n") % (str(REPO), latency)
+                f"s = FakeMastodon(latency={latency!r}).start(); print(s.url, flush=True)\n"
+                "sys.stdin.read()\n")
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
         assert self.proc.stdout is not None

@@ -41,29 +41,35 @@ def _naive_schedule(app, store_url: str) -> int:  # type: ignore[no-untyped-def]
     return count
 
 
+def _traced(fn) -> float:  # type: ignore[no-untyped-def]
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
 def run(quick: bool) -> dict:
     campaigns = 100 if quick else 1000
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        cfg = write_world(folder, campaigns, accounts=50, database_url=f"sqlite:///{tmp}/ours.db", horizon_days=30)
-        store = f"sqlite:///{tmp}/naive.db"
+        def world(name: str) -> Path:
+            return write_world(Path(tmp) / name, campaigns, accounts=50,
+                               database_url=f"sqlite:///{tmp}/{name}/ours.db", horizon_days=30)
 
-        tracemalloc.start()
+        cfg = world("timed")
         ours_schedule, _ = timed(lambda: plan(bootstrap(load_config(cfg))))
-        ours_peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.reset_peak()
         ours_restart, _ = timed(lambda: plan(bootstrap(load_config(cfg))))  # a new process's first plan
-
-        tracemalloc.reset_peak()
-        app = bootstrap(load_config(cfg))
-        naive_schedule, jobs = timed(lambda: _naive_schedule(app, store))
-        naive_peak = tracemalloc.get_traced_memory()[1]
+        store = f"sqlite:///{tmp}/naive.db"
+        naive_schedule, jobs = timed(lambda: _naive_schedule(bootstrap(load_config(cfg)), store))
         naive_restart, _ = timed(lambda: _naive_schedule(bootstrap(load_config(cfg)), store))
-        tracemalloc.stop()
+
+        traced_cfg = world("traced")
+        ours_peak = _traced(lambda: plan(bootstrap(load_config(traced_cfg))))
+        naive_peak = _traced(lambda: _naive_schedule(bootstrap(load_config(traced_cfg)), f"sqlite:///{tmp}/n2.db"))
     return emit("peer", campaigns=campaigns, posts=jobs,
                 ours_schedule_s=round(ours_schedule, 2), naive_schedule_s=round(naive_schedule, 2),
                 schedule_ratio=round(naive_schedule / ours_schedule, 1),
                 ours_restart_s=round(ours_restart, 3), naive_restart_s=round(naive_restart, 2),
                 restart_ratio=round(naive_restart / ours_restart, 1),
-                ours_peak_mb=round(ours_peak / 2**20, 1), naive_peak_mb=round(naive_peak / 2**20, 1),
+                ours_peak_mb=round(ours_peak, 1), naive_peak_mb=round(naive_peak, 1),
                 memory_ratio=round(naive_peak / ours_peak, 2), target_ratio=10)
