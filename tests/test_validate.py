@@ -82,3 +82,10 @@ def test_an_invalid_file_never_stops_the_others(tmp_path, config):
     result = load_campaigns(fallback, NOW)
     assert set(result.campaigns) == {"peru"}
     assert result.failed == {"bad-timezone", "not-toml"}
+
+
+def test_the_shipped_campaigns_are_valid_with_the_example_config(monkeypatch):
+    """Every network's limits (X weighted 280, Bluesky 300 graphemes, Mastodon 500) hold for the example."""
+    monkeypatch.chdir(REPO)
+    result = load_campaigns(load_config(REPO / "config.example.toml"), NOW)
+    assert [str(i) for i in result.errors] == []
