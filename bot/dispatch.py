@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.budgets import budget_for
 from bot.clock import as_utc
@@ -45,7 +45,7 @@ from bot.networks.base import (
     ThreadRef,
     TransientError,
 )
-from bot.store.locks import account_key, advisory_lock
+from bot.store.locks import account_key, advisory_connection
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -90,6 +90,11 @@ class Dispatcher:
         self.stopping = stopping or threading.Event()
         self.settings = app.config.bot
         self._rng = random.Random()
+        self._local = threading.local()
+
+    def _sessions(self) -> sessionmaker[Session]:
+        """Inside run_account on PostgreSQL: sessions on the connection that holds the account's lock."""
+        return getattr(self._local, "sessions", None) or self.app.sessions
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -104,7 +109,7 @@ class Dispatcher:
 
     def due_accounts(self) -> list[str]:
         now = self.app.clock.now()
-        with self.app.sessions() as session:
+        with self._sessions()() as session:
             if self.paused_all(session):
                 return []
             stmt = (select(DeliveryRow.account_id).join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
@@ -114,7 +119,7 @@ class Dispatcher:
 
     def next_due_at(self) -> datetime | None:
         """When the next delivery becomes runnable, for the wake-up job."""
-        with self.app.sessions() as session:
+        with self._sessions()() as session:
             when = func.coalesce(DeliveryRow.not_before, DeliveryRow.due_at)
             stmt = (select(func.min(when)).join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
                     .where(DeliveryRow.status == PLANNED, CampaignRow.state != "paused"))
@@ -135,7 +140,7 @@ class Dispatcher:
         Rows past their grace window are marked missed on the way (never sent in a stale burst)."""
         now = self.app.clock.now()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        with self.app.sessions.begin() as session:
+        with self._sessions().begin() as session:
             if self.paused_all(session) or account_id in self._blocked_accounts(session, now):
                 return []
             allowance, hold = self._budget(session, account_id, now)
@@ -195,7 +200,7 @@ class Dispatcher:
         """Give back claimed rows that were not sent (stopping, or the account became unable to post)."""
         if not claimed:
             return
-        with self.app.sessions.begin() as session:
+        with self._sessions().begin() as session:
             session.execute(update(DeliveryRow)
                             .where(DeliveryRow.id.in_([c.id for c in claimed]), DeliveryRow.status == SENDING,
                                    DeliveryRow.lease_owner == self.app.owner)
@@ -270,7 +275,7 @@ class Dispatcher:
     def prepare(self, c: Claimed) -> Post | None:
         """Recheck under the lease (a close may have landed since the claim) and find the thread to reply in."""
         now = self.app.clock.now()
-        with self.app.sessions.begin() as session:
+        with self._sessions().begin() as session:
             # One round trip: the campaign's state and the emergency stop (not the whole campaign row).
             paused_all = select(ControlRow.paused_all).where(ControlRow.id == 1).scalar_subquery()
             found = session.execute(select(CampaignRow.state, paused_all)
@@ -371,7 +376,7 @@ class Dispatcher:
 
     def _outcome(self, c: Claimed, write: Callable[[Session], object]) -> None:
         def transaction() -> None:
-            with self.app.sessions.begin() as session:
+            with self._sessions().begin() as session:
                 write(session)
 
         self._retry_db(transaction, f"record the outcome of delivery {c.id}")
@@ -380,7 +385,7 @@ class Dispatcher:
         sent_at = self.app.clock.now()
 
         def write() -> None:
-            with self.app.sessions.begin() as session:
+            with self._sessions().begin() as session:
                 self._guarded(session, delivery_id, allow_unknown=True, status=SENT, sent_at=sent_at,
                               remote_id=published.remote_id, remote_url=published.url,
                               remote_ref=published.ref or None, error=None, error_kind=None, lease_expires_at=None)
@@ -397,6 +402,9 @@ class Dispatcher:
                 write()
                 return
             except OperationalError as exc:
+                # The connection holding the account's lock died with the outage (and the lock with it):
+                # go on with fresh connections from the pool, which reconnect when the database is back.
+                self._local.sessions = None
                 if time.monotonic() > deadline:
                     log.error("could not %s: database unavailable (%s); the lease will expire", what, exc.orig)
                     raise
@@ -455,7 +463,7 @@ class Dispatcher:
     def expire_leases(self) -> int:
         """A worker died mid-send: resend on an idempotent network, otherwise settle or flag unknown."""
         now = self.app.clock.now()
-        with self.app.sessions.begin() as session:
+        with self._sessions().begin() as session:
             rows = session.scalars(
                 select(DeliveryRow).where(DeliveryRow.status == SENDING, DeliveryRow.lease_expires_at < now)
                 .with_for_update(skip_locked=True)
@@ -480,7 +488,7 @@ class Dispatcher:
             post = Post(d.id, f"campaign-bot-{d.id}", d.text, d.language, scheduled_at=d.due_at)
             found = self._settle(d.account_id, post)
             if found is not None:
-                with self.app.sessions.begin() as session:
+                with self._sessions().begin() as session:
                     session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == UNKNOWN)
                                     .values(status=SENT, sent_at=now, remote_id=found.remote_id,
                                             remote_url=found.url, remote_ref=found.ref or None, error=None,
@@ -493,24 +501,31 @@ class Dispatcher:
         """Send what is due for one account, in order, until nothing is due (or we are told to stop).
 
         With several workers on PostgreSQL, an advisory lock gives each account to one worker at a time."""
-        done = 0
-        with advisory_lock(self.app.engine, account_key(account_id)) as mine:
+        with advisory_connection(self.app.engine, account_key(account_id)) as (mine, conn):
             if not mine:
                 return 0
-            while not self.stopping.is_set() and (limit is None or done < limit):
-                batch = self.claim_batch(account_id, min(BATCH, limit - done) if limit else BATCH)
-                if not batch:
-                    break
-                for i, claimed in enumerate(batch):
-                    if self.stopping.is_set():
-                        self.release(batch[i:], "stopping")
-                        return done
-                    post = self.prepare(claimed)
-                    status = self.send(claimed, post) if post is not None else None
-                    done += 1
-                    if status in (HELD, UNKNOWN):  # the account cannot (or should not) post now: the rest waits
-                        self.release(batch[i + 1:], "the account cannot post now")
-                        return done
+            self._local.sessions = sessionmaker(bind=conn, expire_on_commit=False) if conn is not None else None
+            try:
+                return self._run_account(account_id, limit)
+            finally:
+                self._local.sessions = None
+
+    def _run_account(self, account_id: str, limit: int | None) -> int:
+        done = 0
+        while not self.stopping.is_set() and (limit is None or done < limit):
+            batch = self.claim_batch(account_id, min(BATCH, limit - done) if limit else BATCH)
+            if not batch:
+                break
+            for i, claimed in enumerate(batch):
+                if self.stopping.is_set():
+                    self.release(batch[i:], "stopping")
+                    return done
+                post = self.prepare(claimed)
+                status = self.send(claimed, post) if post is not None else None
+                done += 1
+                if status in (HELD, UNKNOWN):  # the account cannot (or should not) post now: the rest waits
+                    self.release(batch[i + 1:], "the account cannot post now")
+                    return done
         return done
 
     def run_once(self) -> int:

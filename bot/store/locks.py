@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 PLAN_LOCK = 0x63616D7062  # "campb"
 
@@ -37,3 +37,22 @@ def advisory_lock(engine: Engine, key: int, *, wait: bool = False) -> Iterator[b
         finally:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+@contextmanager
+def advisory_connection(engine: Engine, key: int) -> Iterator[tuple[bool, Connection | None]]:
+    """Take a session-level advisory lock on a connection that the caller then does its work on, so that
+    holding the lock costs no second connection. Yields (acquired, connection); (True, None) on SQLite."""
+    if engine.dialect.name != "postgresql":
+        yield True, None
+        return
+    with engine.connect() as conn:
+        got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+        conn.commit()
+        try:
+            yield got, conn if got else None
+        finally:
+            if got:
+                conn.rollback()  # whatever the work left open
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
