@@ -22,11 +22,13 @@ from bot.daemon import Daemon
 from bot.planner import plan
 from bot.store.models import DeliveryRow
 
+CONCURRENCY = 40  # accounts sending at once; with PostgreSQL's default 100 connections
 LIFTED = "rate_budget = [{ limit = 1000000, per_seconds = 60 }]\n"
 
 
 def _config(folder: Path, url: str, server: str, accounts: int) -> Path:
-    cfg = write_world(folder, 1, accounts=1, database_url=url, concurrency=accounts, poll_seconds=0.05)
+    cfg = write_world(folder, 1, accounts=1, database_url=url, concurrency=min(accounts, CONCURRENCY),
+                      poll_seconds=0.05)
     campaign = folder / "campaigns" / "c00000.toml"
     ids = ", ".join(f'"m{i}"' for i in range(accounts))
     campaign.write_text(campaign.read_text().replace('accounts = ["a0"]', f"accounts = [{ids}]")
@@ -82,7 +84,8 @@ def run(quick: bool) -> dict:
     finally:
         server.close()
     ours = cpu / len(sent)
-    return emit("dispatch", deliveries=len(sent), accounts=accounts, database="postgresql" if base else "sqlite",
+    return emit("dispatch", deliveries=len(sent), accounts=accounts, concurrency=min(accounts, CONCURRENCY),
+                database="postgresql" if base else "sqlite",
                 server_latency_ms=20, drain_s=round(wall, 2), per_second=round(len(sent) / wall, 1),
                 lateness_p50_s=round(statistics.median(lateness), 3),
                 lateness_p99_s=round(lateness[int(len(lateness) * 0.99) - 1], 3),

@@ -79,7 +79,7 @@ def bootstrap(
     engine: Engine | None = None,
     migrate: bool = True,
 ) -> App:
-    engine = engine or make_engine(config.bot.database_url)
+    engine = engine or make_engine(config.bot.database_url, config.bot.concurrency)
     if migrate:
         ensure_schema(engine)
     return App(

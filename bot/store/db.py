@@ -36,7 +36,8 @@ def redact(url: str) -> str:
         return "<invalid database url>"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, concurrency: int = 8) -> Engine:
+    """``concurrency``: accounts sending at once; each holds one connection while it sends."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -63,7 +64,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database_url: {parsed.get_backend_name()} is not supported (use sqlite or postgresql)")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # One connection per busy account, plus the planner, the dispatch job and the adapters' state writes.
+    return create_engine(url, pool_pre_ping=True, pool_size=concurrency + 4, max_overflow=concurrency + 8,
+                         pool_timeout=60)
 
 
 def is_sqlite(engine: Engine) -> bool:
