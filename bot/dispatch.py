@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 20
+DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[assignment]  # hot-path writes: the ORM bulk path costs CPU
 UNKNOWN_COOLDOWN = 60  # seconds an account waits after an unknown outcome on a network without idempotency
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
 
@@ -170,7 +171,7 @@ class Dispatcher:
                                            list(r.media or []), r.reply_in_thread, r.attempts + 1, due))
             for r in stale:
                 late, grace = now - as_utc(r.due_at), timedelta(seconds=r.grace_seconds)
-                session.execute(update(d).where(d.id == r.id, d.status == PLANNED)
+                session.execute(update(DELIVERIES).where(d.id == r.id, d.status == PLANNED)
                                 .values(status=MISSED, updated_at=now, error_kind="missed",
                                         error=f"not sent: {_human(late)} late, past the campaign's grace window "
                                               f"of {_human(grace)}")
@@ -179,10 +180,10 @@ class Dispatcher:
             if claimed:
                 # The rows are locked (PostgreSQL) or the database is ours alone (SQLite): every one is claimed.
                 res = session.execute(
-                    update(d)
+                    update(DELIVERIES)
                     .where(d.id.in_([c.id for c in claimed]), d.status == PLANNED)
                     .values(status=SENDING, lease_owner=self.app.owner, lease_expires_at=lease_until,
-                            attempts=d.attempts + 1, updated_at=now)
+                            attempts=DELIVERIES.c.attempts + 1, updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
                 if res.rowcount != len(claimed):  # type: ignore[attr-defined]
@@ -201,11 +202,11 @@ class Dispatcher:
         if not claimed:
             return
         with self._sessions().begin() as session:
-            session.execute(update(DeliveryRow)
+            session.execute(update(DELIVERIES)
                             .where(DeliveryRow.id.in_([c.id for c in claimed]), DeliveryRow.status == SENDING,
                                    DeliveryRow.lease_owner == self.app.owner)
                             .values(status=PLANNED, lease_owner=None, lease_expires_at=None, error=f"waiting: {why}",
-                                    attempts=DeliveryRow.attempts - 1, updated_at=self.app.clock.now())
+                                    attempts=DELIVERIES.c.attempts - 1, updated_at=self.app.clock.now())
                             .execution_options(synchronize_session=False))
         log.info("released %d claimed deliveries: %s", len(claimed), why)
 
@@ -235,7 +236,7 @@ class Dispatcher:
 
     def _defer_account(self, session: Session, account_id: str, now: datetime, until: datetime) -> None:
         """Over budget: the account's due posts wait (never dropped, never counted as missed)."""
-        session.execute(update(DeliveryRow)
+        session.execute(update(DELIVERIES)
                         .where(DeliveryRow.account_id == account_id, DeliveryRow.status == PLANNED,
                                DeliveryRow.due_at <= until,
                                or_(DeliveryRow.not_before.is_(None), DeliveryRow.not_before < until))
@@ -252,7 +253,7 @@ class Dispatcher:
         statuses = (SENDING, UNKNOWN) if allow_unknown else (SENDING,)
         values.setdefault("updated_at", self.app.clock.now())
         res = session.execute(
-            update(DeliveryRow)
+            update(DELIVERIES)
             .where(DeliveryRow.id == delivery_id, DeliveryRow.status.in_(statuses),
                    DeliveryRow.lease_owner == self.app.owner)
             .values(**values)
@@ -268,7 +269,7 @@ class Dispatcher:
         """Back to planned, to be retried later (refund: the attempt did not count)."""
         self._guarded(session, c.id, status=PLANNED, lease_owner=None, lease_expires_at=None, not_before=not_before,
                       error=error, error_kind=kind,
-                      attempts=DeliveryRow.attempts - 1 if refund else DeliveryRow.attempts)
+                      attempts=DELIVERIES.c.attempts - 1 if refund else DELIVERIES.c.attempts)
 
     # -- before sending ------------------------------------------------------------------------------------
 
@@ -480,7 +481,7 @@ class Dispatcher:
                                         f"check the account, then `campaign-bot resolve {d.id} --sent URL` or "
                                         "`--not-sent`")
                     flagged.append(d)
-                session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == SENDING,
+                session.execute(update(DELIVERIES).where(DeliveryRow.id == d.id, DeliveryRow.status == SENDING,
                                                           DeliveryRow.lease_expires_at < now)
                                 .values(updated_at=now, **values))
                 log.warning("delivery %s: lease expired (%s)", d.id, values["status"])
@@ -489,7 +490,7 @@ class Dispatcher:
             found = self._settle(d.account_id, post)
             if found is not None:
                 with self._sessions().begin() as session:
-                    session.execute(update(DeliveryRow).where(DeliveryRow.id == d.id, DeliveryRow.status == UNKNOWN)
+                    session.execute(update(DELIVERIES).where(DeliveryRow.id == d.id, DeliveryRow.status == UNKNOWN)
                                     .values(status=SENT, sent_at=now, remote_id=found.remote_id,
                                             remote_url=found.url, remote_ref=found.ref or None, error=None,
                                             error_kind=None, updated_at=now))

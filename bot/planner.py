@@ -157,6 +157,7 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
 
 
 REVIVABLE = ("closed", "unscheduled")
+HORIZON_SLACK = timedelta(days=1)
 _COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
 
 
@@ -164,10 +165,11 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
                   report: PlanReport) -> None:
     horizon_end = now + timedelta(days=app.config.bot.horizon_days)
     digest = row_.definition_hash
-    if row_.planned_hash == digest and row_.planned_until and row_.planned_until >= horizon_end - timedelta(
-            minutes=app.config.bot.plan_interval_minutes):
+    if row_.planned_hash == digest and row_.planned_until and row_.planned_until >= horizon_end:
         report.skipped += 1
         return
+    # Plan a day past the horizon, so that a campaign is extended once a day rather than at every run.
+    horizon_end += HORIZON_SLACK
     jitter = _max_jitter(loaded)
     # A slot passed within the grace window (the daemon was down, or the file is new) is still sent.
     earliest = now - timedelta(seconds=row_.grace_seconds)

@@ -21,8 +21,8 @@ def test_plan_makes_one_row_per_slot_account_and_language(make_app, campaigns_di
     write_campaign(campaigns_dir)
     app = make_app(horizon_days=2)
     report = plan(app)
-    # 2 slots a day x 2 days x 2 accounts x 2 languages
-    assert report.inserted == 16
+    # 2 slots a day x (2 days + 1 day of slack past the horizon) x 2 accounts x 2 languages
+    assert report.inserted == 24
     planned = rows(app)
     assert {(d.account_id, d.language) for d in planned} == {("a1", "es"), ("a1", "en"), ("a2", "es"), ("a2", "en")}
     assert all(d.kind == CALL_TO_ACTION and d.status == PLANNED for d in planned)
@@ -47,7 +47,7 @@ def test_rotation_never_repeats_a_text_for_an_account_and_accounts_start_apart(m
     plan(app)
     for account in ("a1", "a2"):
         texts = [d.text for d in rows(app, account_id=account, language="en")]
-        assert len(texts) == 14
+        assert len(texts) == 16  # 7 days + 1 of slack, twice a day
         assert all(a != b for a, b in zip(texts, texts[1:], strict=False))
     first_a1 = rows(app, account_id="a1", language="en")[0]
     first_a2 = rows(app, account_id="a2", language="en")[0]
@@ -105,7 +105,7 @@ def test_an_invalid_edit_keeps_the_last_good_version_running(make_app, campaigns
     plan(app)
     count = len(rows(app))
     path.write_text(path.read_text().replace('timezone = "America/Lima"', 'timezone = "Mars/Olympus"'))
-    clock.advance(timedelta(days=1))
+    clock.advance(timedelta(days=2))  # past the planned horizon and its slack
     report = plan(app)
     assert any("Mars/Olympus" in str(i) for i in report.issues)
     assert "test" in report.campaigns  # from the database's last good definition
