@@ -5,6 +5,7 @@ Adapters reach it through these functions so they never hold a session of their 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.store.models import AccountStateRow
@@ -21,6 +22,14 @@ def _row(session: Any, account_id: str) -> AccountStateRow:
     return row
 
 
+def update_in(session: Any, account_id: str, now: datetime, **values: object) -> None:
+    """Set fields of an account's state inside the caller's transaction."""
+    row = _row(session, account_id)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.updated_at = now
+
+
 def load(app: App | None, account_id: str, field: str) -> dict[str, Any] | None:
     if app is None:
         return None
@@ -33,9 +42,7 @@ def save(app: App | None, account_id: str, field: str, value: dict[str, Any] | N
     if app is None:
         return
     with app.sessions.begin() as session:
-        row = _row(session, account_id)
-        setattr(row, field, value)
-        row.updated_at = app.clock.now()
+        update_in(session, account_id, app.clock.now(), **{field: value})
 
 
 def enable(app: App, account_id: str) -> bool:

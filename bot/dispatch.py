@@ -21,6 +21,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import account_state
 from bot.budgets import budget_for
 from bot.clock import as_utc
 from bot.deliveries import (
@@ -451,13 +452,7 @@ class Dispatcher:
             return None
 
     def _set_account(self, session: Session, account_id: str, **values: object) -> None:
-        row = session.get(AccountStateRow, account_id)
-        if row is None:
-            row = AccountStateRow(account_id=account_id, disabled=False)
-            session.add(row)
-        for k, v in values.items():
-            setattr(row, k, v)
-        row.updated_at = self.app.clock.now()
+        account_state.update_in(session, account_id, self.app.clock.now(), **values)
 
     # -- lease expiry --------------------------------------------------------------------------------------
 
