@@ -22,9 +22,9 @@ def _row(session: Any, account_id: str) -> AccountStateRow:
     return row
 
 
-def update_in(session: Any, account_id: str, now: datetime, **values: object) -> None:
-    """Set fields of an account's state inside the caller's transaction."""
-    row = _row(session, account_id)
+def update_in(db: Any, account_id: str, now: datetime, /, **values: object) -> None:
+    """Set fields of an account's state inside the caller's transaction (``db``: the ORM session)."""
+    row = _row(db, account_id)
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = now

@@ -33,11 +33,14 @@ from bot.store.db import is_sqlite
 log = logging.getLogger(__name__)
 
 
-def _files_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+def _files_signature(directory: Path) -> frozenset[tuple[str, int, int]]:
+    """Names, mtimes and sizes of the campaign files: one stat each (scandir caches it)."""
     try:
-        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.toml")))
+        with os.scandir(directory) as entries:
+            return frozenset((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
+                             if e.name.endswith(".toml"))
     except OSError:
-        return ()
+        return frozenset()
 
 
 class SingleWorkerLock:
@@ -136,10 +139,9 @@ class Daemon:
         except OperationalError:
             return
         now = self.app.clock.now()
-        if when is None or when - now > timedelta(seconds=self.app.config.bot.poll_seconds):
-            return  # the safety tick comes first
-        self.scheduler.add_job(self.dispatch_job, "date", run_date=max(when, now), id="dispatch-wake",
-                               replace_existing=True)
+        if when is None or when <= now or when - now > timedelta(seconds=self.app.config.bot.poll_seconds):
+            return  # nothing ahead, or the safety tick comes first
+        self.scheduler.add_job(self.dispatch_job, "date", run_date=when, id="dispatch-wake", replace_existing=True)
 
     def stop(self, signum: int | None = None, _frame: object = None) -> None:
         if not self.stopping.is_set():

@@ -120,15 +120,16 @@ class Dispatcher:
         return sorted(accounts)
 
     def next_due_at(self) -> datetime | None:
-        """When the next delivery becomes runnable, for the wake-up job."""
+        """The next time a planned delivery comes due or its deferral ends, strictly after now (what is due
+        already is the regular tick's business). Two index range scans; the daemon asks after every tick."""
+        now = self.app.clock.now()
         with self._sessions()() as session:
-            when = func.coalesce(DeliveryRow.not_before, DeliveryRow.due_at)
-            stmt = (select(func.min(when)).join(CampaignRow, CampaignRow.id == DeliveryRow.campaign_id)
-                    .where(DeliveryRow.status == PLANNED, CampaignRow.state != "paused"))
-            value = session.scalar(stmt)
-        if value is None:
-            return None
-        return as_utc(value)
+            due = session.scalar(select(func.min(DeliveryRow.due_at))
+                                 .where(DeliveryRow.status == PLANNED, DeliveryRow.due_at > now))
+            deferred = session.scalar(select(func.min(DeliveryRow.not_before))
+                                      .where(DeliveryRow.status == PLANNED, DeliveryRow.not_before > now))
+        times = [as_utc(t) for t in (due, deferred) if t is not None]
+        return min(times) if times else None
 
     # -- claim ---------------------------------------------------------------------------------------------
 

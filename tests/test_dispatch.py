@@ -187,3 +187,15 @@ def bootstrap_like(app):
     from bot.app import bootstrap
 
     return bootstrap(app.config, clock=app.clock, networks=app.network_overrides, engine=app.engine)
+
+
+def test_the_wake_up_time_ignores_posts_already_due_so_a_held_account_cannot_spin_the_daemon(
+        make_app, campaigns_dir, clock):
+    app, net = one_post_app(make_app, campaigns_dir, clock)
+    net.fail_next(AuthRevoked("401"))
+    d = Dispatcher(app)
+    d.run_once()  # the account is disabled; its post stays planned and due
+    assert d.next_due_at() is not None and d.next_due_at() > clock.now()  # the far-off scheduled post only
+    later = clock.now() + timedelta(minutes=5)
+    lifecycle.queue(app, "test", later, "later", "t")
+    assert d.next_due_at() == later

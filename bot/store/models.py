@@ -80,6 +80,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_campaign_account_kind", "campaign_id", "account_id", "kind", "status"),
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
         Index("ix_deliveries_account_sent", "account_id", "sent_at"),
+        Index("ix_deliveries_status_not_before", "status", "not_before"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
