@@ -78,31 +78,15 @@ def pg_url() -> str | None:
 
 
 def fresh_pg_database(base: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
+    from tests.pg import create_database
 
-    from bot.store.db import make_engine, upgrade
-
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_engine(base).url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return create_database(base, name)[0]
 
 
 def drop_pg_database(base: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
+    from tests.pg import drop_database
 
-    from bot.store.db import make_engine
-
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(base, name)
 
 
 class ServerProcess:

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import os
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import select, text
 
 from bot.app import App, bootstrap
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.store.db import make_engine, upgrade
-from bot.store.models import Base
+from bot.store.db import make_engine
+from bot.store.models import Base, DeliveryRow
 from tests.fakes import FakeNetwork
+from tests.pg import create_database, drop_database
 
 PG_ENV = "CAMPAIGN_BOT_TEST_POSTGRES_URL"
 REPO = Path(__file__).resolve().parent.parent
@@ -93,20 +93,20 @@ def pg_database() -> Iterator[str | None]:
     if not url:
         yield None
         return
-    admin = create_engine(make_engine(url).url, isolation_level="AUTOCOMMIT")
-    name = f"campaign_bot_test_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    test_url = make_engine(url).url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(test_url)
-    upgrade(engine)
-    engine.dispose()
+    test_url, name = create_database(url)
     try:
         yield test_url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(url, name)
+
+
+def deliveries(app: App, **where: Any) -> list[DeliveryRow]:
+    """Delivery rows matching column=value filters, in id order."""
+    with app.sessions() as s:
+        stmt = select(DeliveryRow).order_by(DeliveryRow.id)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(DeliveryRow, k) == v)
+        return list(s.scalars(stmt))
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -1,24 +1,12 @@
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot import lifecycle
 from bot.deliveries import FAILED, MISSED, PLANNED, SENT, UNKNOWN
 from bot.dispatch import Dispatcher
 from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError, RateLimited, TransientError
 from bot.planner import plan
-from bot.store.models import DeliveryRow
-from tests.conftest import write_campaign
+from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
-
-
-def deliveries(app, **where):
-    with app.sessions() as s:
-        stmt = select(DeliveryRow).order_by(DeliveryRow.id)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(DeliveryRow, k) == v)
-        return list(s.scalars(stmt))
-
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
 

@@ -174,29 +174,16 @@ def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path)
 @pytest.fixture
 def pg_url():
     """A fresh PostgreSQL database, migrated, dropped afterwards."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    from bot.store.db import make_engine, upgrade
+    from tests.pg import create_database, drop_database
 
     base = os.environ.get("CAMPAIGN_BOT_TEST_POSTGRES_URL")
     if not base:
         pytest.skip("needs $CAMPAIGN_BOT_TEST_POSTGRES_URL")
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    name = f"campaign_bot_fault_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_engine(base).url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url, name = create_database(base, None)
     try:
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(base, name)
 
 
 @pytest.mark.postgres

@@ -6,16 +6,8 @@ from bot import lifecycle
 from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT
 from bot.dispatch import Dispatcher
 from bot.planner import plan
-from bot.store.models import AuditRow, CampaignRow, DeliveryRow
-from tests.conftest import write_campaign
-
-
-def deliveries(app, **where):
-    with app.sessions() as s:
-        stmt = select(DeliveryRow).order_by(DeliveryRow.id)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(DeliveryRow, k) == v)
-        return list(s.scalars(stmt))
+from bot.store.models import AuditRow, CampaignRow
+from tests.conftest import deliveries, write_campaign
 
 
 def running_campaign(make_app, campaigns_dir, clock):
