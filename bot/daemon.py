@@ -87,6 +87,7 @@ class Daemon:
             timezone="UTC",
         )
         self._signature = _files_signature(app.config.campaigns_dir)
+        self._announced = False
 
     # Each job catches database errors so that an outage is logged and retried on the next tick,
     # instead of killing the job (APScheduler would only log it) or the process.
@@ -96,6 +97,10 @@ class Daemon:
             for issue in report.issues:
                 if issue.severity == "warning":
                     log.warning("%s", issue)
+            if not self._announced:
+                self._announced = True
+                when = self.dispatcher.next_due_at()
+                log.info("next post: %s", when.isoformat(timespec="seconds") if when else "none planned")
         except OperationalError as exc:
             log.error("plan: database unavailable, will retry: %s", exc.orig)
         except SQLAlchemyError:
