@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from bot.campaigns.validate import check_text
 from bot.deliveries import CANCELLED, CLOSING, PLANNED, QUEUED, message_rows
 from bot.errors import NotFound, UserError
 from bot.store.models import CampaignRow, ControlRow, DeliveryRow
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 OUTCOMES = ("success", "no_further_action")
 
@@ -62,7 +66,7 @@ def _cancel_unsent(session: Session, campaign_id: str, now: datetime, reason: st
     return res.rowcount or 0  # type: ignore[attr-defined]
 
 
-def close_in(session: Session, app: object, campaign_id: str, outcome: str, now: datetime, by: str,
+def close_in(session: Session, app: App, campaign_id: str, outcome: str, now: datetime, by: str,
              note: str | None) -> Result:
     """Close inside the caller's transaction (the planner uses this when a file says status = "closed")."""
     outcome = normalise_outcome(outcome)
@@ -87,7 +91,7 @@ def close_in(session: Session, app: object, campaign_id: str, outcome: str, now:
                         f"queued {len(rows)} closing message(s)")
 
 
-def close(app, campaign_id: str, outcome: str, by: str, note: str | None = None) -> Result:  # type: ignore[no-untyped-def]
+def close(app: App, campaign_id: str, outcome: str, by: str, note: str | None = None) -> Result:
     now = app.clock.now()
     with app.sessions.begin() as session:
         return close_in(session, app, campaign_id, outcome, now, by, note)
@@ -112,7 +116,7 @@ def set_state_in(session: Session, campaign_id: str, action: str, now: datetime,
     return Result(True, f"{action}: {campaign_id} is now {target}")
 
 
-def set_state(app, campaign_id: str, action: str, by: str, note: str | None = None) -> Result:  # type: ignore[no-untyped-def]
+def set_state(app: App, campaign_id: str, action: str, by: str, note: str | None = None) -> Result:
     now = app.clock.now()
     with app.sessions.begin() as session:
         return set_state_in(session, campaign_id, action, now, by, note)
@@ -127,7 +131,7 @@ def control_row(session: Session) -> ControlRow:
     return row
 
 
-def pause_all(app, by: str, reason: str | None, paused: bool) -> Result:  # type: ignore[no-untyped-def]
+def pause_all(app: App, by: str, reason: str | None, paused: bool) -> Result:
     now = app.clock.now()
     with app.sessions.begin() as session:
         row = control_row(session)
@@ -151,7 +155,7 @@ def parse_when(value: str, now: datetime) -> datetime:
     return when
 
 
-def queue(app, campaign_id: str, when: datetime, text: str, by: str,  # type: ignore[no-untyped-def]
+def queue(app: App, campaign_id: str, when: datetime, text: str, by: str,
           account: str | None = None, language: str | None = None) -> Result:
     now = app.clock.now()
     with app.sessions.begin() as session:
@@ -186,7 +190,7 @@ def queue(app, campaign_id: str, when: datetime, text: str, by: str,  # type: ig
     return Result(True, f"queued {len(rows)} post(s) for {campaign_id} at {when.isoformat(timespec='seconds')}")
 
 
-def resolve(app, delivery_id: int, by: str, *, sent_url: str | None = None,  # type: ignore[no-untyped-def]
+def resolve(app: App, delivery_id: int, by: str, *, sent_url: str | None = None,
             resend: bool = False) -> Result:
     """A person settles a delivery whose outcome was unknown (or that failed) after checking the account."""
     now = app.clock.now()

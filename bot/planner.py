@@ -97,7 +97,7 @@ def sync_definitions(app: App, result: LoadResult) -> dict[str, LoadedCampaign]:
     return effective
 
 
-def _last_variants(session: Session, campaign_id: str, before: datetime) -> dict[tuple[str, str], int]:
+def last_variants(session: Session, campaign_id: str, before: datetime) -> dict[tuple[str, str], int]:
     """The variant each (account, language) used last before ``before``, so rotation carries on from it."""
     stmt = (
         select(DeliveryRow.account_id, DeliveryRow.language, DeliveryRow.variant, DeliveryRow.due_at)
@@ -176,7 +176,7 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
     incremental = row_.planned_hash == digest and row_.planned_until is not None and row_.planned_until > now
     start = row_.planned_until if incremental and row_.planned_until else earliest
     start_slots = start - jitter  # a slot before `start` may have been jittered to after it
-    wanted = desired_rows(app, loaded, start_slots, horizon_end, now, _last_variants(session, loaded.id, start_slots))
+    wanted = desired_rows(app, loaded, start_slots, horizon_end, now, last_variants(session, loaded.id, start_slots))
     wanted_by_key = {w["plan_key"]: w for w in wanted}
     existing = {
         d.plan_key: d

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from bot.deliveries import CALL_TO_ACTION, PLANNED, SENDING
 from bot.networks.registry import network_class
-from bot.planner import _last_variants, desired_rows, sync_definitions
+from bot.planner import desired_rows, last_variants, sync_definitions
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, A
             if campaign and cid != campaign:
                 continue
             if states.get(cid) == "active":
-                for r in desired_rows(app, loaded, now, end, now, _last_variants(session, cid, now)):
+                for r in desired_rows(app, loaded, now, end, now, last_variants(session, cid, now)):
                     out.append(r)
             extra = session.scalars(select(DeliveryRow).where(
                 DeliveryRow.campaign_id == cid, DeliveryRow.status == PLANNED, DeliveryRow.kind != CALL_TO_ACTION,
