@@ -21,8 +21,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import account_state
-from bot.budgets import budget_for
+from bot import account_state, budgets
 from bot.clock import as_utc
 from bot.deliveries import (
     CALL_TO_ACTION,
@@ -215,38 +214,13 @@ class Dispatcher:
     # -- rate budgets -------------------------------------------------------------------------------------
 
     def _budget(self, session: Session, account_id: str, now: datetime) -> tuple[int | None, datetime | None]:
-        """(posts the account may still send now, or None for no budget; when it may post again if none)."""
         settings = self.app.config.accounts.get(account_id)
-        if settings is None or self.app.config.console_fallback:
+        if settings is None or self.app.config.console_fallback:  # nothing is published: no budget to keep
             return None, None
-        allowance: int | None = None
-        hold: datetime | None = None
-        for window in budget_for(settings):
-            since = now - timedelta(seconds=window.per_seconds)
-            in_window = and_(DeliveryRow.account_id == account_id, DeliveryRow.status.in_((SENT, UNKNOWN)),
-                             DeliveryRow.sent_at >= since)
-            used = session.scalar(select(func.count()).select_from(DeliveryRow).where(in_window)) or 0
-            left = window.posts - used
-            allowance = left if allowance is None else min(allowance, left)
-            if left > 0:
-                continue
-            oldest = session.scalar(select(DeliveryRow.sent_at).where(in_window).order_by(DeliveryRow.sent_at)
-                                    .offset(used - window.posts).limit(1))
-            free_at = as_utc(oldest) + timedelta(seconds=window.per_seconds) if oldest else now
-            hold = max(hold or free_at, free_at)
-        return allowance, hold
+        return budgets.remaining(session, account_id, budgets.budget_for(settings), now)
 
     def _defer_account(self, session: Session, account_id: str, now: datetime, until: datetime) -> None:
-        """Over budget: the account's due posts wait (never dropped, never counted as missed)."""
-        session.execute(update(DELIVERIES)
-                        .where(DeliveryRow.account_id == account_id, DeliveryRow.status == PLANNED,
-                               DeliveryRow.due_at <= until,
-                               or_(DeliveryRow.not_before.is_(None), DeliveryRow.not_before < until))
-                        .values(not_before=until, error_kind="budget", updated_at=now,
-                                error=f"deferred until {until.isoformat(timespec='seconds')}: the account's rate "
-                                      "budget is spent")
-                        .execution_options(synchronize_session=False))
-        self._set_account(session, account_id, rate_limited_until=until)
+        budgets.defer(session, account_id, now, until)
         log.info("account %s over its rate budget: posts deferred until %s", account_id, until)
 
     # -- guarded writes ------------------------------------------------------------------------------------
