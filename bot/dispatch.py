@@ -21,7 +21,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import account_state, budgets
+from bot import account_state, budgets, recovery
 from bot.clock import as_utc
 from bot.deliveries import (
     CALL_TO_ACTION,
@@ -420,11 +420,7 @@ class Dispatcher:
         return UNKNOWN
 
     def _settle(self, account_id: str, post: Post) -> Published | None:
-        try:
-            return self.app.network(account_id).find_published(post)
-        except Exception:  # settling is best effort; the delivery stays flagged
-            log.exception("account %s: could not read recent posts to settle an unknown outcome", account_id)
-            return None
+        return recovery.settle(self.app, account_id, post)
 
     def _set_account(self, session: Session, account_id: str, **values: object) -> None:
         account_state.update_in(session, account_id, self.app.clock.now(), **values)
@@ -432,39 +428,7 @@ class Dispatcher:
     # -- lease expiry --------------------------------------------------------------------------------------
 
     def expire_leases(self) -> int:
-        """A worker died mid-send: resend on an idempotent network, otherwise settle or flag unknown."""
-        now = self.app.clock.now()
-        with self._sessions().begin() as session:
-            rows = session.scalars(
-                select(DeliveryRow).where(DeliveryRow.status == SENDING, DeliveryRow.lease_expires_at < now)
-                .with_for_update(skip_locked=True)
-            ).all()
-            flagged = []
-            for d in rows:
-                net = self.app.network(d.account_id)
-                if net.idempotent:
-                    values = dict(status=PLANNED, lease_owner=None, lease_expires_at=None, error_kind="lease_expired",
-                                  error="the worker sending this stopped mid-send; resending (safe on this network)")
-                else:
-                    values = dict(status=UNKNOWN, error_kind="outcome_unknown",
-                                  error="the worker sending this stopped mid-send; the post may or may not exist: "
-                                        f"check the account, then `campaign-bot resolve {d.id} --sent URL` or "
-                                        "`--not-sent`")
-                    flagged.append(d)
-                session.execute(update(DELIVERIES).where(DeliveryRow.id == d.id, DeliveryRow.status == SENDING,
-                                                          DeliveryRow.lease_expires_at < now)
-                                .values(updated_at=now, **values))
-                log.warning("delivery %s: lease expired (%s)", d.id, values["status"])
-        for d in flagged:  # outside the transaction: this may read the network
-            post = Post(d.id, f"campaign-bot-{d.id}", d.text, d.language, scheduled_at=d.due_at)
-            found = self._settle(d.account_id, post)
-            if found is not None:
-                with self._sessions().begin() as session:
-                    session.execute(update(DELIVERIES).where(DeliveryRow.id == d.id, DeliveryRow.status == UNKNOWN)
-                                    .values(status=SENT, sent_at=now, remote_id=found.remote_id,
-                                            remote_url=found.url, remote_ref=found.ref or None, error=None,
-                                            error_kind=None, updated_at=now))
-        return len(rows)
+        return recovery.expire_leases(self.app, self._sessions())
 
     # -- loops ---------------------------------------------------------------------------------------------
 
