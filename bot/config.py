@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class Config:
     path: Path | None
     console_fallback: bool = False
     """True when there is no config file (or --dry-run): every account a campaign names posts to the console."""
-    raw_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def campaigns_dir(self) -> Path:
@@ -112,7 +111,6 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         bot.database_url = env_url
 
     accounts: dict[str, AccountSettings] = {}
-    raw_accounts: dict[str, dict[str, Any]] = {}
     for account_id, raw in (data.get("accounts") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: accounts.{account_id}: must be a table")
@@ -127,13 +125,11 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             accounts[account_id] = model.model_validate(raw)
         except ValidationError as exc:
             raise ConfigError(_format_pydantic(f"{where}: accounts.{account_id}", exc)) from None
-        raw_accounts[account_id] = raw
     return Config(
         bot=bot,
         accounts=accounts,
         path=cfg_path,
         console_fallback=cfg_path is None or dry_run,
-        raw_accounts=raw_accounts,
     )
 
 

@@ -18,14 +18,12 @@ CANCELLED = "cancelled"
 FAILED = "failed"
 MISSED = "missed"
 UNKNOWN = "unknown"
-FINAL = (SENT, CANCELLED, FAILED, MISSED)
 
 # Kinds
 CALL_TO_ACTION = "call_to_action"
 CLOSING = "closing"
 UPDATE = "update"
 QUEUED = "queued"
-KINDS = (CALL_TO_ACTION, CLOSING, UPDATE, QUEUED)
 
 
 def media_for(message: Message, campaign: LoadedCampaign, language: str) -> list[dict[str, str]]:
