@@ -1,5 +1,8 @@
 """Shared fixtures. Every test that touches the database runs on SQLite and, when
-CAMPAIGN_BOT_TEST_POSTGRES_URL is set (CI sets it), on PostgreSQL too."""
+CAMPAIGN_BOT_TEST_POSTGRES_URL is set (CI sets it), on PostgreSQL too.
+
+../shared (the real services' recordings, the conformance cases) is found with `shared()`: a test that needs it
+is skipped when it is missing, except under CI=true, where it fails: a green CI has always replayed them."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from tests.pg import create_database, drop_database
 
 PG_ENV = "CAMPAIGN_BOT_TEST_POSTGRES_URL"
 REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
 
 # Monday 30 November 2026, 13:00 UTC = 08:00 in Lima.
 START = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
@@ -80,6 +84,36 @@ def write_campaign(directory: Path, cid: str = "test", **overrides: str) -> Path
     path = directory / f"{cid}.toml"
     path.write_text(campaign_toml(**overrides), encoding="utf-8")
     return path
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def shared(relative: str) -> Path:
+    """A path in ../shared for the calling test. Missing: skip on a developer's machine; fail under CI=true."""
+    path = SHARED / relative
+    if path.exists():
+        return path
+    reason = f"{path} not found: ../shared must sit beside the project"
+    if under_ci():
+        pytest.fail(f"{reason} (CI=true: these tests must run, not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _environment_left_as_found() -> Iterator[None]:
+    """os.environ changed by a test leaks into every test after it (tokens, URLs): use monkeypatch.setenv."""
+    def snapshot() -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}  # pytest's own
+
+    before = snapshot()
+    yield
+    after = snapshot()
+    if after != before:
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        pytest.fail(f"the test left os.environ changed ({', '.join(changed)}): use monkeypatch.setenv",
+                    pytrace=False)
 
 
 def _pg_url() -> str | None:
