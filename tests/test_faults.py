@@ -115,12 +115,18 @@ def stop(proc: subprocess.Popen[bytes]) -> int:
             proc.kill()
 
 
-def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path):
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """The in-process app reads the accounts' secrets too; monkeypatch puts the environment back afterwards."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path, monkeypatch):
     mastodon, x, bluesky = FakeMastodon(latency=0.03).start(), FakeX().start(), FakeBluesky().start()
     try:
         env = {"TOKEN_M": "token-m", "X_KEY": "k", "X_SECRET": "s", "X_TOKEN": "t", "X_TOKEN_SECRET": "ts",
                "BSKY_PASSWORD": bluesky.password}
-        os.environ.update(env)
+        set_env(monkeypatch, env)
         cfg = world(tmp_path, f"sqlite:///{tmp_path}/bot.db", {
             "m": mastodon_account("m", mastodon),
             "x": ('[accounts.x]\nnetwork = "x"\nconsumer_key_env = "X_KEY"\nconsumer_secret_env = "X_SECRET"\n'
@@ -187,12 +193,12 @@ def pg_url():
 
 
 @pytest.mark.postgres
-def test_four_workers_on_postgresql_send_5000_deliveries_once_each(tmp_path, pg_url):
+def test_four_workers_on_postgresql_send_5000_deliveries_once_each(tmp_path, pg_url, monkeypatch):
     mastodon = FakeMastodon().start()
     try:
         names = [f"m{i}" for i in range(10)]
         env = {f"TOKEN_{n.upper()}": f"token-{n}" for n in names}
-        os.environ.update(env)
+        set_env(monkeypatch, env)
         cfg = world(tmp_path, pg_url, {n: mastodon_account(n, mastodon) for n in names}, concurrency=4)
         app = queue_posts(cfg, 500)
         assert sum(counts(app).values()) == 5000
@@ -216,7 +222,7 @@ def test_four_workers_on_postgresql_send_5000_deliveries_once_each(tmp_path, pg_
 
 
 @pytest.mark.postgres
-def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_up(tmp_path, pg_url):
+def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_up(tmp_path, pg_url, monkeypatch):
     from sqlalchemy.engine import make_url
 
     from bot.store.db import make_engine
@@ -226,7 +232,7 @@ def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_u
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     mastodon = FakeMastodon().start()
     env = {"TOKEN_M": "token-m"}
-    os.environ.update(env)
+    set_env(monkeypatch, env)
     try:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         cfg = world(tmp_path, proxied, {"m": mastodon_account("m", mastodon)}, lease_seconds=120)

@@ -164,13 +164,11 @@ def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
     assert read_secret("a", "TOK") == "s3cret"
 
 
-def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app):
+def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app, monkeypatch):
     from mastodon_mock.testing.server import MockServer
 
     with MockServer() as server:
-        import os
-
-        os.environ["MOCK_TOKEN"] = "alice_token"
+        monkeypatch.setenv("MOCK_TOKEN", "alice_token")
         net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
                                                     access_token_env="MOCK_TOKEN"), app)
         limit = net.limit()

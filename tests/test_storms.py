@@ -3,7 +3,6 @@ fakes: every delivery ends sent, or reported with its reason; nothing is posted 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +20,7 @@ from bot.reports import status
 from bot.store.models import DeliveryRow
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
 from tests.httpfake import Response
-from tests.test_faults import LIFTED, mastodon_account, world
+from tests.test_faults import LIFTED, mastodon_account, set_env, world
 
 
 @pytest.fixture
@@ -32,11 +31,12 @@ def servers():
         s.stop()
 
 
-def test_storms_bursts_timeouts_and_a_revoked_token_end_sent_or_reported(tmp_path, servers, database_url):
+def test_storms_bursts_timeouts_and_a_revoked_token_end_sent_or_reported(tmp_path, servers, database_url,
+                                                                        monkeypatch):
     mastodon, x, bluesky = servers
     env = {"TOKEN_M": "token-m", "X_KEY": "k", "X_SECRET": "s", "X_TOKEN": "t", "X_TOKEN_SECRET": "ts",
            "BSKY_PASSWORD": bluesky.password}
-    os.environ.update(env)
+    set_env(monkeypatch, env)
     cfg = world(tmp_path, database_url, {
         "m": mastodon_account("m", mastodon).replace('mastodon_version', 'request_timeout = 1\nmastodon_version'),
         "x": ('[accounts.x]\nnetwork = "x"\nconsumer_key_env = "X_KEY"\nconsumer_secret_env = "X_SECRET"\n'
