@@ -45,9 +45,11 @@ class Fault:
     delay: float = 0.0
     remaining: int = 1
     after: Callable[[Request], Any] | None = None  # run the real handler first (the request "went through")
+    hold: threading.Event | None = None  # answer only once this is set: the client has given up by then
 
 
 Handler = Callable[[Request], Response]
+HOLD_LIMIT = 300.0  # seconds: a held answer nobody released still ends (every wait has a deadline)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -63,6 +65,7 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
+        self.holds: list[threading.Event] = []
         self.lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
@@ -81,18 +84,23 @@ class FakeServer:
         return register
 
     def fail_next(self, method: str, pattern: str, response: Response | None, *, count: int = 1,
-                  delay: float = 0.0, went_through: bool = False) -> None:
+                  delay: float = 0.0, went_through: bool = False, hold: threading.Event | None = None) -> None:
         """Make the next ``count`` matching requests fail. ``went_through``: the request is processed, then the
-        answer is replaced (or dropped) - the outcome-unknown case."""
+        answer is replaced (or dropped) - the outcome-unknown case. ``hold``: no answer until the event is set
+        (a timeout that no machine's speed can win: set it once the client gave up; stop() sets it too)."""
         with self.lock:
             self.faults.append(Fault(method, re.compile(f"^{pattern}$"), response, delay, count,
-                                     after=self._dispatch if went_through else None))
+                                     after=self._dispatch if went_through else None, hold=hold))
+            if hold is not None:
+                self.holds.append(hold)
 
     def start(self) -> FakeServer:
         self.thread.start()
         return self
 
     def stop(self) -> None:
+        for hold in self.holds:
+            hold.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -141,6 +149,8 @@ class FakeServer:
                         fault.after(req)
                     if fault.delay:
                         time.sleep(fault.delay)
+                    if fault.hold is not None:
+                        fault.hold.wait(HOLD_LIMIT)
                     if fault.response is None:
                         self.close_connection = True
                         self.connection.close()

@@ -30,9 +30,9 @@ def mastodon_server():
 
 def statuses(base_url: str) -> list[dict]:
     headers = {"Authorization": "Bearer alice_token"}
-    me = httpx.get(f"{base_url}/api/v1/accounts/verify_credentials", headers=headers, timeout=5).json()
+    me = httpx.get(f"{base_url}/api/v1/accounts/verify_credentials", headers=headers, timeout=30).json()
     return httpx.get(f"{base_url}/api/v1/accounts/{me['id']}/statuses", params={"limit": 40}, headers=headers,
-                     timeout=5).json()
+                     timeout=30).json()
 
 
 def wait_until(predicate, timeout: float = 40):

@@ -131,7 +131,7 @@ def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path,
             "m": mastodon_account("m", mastodon),
             "x": ('[accounts.x]\nnetwork = "x"\nconsumer_key_env = "X_KEY"\nconsumer_secret_env = "X_SECRET"\n'
                   'access_token_env = "X_TOKEN"\naccess_token_secret_env = "X_TOKEN_SECRET"\n'
-                  f'tier = "pay-per-use"\nrequest_timeout = 5\n{LIFTED}'),
+                  f'tier = "pay-per-use"\nrequest_timeout = 30\n{LIFTED}'),
             "b": (f'[accounts.b]\nnetwork = "bluesky"\nhandle = "{bluesky.handle}"\n'
                   f'app_password_env = "BSKY_PASSWORD"\nservice_url = "{bluesky.url}"\n{LIFTED}'),
         })

@@ -94,7 +94,7 @@ def fake_x(monkeypatch):
 
 def x_network(server, **kw):
     settings = XSettings(network="x", consumer_key_env="X_CK", consumer_secret_env="X_CS", access_token_env="X_AT",
-                         access_token_secret_env="X_ATS", request_timeout=1, **kw)
+                         access_token_secret_env="X_ATS", request_timeout=30, **kw)
     net = XNetwork("x", settings)
     server.mount(net)
     return net

@@ -5,6 +5,8 @@ Bluesky)."""
 from __future__ import annotations
 
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +32,11 @@ from bot.networks.x import XNetwork, XSettings
 from tests.fake_networks import FakeBluesky, FakeX
 from tests.httpfake import Response
 
+# No test may depend on the machine's speed: requests get the adapters' own default timeout, and a test about
+# a timeout gets a server that holds the answer until the client has given up (GIVE_UP is then only how long
+# the test waits for that, not a race).
+TIMEOUT = 30
+GIVE_UP = 3
 ERRORS = {
     "rate_limited": RateLimited,
     "transient": TransientError,
@@ -53,9 +60,12 @@ class MastodonHarness:
     def __init__(self, server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         self.server = server
         monkeypatch.setenv("TEST_MASTODON_TOKEN", "alice_token")
-        self.network = MastodonNetwork("masto", MastodonSettings(
-            network="mastodon", api_base_url=server.base_url, access_token_env="TEST_MASTODON_TOKEN",
-            request_timeout=1))
+        self.network = self.connect(TIMEOUT)
+
+    def connect(self, timeout: float) -> MastodonNetwork:
+        return MastodonNetwork("masto", MastodonSettings(
+            network="mastodon", api_base_url=self.server.base_url, access_token_env="TEST_MASTODON_TOKEN",
+            request_timeout=timeout))
 
     def posted(self) -> list[dict[str, Any]]:
         client = self.network.client()
@@ -74,10 +84,13 @@ class MastodonHarness:
             "permanent": {"type": "status", "status": 422,
                           "body": {"error": "Validation failed: Text character limit of 500 exceeded"}},
             "auth_revoked": {"type": "status", "status": 401, "body": {"error": "The access token was revoked"}},
-            "outcome_unknown": {"type": "timeout", "delay_ms": 3000},
+            # mastodon-mock holds a "timeout" for 30 s before it processes the request: 10 x GIVE_UP.
+            "outcome_unknown": {"type": "timeout", "delay_ms": 0},
         }[kind]
+        if kind == "outcome_unknown":
+            self.network = self.connect(GIVE_UP)
         rule = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": effect, "count": 1}
-        httpx.post(f"{self.server.base_url}/api/v1/_mock/faults", json=rule, timeout=5).raise_for_status()
+        httpx.post(f"{self.server.base_url}/api/v1/_mock/faults", json=rule, timeout=TIMEOUT).raise_for_status()
 
 
 class XHarness:
@@ -87,7 +100,7 @@ class XHarness:
             monkeypatch.setenv(f"TEST_X_{name}", f"test-{name.lower()}")
         self.network = XNetwork("x", XSettings(
             network="x", consumer_key_env="TEST_X_CK", consumer_secret_env="TEST_X_CS",
-            access_token_env="TEST_X_AT", access_token_secret_env="TEST_X_ATS", request_timeout=1))
+            access_token_env="TEST_X_AT", access_token_secret_env="TEST_X_ATS", request_timeout=TIMEOUT))
         server.mount(self.network)
 
     def posted(self) -> list[dict[str, Any]]:
@@ -96,7 +109,7 @@ class XHarness:
 
     def inject(self, kind: str) -> None:
         reset = str(int(datetime.now(UTC).timestamp()) + 900)
-        if kind == "outcome_unknown":
+        if kind == "outcome_unknown":  # X created the post, then the connection dropped: no timer involved
             self.server.fail_next("POST", "/2/tweets", None, went_through=True)
             return
         response = {
@@ -116,9 +129,12 @@ class BlueskyHarness:
     def __init__(self, server: FakeBluesky, monkeypatch: pytest.MonkeyPatch) -> None:
         self.server = server
         monkeypatch.setenv("TEST_BSKY_PASSWORD", server.password)
-        self.network = BlueskyNetwork("bsky", BlueskySettings(
-            network="bluesky", handle=server.handle, app_password_env="TEST_BSKY_PASSWORD",
-            service_url=server.url, request_timeout=1))
+        self.network = self.connect(TIMEOUT)
+
+    def connect(self, timeout: float) -> BlueskyNetwork:
+        return BlueskyNetwork("bsky", BlueskySettings(
+            network="bluesky", handle=self.server.handle, app_password_env="TEST_BSKY_PASSWORD",
+            service_url=self.server.url, request_timeout=timeout))
 
     def posted(self) -> list[dict[str, Any]]:
         out = []
@@ -131,8 +147,9 @@ class BlueskyHarness:
 
     def inject(self, kind: str) -> None:
         path = "/xrpc/com.atproto.repo.createRecord"
-        if kind == "outcome_unknown":
-            self.server.fail_next("POST", path, None, delay=1.5)
+        if kind == "outcome_unknown":  # the record is created, the answer held until the fake stops
+            self.network = self.connect(GIVE_UP)
+            self.server.fail_next("POST", path, None, went_through=True, hold=threading.Event())
             return
         if kind == "auth_revoked":
             self.server.password = "changed"  # the re-login the adapter tries must fail too
@@ -161,8 +178,8 @@ def mastodon_server() -> Iterator[Any]:
 def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if request.param == "mastodon":
         server = request.getfixturevalue("mastodon_server")
-        httpx.post(f"{server.base_url}/api/v1/_mock/reset", timeout=10).raise_for_status()
-        httpx.delete(f"{server.base_url}/api/v1/_mock/faults", timeout=5)
+        httpx.post(f"{server.base_url}/api/v1/_mock/reset", timeout=TIMEOUT).raise_for_status()
+        httpx.delete(f"{server.base_url}/api/v1/_mock/faults", timeout=TIMEOUT)
         yield MastodonHarness(server, monkeypatch)
         return
     fake = (FakeX() if request.param == "x" else FakeBluesky()).start()
@@ -222,9 +239,7 @@ def test_a_retry_after_an_unknown_outcome_never_makes_a_second_post(harness):
     if not harness.network.idempotent:
         assert len([p for p in harness.posted() if p["text"] == "Only once, please"]) <= 1
         return
-    import time
-
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + TIMEOUT
     while True:  # the slow first attempt may still be completing on the server
         try:
             again = harness.network.publish(post(9, "Only once, please"))
