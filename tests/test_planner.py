@@ -28,7 +28,8 @@ def test_plan_makes_one_row_per_slot_account_and_language(make_app, campaigns_di
     assert all(d.kind == CALL_TO_ACTION and d.status == PLANNED for d in planned)
     first = planned[0]
     assert first.due_at.isoformat() == "2026-11-30T14:00:00+00:00"  # 09:00 in Lima
-    assert "@CancilleriaPeru" in first.text or first.variant != 0
+    assert (first.account_id, first.language, first.variant) == ("a1", "en", 0)
+    assert first.text == "CTA one @CancilleriaPeru Act now https://example.org/ua"
 
 
 def test_replanning_with_nothing_changed_changes_nothing(make_app, campaigns_dir, clock):
