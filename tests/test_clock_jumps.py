@@ -52,12 +52,14 @@ def test_a_jump_back_while_a_post_is_claimed_does_not_duplicate_it(make_app, cam
     write_campaign(campaigns_dir, languages='languages = ["en"]', ask='ask = "Act"', accounts='accounts = ["a1"]')
     net = FakeNetwork("a1", idempotent=False)
     app = make_app(networks={"a1": net}, accounts=("a1",), horizon_days=1, lease_seconds=60)
+    other = make_app(networks={"a1": net}, accounts=("a1",), horizon_days=1, lease_seconds=60)
+    assert other.owner != app.owner  # a second worker on the same database, posting to the same account
     plan(app)
     clock.advance(timedelta(hours=1))
     first = Dispatcher(app)
     claimed = first.claim_next("a1")
     clock.advance(timedelta(hours=-2))  # the lease now looks two hours long: nobody else takes it
-    assert Dispatcher(app).run_once() == 0
+    assert Dispatcher(other).run_once() == 0
     first.send(claimed, first.prepare(claimed))
     clock.advance(timedelta(hours=2, minutes=5))
     first.run_once()
