@@ -101,19 +101,29 @@ def shared(relative: str) -> Path:
     pytest.skip(reason)
 
 
-@pytest.fixture(autouse=True)
-def _environment_left_as_found() -> Iterator[None]:
-    """os.environ changed by a test leaks into every test after it (tokens, URLs): use monkeypatch.setenv."""
-    def snapshot() -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}  # pytest's own
+_ENVIRONMENT = pytest.StashKey[dict[str, str]]()
 
-    before = snapshot()
-    yield
-    after = snapshot()
-    if after != before:
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}  # that one is pytest's own
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_ENVIRONMENT] = _environment()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test that changes os.environ leaks it into every test after it (tokens, URLs): use monkeypatch.setenv.
+    Checked once every fixture of the test is torn down, so monkeypatch has put things back already."""
+    result = yield
+    before, after = item.stash.get(_ENVIRONMENT, None), _environment()
+    if before is not None and after != before:
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         pytest.fail(f"the test left os.environ changed ({', '.join(changed)}): use monkeypatch.setenv",
                     pytrace=False)
+    return result
 
 
 def _pg_url() -> str | None:
