@@ -36,6 +36,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self.lock:
+                if not self.up:  # cut while this one was connecting: it must not outlive the cut
+                    client.close()
+                    upstream.close()
+                    continue
                 self.sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -56,8 +60,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones, as if the database host went away."""
-        self.up = False
         with self.lock:
+            self.up = False
             for s in self.sockets:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
