@@ -2,7 +2,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.campaigns.schedule import campaign_slots, in_quiet_hours, parse_cron, rule_slots
+from bot.campaigns.cron import parse_cron
+from bot.campaigns.schedule import campaign_slots, in_quiet_hours, rule_slots
 from bot.campaigns.schema import Campaign, QuietHours
 
 
@@ -27,12 +28,14 @@ def test_repeated_hour_when_london_leaves_summer_time_posts_once():
     assert times == ["2026-10-24 01:30 BST", "2026-10-25 01:30 BST", "2026-10-26 01:30 GMT"]
 
 
-def test_skipped_hour_when_london_enters_summer_time_still_posts():
+def test_skipped_hour_when_london_enters_summer_time_posts_at_the_first_real_minute_after_it():
     c = campaign("Europe/London", "30 1 * * *")
     slots = campaign_slots(c, datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
     assert [s.local_key for s in slots] == ["2026-03-28T01:30", "2026-03-29T01:30", "2026-03-30T01:30"]
-    # 01:30 does not exist on 29 March; the post goes out at the first real minute after it, once.
-    assert slots[1].at == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # 01:30 does not exist on 29 March (01:00 GMT is 02:00 BST): the post goes out once, at 02:00 BST.
+    assert slots[1].at == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert local_times(c, datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 3, 30, tzinfo=UTC)) == [
+        "2026-03-29 02:00 BST"]
 
 
 def test_lima_has_no_dst_so_every_day_is_five_hours_behind_utc():
@@ -54,7 +57,7 @@ def test_crontab_day_of_week_counts_from_sunday():
 @pytest.mark.parametrize("expr", ["0 9 * *", "61 9 * * *", "0 9 * * 8", "0 25 * * *", "a b c d e"])
 def test_bad_cron_is_a_clear_value_error(expr):
     with pytest.raises(ValueError, match="cron"):
-        parse_cron(expr, "UTC")
+        parse_cron(expr)
 
 
 def test_quiet_hours_across_midnight():
