@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -98,6 +99,7 @@ def _field_values(text: str, field: int) -> set[int]:
     return values
 
 
+@lru_cache(maxsize=4096)
 def parse_cron(expr: str) -> CronSpec:
     """Parse a 5-field crontab expression; a ValueError names the expression and what is wrong with it."""
     fields = expr.lower().split()

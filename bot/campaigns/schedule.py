@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.campaigns.cron import CronSpec, parse_cron
@@ -25,8 +26,7 @@ _MINUTE = timedelta(minutes=1)
 _DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     rule_id: str
     local_key: str
     """Local wall-clock time, e.g. 2026-11-30T09:00; unique per rule, and stable across re-plans."""
@@ -66,23 +66,34 @@ def localise(naive: datetime, zone: ZoneInfo, after_gap: bool = True) -> datetim
     raise ValueError(f"no real time after {naive} in {zone.key}")
 
 
+@lru_cache(maxsize=16384)
+def _steady_midnight(zone: ZoneInfo, day: date) -> datetime | None:
+    """The UTC instant of the day's local midnight, if the zone's offset does not change that day; else None.
+    (Cached: a thousand campaigns share a handful of zones.)"""
+    midnight = datetime(day.year, day.month, day.day)
+    offset = midnight.replace(tzinfo=zone).utcoffset()
+    if offset is None or offset != (midnight + _DAY).replace(tzinfo=zone).utcoffset():
+        return None
+    return (midnight - offset).replace(tzinfo=UTC)
+
+
 def _cron_times(spec: CronSpec, zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[tuple[str, datetime]]:
     """(local key, UTC instant) of each firing with ``start <= instant < end``, in order."""
-    times = spec.times()
+    times = [(timedelta(hours=t.hour, minutes=t.minute), f"T{t.hour:02d}:{t.minute:02d}") for t in spec.times()]
     day: date = start.astimezone(zone).date() - _DAY
     last_day: date = end.astimezone(zone).date() + _DAY
     previous: datetime | None = None
     while day <= last_day:
         if spec.matches_day(day):
-            midnight = datetime.combine(day, time())
-            offset = midnight.replace(tzinfo=zone).utcoffset()
-            steady = offset == (midnight + _DAY).replace(tzinfo=zone).utcoffset()
-            for t in times:
-                naive = midnight.replace(hour=t.hour, minute=t.minute)
-                if steady and offset is not None:  # no DST change today: plain arithmetic
-                    instant: datetime | None = (naive - offset).replace(tzinfo=UTC)
+            midnight = datetime(day.year, day.month, day.day)
+            base = _steady_midnight(zone, day)
+            day_iso = day.isoformat()
+            for since_midnight, suffix in times:
+                instant: datetime | None
+                if base is not None:  # no DST change today: plain arithmetic
+                    instant = base + since_midnight
                 else:
-                    instant = localise(naive, zone, after_gap=spec.fixed_time)
+                    instant = localise(midnight + since_midnight, zone, after_gap=spec.fixed_time)
                 # Several times in one gap all land on its first real minute: cron runs the job once there.
                 if instant is None or (previous is not None and instant <= previous):
                     continue
@@ -90,7 +101,7 @@ def _cron_times(spec: CronSpec, zone: ZoneInfo, start: datetime, end: datetime) 
                 if instant >= end:
                     return
                 if instant >= start:
-                    yield naive.isoformat(timespec="minutes"), instant
+                    yield day_iso + suffix, instant
         day += _DAY
 
 
@@ -135,7 +146,9 @@ def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: dateti
         if key in seen:  # two `at` times in one minute (validation refuses them; never two rows)
             continue
         seen.add(key)
-        at = (instant + _jitter(f"{rule.id}:{key}", rule.jitter_minutes)).replace(microsecond=0)
+        at = instant
+        if rule.jitter_minutes or at.microsecond:
+            at = (instant + _jitter(f"{rule.id}:{key}", rule.jitter_minutes)).replace(microsecond=0)
         if quiet is not None and in_quiet_hours(at.astimezone(zone).time(), quiet):
             continue
         yield Slot(rule.id, key, at)
