@@ -1,10 +1,13 @@
 """plan: 1,000 active campaigns x 3 rules x 30 days. Time to plan, to re-plan with nothing changed, peak memory.
 
-Times are taken without tracing; peak memory in a separate traced pass (tracemalloc slows Python down)."""
+Times are taken without tracing; peak memory in a separate traced pass (tracemalloc slows Python down). The
+first plan's CPU time is printed beside its wall time: on a shared machine the wall time says more about the
+neighbours than about us."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -26,7 +29,9 @@ def run(quick: bool) -> dict:
     campaigns = 100 if quick else 1000
     with tempfile.TemporaryDirectory() as tmp:
         app = bootstrap(load_config(_world(tmp, "timed", campaigns)))
+        cpu = time.process_time()
         first, _ = timed(lambda: plan(app))
+        first_cpu = time.process_time() - cpu
         again, report = timed(lambda: plan(app))
         with app.sessions() as s:
             rows = s.scalar(select(func.count()).select_from(DeliveryRow))
@@ -39,6 +44,7 @@ def run(quick: bool) -> dict:
         tracemalloc.stop()
         traced.engine.dispose()
     return emit("plan", campaigns=campaigns, rules_per_campaign=3, days=30, deliveries=rows,
-                plan_s=round(first, 3), replan_unchanged_s=round(again, 3),
+                plan_s=round(first, 3), plan_cpu_s=round(first_cpu, 3), target_plan_s=3.0,
+                replan_unchanged_s=round(again, 3),
                 replan_changes=report.inserted + report.updated + report.cancelled,
                 peak_python_memory_mb=round(peak / 2**20, 1), target_replan_s=1.0)

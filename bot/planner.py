@@ -157,6 +157,7 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
 
 
 REVIVABLE = ("closed", "unscheduled")
+_DELIVERIES = DeliveryRow.metadata.tables[DeliveryRow.__tablename__]  # the Core table
 HORIZON_SLACK = timedelta(days=1)
 _COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
 
@@ -176,15 +177,13 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
     incremental = row_.planned_hash == digest and row_.planned_until is not None and row_.planned_until > now
     start = row_.planned_until if incremental and row_.planned_until else earliest
     start_slots = start - jitter  # a slot before `start` may have been jittered to after it
-    wanted = desired_rows(app, loaded, start_slots, horizon_end, now, last_variants(session, loaded.id, start_slots))
+    # Only the planner writes call-to-action rows and rows with a rule, and it sets planned_until when it
+    # does: a campaign never planned has none, so its first plan needs no look at the table.
+    never_planned = row_.planned_until is None
+    previous = {} if never_planned else last_variants(session, loaded.id, start_slots)
+    wanted = desired_rows(app, loaded, start_slots, horizon_end, now, previous)
     wanted_by_key = {w["plan_key"]: w for w in wanted}
-    existing = {
-        d.plan_key: d
-        for d in session.scalars(
-            select(DeliveryRow).where(DeliveryRow.campaign_id == loaded.id, DeliveryRow.rule_id.is_not(None),
-                                      DeliveryRow.due_at >= start_slots - jitter)
-        )
-    }
+    existing = {} if never_planned else _planned_rows(session, loaded.id, start_slots - jitter)
     inserts = []
     for key, w in wanted_by_key.items():
         d = existing.get(key)
@@ -193,27 +192,55 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
                 inserts.append(w)
             continue
         if d.status == CANCELLED and d.error_kind in REVIVABLE and w["due_at"] >= now:
-            # Cancelled by a close or a schedule edit, and wanted again (reopened, rule restored).
-            d.status, d.error, d.error_kind = PLANNED, None, None
+            revive(d)
             report.updated += 1
         if d.status != PLANNED:
             continue  # sent, sending, failed...: history is never rewritten
-        changed = {f: w[f] for f in _COMPARED if getattr(d, f) != w[f]}
-        if changed:
-            for f, v in changed.items():
-                setattr(d, f, v)
-            d.updated_at = now
+        if update_unsent(d, w, now):
             report.updated += 1
     if not incremental:
         for key, d in existing.items():
             if key not in wanted_by_key and d.status == PLANNED and d.due_at >= now:
-                d.status, d.error, d.error_kind, d.updated_at = (
-                    CANCELLED, "no longer in the campaign's schedule", "unscheduled", now)
+                cancel_unscheduled(d, now)
                 report.cancelled += 1
-    if inserts:
-        session.execute(insert(DeliveryRow), inserts)
-        report.inserted += len(inserts)
+    report.inserted += insert_planned(session, inserts)
     row_.planned_hash, row_.planned_until = digest, horizon_end
+
+
+# The planner's writes, one small function each (the outbox will take them over).
+
+def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[str, DeliveryRow]:
+    """The campaign's rows from its schedule and updates due from ``since``, by plan key."""
+    stmt = select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.rule_id.is_not(None),
+                                     DeliveryRow.due_at >= since)
+    return {d.plan_key: d for d in session.scalars(stmt)}
+
+
+def insert_planned(session: Session, rows: list[dict[str, Any]]) -> int:
+    """New planned rows, in one executemany through Core: the ORM's bulk insert cost a third of a first plan."""
+    if rows:
+        session.execute(insert(_DELIVERIES), rows)
+    return len(rows)
+
+
+def update_unsent(d: DeliveryRow, wanted: dict[str, Any], now: datetime) -> bool:
+    """Bring a planned (unsent) row in line with the file; whether anything changed."""
+    changed = {f: wanted[f] for f in _COMPARED if getattr(d, f) != wanted[f]}
+    for f, v in changed.items():
+        setattr(d, f, v)
+    if changed:
+        d.updated_at = now
+    return bool(changed)
+
+
+def revive(d: DeliveryRow) -> None:
+    """A row cancelled by a close or a schedule edit that is wanted again (reopened, rule restored)."""
+    d.status, d.error, d.error_kind = PLANNED, None, None
+
+
+def cancel_unscheduled(d: DeliveryRow, now: datetime) -> None:
+    d.status, d.error, d.error_kind, d.updated_at = (
+        CANCELLED, "no longer in the campaign's schedule", "unscheduled", now)
 
 
 def plan(app: App, result: LoadResult | None = None) -> PlanReport:
@@ -235,8 +262,9 @@ def _plan(app: App, result: LoadResult | None) -> PlanReport:
     report.campaigns = effective
     now = app.clock.now()
     with app.sessions.begin() as session:
+        campaign_rows = {r.id: r for r in session.scalars(select(CampaignRow))}  # one query, not one each
         for cid, loaded in effective.items():
-            row_ = session.get(CampaignRow, cid)
+            row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != "active":
                 continue
             plan_campaign(session, app, loaded, row_, now, report)

@@ -1,10 +1,11 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENT
 from bot.dispatch import Dispatcher
 from bot.planner import plan
+from bot.reports import preview
 from bot.store.models import DeliveryRow
 from tests.conftest import write_campaign
 
@@ -144,3 +145,24 @@ def test_a_slot_passed_within_the_grace_window_when_the_file_first_loads_is_stil
     plan(app)
     assert Dispatcher(app).run_once() == 4
     assert {d.due_at.isoformat() for d in rows(app, status=SENT)} == {"2026-11-30T14:00:00+00:00"}
+
+
+def test_a_preview_of_a_rule_every_minute_is_not_cut_off_at_twenty_thousand_slots(make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir, languages='languages = ["en"]', accounts='accounts = ["a1"]',
+                   schedule='[[schedule]]\nid = "often"\ncron = "* * * * *"')
+    app = make_app(accounts=("a1",))
+    rows_, _ = preview(app, "test", 15)
+    assert len(rows_) == 15 * 24 * 60
+    assert rows_[-1]["due_at"] > rows_[0]["due_at"]
+
+
+def test_a_first_plan_across_new_yorks_spring_change_posts_at_three_and_keeps_1_april(make_app, campaigns_dir,
+                                                                                     clock):
+    write_campaign(campaigns_dir, timezone='timezone = "America/New_York"',
+                   schedule='[[schedule]]\nid = "gap"\ncron = "30 2 8 3 *"\n'
+                            '[[schedule]]\nid = "monthly"\ncron = "0 0 1 * *"')
+    clock.set(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    app = make_app(horizon_days=40)
+    plan(app)
+    assert {d.due_at.isoformat() for d in rows(app, rule_id="gap")} == {"2026-03-08T07:00:00+00:00"}  # 03:00 EDT
+    assert {d.due_at.isoformat() for d in rows(app, rule_id="monthly")} == {"2026-04-01T04:00:00+00:00"}

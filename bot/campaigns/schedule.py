@@ -1,58 +1,32 @@
-"""Expanding a campaign's schedule rules into slots.
+"""Expanding a campaign's schedule rules into slots, day by day, the way Debian's cron would fire them.
 
-APScheduler's CronTrigger does the calendar arithmetic. Two things are added on top of it:
-- crontab day-of-week numbers are translated to names, because APScheduler 3 counts 0 as Monday while
-  crontab counts 0 as Sunday (``0 9 * * 1`` would otherwise post on Tuesdays);
-- slots are keyed by their local wall-clock time, so the hour repeated when DST ends gives one post, not two.
+For each local day the cron fields match (bot.campaigns.cron), each of the day's matching wall-clock times
+is placed in the campaign's zone with zoneinfo. Around DST changes:
+- the hour repeated when DST ends posts once, at its first occurrence (slots are keyed by local wall time);
+- a time skipped when DST starts posts once at the first real minute after the gap (02:30 -> 03:00), as
+  cron runs a job with a fixed time; a rule with a wildcard minute or hour (``*/15 * * * *``, ``0 * * * *``)
+  runs by the new clock, as cron's wildcard jobs do, so the skipped times are simply not there.
+Explicit ``at`` times written without an offset are wall times in the campaign's zone and follow the same
+rule as a fixed-time cron job.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from bot.campaigns.cron import CronSpec, parse_cron
+from bot.campaigns.schema import Campaign, QuietHours, Rule
 
-from bot.campaigns.schema import Campaign, QuietHours, Rule, aware_in
-
-_DOW_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-MAX_SLOTS_PER_RULE = 20_000
-
-
-def _translate_dow(field: str) -> str:
-    def repl(match: re.Match[str]) -> str:
-        n = int(match.group(0))
-        if n > 7:
-            raise ValueError(f"day of week {n} is out of range 0-7")
-        return _DOW_NAMES[n]
-
-    # Numbers after a '/' are steps, not days.
-    parts = []
-    for item in field.split(","):
-        base, sep, step = item.partition("/")
-        parts.append(re.sub(r"\d+", repl, base) + sep + step)
-    return ",".join(parts)
+_MINUTE = timedelta(minutes=1)
+_DAY = timedelta(days=1)
 
 
-def parse_cron(expr: str, tz: str) -> CronTrigger:
-    """A 5-field crontab expression (minute hour day month day-of-week) in zone ``tz``."""
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron {expr!r} needs 5 fields (minute hour day month day-of-week), found {len(fields)}")
-    minute, hour, day, month, dow = fields
-    try:
-        dow = _translate_dow(dow)
-        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=tz)
-    except ValueError as exc:
-        raise ValueError(f"cron {expr!r}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     rule_id: str
     local_key: str
     """Local wall-clock time, e.g. 2026-11-30T09:00; unique per rule, and stable across re-plans."""
@@ -75,27 +49,85 @@ def _jitter(key: str, minutes: float) -> timedelta:
     return timedelta(seconds=(h * 2 - 1) * minutes * 60)
 
 
-def _raw_times(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[datetime]:
+def localise(naive: datetime, zone: ZoneInfo, after_gap: bool = True) -> datetime | None:
+    """The UTC instant of a local wall time. In the repeated hour, its first occurrence. In a DST gap, the
+    first real minute after the gap (or None when ``after_gap`` is false: the time does not happen)."""
+    utc = naive.replace(tzinfo=zone).astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) == naive:
+        return utc
+    if not after_gap:
+        return None
+    wall = naive.replace(second=0, microsecond=0)
+    for _ in range(24 * 60):  # gaps are an hour or less in today's zones; bounded all the same
+        wall += _MINUTE
+        utc = wall.replace(tzinfo=zone).astimezone(UTC)
+        if utc.astimezone(zone).replace(tzinfo=None) == wall:
+            return utc
+    raise ValueError(f"no real time after {naive} in {zone.key}")
+
+
+@lru_cache(maxsize=16384)
+def _steady_midnight(zone: ZoneInfo, day: date) -> datetime | None:
+    """The UTC instant of the day's local midnight, if the zone's offset does not change that day; else None.
+    (Cached: a thousand campaigns share a handful of zones.)"""
+    midnight = datetime(day.year, day.month, day.day)
+    offset = midnight.replace(tzinfo=zone).utcoffset()
+    if offset is None or offset != (midnight + _DAY).replace(tzinfo=zone).utcoffset():
+        return None
+    return (midnight - offset).replace(tzinfo=UTC)
+
+
+def _cron_times(spec: CronSpec, zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[tuple[str, datetime]]:
+    """(local key, UTC instant) of each firing with ``start <= instant < end``, in order."""
+    times = [(timedelta(hours=t.hour, minutes=t.minute), f"T{t.hour:02d}:{t.minute:02d}") for t in spec.times()]
+    day: date = start.astimezone(zone).date() - _DAY
+    last_day: date = end.astimezone(zone).date() + _DAY
+    previous: datetime | None = None
+    while day <= last_day:
+        if spec.matches_day(day):
+            midnight = datetime(day.year, day.month, day.day)
+            base = _steady_midnight(zone, day)
+            day_iso = day.isoformat()
+            for since_midnight, suffix in times:
+                instant: datetime | None
+                if base is not None:  # no DST change today: plain arithmetic
+                    instant = base + since_midnight
+                else:
+                    instant = localise(midnight + since_midnight, zone, after_gap=spec.fixed_time)
+                # Several times in one gap all land on its first real minute: cron runs the job once there.
+                if instant is None or (previous is not None and instant <= previous):
+                    continue
+                previous = instant
+                if instant >= end:
+                    return
+                if instant >= start:
+                    yield day_iso + suffix, instant
+        day += _DAY
+
+
+def _at_times(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[tuple[str, datetime]]:
     zone = campaign.zone()
-    if rule.at is not None:
-        for at in sorted(aware_in(a, campaign.timezone) for a in rule.at):
-            if start <= at < end:
-                yield at.astimezone(zone)
-        return
-    assert rule.cron is not None
-    trigger = parse_cron(rule.cron, campaign.timezone)
-    prev: datetime | None = None
-    now = start
-    for _ in range(MAX_SLOTS_PER_RULE):
-        nxt = trigger.get_next_fire_time(prev, now)
-        if nxt is None or nxt >= end:
-            return
-        yield nxt
-        prev = now = nxt
+    timed: list[tuple[datetime, str]] = []
+    for value in rule.at or ():
+        if value.tzinfo is None:  # a wall time in the campaign's zone
+            instant = localise(value, zone)
+            assert instant is not None
+            timed.append((instant, value.isoformat(timespec="minutes")))
+        else:
+            wall = value.astimezone(zone).replace(tzinfo=None)
+            timed.append((value.astimezone(UTC), wall.isoformat(timespec="minutes")))
+    previous: datetime | None = None
+    for instant, key in sorted(timed):
+        if instant == previous:  # 02:30 in a gap and 03:00 after it: one post, as for a cron rule
+            continue
+        previous = instant
+        if start <= instant < end:
+            yield key, instant
 
 
 def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[Slot]:
-    """The slots of one rule with ``start <= time < end`` (before jitter), within the campaign's dates."""
+    """The slots of one rule with ``start <= time < end`` (before jitter), within the campaign's dates.
+    There is no cap on the count: the caller's window bounds it."""
     zone: ZoneInfo = campaign.zone()
     c_start, c_end = campaign.starts_utc(), campaign.ends_utc()
     if c_start and c_start > start:
@@ -105,15 +137,19 @@ def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: dateti
     if start >= end:
         return
     quiet = rule.quiet_hours or campaign.quiet_hours
+    if rule.cron is not None:
+        raw = _cron_times(parse_cron(rule.cron), zone, start, end)
+    else:
+        raw = _at_times(rule, campaign, start, end)
     seen: set[str] = set()
-    for raw in _raw_times(rule, campaign, start, end):
-        local = raw.astimezone(zone)
-        key = local.replace(tzinfo=None).isoformat(timespec="minutes")
-        if key in seen:  # the repeated hour at the end of DST
+    for key, instant in raw:
+        if key in seen:  # two `at` times in one minute (validation refuses them; never two rows)
             continue
         seen.add(key)
-        at = (raw.astimezone(UTC) + _jitter(f"{rule.id}:{key}", rule.jitter_minutes)).replace(microsecond=0)
-        if in_quiet_hours(at.astimezone(zone).time(), quiet):
+        at = instant
+        if rule.jitter_minutes or at.microsecond:
+            at = (instant + _jitter(f"{rule.id}:{key}", rule.jitter_minutes)).replace(microsecond=0)
+        if quiet is not None and in_quiet_hours(at.astimezone(zone).time(), quiet):
             continue
         yield Slot(rule.id, key, at)
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.campaigns.cron import parse_cron
+
 NETWORKS = ("console", "mastodon", "x", "bluesky")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -115,9 +117,7 @@ class Rule(Strict):
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is not None:
-            from bot.campaigns.schedule import parse_cron
-
-            parse_cron(v, "UTC")  # raises ValueError with a readable message
+            parse_cron(v)  # raises ValueError with a readable message
         return v
 
     @model_validator(mode="after")
@@ -180,6 +180,22 @@ class Campaign(Strict):
             raise ValueError("a closed campaign needs an outcome: 'success' or 'no_further_action'")
         if self.starts and self.ends and _aware(self.ends, self.timezone) <= _aware(self.starts, self.timezone):
             raise ValueError("'ends' is not after 'starts'")
+        return self
+
+    @model_validator(mode="after")
+    def _at_times_in_distinct_minutes(self) -> Campaign:
+        # A rule posts once per local minute (its slots are keyed by it): two times in one minute would
+        # silently become one post.
+        for i, rule in enumerate(self.schedule):
+            seen: dict[str, datetime] = {}
+            for value in rule.at or ():
+                local = value if value.tzinfo is None else value.astimezone(self.zone())  # as schedule keys it
+                minute = local.replace(tzinfo=None).isoformat(timespec="minutes")
+                if minute in seen:
+                    raise ValueError(f"schedule[{i}].at: {seen[minute].isoformat()} and {value.isoformat()} are "
+                                     f"the same minute ({minute.replace('T', ' ')} in {self.timezone}); a rule "
+                                     "posts once a minute: remove one or move it to another minute")
+                seen[minute] = value
         return self
 
     def zone(self) -> ZoneInfo:
