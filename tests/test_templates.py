@@ -30,7 +30,7 @@ def render_text(text: str, language: str = "en", network: str = "x", on: date | 
 # -- blank fields -------------------------------------------------------------------------------------------
 
 def test_an_ask_missing_its_english_text_is_an_error_naming_the_field_and_the_language():
-    with pytest.raises(TemplateError, match=r"'ask', which has no text for 'en' \(add ask.en\)"):
+    with pytest.raises(TemplateError, match=r"^the template uses 'ask', which has no text for 'en' \(add ask.en\)"):
         render_text("Write to them: {{ ask }}.", ask='ask = { es = "Actúe ya" }')
 
 

@@ -49,7 +49,7 @@ def test_validate_refuses_an_ask_missing_a_language_naming_field_and_language(co
     path = write_campaign(campaigns_dir, ask='ask = { es = "Actúe ya" }',
                           messages=one_message('text = { es = "Pida: {{ ask }}", en = "Write: {{ ask }}." }'))
     lines = errors(config, path)
-    assert any("messages.call_to_action[0]: (en, console)" in line and "'ask'" in line and "'en'" in line
+    assert any("messages.call_to_action[0].text.en: (en, console)" in line and "'ask'" in line and "'en'" in line
                for line in lines), lines
 
 

@@ -272,7 +272,7 @@ def parse_campaign(path: Path, targets: dict[str, Target]) -> tuple[LoadedCampai
         return None, pydantic_issues(file, exc)
     issues.extend(Issue(file, where, message) for where, message in check_texts(model))
     used: dict[str, Target] = {}
-    invalid = getattr(targets, "invalid", frozenset())
+    invalid: frozenset[str] = getattr(targets, "invalid", frozenset())
     for i, tid in enumerate(model.targets):
         if tid in targets:
             used[tid] = targets[tid]

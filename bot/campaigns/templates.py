@@ -48,8 +48,6 @@ class Blank(StrictUndefined):
     and the language, so a post never goes out with a hole. `{% if link %}` and `link | default(...)` still
     work, for a template that means to do without it."""
 
-    _undefined_exception = BlankFieldError
-
     def __bool__(self) -> bool:  # type: ignore[override]
         return False
 
@@ -87,7 +85,7 @@ def _any_language(value: Localized, language: str, languages: list[str]) -> str:
 
 
 def _blank(name: str, why: str) -> Blank:
-    return Blank(hint=f"the template uses {name!r}, which {why}", name=name)
+    return Blank(hint=f"the template uses {name!r}, which {why}", name=name, exc=BlankFieldError)
 
 
 def _local_date(campaign: Campaign, on: date | datetime | None) -> date:
