@@ -176,7 +176,7 @@ def test_validate_accepts_a_folder(tmp_path, campaigns_dir, monkeypatch):
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(config, campaigns_dir):
     path = campaigns_dir / "huge.toml"
     path.write_text(campaign_toml(ask='ask = "' + "a" * MAX_FILE_BYTES + '"'))
-    assert errors(config, path) == [f"{path}: the file is 1.0 MB; a campaign file may be at most 1 MB"]
+    assert errors(config, path) == [f"{path}: the file is 257 kB; a campaign file may be at most 256 kB"]
 
 
 def test_a_field_over_the_size_limit_is_refused_without_rendering(config, campaigns_dir):

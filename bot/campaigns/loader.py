@@ -145,8 +145,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:  # refused before reading: validate stays fast and small on absurd input
-            return None, [Issue(str(path), "", f"the file is {size / 1e6:.1f} MB; a campaign file may be at most "
-                                f"{MAX_FILE_BYTES / 1e6:.0f} MB")]
+            return None, [Issue(str(path), "", f"the file is {-(-size // 1000):,} kB; a campaign file may be at most "
+                                f"{MAX_FILE_BYTES / 1000:,.0f} kB")]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return None, [Issue(str(path), "", "not UTF-8 text")]
