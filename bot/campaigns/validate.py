@@ -43,7 +43,7 @@ _COUNTED = {
 def length_message(network: str, length: int, maximum: int, qualifier: str = "") -> str:
     """What is counted, the count against the limit, and by how much it is over."""
     counted = _COUNTED.get(network, "{n}/{max} characters").format(n=f"{qualifier}{length:,}", max=f"{maximum:,}")
-    return f"{counted}: {qualifier}{length - maximum:,} over {network}'s limit"
+    return f"{counted}: {qualifier}{length - maximum:,} over {network}'s limit of {maximum:,}"
 
 
 def at_least(text: str, enough: int) -> int:
