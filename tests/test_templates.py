@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.campaigns.deadlines import deadline_passed, deadline_words, rule_active_on, slot_allowed
+from bot.campaigns.deadlines import (
+    calls_to_action,
+    deadline_passed,
+    deadline_words,
+    rule_active_on,
+    slot_allowed,
+)
 from bot.campaigns.schema import Campaign, Rule, Target
 from bot.campaigns.templates import TemplateError, render, render_source
 from tests.conftest import campaign_toml
@@ -153,3 +159,17 @@ def test_calls_to_action_stop_at_act_by_and_the_campaign_stays_open():
     timed = campaign(extra="act_by = 2026-12-05T18:00:00")
     assert slot_allowed(timed, rule, datetime(2026, 12, 5, 22, 59, tzinfo=UTC))
     assert not slot_allowed(timed, rule, datetime(2026, 12, 5, 23, 0, tzinfo=UTC))
+
+
+def test_the_planner_helper_keeps_only_slots_before_the_deadline_and_in_their_rules_window():
+    from bot.campaigns.schedule import campaign_slots
+
+    model = campaign(extra="act_by = 2026-12-05", schedule='[[schedule]]\nid = "calm"\ncron = "0 9 * * *"\n'
+                     'until_days_left = 2\n[[schedule]]\nid = "urgent"\ncron = "0 9,15 * * *"\nfrom_days_left = 2')
+    slots = campaign_slots(model, datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 9, tzinfo=UTC))
+    kept = [(s.rule_id, s.local_key) for s in calls_to_action(model, slots)]
+    assert kept == [("calm", "2026-12-01T09:00"), ("calm", "2026-12-02T09:00"),
+                    ("urgent", "2026-12-03T09:00"), ("urgent", "2026-12-03T15:00"),
+                    ("urgent", "2026-12-04T09:00"), ("urgent", "2026-12-04T15:00"),
+                    ("urgent", "2026-12-05T09:00"), ("urgent", "2026-12-05T15:00")]
+    assert calls_to_action(campaign(), slots) == slots

@@ -196,3 +196,19 @@ def test_a_hostile_template_fails_validate_with_one_line(config, campaigns_dir):
     lines = errors(config, path)
     assert any("messages.call_to_action[0].text: (en, console) the template builds a value of 100,000,000" in line
                for line in lines), lines
+
+
+def test_validate_says_when_the_deadline_has_passed_and_the_campaign_stays_valid(config, campaigns_dir):
+    path = write_campaign(campaigns_dir, extra="act_by = 2026-11-01")
+    result = load_campaigns(config, NOW, [path])
+    assert result.errors == [] and "test" in result.campaigns
+    assert any(i.field == "act_by" and "the deadline has passed" in i.message for i in result.issues)
+
+
+def test_a_template_using_the_deadline_renders_in_validate_when_act_by_is_set(config, campaigns_dir):
+    text = ('text = { es = "Hasta el {{ deadline }}: {{ ask }}", '
+            'en = "By {{ deadline }}, {{ days_left }} days: {{ ask }}" }')
+    path = write_campaign(campaigns_dir, extra="act_by = 2026-12-05", messages=one_message(text))
+    assert errors(config, path) == []
+    path = write_campaign(campaigns_dir, messages=one_message(text))
+    assert any("'deadline', which needs act_by" in line for line in errors(config, path))

@@ -6,7 +6,9 @@ Calls to action stop at `act_by`; the campaign stays open (only staff close a ca
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Protocol, TypeVar
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
@@ -46,6 +48,26 @@ def slot_allowed(campaign: Campaign, rule: Rule, at: datetime) -> bool:
     if deadline is not None and at >= deadline:
         return False
     return rule_active_on(rule, at.astimezone(campaign.zone()).date(), campaign.act_by_date())
+
+
+class _Slot(Protocol):
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+SlotT = TypeVar("SlotT", bound=_Slot)
+
+
+def calls_to_action(campaign: Campaign, slots: Iterable[SlotT]) -> list[SlotT]:
+    """The expanded slots (bot/campaigns/schedule.py) that may post a call to action: for the planner, after
+    expansion. Without `act_by` every slot stays."""
+    if campaign.act_by is None:
+        return list(slots)
+    rules = {rule.id: rule for rule in campaign.schedule}
+    return [s for s in slots if s.rule_id not in rules or slot_allowed(campaign, rules[s.rule_id], s.at)]
 
 
 def deadline_passed(campaign: Campaign, now: datetime) -> bool:

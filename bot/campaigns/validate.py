@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.accounts import account_languages, resolve_account
 from bot.budgets import BudgetWindow, budget_for, busiest
+from bot.campaigns.deadlines import deadline_passed
 from bot.campaigns.loader import (
     TARGETS_FILE,
     Issue,
@@ -111,6 +112,9 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
         for d in dupes:
             issues.append(Issue(file, kind, f"duplicate id {d!r}"))
 
+    if deadline_passed(model, now) and model.status == "active":
+        issues.append(Issue(file, "act_by", "the deadline has passed: no more calls to action are posted (the "
+                            "campaign stays open until it is closed)", "warning"))
     for i, rule in enumerate(model.schedule):
         if not rule_ever_posts(rule, campaign.model, now):
             issues.append(Issue(file, f"schedule[{i}]", f"rule {rule.id!r} produces no post "
