@@ -212,3 +212,15 @@ def test_a_template_using_the_deadline_renders_in_validate_when_act_by_is_set(co
     assert errors(config, path) == []
     path = write_campaign(campaigns_dir, messages=one_message(text))
     assert any("'deadline', which needs act_by" in line for line in errors(config, path))
+
+
+@pytest.mark.parametrize("value, shown", [('"tomorrow"', "'tomorrow'"), ("5", "5")])
+def test_an_act_by_that_is_not_a_date_says_how_to_write_one_in_one_line(config, campaigns_dir, value, shown):
+    path = write_campaign(campaigns_dir, extra=f"act_by = {value}")
+    assert errors(config, path) == [f"{path}: act_by: {shown} is not a date: write 2026-12-05, or "
+                                    "2026-12-05T18:00:00 for a time too"]
+
+
+def test_a_quiet_hour_written_as_a_number_is_not_read_as_seconds(config, campaigns_dir):
+    path = write_campaign(campaigns_dir, extra='quiet_hours = { start = 20, end = "08:00" }')
+    assert any("quiet_hours.start: 20 is not a time of day" in line for line in errors(config, path))

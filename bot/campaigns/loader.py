@@ -92,7 +92,7 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and ("[" in part or part in {"str", "list", "dict"} or part.startswith("function")):
+        elif isinstance(part, str) and ("[" in part or part in {"str", "list", "dict", "datetime", "date"} or part.startswith("function")):
             continue  # pydantic's union branch labels, not part of the user's file
         else:
             out += ("." if out else "") + str(part)

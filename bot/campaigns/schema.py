@@ -105,6 +105,13 @@ class QuietHours(Strict):
     start: time
     end: time
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, v: object) -> object:
+        if isinstance(v, int | float):  # pydantic would read 20 as 20 seconds past midnight
+            raise ValueError(f"{v!r} is not a time of day: write HH:MM on a 24-hour clock, like \"20:00\"")
+        return v
+
 
 class Rule(Strict):
     id: str
@@ -180,6 +187,13 @@ class Campaign(Strict):
                 raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
         if len(set(v)) != len(v):
             raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("act_by", mode="before")
+    @classmethod
+    def _act_by(cls, v: object) -> object:
+        if isinstance(v, int | float):  # pydantic would read a number as a Unix timestamp
+            raise ValueError(f"{v!r} is not a date: write 2026-12-05, or 2026-12-05T18:00:00 for a time too")
         return v
 
     @field_validator("hashtags")
