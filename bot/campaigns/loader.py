@@ -87,12 +87,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_UNION_LABELS = frozenset({"str", "list", "dict", "datetime", "date"})
+
+
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and ("[" in part or part in {"str", "list", "dict", "datetime", "date"} or part.startswith("function")):
+        elif isinstance(part, str) and ("[" in part or part in _UNION_LABELS or part.startswith("function")):
             continue  # pydantic's union branch labels, not part of the user's file
         else:
             out += ("." if out else "") + str(part)
