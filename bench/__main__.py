@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-NAMES = ["plan", "dispatch", "claim", "peer", "idle"]
+NAMES = ["plan", "dispatch", "claim", "peer", "idle", "validate"]
 
 
 def main() -> int:

@@ -6,8 +6,10 @@ is skipped when it is missing, except under CI=true, where it fails: a green CI 
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
+import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,8 +70,22 @@ def campaign_toml(**overrides: str) -> str:
             """),
     }
     parts.update(overrides)
+    if "languages" in overrides and "messages" not in overrides:
+        parts["messages"] = _only_languages(parts["messages"], tomllib.loads(overrides["languages"])["languages"])
     top = [v for k, v in parts.items() if k not in ("schedule", "messages") and v]
     return "\n".join(top) + "\n\n" + parts["schedule"] + "\n\n" + parts["messages"] + "\n"
+
+
+def _only_languages(messages: str, languages: list[str]) -> str:
+    """The default messages with texts for the given languages only (validate refuses a text for a language
+    the campaign does not post in)."""
+    lines = []
+    for line in messages.splitlines():
+        if line.startswith("text = {"):
+            texts = {k: v for k, v in tomllib.loads(line)["text"].items() if k in languages}
+            line = "text = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in texts.items()) + " }"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture

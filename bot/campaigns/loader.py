@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.campaigns.schema import ID_RE, Campaign, Target, known_field_names
+from bot.campaigns.texts import MAX_FILE_BYTES, check_texts
 
 TARGETS_FILE = "targets.toml"
+NOT_CAMPAIGNS = frozenset({TARGETS_FILE, "config.toml", "config.example.toml"})
+"""TOML files that may sit in a campaigns folder and are not campaigns."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_UNION_LABELS = frozenset({"str", "list", "dict", "datetime", "date"})
+
+
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and ("[" in part or part in {"str", "list", "dict"} or part.startswith("function")):
+        elif isinstance(part, str) and ("[" in part or part in _UNION_LABELS or part.startswith("function")):
             continue  # pydantic's union branch labels, not part of the user's file
         else:
             out += ("." if out else "") + str(part)
@@ -119,44 +126,138 @@ def pydantic_issues(file: str, exc: ValidationError, prefix: str = "") -> list[I
             msg = "required field is missing"
         elif kind == "literal_error":
             msg = f"{msg} (found {err.get('input')!r})"
+        elif kind in ("time_parsing", "time_type"):
+            msg = f"{err.get('input')!r} is not a time of day: write HH:MM on a 24-hour clock, like \"20:00\""
+        elif kind in ("datetime_parsing", "datetime_type", "date_parsing", "date_type", "datetime_from_date_parsing"):
+            msg = f"{err.get('input')!r} is not a date: write 2026-12-05, or 2026-12-05T18:00:00 for a time too"
+        elif kind == "too_short" and isinstance(err.get("input"), list | dict):
+            msg = _EMPTY.get(path.rsplit(".", 1)[-1], "is empty: give at least one")
         issues.append(Issue(file, path, msg))
     return issues
 
 
+_EMPTY = {
+    "accounts": "no accounts: list at least one account id, as configured under [accounts.ID] in config.toml",
+    "languages": "no languages: list at least one, like [\"es\", \"en\"]",
+    "schedule": "no schedule: add at least one [[schedule]] rule",
+    "call_to_action": "no calls to action: add at least one [[messages.call_to_action]] with a text",
+}
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), []
-    except tomllib.TOMLDecodeError as exc:
-        return None, [Issue(str(path), "", f"not valid TOML: {exc}")]
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before reading: validate stays fast and small on absurd input
+            return None, [Issue(str(path), "", f"the file is {-(-size // 1000):,} kB; a campaign file may be at most "
+                                f"{MAX_FILE_BYTES / 1000:,.0f} kB")]
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return None, [Issue(str(path), "", "not UTF-8 text")]
     except OSError as exc:
         return None, [Issue(str(path), "", f"cannot read: {exc.strerror}")]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as exc:
+        line, message = toml_problem(text, str(exc))
+        return None, [Issue(f"{path}:{line}" if line else str(path), "", f"not valid TOML: {message}")]
 
 
-def load_targets(directory: Path) -> tuple[dict[str, Target], list[Issue]]:
+_AT = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+
+
+def toml_problem(text: str, error: str) -> tuple[int | None, str]:
+    """tomllib's message as one line a newcomer can act on, and the line it is about."""
+    match = _AT.search(error)
+    line = int(match.group(1)) if match and match.group(1) else None
+    message = error[: match.start()] if match else error
+    if message.startswith("Illegal character '\\n'") or message.startswith("Unterminated string"):
+        return line or _unclosed_quote_line(text), "unterminated string: a quote is not closed on its line"
+    if message.startswith("Cannot overwrite a value") or message.startswith("Cannot declare"):
+        dup = _duplicate_key(text)
+        if dup is not None:
+            return dup[0], f"{dup[1]!r} is set twice (first on line {dup[2]})"
+    return line, message[0].lower() + message[1:] if message else error
+
+
+def _unclosed_quote_line(text: str) -> int | None:
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = re.sub(r"\\.", "", raw.split("#", 1)[0] if '"' not in raw else raw)
+        if stripped.count('"') % 2 and '"""' not in stripped:
+            return number
+    return None
+
+
+def _duplicate_key(text: str) -> tuple[int, str, int] | None:
+    """(line, dotted key, first line) of the first key or table set twice; [[array]] items start afresh."""
+    seen: dict[str, int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        if m := _TABLE.match(raw):
+            table = _norm(m.group(1))
+            if raw.lstrip().startswith("[["):
+                seen = {k: v for k, v in seen.items() if not k.startswith(table + ".") and k != table}
+                continue
+            if table in seen:
+                return number, table, seen[table]
+            seen[table] = number
+            continue
+        if m := _KEY.match(raw):
+            key = f"{table}.{_norm(m.group(1))}" if table else _norm(m.group(1))
+            if key in seen:
+                return number, key, seen[key]
+            seen[key] = number
+    return None
+
+
+def _norm(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+class Registry(dict[str, Target]):
+    """The targets of one folder's targets.toml, and the ids whose entries are invalid there (so a campaign
+    naming one is told to look at targets.toml, not that the target is unknown)."""
+
+    invalid: frozenset[str] = frozenset()
+
+
+def load_targets(directory: Path) -> tuple[Registry, list[Issue]]:
     path = directory / TARGETS_FILE
+    targets = Registry()
     if not path.exists():
-        return {}, []
+        return targets, []
     data, issues = read_toml(path)
     if data is None:
-        return {}, issues
-    targets: dict[str, Target] = {}
+        targets.invalid = frozenset({"*"})
+        return targets, issues
+    invalid: set[str] = set()
     for tid, raw in data.items():
         if not isinstance(raw, dict):
             issues.append(Issue(str(path), tid, "each target is a table: [target-id] with name, role, x, ..."))
+            invalid.add(tid)
             continue
         try:
             targets[tid] = Target.model_validate(raw)
         except ValidationError as exc:
             issues.extend(pydantic_issues(str(path), exc, prefix=tid))
+            invalid.add(tid)
+    targets.invalid = frozenset(invalid)
     return targets, issues
 
 
 def campaign_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.glob("*.toml") if p.name != TARGETS_FILE)
+    return sorted(p for p in directory.glob("*.toml") if p.name not in NOT_CAMPAIGNS)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Campaign paths as given on the command line: a folder stands for the campaign files in it."""
+    out: list[Path] = []
+    for path in paths:
+        out.extend(campaign_files(path) if path.is_dir() else [path])
+    return out
 
 
 def parse_campaign(path: Path, targets: dict[str, Target]) -> tuple[LoadedCampaign | None, list[Issue]]:
@@ -172,10 +273,15 @@ def parse_campaign(path: Path, targets: dict[str, Target]) -> tuple[LoadedCampai
         model = Campaign.model_validate(data)
     except ValidationError as exc:
         return None, pydantic_issues(file, exc)
+    issues.extend(Issue(file, where, message) for where, message in check_texts(model))
     used: dict[str, Target] = {}
+    invalid: frozenset[str] = getattr(targets, "invalid", frozenset())
     for i, tid in enumerate(model.targets):
         if tid in targets:
             used[tid] = targets[tid]
+        elif tid in invalid or "*" in invalid:
+            issues.append(Issue(file, f"targets[{i}]", f"target {tid!r} is invalid in {TARGETS_FILE}: "
+                                "fix the error reported there"))
         else:
             issues.append(
                 Issue(file, f"targets[{i}]", f"unknown target {tid!r}{did_you_mean(tid, targets)}; "

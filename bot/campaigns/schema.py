@@ -6,7 +6,7 @@ Each model forbids unknown keys, so a typo is an error with a did-you-mean rathe
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,11 +26,20 @@ class Strict(BaseModel):
 
 
 class Target(Strict):
-    name: str = Field(min_length=1)
+    name: Localized
+    """A string, or a table per language (the name as each language writes it)."""
     role: str | None = None
     x: str | None = None
     mastodon: str | None = None
     bluesky: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_empty(cls, v: Localized) -> Localized:
+        values = [v] if isinstance(v, str) else list(v.values())
+        if not values or any(not s.strip() for s in values):
+            raise ValueError("the name is empty: write the target's name (or a table of names per language)")
+        return v
 
     @field_validator("x")
     @classmethod
@@ -98,6 +107,13 @@ class QuietHours(Strict):
     start: time
     end: time
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, v: object) -> object:
+        if isinstance(v, int | float):  # pydantic would read 20 as 20 seconds past midnight
+            raise ValueError(f"{v!r} is not a time of day: write HH:MM on a 24-hour clock, like \"20:00\"")
+        return v
+
 
 class Rule(Strict):
     id: str
@@ -105,6 +121,10 @@ class Rule(Strict):
     at: list[datetime] | None = None
     jitter_minutes: float = Field(default=0, ge=0, le=720)
     quiet_hours: QuietHours | None = None
+    until_days_left: int | None = Field(default=None, ge=0)
+    """Post only while more than this many days are left before ``act_by``."""
+    from_days_left: int | None = Field(default=None, ge=0)
+    """Post only once this many days or fewer are left before ``act_by``."""
 
     @field_validator("id")
     @classmethod
@@ -136,6 +156,8 @@ class Campaign(Strict):
     timezone: str
     starts: datetime | None = None
     ends: datetime | None = None
+    act_by: datetime | date | None = None
+    """The action's deadline, in the campaign's zone: a date (acting that whole day counts) or a datetime."""
     status: Literal["active", "paused", "closed"] = "active"
     outcome: Literal["success", "no_further_action"] | None = None
     grace_minutes: float = Field(default=60, ge=0)
@@ -165,6 +187,26 @@ class Campaign(Strict):
                 raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
         if len(set(v)) != len(v):
             raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("act_by", mode="before")
+    @classmethod
+    def _act_by(cls, v: object) -> object:
+        if isinstance(v, int | float):  # pydantic would read a number as a Unix timestamp
+            raise ValueError(f"{v!r} is not a date: write 2026-12-05, or 2026-12-05T18:00:00 for a time too")
+        return v
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, v: list[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:
+        for tags in [v] if isinstance(v, list) else list(v.values()):
+            for tag in tags:
+                if not tag.lstrip("#").strip():
+                    raise ValueError("a hashtag is empty")
+                if any(c.isspace() for c in tag.strip()):
+                    fixed = "".join(tag.lstrip("#").split())
+                    raise ValueError(f"hashtag {tag!r} contains a space, so it would end at the space: "
+                                     f"write {fixed!r}")
         return v
 
     @field_validator("link")
@@ -206,6 +248,21 @@ class Campaign(Strict):
 
     def ends_utc(self) -> datetime | None:
         return None if self.ends is None else _aware(self.ends, self.timezone)
+
+    def act_by_date(self) -> date | None:
+        """The deadline's local date."""
+        if self.act_by is None:
+            return None
+        return self.act_by.date() if isinstance(self.act_by, datetime) else self.act_by
+
+    def act_by_utc(self) -> datetime | None:
+        """The instant calls to action stop: the datetime, or the end of the local day for a date."""
+        if self.act_by is None:
+            return None
+        if isinstance(self.act_by, datetime):
+            return _aware(self.act_by, self.timezone)
+        next_day = datetime.combine(self.act_by + timedelta(days=1), time(0))
+        return next_day.replace(tzinfo=ZoneInfo(self.timezone))
 
 
 def _aware(value: datetime, tz: str) -> datetime:

@@ -1,17 +1,20 @@
-"""Rendering message templates: Jinja2, sandboxed, with StrictUndefined so a typo is an error, not a blank."""
+"""Rendering message templates: Jinja2, sandboxed and bounded (bot/campaigns/sandbox.py), with strict
+undefined so a typo is an error, not a blank; a field with no value for the language is an error too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
+from bot.campaigns.deadlines import days_left, deadline_words
+from bot.campaigns.sandbox import BoundedEnvironment, TemplateLimit, render_bounded
 from bot.campaigns.schema import Campaign, Localized, Message, Target
 
-FIELDS = ("ask", "hashtags", "link", "title", "reference", "targets")
+FIELDS = ("ask", "hashtags", "link", "title", "reference", "targets", "deadline", "days_left")
 
 
 class TemplateError(ValueError):
@@ -36,7 +39,20 @@ class TargetView:
         return self.mention
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+class BlankFieldError(UndefinedError):
+    pass
+
+
+class Blank(StrictUndefined):
+    """A known field with no value for the language being rendered: printing it is an error naming the field
+    and the language, so a post never goes out with a hole. `{% if link %}` and `link | default(...)` still
+    work, for a template that means to do without it."""
+
+    def __bool__(self) -> bool:  # type: ignore[override]
+        return False
+
+
+_env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @lru_cache(maxsize=4096)
@@ -59,20 +75,53 @@ def message_source(message: Message, language: str, network: str) -> str | None:
     return pick(message.text, language)
 
 
-def context(campaign: Campaign, targets: dict[str, Target], language: str, network: str) -> dict[str, Any]:
+def _any_language(value: Localized, language: str, languages: list[str]) -> str:
+    """A target's name in the language, else in the campaign's first language that has one."""
+    for lang in (language, *languages):
+        found = pick(value, lang)
+        if found:
+            return found
+    return next(iter(value.values()), "") if isinstance(value, dict) else value
+
+
+def _blank(name: str, why: str) -> Blank:
+    return Blank(hint=f"the template uses {name!r}, which {why}", name=name, exc=BlankFieldError)
+
+
+def _local_date(campaign: Campaign, on: date | datetime | None) -> date:
+    if on is None:
+        on = datetime.now(UTC)
+    if isinstance(on, datetime):
+        return (on if on.tzinfo else on.replace(tzinfo=UTC)).astimezone(campaign.zone()).date()
+    return on
+
+
+def context(campaign: Campaign, targets: dict[str, Target], language: str, network: str,
+            on: date | datetime | None = None) -> dict[str, Any]:
+    """The fields a template sees. ``on`` is when the post goes out (a UTC instant or a local date; default
+    now): `days_left` counts from that day, so each planned post says the right number."""
+    lang = repr(language)
     tags = campaign.hashtags
     tag_list = tags if isinstance(tags, list) else tags.get(language, [])
     views = []
     for tid in campaign.targets:
         t = targets[tid]
-        views.append(TargetView(name=t.name, role=t.role or "", mention=t.handle(network) or t.name))
+        name = _any_language(t.name, language, campaign.languages)
+        views.append(TargetView(name=name, role=t.role or "", mention=t.handle(network) or name))
+    ask = pick(campaign.ask, language)
+    act_by = campaign.act_by_date()
+    no_deadline = "needs act_by in the campaign (the action's deadline)"
     return {
-        "ask": pick(campaign.ask, language) or "",
-        "hashtags": Hashtags("#" + t.lstrip("#") for t in tag_list),
-        "link": campaign.link,
+        "ask": ask if ask else _blank("ask", f"has no text for {lang} (add ask.{language})"),
+        "hashtags": (Hashtags("#" + t.lstrip("#") for t in tag_list) if tag_list
+                     else _blank("hashtags", f"has no tags for {lang}")),
+        "link": campaign.link or _blank("link", "is not set in the campaign"),
         "title": campaign.title,
-        "reference": campaign.reference,
+        "reference": campaign.reference or _blank("reference", "is not set in the campaign"),
         "targets": views,
+        "deadline": deadline_words(act_by, language) if act_by else _blank("deadline", no_deadline),
+        "days_left": (days_left(act_by, _local_date(campaign, on)) if act_by
+                      else _blank("days_left", no_deadline)),
     }
 
 
@@ -82,7 +131,11 @@ def render_source(source: str, ctx: dict[str, Any]) -> str:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     try:
-        text: str = template.render(**ctx)
+        text = render_bounded(template, ctx)
+    except TemplateLimit as exc:
+        raise TemplateError(str(exc)) from None
+    except BlankFieldError as exc:
+        raise TemplateError(str(exc.message)) from None
     except UndefinedError as exc:
         raise TemplateError(f"template uses an unknown field: {exc.message} (known: {', '.join(FIELDS)})") from None
     except Exception as exc:  # the sandbox raises SecurityError and others on hostile templates
@@ -91,9 +144,12 @@ def render_source(source: str, ctx: dict[str, Any]) -> str:
 
 
 def render(
-    message: Message, campaign: Campaign, targets: dict[str, Target], language: str, network: str
+    message: Message, campaign: Campaign, targets: dict[str, Target], language: str, network: str,
+    on: date | datetime | None = None,
 ) -> str:
+    """The text of ``message`` for a language and network; ``on`` is the post's time or local date (for
+    `days_left`; default now)."""
     source = message_source(message, language, network)
     if source is None:
         raise TemplateError(f"no text for language {language!r}")
-    return render_source(source, context(campaign, targets, language, network))
+    return render_source(source, context(campaign, targets, language, network, on))
