@@ -70,8 +70,13 @@ def campaign_toml(**overrides: str) -> str:
             """),
     }
     parts.update(overrides)
-    if "languages" in overrides and "messages" not in overrides:
-        parts["messages"] = _only_languages(parts["messages"], tomllib.loads(overrides["languages"])["languages"])
+    if "languages" in overrides:
+        languages = tomllib.loads(overrides["languages"])["languages"]
+        if "messages" not in overrides:
+            parts["messages"] = _only_languages(parts["messages"], languages)
+        if "ask" not in overrides:
+            asks = {k: v for k, v in tomllib.loads(parts["ask"])["ask"].items() if k in languages}
+            parts["ask"] = "ask = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in asks.items()) + " }"
     top = [v for k, v in parts.items() if k not in ("schedule", "messages") and v]
     return "\n".join(top) + "\n\n" + parts["schedule"] + "\n\n" + parts["messages"] + "\n"
 
