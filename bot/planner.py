@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot import audit, lifecycle
 from bot.accounts import account_languages
 from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
+from bot.campaigns.deadlines import calls_to_action
 from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
@@ -117,8 +118,10 @@ def desired_rows(app: App, loaded: LoadedCampaign, start: datetime, end: datetim
     """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant."""
     model = loaded.model
     variants = model.messages.call_to_action
-    slots = campaign_slots(model, start, end)
-    cache: dict[tuple[int, str, str], str] = {}
+    # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).
+    slots = calls_to_action(model, campaign_slots(model, start, end))
+    dated = model.act_by is not None  # `days_left` differs per day: render per slot date
+    cache: dict[tuple[int, str, str, date | None], str] = {}
     rows: list[dict[str, Any]] = []
     for index, account_id in enumerate(model.accounts):
         view = app.account(account_id)
@@ -129,9 +132,10 @@ def desired_rows(app: App, loaded: LoadedCampaign, start: datetime, end: datetim
             previous = last_variants.get((account_id, lang), index - 1)
             for k, slot in enumerate(slots):
                 variant = (previous + 1 + k) % len(variants)
-                key = (variant, lang, view.network)
+                day = slot.at.astimezone(model.zone()).date() if dated else None
+                key = (variant, lang, view.network, day)
                 if key not in cache:
-                    cache[key] = render(variants[variant], model, loaded.targets, lang, view.network)
+                    cache[key] = render(variants[variant], model, loaded.targets, lang, view.network, day)
                 rows.append(row(plan_key=f"{loaded.id}|{slot.rule_id}|{slot.local_key}|{account_id}|{lang}",
                                 campaign_id=loaded.id, account_id=account_id, network=view.network,
                                 kind=CALL_TO_ACTION, rule_id=slot.rule_id, language=lang, variant=variant,
@@ -146,7 +150,7 @@ def desired_rows(app: App, loaded: LoadedCampaign, start: datetime, end: datetim
                 rows.append(row(plan_key=f"{loaded.id}|update:{update_msg.id}|{account_id}|{lang}",
                                 campaign_id=loaded.id, account_id=account_id, network=view.network, kind=UPDATE,
                                 rule_id=f"update:{update_msg.id}", language=lang,
-                                text=render(update_msg, model, loaded.targets, lang, view.network),
+                                text=render(update_msg, model, loaded.targets, lang, view.network, at),
                                 due_at=at, now=now, media=media_for(update_msg, loaded, lang),
                                 reply_in_thread=True))
     return rows

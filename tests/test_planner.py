@@ -166,3 +166,31 @@ def test_a_first_plan_across_new_yorks_spring_change_posts_at_three_and_keeps_1_
     plan(app)
     assert {d.due_at.isoformat() for d in rows(app, rule_id="gap")} == {"2026-03-08T07:00:00+00:00"}  # 03:00 EDT
     assert {d.due_at.isoformat() for d in rows(app, rule_id="monthly")} == {"2026-04-01T04:00:00+00:00"}
+
+
+def test_calls_to_action_stop_at_act_by_and_say_the_days_left_on_the_day_they_go_out(make_app, campaigns_dir):
+    # act_by 2 December (Lima): 30 Nov, 1 Dec and 2 Dec post; the 3rd, inside the horizon, does not.
+    write_campaign(campaigns_dir, languages='languages = ["en"]', accounts='accounts = ["a1"]',
+                   extra="act_by = 2026-12-02",
+                   messages='[[messages.call_to_action]]\ntext = "{{ days_left }} days left to act by {{ deadline }}"\n'
+                            '[messages.closing.success]\ntext = "Thanks"\n'
+                            '[messages.closing.no_further_action]\ntext = "Thanks"\n')
+    app = make_app(accounts=("a1",), horizon_days=5)
+    plan(app)
+    planned = rows(app, kind=CALL_TO_ACTION)
+    lima = [(d.due_at - timedelta(hours=5)).strftime("%m-%d %H:%M") for d in planned]
+    assert lima == ["11-30 09:00", "11-30 15:00", "12-01 09:00", "12-01 15:00", "12-02 09:00", "12-02 15:00"]
+    assert [d.text for d in planned[::2]] == ["2 days left to act by 2 December", "1 days left to act by 2 December",
+                                               "0 days left to act by 2 December"]
+
+
+def test_a_rule_with_from_days_left_posts_only_as_the_deadline_nears(make_app, campaigns_dir):
+    write_campaign(campaigns_dir, languages='languages = ["en"]', accounts='accounts = ["a1"]',
+                   extra="act_by = 2026-12-04",
+                   schedule='[[schedule]]\nid = "daily"\ncron = "0 9 * * *"\n'
+                            '[[schedule]]\nid = "final-push"\ncron = "0 15 * * *"\nfrom_days_left = 1')
+    app = make_app(accounts=("a1",), horizon_days=6)
+    plan(app)
+    push = [(d.due_at - timedelta(hours=5)).strftime("%m-%d") for d in rows(app, rule_id="final-push")]
+    assert push == ["12-03", "12-04"]
+    assert len(rows(app, rule_id="daily")) == 5  # 30 Nov to 4 Dec
