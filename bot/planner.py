@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from bot import audit, lifecycle
 from bot.accounts import account_languages
-from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
 from bot.campaigns.deadlines import calls_to_action
+from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
 from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
