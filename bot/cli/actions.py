@@ -72,7 +72,7 @@ def edit(ctx: click.Context, config_path: str | None, delivery: int, text: str |
 def print_close_preview(data: dict[str, Any]) -> None:
     cid = data["campaign"]
     if data["already_closed"]:
-        echo(f"{cid} is already closed ({data['outcome']}); close would change nothing")
+        click.echo(wrapped(f"{cid} is already closed ({data['outcome']}); close would change nothing", 0))
         return
     heading(f"close {cid} ({data['outcome']}) would cancel {data['cancelled']} pending post(s) and queue "
             f"{len(data['messages'])} closing message(s), due now:")
