@@ -18,7 +18,7 @@ def _outcome(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     try:
         return lifecycle.normalise_outcome(value)
     except UserError as exc:
-        raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.command()
