@@ -67,6 +67,9 @@ def test_the_preview_shows_a_close_in_the_file_as_closing_messages_to_come_and_n
     rows, _ = reports.preview(app, "test", 2)
     assert {r["kind"] for r in rows} == {CLOSING}
     assert len(rows) == 4 and all(r["on_next_plan"] for r in rows)
+    code, out, _ = invoke("plan", "test")
+    assert code == 0 and out.count("CLOSE IN THE FILE: queued at the next plan") == 4
+    assert all(len(line) <= 80 for line in out.splitlines()), out
 
 
 def test_plan_json_gives_every_due_at_in_utc_updates_included(make_app, campaigns_dir, clock):

@@ -10,7 +10,7 @@ import click
 
 from bot import reports
 from bot.cli.base import cli, config_option, friendly, json_option, make_app, print_json
-from bot.cli.fmt import echo, heading, kind_label, local, wrapped
+from bot.cli.fmt import WIDTH, echo, heading, kind_label, local, wrapped
 from bot.deliveries import (
     CALL_TO_ACTION,
     CANCELLED,
@@ -65,10 +65,13 @@ def plan_cmd(ctx: click.Context, config_path: str | None, campaign: str | None, 
                 if r["held"]:
                     flags.append("held: campaign paused")
                 if r["on_next_plan"]:
-                    flags.append("queued when the file's close is applied")
+                    flags.append("CLOSE IN THE FILE: queued at the next plan")
                 line = (f"    {local(r['due_at'], r['timezone'])}  {r['language']:<3} "
                         f"{kind_label(r['kind'])}  {r['length']}/{r['limit']}")
-                click.echo(line + "".join(f"  {f}" for f in flags))
+                tail = "".join(f"  {f}" for f in flags)
+                # Flags that would overflow 80 columns go on a line of their own (lengths without colour codes).
+                fits = len(line) + len(click.unstyle(tail)) <= WIDTH
+                click.echo(line + tail if fits else f"{line}\n     {tail}")
                 click.echo(wrapped(r["text"], 6))
 
 
