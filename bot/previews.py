@@ -164,6 +164,7 @@ def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, A
         _find(known, campaign, result.failed)
     now = app.clock.now()
     end = now + timedelta(days=days)
+    earliest = now - timedelta(days=1)  # a slot jittered or queued a little before now still shows
     out: list[tuple[datetime, dict[str, Any]]] = []
     with app.sessions() as session:
         for cid, k in known.items():
@@ -175,7 +176,7 @@ def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, A
                 wanted = {w["plan_key"]: w for w in
                           desired_rows(app, k.loaded, now, end, now, last_variants(session, cid, now))}
             stored = {d.plan_key: d for d in session.scalars(select(DeliveryRow).where(
-                DeliveryRow.campaign_id == cid, DeliveryRow.due_at < end,
+                DeliveryRow.campaign_id == cid, DeliveryRow.due_at < end, DeliveryRow.due_at >= earliest,
                 DeliveryRow.status.in_((PLANNED, CANCELLED, SENDING, SENT))))}
             for key, w in wanted.items():
                 d = stored.get(key)
@@ -193,6 +194,5 @@ def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, A
             if k.pending_change and k.state == "closed" and k.outcome:
                 for r in _closing_rows(app, k, k.outcome, now):
                     out.append((now, _row_out(r, zone, pending_close=True)))
-    earliest = now - timedelta(days=1)
     rows = [r for due, r in sorted(out, key=lambda x: (x[1]["account"], x[0])) if due >= earliest]
     return rows, [str(i) for i in result.issues]
