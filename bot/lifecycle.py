@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
@@ -19,7 +19,7 @@ from bot.campaigns.loader import LoadedCampaign, did_you_mean
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
-from bot.deliveries import CANCELLED, CLOSING, PLANNED, QUEUED, message_rows
+from bot.deliveries import CANCELLED, CLOSING, PLANNED, QUEUED, SENDING, message_rows
 from bot.errors import NotFound, UserError
 from bot.store.models import CampaignRow, ControlRow, DeliveryRow
 
@@ -217,3 +217,92 @@ def resolve(app: App, delivery_id: int, by: str, *, sent_url: str | None = None,
         d.error_kind, d.updated_at = "resolved", now
         audit.record(session, now, by, "resolve", d.campaign_id, action, delivery=delivery_id)
     return Result(True, f"delivery {delivery_id} {action}")
+
+
+# -- cancelling and editing one post by hand (`campaign-bot cancel` / `edit`) ------------------------------
+
+PAST_TOLERANCE_SECONDS = 60
+"""A time typed to the minute is still "now" for this long; anything earlier is refused."""
+
+
+def human_duration(delta: timedelta) -> str:
+    """A duration as people say it: "45 seconds", "12 minutes", "5 hours", "6 days"."""
+    seconds = abs(int(delta.total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size or (unit == "minute" and seconds >= size):
+            n = round(seconds / size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def parse_future(value: str, now: datetime) -> datetime:
+    """Like parse_when, and a time already past is refused (`now` stays accepted)."""
+    when = parse_when(value, now)
+    if when < now - timedelta(seconds=PAST_TOLERANCE_SECONDS):
+        raise UserError(f"--at {value}: that was {human_duration(now - when)} ago; give a time to come, or now")
+    return when
+
+
+def _locked_delivery(session: Session, delivery_id: int) -> DeliveryRow:
+    d = session.get(DeliveryRow, delivery_id, with_for_update=True)
+    if d is None:
+        raise NotFound(f"no delivery {delivery_id} (see `campaign-bot history` or `plan`)")
+    return d
+
+
+def cancel_delivery(app: App, delivery_id: int, by: str, note: str | None = None) -> Result:
+    """Cancel one post that has not gone out: a queued post, a planned call to action, an update or a closing
+    message. The planner never brings it back (its error_kind is not one it revives)."""
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        d = _locked_delivery(session, delivery_id)
+        if d.status == SENDING:
+            raise UserError(f"delivery {delivery_id} is being sent right now; check `campaign-bot history` in a "
+                            "minute")
+        if d.status != PLANNED:
+            raise UserError(f"delivery {delivery_id} is {d.status}; only a planned or queued post is cancelled")
+        d.status, d.error_kind, d.updated_at = CANCELLED, "cancelled_by_hand", now
+        d.error = f"cancelled by {by}" + (f": {note}" if note else "")
+        audit.record(session, now, by, "cancel", d.campaign_id, note, delivery=delivery_id, kind=d.kind,
+                     account=d.account_id, due_at=d.due_at.isoformat())
+    return Result(True, f"delivery {delivery_id} cancelled ({d.kind}, {d.campaign_id}, {d.account_id})")
+
+
+def edit_delivery(app: App, delivery_id: int, by: str, text: str | None = None,
+                  at: datetime | None = None) -> Result:
+    """Change a queued post's text or time before it goes out, validated like `queue`."""
+    if text is None and at is None:
+        raise UserError("edit: give --text, --at or both")
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        d = _locked_delivery(session, delivery_id)
+        if d.kind != QUEUED:
+            raise UserError(f"delivery {delivery_id} is a {d.kind.replace('_', ' ')}; only queued posts are edited "
+                            "(change the campaign file, or `campaign-bot cancel` it)")
+        if d.status != PLANNED:
+            raise UserError(f"delivery {delivery_id} is {d.status}; only a queued post not yet sent is edited")
+        changes: dict[str, str] = {}
+        if text is not None:
+            row = campaign_row(session, d.campaign_id)
+            loaded = LoadedCampaign.from_definition(row.id, row.definition)
+            try:
+                rows = message_rows(app, loaded, Message(text={d.language: text}), kind=QUEUED, key="edit",
+                                    due_at=d.due_at, now=now, reply_in_thread=False, accounts=[d.account_id],
+                                    languages=[d.language])
+            except TemplateError as exc:
+                raise UserError(f"--text: {exc}") from None
+            if not rows:
+                raise UserError(f"delivery {delivery_id}: account {d.account_id} no longer posts in {d.language}")
+            rendered = rows[0]
+            problems = check_text("--text", "", rendered["text"], rendered["network"], d.language)
+            if problems:
+                raise UserError(str(problems[0]))
+            d.text, changes["text"] = rendered["text"], text
+        if at is not None:
+            if at < now - timedelta(seconds=PAST_TOLERANCE_SECONDS):
+                raise UserError(f"--at: that was {human_duration(now - at)} ago; give a time to come, or now")
+            changes["due_at"] = at.isoformat()
+            d.due_at, d.not_before = at, None
+        d.updated_at = now
+        audit.record(session, now, by, "edit", d.campaign_id, None, delivery=delivery_id, **changes)
+    return Result(True, f"delivery {delivery_id} edited: {', '.join(changes)}")

@@ -1,26 +1,34 @@
-"""Read-only views for the CLI: status, history and the plan preview. Plain dicts, so --json is trivial."""
+"""Read-only views for the CLI and the web app: status, history, the plan preview and the close preview.
+
+They return plain dicts (so --json and templates are trivial) and never write: no definitions are synced,
+no file status is applied (only the planner does that, under its lock). Times are UTC ISO 8601 in the
+data; each row carries its campaign's ``timezone`` so a table can show local times.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
-from bot.deliveries import CALL_TO_ACTION, PLANNED, SENDING
-from bot.networks.registry import network_class
-from bot.planner import desired_rows, last_variants, sync_definitions
+from bot.campaigns.loader import campaign_files, did_you_mean
+from bot.deliveries import PLANNED, SENDING
+from bot.errors import NotFound
+from bot.previews import close_preview, iso, known_campaigns, preview, reply_parent
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
     from bot.app import App
 
+__all__ = ["close_preview", "delivery_dict", "history", "iso", "known_campaigns", "preview", "reply_parent",
+           "status"]
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
-
-def delivery_dict(d: DeliveryRow) -> dict[str, Any]:
+def delivery_dict(d: DeliveryRow, timezone: str | None = None) -> dict[str, Any]:
     return {
         "id": d.id,
         "campaign": d.campaign_id,
@@ -29,30 +37,87 @@ def delivery_dict(d: DeliveryRow) -> dict[str, Any]:
         "kind": d.kind,
         "status": d.status,
         "language": d.language,
-        "due_at": _iso(d.due_at),
-        "sent_at": _iso(d.sent_at),
+        "due_at": iso(d.due_at),
+        "sent_at": iso(d.sent_at),
         "text": d.text,
         "remote_id": d.remote_id,
         "remote_url": d.remote_url,
         "in_reply_to": d.in_reply_to,
         "attempts": d.attempts,
         "error": d.error,
+        "timezone": timezone,
     }
 
 
-def history(app: App, campaign: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def _timezones(session: Session) -> dict[str, str]:
+    zones = {}
+    for cid, definition in session.execute(select(CampaignRow.id, CampaignRow.definition)):
+        zone = ((definition or {}).get("campaign") or {}).get("timezone")
+        if isinstance(zone, str):
+            zones[cid] = zone
+    return zones
+
+
+def check_campaign_known(app: App, session: Session, campaign: str) -> None:
+    """An unknown campaign id is an error with a did-you-mean, from the database and the file names."""
+    known = set(session.scalars(select(CampaignRow.id)))
+    if campaign in known:
+        return
+    if app.config.campaigns_dir.is_dir():
+        known |= {p.stem for p in campaign_files(app.config.campaigns_dir)}
+    if campaign not in known:
+        raise NotFound(f"no campaign {campaign!r}{did_you_mean(campaign, known)}")
+
+
+def history(app: App, campaign: str | None = None, limit: int | None = None, *,
+            statuses: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
+            since: datetime | None = None) -> list[dict[str, Any]]:
+    """Deliveries in due order, all but future planned ones. ``limit``: the most recent N. ``since``: due at or
+    after it."""
     with app.sessions() as session:
+        if campaign:
+            check_campaign_known(app, session, campaign)
         # Future planned posts are the plan (`campaign-bot plan`), not history.
         stmt = select(DeliveryRow).where(or_(DeliveryRow.status != PLANNED, DeliveryRow.due_at <= app.clock.now()))
         if campaign:
             stmt = stmt.where(DeliveryRow.campaign_id == campaign)
-        stmt = stmt.order_by(DeliveryRow.due_at, DeliveryRow.id)
+        if statuses:
+            stmt = stmt.where(DeliveryRow.status.in_(list(statuses)))
+        if kinds:
+            stmt = stmt.where(DeliveryRow.kind.in_(list(kinds)))
+        if since is not None:
+            stmt = stmt.where(DeliveryRow.due_at >= since)
+        stmt = stmt.order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc())
         if limit:
             stmt = stmt.limit(limit)
-        return [delivery_dict(d) for d in session.scalars(stmt)]
+        zones = _timezones(session)
+        rows = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(stmt)]
+    rows.reverse()
+    return rows
+
+
+def deadline(definition: dict[str, Any] | None, timezone: str | None) -> datetime | None:
+    """The campaign's ``act_by`` as a UTC time (a date means the end of that day in the campaign's zone).
+    Read defensively: older definitions have none."""
+    definition = definition or {}
+    raw = definition.get("act_by") or (definition.get("campaign") or {}).get("act_by")
+    if not raw:
+        return None
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+        if isinstance(raw, str) and len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    except (ValueError, KeyError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone)
+    return when.astimezone(UTC)
 
 
 def status(app: App) -> dict[str, Any]:
+    now = app.clock.now()
     with app.sessions() as session:
         counts: dict[str, dict[str, int]] = {}
         for cid, st, n in session.execute(
@@ -68,14 +133,19 @@ def status(app: App) -> dict[str, Any]:
         for row in session.scalars(select(CampaignRow).order_by(CampaignRow.id)):
             c = counts.get(row.id, {})
             nxt = next_post.get(row.id)
+            zone = ((row.definition or {}).get("campaign") or {}).get("timezone")
+            act_by = deadline(row.definition, zone)
             campaigns.append({
                 "id": row.id,
                 "title": row.title,
                 "state": row.state,
                 "outcome": row.outcome,
-                "changed_at": _iso(row.state_changed_at),
+                "timezone": zone,
+                "changed_at": iso(row.state_changed_at),
                 "changed_by": row.state_changed_by,
-                "next_post": _iso(nxt) if row.state != "paused" and nxt else None,
+                "next_post": iso(nxt) if row.state != "paused" and nxt else None,
+                "act_by": iso(act_by),
+                "deadline_passed": bool(act_by and act_by <= now),
                 "sent": c.get("sent", 0),
                 "pending": c.get(PLANNED, 0) + c.get(SENDING, 0),
                 "failed": c.get("failed", 0),
@@ -84,15 +154,19 @@ def status(app: App) -> dict[str, Any]:
                 "cancelled": c.get("cancelled", 0),
             })
         control = session.get(ControlRow, 1)
-        accounts = [
-            {"account": a.account_id, "disabled": a.disabled, "reason": a.disabled_reason,
-             "rate_limited_until": _iso(a.rate_limited_until)}
-            for a in session.scalars(select(AccountStateRow).order_by(AccountStateRow.account_id))
-            if a.disabled or (a.rate_limited_until and a.rate_limited_until > app.clock.now())
-        ]
-        unknown = [delivery_dict(d) for d in session.scalars(
+        accounts = []
+        for a in session.scalars(select(AccountStateRow).order_by(AccountStateRow.account_id)):
+            # misconfigured_reason arrives with lane H1's migration; read it so this works before and after.
+            misconfigured = getattr(a, "misconfigured_reason", None)
+            limited = a.rate_limited_until if a.rate_limited_until and a.rate_limited_until > now else None
+            if a.disabled or misconfigured or limited:
+                accounts.append({"account": a.account_id, "disabled": a.disabled, "reason": a.disabled_reason,
+                                 "misconfigured": misconfigured, "rate_limited_until": iso(limited)})
+        zones = _timezones(session)
+        unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(
             select(DeliveryRow).where(DeliveryRow.status == "unknown").order_by(DeliveryRow.id))]
     return {
+        "now": iso(now),
         "emergency_stop": {"active": bool(control and control.paused_all),
                            "reason": control.reason if control else None,
                            "by": control.changed_by if control else None},
@@ -101,35 +175,3 @@ def status(app: App) -> dict[str, Any]:
         "needs_attention": unknown,
     }
 
-
-def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, Any]], list[str]]:
-    """The upcoming timeline per account, from the files as they are now (nothing is written but the
-    definitions), merged with what is already queued in the database; and the loader's warnings."""
-    result = app.load_campaigns()
-    effective = sync_definitions(app, result)
-    now = app.clock.now()
-    end = now + timedelta(days=days)
-    out: list[dict[str, Any]] = []
-    with app.sessions() as session:
-        states = dict(session.execute(select(CampaignRow.id, CampaignRow.state)).all())
-        for cid, loaded in sorted(effective.items()):
-            if campaign and cid != campaign:
-                continue
-            if states.get(cid) == "active":
-                for r in desired_rows(app, loaded, now, end, now, last_variants(session, cid, now)):
-                    out.append(r)
-            extra = session.scalars(select(DeliveryRow).where(
-                DeliveryRow.campaign_id == cid, DeliveryRow.status == PLANNED, DeliveryRow.kind != CALL_TO_ACTION,
-                DeliveryRow.due_at < end))
-            out.extend({"campaign_id": d.campaign_id, "account_id": d.account_id, "network": d.network,
-                        "kind": d.kind, "language": d.language, "text": d.text, "due_at": d.due_at}
-                       for d in extra)
-    rows = []
-    for r in sorted(out, key=lambda r: (r["account_id"], r["due_at"])):
-        if r["due_at"] < now - timedelta(days=1):
-            continue
-        cls = network_class(r["network"])
-        rows.append({"campaign": r["campaign_id"], "account": r["account_id"], "network": r["network"],
-                     "kind": r["kind"], "language": r["language"], "due_at": _iso(r["due_at"]),
-                     "length": cls.measure(r["text"]), "limit": cls.max_length, "text": r["text"]})
-    return rows, [str(i) for i in result.issues]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -64,3 +65,72 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     run_command = blocks[0]
     assert "campaign-bot run" in run_command and "pip install -e ." in run_command
+
+
+def _walk(command: click.Command, path: str = "campaign-bot"):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, f"{path} {name}")
+
+
+def test_every_command_and_option_has_help_text():
+    missing = []
+    for path, command in _walk(cli):
+        if not (command.help or command.short_help):
+            missing.append(path)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.help:
+                missing.append(f"{path} {param.opts[0]}")
+    assert missing == []
+
+
+def test_the_readme_documents_exactly_the_exit_codes_the_cli_uses():
+    from bot.cli import EXIT_CODES
+
+    section = README[README.index("Exit codes:"):]
+    documented = {int(code) for code in re.findall(r"^\| (\d) \|", section, re.M)}
+    assert documented == set(EXIT_CODES)
+
+
+def test_the_cli_exits_0_on_success_1_on_a_user_error_and_2_on_a_bad_command_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import EXIT_CODES
+
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    codes = {runner.invoke(cli, args).exit_code for args in (["validate"], ["plan", "--days", "1"])}
+    codes |= {runner.invoke(cli, args).exit_code for args in (["history", "no-such-campaign"],
+                                                              ["queue", "x", "--at", "never", "--text", "t"])}
+    codes |= {runner.invoke(cli, args).exit_code for args in (["plan", "--days", "0"], ["no-such-command"])}
+    assert codes == set(EXIT_CODES) == {0, 1, 2}
+
+
+def walk_through_blocks() -> list[str]:
+    walk = README[README.index("## A walk through"):README.index("## Campaign files")]
+    return re.findall(r"```sh\n(.*?)\n```", walk, re.S)
+
+
+def test_the_walk_through_activates_the_venv_the_quick_start_made():
+    quick_start = re.findall(r"```sh\n(.*?)\n```", README, re.S)[0]
+    assert "python3 -m venv .venv" in quick_start
+    for block in walk_through_blocks():
+        assert block.splitlines()[0] == ". .venv/bin/activate"
+
+
+def test_the_walk_through_commands_work_as_written(tmp_path, monkeypatch):
+    import shlex
+
+    from click.testing import CliRunner
+
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    monkeypatch.chdir(tmp_path)
+    for block in walk_through_blocks():
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if not words or words[0] != "campaign-bot" or words[1] == "run":
+                continue  # the activation; the daemon (tested in test_daemon.py)
+            result = CliRunner().invoke(cli, words[1:])
+            assert result.exit_code == 0, (line, result.output)

@@ -1,0 +1,152 @@
+"""Running and administering: run, validate, accounts, db."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from bot.app import bootstrap
+from bot.cli.base import EXIT_ERROR, EXIT_OK, cli, config_option, friendly, load, make_app
+from bot.config import Config
+from bot.errors import UserError
+from bot.store.db import redact
+
+BAR = "=" * 78
+
+
+def throwaway_database(config: Config) -> Path:
+    """Point a dry run at a new SQLite database in a temporary folder, so that it never claims, sends or
+    marks a real delivery. Returns the folder (the caller removes it)."""
+    folder = Path(tempfile.mkdtemp(prefix="campaign-bot-dry-run-"))
+    config.bot.database_url = f"sqlite:///{folder / 'dry-run.db'}"
+    return folder
+
+
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True,
+              help="Publish nothing: every account prints its posts here, planned from the files on a throwaway "
+                   "database (the real one is not touched).")
+@click.pass_context
+@friendly
+def run(ctx: click.Context, config_path: str | None, dry_run: bool) -> None:
+    """Run the daemon: plan, post on time, send closing messages."""
+    from bot.daemon import Daemon
+
+    logging.getLogger("bot").setLevel(logging.INFO)
+    config = load(ctx, config_path, dry_run=dry_run)
+    real_url = config.bot.database_url
+    folder = throwaway_database(config) if dry_run else None
+    try:
+        app = bootstrap(config)
+        if dry_run:
+            click.echo(f"{BAR}\n DRY RUN: every account prints its posts here; NOTHING IS PUBLISHED.\n"
+                       f" It runs on a throwaway database planned from the campaign files; the real database\n"
+                       f" ({redact(real_url)}) is not read or changed, and this run's record is deleted at exit."
+                       f"\n{BAR}", err=True)
+        elif config.console_fallback:
+            click.echo(f"{BAR}\n CONSOLE MODE (no config file): every account prints its posts here; "
+                       f"NOTHING IS PUBLISHED.\n{BAR}", err=True)
+        click.echo(f"database: {redact(config.bot.database_url)}; campaigns: {config.campaigns_dir}", err=True)
+        Daemon(app).run()
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _campaign_paths(paths: tuple[Path, ...]) -> list[Path] | None:
+    """Files as given, and the campaign files inside any folder given."""
+    from bot.campaigns.loader import campaign_files
+
+    out: list[Path] = []
+    for p in paths:
+        out.extend(campaign_files(p) if p.is_dir() else [p])
+    return out or None
+
+
+@cli.command()
+@config_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@friendly
+def validate(ctx: click.Context, config_path: str | None, paths: tuple[Path, ...]) -> None:
+    """Check campaign files or folders (default: the campaigns folder); print every problem at once. Exit 1 if
+    any is an error."""
+    from bot.campaigns.validate import load_campaigns
+
+    config = load(ctx, config_path)
+    result = load_campaigns(config, datetime.now(UTC), _campaign_paths(paths))
+    for issue in result.issues:
+        click.echo(str(issue), err=issue.severity == "error")
+    errors = len(result.errors)
+    click.echo(f"{len(result.campaigns)} campaign(s) valid, {len(result.failed)} invalid, {errors} error(s)")
+    sys.exit(EXIT_ERROR if errors else EXIT_OK)
+
+
+@cli.group()
+def accounts() -> None:
+    """The accounts in the config: check credentials and limits, re-enable after fixing credentials."""
+
+
+@accounts.command("check")
+@config_option
+@click.pass_context
+@friendly
+def accounts_check(ctx: click.Context, config_path: str | None) -> None:
+    """Log in to every configured account and show who it is and its limits. Exit 1 if any fails."""
+    from bot.networks.base import NetworkError
+
+    app = make_app(ctx, config_path)
+    if not app.config.accounts:
+        raise UserError("no accounts configured: add [accounts.ID] tables to the config file")
+    failed = 0
+    for account_id, settings in sorted(app.config.accounts.items()):
+        try:
+            info = app.network(account_id).check()
+        except (NetworkError, UserError) as exc:
+            failed += 1
+            click.echo(f"{account_id} ({settings.network}): FAILED: {exc}")
+            continue
+        limits = ", ".join(f"{k}={v}" for k, v in info.limits.items())
+        click.echo(f"{account_id} ({settings.network}): {info.handle} {info.url or ''} {limits}".rstrip())
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+@accounts.command("enable")
+@config_option
+@click.argument("account")
+@click.pass_context
+@friendly
+def accounts_enable(ctx: click.Context, config_path: str | None, account: str) -> None:
+    """Re-enable an account that was disabled when its credentials were refused."""
+    from bot import account_state
+
+    app = make_app(ctx, config_path)
+    changed = account_state.enable(app, account)
+    click.echo(f"{account} enabled" if changed else f"{account} was not disabled; nothing changed")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@config_option
+@click.pass_context
+@friendly
+def upgrade(ctx: click.Context, config_path: str | None) -> None:
+    """Create or migrate the database schema to the latest revision."""
+    from bot.store.db import make_engine
+    from bot.store.db import upgrade as do_upgrade
+
+    config = load(ctx, config_path)
+    engine = make_engine(config.bot.database_url)
+    do_upgrade(engine)
+    click.echo(f"database {redact(config.bot.database_url)} is up to date")

@@ -1,0 +1,107 @@
+"""The command group and what every command shares: the config option, the one-line error handler, who acts."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from bot.app import App, bootstrap
+from bot.config import CONFIG_ENV, Config, load_config
+from bot.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = {
+    EXIT_OK: "success (validate: no errors; accounts check: every account answered)",
+    EXIT_ERROR: "a user error (one line on stderr), invalid campaign files, a failed account check, or the "
+                "database unavailable",
+    EXIT_USAGE: "the command line itself is wrong: unknown command or option, missing argument",
+}
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def config_option(func: F) -> F:
+    return click.option("--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False),
+                        help=f"Config file (default: ./config.toml if present; env {CONFIG_ENV}).")(func)
+
+
+def by_option(what: str) -> Callable[[F], F]:
+    return click.option("--by", default=default_actor, show_default="your login name",
+                        help=f"Who {what} (for the audit log).")
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print JSON (times in UTC, ISO 8601) instead of a table.")(func)
+
+
+def friendly(func: F) -> F:
+    """Turn user errors and an unreachable database into one clear line and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except OperationalError as exc:
+            click.echo(f"error: database unavailable: {str(exc.orig).strip().splitlines()[0]}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load(ctx: click.Context, config_path: str | None, *, dry_run: bool = False) -> Config:
+    return load_config(config_path or (ctx.obj or {}).get("config_path"), dry_run=dry_run)
+
+
+def make_app(ctx: click.Context, config_path: str | None) -> App:
+    return bootstrap(load(ctx, config_path))
+
+
+def sync(app: App) -> None:
+    """Make the database know the campaigns on disk, for the commands that change state (they work without a
+    daemon). Reports never call this: they are read-only."""
+    from bot.planner import sync_definitions
+    from bot.store.locks import PLAN_LOCK, advisory_lock
+
+    result = app.load_campaigns(budgets=False)
+    with advisory_lock(app.engine, PLAN_LOCK, wait=True):  # not while a worker's planner writes the same rows
+        sync_definitions(app, result)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.option("--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False), hidden=True,
+              help="Config file, for every command (also accepted after the command name).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more (INFO and DEBUG lines on stderr).")
+@click.version_option(package_name="campaign-bot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """campaign-bot: posts urgent-action calls to action on schedule, and the thanks when a case closes."""
+    ctx.obj = {"config_path": config_path}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    cli(prog_name="campaign-bot")
