@@ -35,7 +35,7 @@ def statuses(base_url: str) -> list[dict]:
                      timeout=30).json()
 
 
-def wait_until(predicate, timeout: float = 40):
+def wait_until(predicate, timeout: float = 180):  # a deadline for a hang: at load 30 this test took 105 s
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
