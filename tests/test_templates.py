@@ -173,3 +173,8 @@ def test_the_planner_helper_keeps_only_slots_before_the_deadline_and_in_their_ru
                     ("urgent", "2026-12-04T09:00"), ("urgent", "2026-12-04T15:00"),
                     ("urgent", "2026-12-05T09:00"), ("urgent", "2026-12-05T15:00")]
     assert calls_to_action(campaign(), slots) == slots
+
+
+def test_a_template_naming_a_target_the_campaign_does_not_have_says_so():
+    with pytest.raises(TemplateError, match=r"^the template uses an item the list does not have .*no element 1"):
+        render_text("{{ targets[1].mention }}: act")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Protocol, TypeVar
-
-from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.campaigns.schema import Campaign, Rule
+
+if TYPE_CHECKING:
+    from babel.core import Locale
 
 # A bare "en" is written the international way ("5 December"); "en-US" gives "December 5".
 _DEFAULT_LOCALE = {"en": "en_001"}
@@ -77,6 +77,8 @@ def deadline_passed(campaign: Campaign, now: datetime) -> bool:
 
 
 def locale_for(language: str) -> Locale:
+    from babel.core import Locale, UnknownLocaleError  # imported when a deadline is written, not at start
+
     code = _DEFAULT_LOCALE.get(language, language.replace("-", "_"))
     try:
         return Locale.parse(code)
@@ -86,6 +88,9 @@ def locale_for(language: str) -> Locale:
 
 def deadline_words(act_by: date, language: str) -> str:
     """The deadline as the language writes a day and month: "5 December", "5 de diciembre", "12月5日"."""
+    from babel.core import UnknownLocaleError
+    from babel.dates import format_skeleton
+
     try:
         return str(format_skeleton("MMMMd", act_by, locale=locale_for(language)))
     except (UnknownLocaleError, ValueError):

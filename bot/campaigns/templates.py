@@ -137,6 +137,9 @@ def render_source(source: str, ctx: dict[str, Any]) -> str:
     except BlankFieldError as exc:
         raise TemplateError(str(exc.message)) from None
     except UndefinedError as exc:
+        if exc.message and "has no element" in exc.message:  # targets[1] with one target: not a typo
+            raise TemplateError(f"the template uses an item the list does not have ({exc.message}): "
+                                "check the campaign's targets") from None
         raise TemplateError(f"template uses an unknown field: {exc.message} (known: {', '.join(FIELDS)})") from None
     except Exception as exc:  # the sandbox raises SecurityError and others on hostile templates
         raise TemplateError(f"template failed to render: {exc}") from None
