@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.account_state import DbAccountStore
 from bot.app import bootstrap
 from bot.config import load_config
-from bot.errors import ConfigError
-from bot.networks.base import OutcomeUnknown, PermanentError, RateLimited
+from bot.networks.base import Misconfigured, OutcomeUnknown, PermanentError, RateLimited
 from bot.networks.bluesky import BlueskyNetwork, BlueskySettings
 from bot.networks.mastodon import MastodonNetwork, MastodonSettings
 from bot.networks.x import XNetwork, XSettings
@@ -35,9 +35,14 @@ def bluesky(monkeypatch):
     server.stop()
 
 
+def store(app, account_id):
+    return DbAccountStore(app.sessions, app.clock, account_id)
+
+
 def bsky_network(server, app):
     return BlueskyNetwork("bsky", BlueskySettings(network="bluesky", handle=server.handle,
-                                                  app_password_env="BSKY_PASSWORD", service_url=server.url), app)
+                                                  app_password_env="BSKY_PASSWORD", service_url=server.url),
+                          store(app, "bsky"))
 
 
 def test_bluesky_logs_in_once_and_keeps_the_session_in_the_database_across_restarts(bluesky, app):
@@ -149,14 +154,14 @@ def test_a_missing_secret_names_the_account_and_the_variable(monkeypatch):
     monkeypatch.delenv("NOPE_TOKEN", raising=False)
     net = MastodonNetwork("org_mastodon", MastodonSettings(network="mastodon", api_base_url="http://127.0.0.1:9",
                                                            access_token_env="NOPE_TOKEN"))
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(Misconfigured) as caught:
         net.client()
     assert str(caught.value) == ("account org_mastodon: environment variable $NOPE_TOKEN (or $NOPE_TOKEN_FILE) "
                                  "is not set")
 
 
 def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
-    from bot.config import read_secret
+    from bot.networks.secrets import read_secret
 
     (tmp_path / "token").write_text("s3cret\n")
     monkeypatch.delenv("TOK", raising=False)
@@ -172,9 +177,9 @@ def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app)
 
         os.environ["MOCK_TOKEN"] = "alice_token"
         net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
-                                                    access_token_env="MOCK_TOKEN"), app)
+                                                    access_token_env="MOCK_TOKEN"), store(app, "m"))
         limit = net.limit()
-    again = MastodonNetwork("m", net.settings, app)  # server gone: the cached limits answer
+    again = MastodonNetwork("m", net.settings, store(app, "m"))  # server gone: the cached limits answer
     assert again.limit() == limit > 0
     assert again.length("https://example.org/" + "a" * 100) == net.instance_limits()["characters_reserved_per_url"]
 
