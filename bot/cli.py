@@ -63,6 +63,14 @@ def _app(ctx: click.Context, config_path: str | None, *, dry_run: bool = False) 
     return bootstrap(load_config(path, dry_run=dry_run))
 
 
+def _refuse_misconfigured(app: App) -> None:
+    """One line per account whose secrets cannot be read, then exit 1 (bot/accounts.py reads them)."""
+    if app.accounts.problems:
+        for line in app.accounts.problems:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
+
+
 def _sync(app: App) -> None:
     """Make the database know the campaigns on disk (lifecycle commands work without a daemon)."""
     from bot.planner import sync_definitions
@@ -100,10 +108,13 @@ def run(ctx: click.Context, config_path: str | None, dry_run: bool) -> None:
 
     logging.getLogger("bot").setLevel(logging.INFO)
     app = _app(ctx, config_path, dry_run=dry_run)
+    _refuse_misconfigured(app)
     if app.config.console_fallback:
         why = "--dry-run" if dry_run else "no config file"
-        click.echo("=" * 78 + f"\n CONSOLE MODE ({why}): every account prints its posts here; NOTHING IS PUBLISHED.\n"
-                   + "=" * 78, err=True)
+        named = {a for c in app.load_campaigns(budgets=False).campaigns.values() for a in c.model.accounts}
+        stand_ins = "".join(f"\n   {line}" for line in app.accounts.stand_ins(named | set(app.accounts.ids())))
+        click.echo("=" * 78 + f"\n CONSOLE MODE ({why}): every account prints its posts here; NOTHING IS PUBLISHED."
+                   + stand_ins + "\n" + "=" * 78, err=True)
     click.echo(f"database: {redact(app.config.bot.database_url)}; campaigns: {app.config.campaigns_dir}", err=True)
     Daemon(app).run()
 
@@ -118,12 +129,16 @@ def validate(ctx: click.Context, config_path: str | None, paths: tuple[Path, ...
     config = load_config(config_path or (ctx.obj or {}).get("config_path"))
     from datetime import UTC, datetime
 
+    from bot.accounts import AccountDirectory
     from bot.campaigns.validate import load_campaigns
 
     result = load_campaigns(config, datetime.now(UTC), list(paths) or None)
+    misconfigured = AccountDirectory(config).problems
+    for line in misconfigured:
+        click.echo(f"{config.path}: {line}", err=True)
     for issue in result.issues:
         click.echo(str(issue), err=issue.severity == "error")
-    errors = len(result.errors)
+    errors = len(result.errors) + len(misconfigured)
     click.echo(f"{len(result.campaigns)} campaign(s) valid, {len(result.failed)} invalid, {errors} error(s)")
     sys.exit(1 if errors else 0)
 
@@ -308,6 +323,7 @@ def accounts_check(ctx: click.Context, config_path: str | None) -> None:
     app = _app(ctx, config_path)
     if not app.config.accounts:
         raise UserError("no accounts configured: add [accounts.ID] tables to the config file")
+    _refuse_misconfigured(app)
     failed = 0
     for account_id, settings in sorted(app.config.accounts.items()):
         try:

@@ -174,7 +174,9 @@ class FakeBluesky(FakeServer):
             body = req.json()
             rkey = body["rkey"]
             if rkey in self.records:
-                return Response(400, {"error": "InvalidRequest", "message": "Record already exists"})
+                # As @atproto/pds answers: its repository throws a plain Error ("There is already a value at
+                # key", packages/repo/src/mst/mst.ts), which XRPC turns into a 500, not an InvalidRequest 400.
+                return Response(500, {"error": "InternalServerError", "message": "Internal Server Error"})
             uri = f"at://{self.DID}/app.bsky.feed.post/{rkey}"
             cid = f"bafyreicid{len(self.records) + 1}"
             self.records[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}

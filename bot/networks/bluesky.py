@@ -175,6 +175,7 @@ class BlueskyNetwork(Network):
         )
 
     def publish(self, post: Post) -> Published:
+        import httpx
         from atproto_client.exceptions import AtProtocolError, BadRequestError, UnauthorizedError
 
         rkey = delivery_tid(post.delivery_id, post.scheduled_at)
@@ -189,9 +190,9 @@ class BlueskyNetwork(Network):
             self.store.save("session", None)
             try:
                 return self._publish(post, rkey)
-            except AtProtocolError as exc:
+            except (AtProtocolError, httpx.TransportError) as exc:
                 raise self.classify(exc) from exc
-        except AtProtocolError as exc:
+        except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
 
     def _publish(self, post: Post, rkey: str) -> Published:
@@ -242,17 +243,19 @@ class BlueskyNetwork(Network):
 
     def find_published(self, post: Post) -> Published | None:
         """Settle an unknown outcome: the record is at the rkey derived from the delivery, or nowhere."""
+        import httpx
         from atproto_client.exceptions import AtProtocolError
 
         rkey = delivery_tid(post.delivery_id, post.scheduled_at)
         try:
             client = self.client()
             existing = self._existing(client, self._did(client), rkey)
-        except AtProtocolError as exc:
+        except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
         return self._published(rkey, *existing) if existing is not None else None
 
     def classify(self, exc: Exception) -> Exception:
+        import httpx
         from atproto_client.exceptions import (
             BadRequestError,
             InvokeTimeoutError,
@@ -263,6 +266,10 @@ class BlueskyNetwork(Network):
             UnauthorizedError,
         )
 
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return TransientError(f"could not connect to Bluesky: {type(exc).__name__}")
+        if isinstance(exc, httpx.TransportError):  # atproto passes these through: the request may have arrived
+            return OutcomeUnknown(f"Bluesky did not answer after the request was sent ({type(exc).__name__})")
         if isinstance(exc, RateLimitExceededError):
             return RateLimited(f"Bluesky rate limit: {exc}", exc.reset_at)
         if isinstance(exc, UnauthorizedError | LoginRequiredError):
@@ -278,12 +285,13 @@ class BlueskyNetwork(Network):
         return TransientError(f"atproto: {exc}")
 
     def check(self) -> AccountInfo:
+        import httpx
         from atproto_client.exceptions import AtProtocolError
 
         try:
             client = self.client()
             did = self._did(client)
-        except AtProtocolError as exc:
+        except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
         return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
                            limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
