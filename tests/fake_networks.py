@@ -26,7 +26,7 @@ class RedirectAdapter(HTTPAdapter):
         self.timeout = timeout
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        parts = urlsplit(request.url)
+        parts = urlsplit(str(request.url))
         request.url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, ""))
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout
         return super().send(request, **kwargs)
@@ -219,7 +219,8 @@ class FakeMastodon(FakeServer):
                     return Response(200, self.by_key[(token, key)])
                 form = {k: v[0] for k, v in req.form().items()}
                 sid = str(next(self.ids))
-                status = {"id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
+                status: dict[str, Any] = {
+                          "id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
                           "content": form.get("status", ""), "language": form.get("language"),
                           "in_reply_to_id": form.get("in_reply_to_id"), "token": token,
                           "media_attachments": [], "created_at": "2026-11-30T14:00:00.000Z"}

@@ -174,3 +174,32 @@ def test_starting_the_cli_and_measuring_texts_imports_no_network_client_library(
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_with_no_config_a_bluesky_account_previews_with_its_bluesky_handle_not_the_x_one(tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from bot.clock import FakeClock
+    from bot.planner import plan
+    from bot.store.models import DeliveryRow
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAMPAIGN_BOT_CONFIG", raising=False)
+    monkeypatch.setenv("CAMPAIGN_BOT_DATABASE_URL", f"sqlite:///{tmp_path}/preview.db")
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "targets.toml").write_text('[t]\nname = "Ministry"\nx = "@Ministry"\n'
+                                                         'bluesky = "ministry.bsky.social"\n')
+    (tmp_path / "campaigns" / "c.toml").write_text(campaign_toml(
+        accounts='accounts = ["org_bluesky", "org_x"]', targets='targets = ["t"]'))
+    app = bootstrap(load_config(None), clock=FakeClock(datetime(2026, 11, 30, 13, tzinfo=UTC)))
+    try:
+        plan(app)
+        with app.sessions() as s:
+            rows = s.execute(select(DeliveryRow.account_id, DeliveryRow.network, DeliveryRow.text)
+                             .where(DeliveryRow.text.like("CTA one%"))).all()
+        networks = {(account, network) for account, network, _ in rows}
+        assert networks == {("org_bluesky", "bluesky"), ("org_x", "x")}
+        assert all("ministry.bsky.social" in text for account, _, text in rows if account == "org_bluesky")
+        assert all("@Ministry" in text for account, _, text in rows if account == "org_x")
+    finally:
+        app.engine.dispose()

@@ -173,11 +173,18 @@ def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         httpx.delete(f"{server.base_url}/api/v1/_mock/faults", timeout=5)
         yield MastodonHarness(server, monkeypatch)
         return
-    fake = (FakeX() if request.param == "x" else FakeBluesky()).start()
+    if request.param == "x":
+        x = FakeX().start()
+        try:
+            yield XHarness(x, monkeypatch)
+        finally:
+            x.stop()
+        return
+    bsky = FakeBluesky().start()
     try:
-        yield XHarness(fake, monkeypatch) if request.param == "x" else BlueskyHarness(fake, monkeypatch)
+        yield BlueskyHarness(bsky, monkeypatch)
     finally:
-        fake.stop()
+        bsky.stop()
 
 
 def post(n: int, text: str, **kw: Any) -> Post:
