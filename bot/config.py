@@ -44,7 +44,8 @@ class Config:
     accounts: dict[str, AccountSettings]
     path: Path | None
     console_fallback: bool = False
-    """True when there is no config file (or --dry-run): every account a campaign names posts to the console."""
+    """True when there is no config file (or --dry-run): console mode. Only bot/accounts.py interprets it (which
+    network each account stands in for, no budget, no secrets); everything else asks the account directory."""
 
     @property
     def campaigns_dir(self) -> Path:
