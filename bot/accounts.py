@@ -14,7 +14,7 @@ variant and length rules. Nothing is published in console mode, so it has no bud
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.budgets import BudgetWindow, budget_for
@@ -50,9 +50,13 @@ def guess_network(account_id: str) -> str | None:
 
 def resolve_account(config: Config, account_id: str) -> AccountView | None:
     """The account's view, or None when the config does not know it (and this is not console mode)."""
-    settings = config.accounts.get(account_id)
+    return _view(account_id, config.accounts.get(account_id), console=config.console_fallback)
+
+
+def _view(account_id: str, settings: AccountSettings | None, *, console: bool) -> AccountView | None:
+    """The console fallback, written once: which network an account renders for, and whether it prints."""
     languages = tuple(settings.languages) if settings is not None and settings.languages else None
-    if not config.console_fallback:
+    if not console:
         if settings is None:
             return None
         return AccountView(account_id, settings.network, languages, console=settings.network == CONSOLE)
@@ -70,12 +74,21 @@ def account_languages(view: AccountView, campaign_languages: list[str]) -> list[
 
 class AccountDirectory:
     """Every account the engine may post for. Built once per process (bot.app.bootstrap); the secrets of
-    every configured account are read when it is built, and what cannot be read is in ``problems``."""
+    every account are read when it is built, and what cannot be read is in ``problems``.
 
-    def __init__(self, config: Config, *, secrets: Callable[[str], Secrets] = EnvSecrets) -> None:
+    ``accounts`` adds accounts that are not in the config (the next issue: supporters' accounts from the
+    database, each with its own Secrets, e.g. decrypted tokens); a config account of the same id wins.
+    """
+
+    def __init__(self, config: Config, *, secrets: Callable[[str], Secrets] = EnvSecrets,
+                 accounts: Mapping[str, tuple[AccountSettings, Secrets]] | None = None) -> None:
         self.config = config
-        self._secrets = {account_id: secrets(account_id) for account_id in config.accounts}
-        self.problems: tuple[str, ...] = () if config.console_fallback else tuple(self._problems())
+        self._settings: dict[str, AccountSettings] = {a: s for a, (s, _) in (accounts or {}).items()}
+        self._secrets: dict[str, Secrets] = {a: sec for a, (_, sec) in (accounts or {}).items()}
+        for account_id, settings in config.accounts.items():
+            self._settings[account_id] = settings
+            self._secrets[account_id] = secrets(account_id)
+        self.problems: tuple[str, ...] = () if self.console else tuple(self._problems())
 
     @property
     def console(self) -> bool:
@@ -83,13 +96,13 @@ class AccountDirectory:
 
     def ids(self) -> list[str]:
         """The accounts the directory knows by name (console mode also accepts any other id)."""
-        return sorted(self.config.accounts)
+        return sorted(self._settings)
 
     def view(self, account_id: str) -> AccountView | None:
-        return resolve_account(self.config, account_id)
+        return _view(account_id, self._settings.get(account_id), console=self.console)
 
     def settings(self, account_id: str) -> AccountSettings | None:
-        return self.config.accounts.get(account_id)
+        return self._settings.get(account_id)
 
     def budget(self, account_id: str) -> tuple[BudgetWindow, ...]:
         """The rate budget windows; none in console mode (nothing is published) or for an unknown account."""
@@ -131,7 +144,7 @@ class AccountDirectory:
         return lines
 
     def _problems(self) -> Iterable[str]:
-        for account_id, settings in sorted(self.config.accounts.items()):
+        for account_id, settings in sorted(self._settings.items()):
             missing = []
             for name in settings.secret_names():
                 try:

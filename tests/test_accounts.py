@@ -203,3 +203,33 @@ def test_with_no_config_a_bluesky_account_previews_with_its_bluesky_handle_not_t
         assert all("@Ministry" in text for account, _, text in rows if account == "org_x")
     finally:
         app.engine.dispose()
+
+
+class StoredSecrets:
+    """Secrets as a database account will bring them (decrypted tokens), not from the environment."""
+
+    def __init__(self, **values: str) -> None:
+        self.values = values
+
+    def read(self, name: str) -> str:
+        from bot.networks.secrets import SecretUnreadable
+
+        if name not in self.values:
+            raise SecretUnreadable(f"no stored token {name!r}")
+        return self.values[name]
+
+
+def test_an_account_from_outside_the_config_brings_its_own_secrets_to_its_adapter(config_file):
+    from bot.networks.base import MemoryStore
+    from bot.networks.mastodon import MastodonSettings
+
+    settings = MastodonSettings(network="mastodon", api_base_url="https://m.example", access_token_env="token")
+    directory = AccountDirectory(load_config(config_file), accounts={
+        "supporter": (settings, StoredSecrets(token="t0k")),
+        "lapsed": (settings, StoredSecrets()),
+    })
+    assert directory.ids() == ["lapsed", "org_bluesky", "org_mastodon", "org_x", "supporter"]
+    assert directory.problems == ("account lapsed (mastodon): no stored token 'token'",)
+    net = directory.network("supporter", MemoryStore())
+    assert net.secret("token") == "t0k"
+    assert [w.posts for w in directory.budget("supporter")] == [300]
