@@ -304,3 +304,14 @@ def test_a_mastodon_token_file_that_disappears_is_misconfigured_and_works_once_r
         assert [s["content"] for s in server.statuses] == ["hello"]
     finally:
         server.stop()
+
+
+def test_an_x_text_is_parsed_by_twitter_text_once_for_its_length_and_its_validity():
+    from bot.networks.x import parse_text
+
+    text = "Una sola vez, por favor https://example.org/ua #Perú 👍🏽"
+    before = parse_text.cache_info()
+    assert XNetwork.measure(text) == 24 + 23 + 7 + 2  # what validate asks first: the weighted length
+    assert XNetwork.text_problem(text) is None  # then whether X would accept it
+    after = parse_text.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
