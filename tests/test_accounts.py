@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from bot.accounts import AccountDirectory, guess_network
 from bot.app import bootstrap
 from bot.cli import cli
 from bot.config import load_config
-from bot.networks.base import Misconfigured
+from bot.networks.base import Misconfigured, Post
 from bot.networks.console import ConsoleNetwork
 from tests.conftest import REPO, campaign_toml
 
@@ -101,6 +102,9 @@ def test_a_dry_run_stands_in_for_the_configured_network_with_its_rules_and_no_bu
         assert net.limit() == 300 and net.length("👍🏽" * 3) == 3  # Bluesky's graphemes, not 500 characters
         assert app.network("org_x").length("の" * 10) == 20  # X's weighted length
         assert app.accounts.budget("org_x") == ()
+        net.stream = io.StringIO()
+        net.publish(Post(1, "k", "Act now", "en"))
+        assert "org_bluesky · en · as bluesky (7/300)" in net.stream.getvalue()
         assert app.accounts.stand_ins(["org_bluesky"]) == ["org_bluesky: stands in for bluesky (from the config)"]
     finally:
         app.engine.dispose()
