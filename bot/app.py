@@ -17,14 +17,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.accounts import AccountView, resolve_account
+from bot.account_state import DbAccountStore
+from bot.accounts import AccountDirectory, AccountView
 from bot.campaigns.loader import LoadResult
 from bot.campaigns.validate import LoadCache, load_campaigns
 from bot.clock import Clock, SystemClock
-from bot.config import AccountSettings, Config
+from bot.config import Config
 from bot.networks.base import Network
-from bot.networks.console import ConsoleNetwork
-from bot.networks.registry import network_class
 from bot.store.db import ensure_schema, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -37,16 +36,20 @@ class App:
     sessions: sessionmaker[Session]
     clock: Clock
     owner: str
+    accounts: AccountDirectory
     network_overrides: Mapping[str, Network] = field(default_factory=dict)
     _networks: dict[str, Network] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _load_cache: LoadCache = field(default_factory=LoadCache)
 
     def account(self, account_id: str) -> AccountView | None:
-        return resolve_account(self.config, account_id)
+        return self.accounts.view(account_id)
 
     def network(self, account_id: str) -> Network:
-        """The adapter that posts for an account, built once and reused (sessions, caches)."""
+        """The adapter that posts for an account, built once and reused (sessions, caches).
+
+        Raises networks.base.Misconfigured for an account the directory does not know (outside console mode).
+        """
         with self._lock:
             if account_id in self._networks:
                 return self._networks[account_id]
@@ -54,11 +57,7 @@ class App:
             if account_id in self.network_overrides:
                 net = self.network_overrides[account_id]
             else:
-                settings = self.config.accounts.get(account_id)
-                if settings is None or self.config.console_fallback:
-                    net = ConsoleNetwork(account_id, settings or AccountSettings(network="console"), store=self)
-                else:
-                    net = network_class(settings.network)(account_id, settings, store=self)
+                net = self.accounts.network(account_id, DbAccountStore(self.sessions, self.clock, account_id))
             self._networks[account_id] = net
             return net
 
@@ -78,7 +77,9 @@ def bootstrap(
     networks: Mapping[str, Network] | None = None,
     engine: Engine | None = None,
     migrate: bool = True,
+    accounts: AccountDirectory | None = None,
 ) -> App:
+    """Wire the app. The account directory reads every account's secrets now: see ``app.accounts.problems``."""
     engine = engine or make_engine(config.bot.database_url, config.bot.concurrency)
     if migrate:
         ensure_schema(engine)
@@ -88,5 +89,6 @@ def bootstrap(
         sessions=make_sessionmaker(engine),
         clock=clock or SystemClock(),
         owner=worker_name(),
+        accounts=accounts or AccountDirectory(config),
         network_overrides=dict(networks or {}),
     )

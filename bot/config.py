@@ -1,7 +1,8 @@
 """Loading config.toml: the [bot] settings and the [accounts.ID] table.
 
 Secrets are never in the file: an account names the environment variable that holds each secret, and
-``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets.
+``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets (read by
+bot/networks/secrets.py; bot/accounts.py checks them when it builds the account directory).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.budgets import BudgetWindow
 from bot.errors import ConfigError
+from bot.networks.settings import AccountSettings
 
 CONFIG_ENV = "CAMPAIGN_BOT_CONFIG"
 DATABASE_URL_ENV = "CAMPAIGN_BOT_DATABASE_URL"
@@ -37,24 +38,14 @@ class BotSettings(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=256)
 
 
-class AccountSettings(BaseModel):
-    """Keys every account has; each network adds its own (see bot/networks/<kind>.py)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    network: str
-    languages: list[str] | None = None
-    rate_budget: list[BudgetWindow] | None = None
-    """Overrides the network's preset budget, e.g. [{ limit = 50, per_seconds = 3600 }]."""
-
-
 @dataclass
 class Config:
     bot: BotSettings
     accounts: dict[str, AccountSettings]
     path: Path | None
     console_fallback: bool = False
-    """True when there is no config file (or --dry-run): every account a campaign names posts to the console."""
+    """True when there is no config file (or --dry-run): console mode. Only bot/accounts.py interprets it (which
+    network each account stands in for, no budget, no secrets); everything else asks the account directory."""
 
     @property
     def campaigns_dir(self) -> Path:
@@ -132,22 +123,3 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         console_fallback=cfg_path is None or dry_run,
     )
 
-
-def read_secret(account_id: str, env_name: str) -> str:
-    """The value of ``env_name``, or of the file named by ``env_name``_FILE. Never logged."""
-    value = os.environ.get(env_name)
-    if value:
-        return value.strip()
-    file_var = f"{env_name}_FILE"
-    file_path = os.environ.get(file_var)
-    if file_path:
-        try:
-            content = Path(file_path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"account {account_id}: cannot read ${file_var} ({file_path}): {exc.strerror}"
-            ) from None
-        if content:
-            return content
-        raise ConfigError(f"account {account_id}: the file named by ${file_var} is empty")
-    raise ConfigError(f"account {account_id}: environment variable ${env_name} (or ${file_var}) is not set")

@@ -26,7 +26,7 @@ class RedirectAdapter(HTTPAdapter):
         self.timeout = timeout
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        parts = urlsplit(request.url)
+        parts = urlsplit(str(request.url))
         request.url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, ""))
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout
         return super().send(request, **kwargs)
@@ -174,7 +174,9 @@ class FakeBluesky(FakeServer):
             body = req.json()
             rkey = body["rkey"]
             if rkey in self.records:
-                return Response(400, {"error": "InvalidRequest", "message": "Record already exists"})
+                # As @atproto/pds answers: its repository throws a plain Error ("There is already a value at
+                # key", packages/repo/src/mst/mst.ts), which XRPC turns into a 500, not an InvalidRequest 400.
+                return Response(500, {"error": "InternalServerError", "message": "Internal Server Error"})
             uri = f"at://{self.DID}/app.bsky.feed.post/{rkey}"
             cid = f"bafyreicid{len(self.records) + 1}"
             self.records[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
@@ -217,7 +219,8 @@ class FakeMastodon(FakeServer):
                     return Response(200, self.by_key[(token, key)])
                 form = {k: v[0] for k, v in req.form().items()}
                 sid = str(next(self.ids))
-                status = {"id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
+                status: dict[str, Any] = {
+                          "id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
                           "content": form.get("status", ""), "language": form.get("language"),
                           "in_reply_to_id": form.get("in_reply_to_id"), "token": token,
                           "media_attachments": [], "created_at": "2026-11-30T14:00:00.000Z"}

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -74,7 +74,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -94,7 +94,7 @@ class FakeServer:
             if hold is not None:
                 self.holds.append(hold)
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         self.thread.start()
         return self
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.account_state import DbAccountStore
 from bot.app import bootstrap
 from bot.config import load_config
-from bot.errors import ConfigError
-from bot.networks.base import OutcomeUnknown, PermanentError, RateLimited
+from bot.networks.base import Misconfigured, OutcomeUnknown, PermanentError, RateLimited, TransientError
 from bot.networks.bluesky import BlueskyNetwork, BlueskySettings
 from bot.networks.mastodon import MastodonNetwork, MastodonSettings
 from bot.networks.x import XNetwork, XSettings
@@ -35,9 +35,14 @@ def bluesky(monkeypatch):
     server.stop()
 
 
+def store(app, account_id):
+    return DbAccountStore(app.sessions, app.clock, account_id)
+
+
 def bsky_network(server, app):
     return BlueskyNetwork("bsky", BlueskySettings(network="bluesky", handle=server.handle,
-                                                  app_password_env="BSKY_PASSWORD", service_url=server.url), app)
+                                                  app_password_env="BSKY_PASSWORD", service_url=server.url),
+                          store(app, "bsky"))
 
 
 def test_bluesky_logs_in_once_and_keeps_the_session_in_the_database_across_restarts(bluesky, app):
@@ -149,14 +154,14 @@ def test_a_missing_secret_names_the_account_and_the_variable(monkeypatch):
     monkeypatch.delenv("NOPE_TOKEN", raising=False)
     net = MastodonNetwork("org_mastodon", MastodonSettings(network="mastodon", api_base_url="http://127.0.0.1:9",
                                                            access_token_env="NOPE_TOKEN"))
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(Misconfigured) as caught:
         net.client()
     assert str(caught.value) == ("account org_mastodon: environment variable $NOPE_TOKEN (or $NOPE_TOKEN_FILE) "
                                  "is not set")
 
 
 def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
-    from bot.config import read_secret
+    from bot.networks.secrets import read_secret
 
     (tmp_path / "token").write_text("s3cret\n")
     monkeypatch.delenv("TOK", raising=False)
@@ -170,9 +175,9 @@ def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app,
     with MockServer() as server:
         monkeypatch.setenv("MOCK_TOKEN", "alice_token")
         net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
-                                                    access_token_env="MOCK_TOKEN"), app)
+                                                    access_token_env="MOCK_TOKEN"), store(app, "m"))
         limit = net.limit()
-    again = MastodonNetwork("m", net.settings, app)  # server gone: the cached limits answer
+    again = MastodonNetwork("m", net.settings, store(app, "m"))  # server gone: the cached limits answer
     assert again.limit() == limit > 0
     assert again.length("https://example.org/" + "a" * 100) == net.instance_limits()["characters_reserved_per_url"]
 
@@ -186,3 +191,125 @@ def test_a_disabled_account_can_be_enabled_again(app):
     assert account_state.enable(app, "x")
     assert not account_state.enable(app, "x")
     _ = timedelta
+
+
+# -- Bluesky: a duplicate rkey, as a real PDS answers it -------------------------------------------------------
+
+def test_the_fake_pds_answers_a_duplicate_rkey_with_500_as_the_real_one_does(bluesky, app):
+    import httpx
+
+    net = bsky_network(bluesky, app)
+    first = net.publish(post(1, "once"))
+    rkey = first.remote_id.rsplit("/", 1)[1]
+    token = next(iter(bluesky.valid_access))
+    answer = httpx.post(f"{bluesky.url}/xrpc/com.atproto.repo.createRecord", timeout=10,
+                        headers={"authorization": f"Bearer {token}"},
+                        json={"repo": bluesky.DID, "collection": "app.bsky.feed.post", "rkey": rkey,
+                              "record": {"text": "again"}})
+    assert (answer.status_code, answer.json()["error"]) == (500, "InternalServerError")
+
+
+def test_a_retry_of_a_bluesky_post_that_went_out_reads_it_back_and_returns_its_uri_and_cid(bluesky, app):
+    net = bsky_network(bluesky, app)
+    bluesky.fail_next("POST", "/xrpc/com.atproto.repo.createRecord", None, went_through=True)
+    with pytest.raises(OutcomeUnknown):  # a dropped answer: the record may exist
+        net.publish(post(1, "Free them now"))
+    [record] = bluesky.records.values()
+    creates_before = _creates(bluesky)
+    again = net.publish(post(1, "Free them now", attempt=2))
+    assert (again.remote_id, again.ref) == (record["uri"], {"uri": record["uri"], "cid": record["cid"]})
+    assert len(bluesky.records) == 1
+    assert _creates(bluesky) == creates_before  # read back by its rkey first: no second createRecord
+
+
+def test_a_bluesky_retry_not_known_as_one_still_settles_the_500_by_reading_the_record(bluesky, app):
+    net = bsky_network(bluesky, app)
+    first = net.publish(post(1, "Free them now"))
+    again = net.publish(post(1, "Free them now"))  # attempt 1: the dispatcher did not say it is a retry
+    assert again.remote_id == first.remote_id and again.ref["cid"] == first.ref["cid"]
+    assert len(bluesky.records) == 1
+
+
+def test_a_real_bluesky_server_error_with_no_record_stays_a_transient_error(bluesky, app):
+    net = bsky_network(bluesky, app)
+    bluesky.fail_next("POST", "/xrpc/com.atproto.repo.createRecord",
+                      Response(500, {"error": "InternalServerError", "message": "Internal Server Error"}))
+    with pytest.raises(TransientError):
+        net.publish(post(1, "Free them now"))
+    assert not bluesky.records
+
+
+def test_an_unknown_bluesky_outcome_is_settled_by_the_record_at_the_deliverys_rkey(bluesky, app):
+    net = bsky_network(bluesky, app)
+    bluesky.fail_next("POST", "/xrpc/com.atproto.repo.createRecord", None, went_through=True)
+    with pytest.raises(OutcomeUnknown):  # a dropped answer: the record may exist
+        net.publish(post(1, "Free them now"))
+    [record] = bluesky.records.values()
+    found = net.find_published(post(1, "Free them now"))
+    assert found is not None and found.ref == {"uri": record["uri"], "cid": record["cid"]}
+    assert net.find_published(post(2, "never sent")) is None
+
+
+def _creates(server) -> int:
+    return len([r for r in server.requests if r.path.endswith("com.atproto.repo.createRecord")])
+
+
+# -- a secret that cannot be read: Misconfigured, never sent, fine again once fixed -----------------------------
+
+def test_a_missing_bluesky_app_password_is_misconfigured_and_works_once_set_without_a_restart(bluesky, app,
+                                                                                             monkeypatch):
+    monkeypatch.delenv("BSKY_PASSWORD")
+    net = bsky_network(bluesky, app)
+    with pytest.raises(Misconfigured, match=r"\$BSKY_PASSWORD"):
+        net.publish(post(1, "hello"))
+    assert not bluesky.records and bluesky.logins == 0
+    monkeypatch.setenv("BSKY_PASSWORD", bluesky.password)
+    net.publish(post(1, "hello"))
+    assert len(bluesky.records) == 1
+
+
+def test_a_missing_x_secret_is_misconfigured_and_works_once_set_without_a_restart(fake_x, monkeypatch):
+    monkeypatch.delenv("X_ATS")
+    settings = XSettings(network="x", consumer_key_env="X_CK", consumer_secret_env="X_CS", access_token_env="X_AT",
+                         access_token_secret_env="X_ATS", request_timeout=10)
+    net = XNetwork("org_x", settings)
+    with pytest.raises(Misconfigured, match=r"account org_x: environment variable \$X_ATS"):
+        net.publish(post(1, "hello"))
+    assert not fake_x.requests
+    monkeypatch.setenv("X_ATS", "placeholder")
+    fake_x.mount(net)
+    net.publish(post(1, "hello"))
+    assert [t["text"] for t in fake_x.tweets] == ["hello"]
+
+
+def test_a_mastodon_token_file_that_disappears_is_misconfigured_and_works_once_restored(monkeypatch, tmp_path,
+                                                                                         app):
+    from tests.fake_networks import FakeMastodon
+
+    server = FakeMastodon().start()
+    try:
+        token = tmp_path / "token"
+        monkeypatch.delenv("M_TOKEN", raising=False)
+        monkeypatch.setenv("M_TOKEN_FILE", str(token))
+        net = MastodonNetwork("org_mastodon", MastodonSettings(network="mastodon", api_base_url=server.url,
+                                                               access_token_env="M_TOKEN", request_timeout=10),
+                              store(app, "org_mastodon"))
+        with pytest.raises(Misconfigured, match=r"cannot read \$M_TOKEN_FILE"):
+            net.publish(post(1, "hello"))
+        assert not server.statuses
+        token.write_text("tok\n")
+        net.publish(post(1, "hello"))
+        assert [s["content"] for s in server.statuses] == ["hello"]
+    finally:
+        server.stop()
+
+
+def test_an_x_text_is_parsed_by_twitter_text_once_for_its_length_and_its_validity():
+    from bot.networks.x import parse_text
+
+    text = "Una sola vez, por favor https://example.org/ua #Perú 👍🏽"
+    before = parse_text.cache_info()
+    assert XNetwork.measure(text) == 24 + 23 + 7 + 2  # what validate asks first: the weighted length
+    assert XNetwork.text_problem(text) is None  # then whether X would accept it
+    after = parse_text.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)

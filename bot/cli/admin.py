@@ -11,13 +11,27 @@ from pathlib import Path
 
 import click
 
-from bot.app import bootstrap
+from bot.app import App, bootstrap
 from bot.cli.base import EXIT_ERROR, EXIT_OK, cli, config_option, friendly, load, make_app
 from bot.config import Config
 from bot.errors import UserError
 from bot.store.db import redact
 
 BAR = "=" * 78
+
+
+def refuse_misconfigured(app: App) -> None:
+    """One line per account whose secrets cannot be read, then exit 1 (bot/accounts.py reads them)."""
+    if app.accounts.problems:
+        for line in app.accounts.problems:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def stand_in_lines(app: App) -> str:
+    """Which network each console account stands in for (and whether that was guessed from its id)."""
+    named = {a for c in app.load_campaigns(budgets=False).campaigns.values() for a in c.model.accounts}
+    return "".join(f"\n   {line}" for line in app.accounts.stand_ins(named | set(app.accounts.ids())))
 
 
 def throwaway_database(config: Config) -> Path:
@@ -45,14 +59,15 @@ def run(ctx: click.Context, config_path: str | None, dry_run: bool) -> None:
     folder = throwaway_database(config) if dry_run else None
     try:
         app = bootstrap(config)
+        refuse_misconfigured(app)
         if dry_run:
             click.echo(f"{BAR}\n DRY RUN: every account prints its posts here; NOTHING IS PUBLISHED.\n"
                        f" It runs on a throwaway database planned from the campaign files; the real database\n"
                        f" ({redact(real_url)}) is not read or changed, and this run's record is deleted at exit."
-                       f"\n{BAR}", err=True)
+                       f"{stand_in_lines(app)}\n{BAR}", err=True)
         elif config.console_fallback:
             click.echo(f"{BAR}\n CONSOLE MODE (no config file): every account prints its posts here; "
-                       f"NOTHING IS PUBLISHED.\n{BAR}", err=True)
+                       f"NOTHING IS PUBLISHED.{stand_in_lines(app)}\n{BAR}", err=True)
         click.echo(f"database: {redact(config.bot.database_url)}; campaigns: {config.campaigns_dir}", err=True)
         Daemon(app).run()
     finally:
@@ -81,10 +96,15 @@ def validate(ctx: click.Context, config_path: str | None, paths: tuple[Path, ...
     from bot.campaigns.validate import load_campaigns
 
     config = load(ctx, config_path)
+    from bot.accounts import AccountDirectory
+
     result = load_campaigns(config, datetime.now(UTC), _campaign_paths(paths))
+    misconfigured = AccountDirectory(config).problems
+    for line in misconfigured:
+        click.echo(f"{config.path}: {line}", err=True)
     for issue in result.issues:
         click.echo(str(issue), err=issue.severity == "error")
-    errors = len(result.errors)
+    errors = len(result.errors) + len(misconfigured)
     click.echo(f"{len(result.campaigns)} campaign(s) valid, {len(result.failed)} invalid, {errors} error(s)")
     sys.exit(EXIT_ERROR if errors else EXIT_OK)
 
@@ -105,6 +125,7 @@ def accounts_check(ctx: click.Context, config_path: str | None) -> None:
     app = make_app(ctx, config_path)
     if not app.config.accounts:
         raise UserError("no accounts configured: add [accounts.ID] tables to the config file")
+    refuse_misconfigured(app)
     failed = 0
     for account_id, settings in sorted(app.config.accounts.items()):
         try:

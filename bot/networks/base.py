@@ -10,9 +10,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from bot.config import AccountSettings
+from bot.networks.secrets import EnvSecrets, Secrets, SecretUnreadable
+from bot.networks.settings import AccountSettings
 
 
 class NetworkError(Exception):
@@ -41,6 +42,10 @@ class OutcomeUnknown(NetworkError):
     """The request may have reached the network, and we do not know whether the post exists."""
 
 
+class Misconfigured(NetworkError):
+    """A credential of the account could not be read (missing variable or file)."""
+
+
 @dataclass(frozen=True)
 class Media:
     path: Path
@@ -66,6 +71,8 @@ class Post:
     in_reply_to: ThreadRef | None = None
     media: tuple[Media, ...] = ()
     scheduled_at: datetime | None = None
+    attempt: int = 1
+    """1 for the first try; more when an earlier attempt may have been sent (Bluesky then reads back first)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,28 @@ class AccountInfo:
     limits: dict[str, Any] = field(default_factory=dict)
 
 
+class AccountStore(Protocol):
+    """Small per-account state an adapter keeps between runs (a Bluesky session, a Mastodon instance's
+    limits). bot/account_state.py keeps it in the database; tests may keep it in a dict."""
+
+    def load(self, field: str) -> dict[str, Any] | None: ...
+
+    def save(self, field: str, value: dict[str, Any] | None) -> None: ...
+
+
+class MemoryStore:
+    """An AccountStore in memory: for one-off adapters (checks, tests) with no database."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any] | None] = {}
+
+    def load(self, field: str) -> dict[str, Any] | None:
+        return self.values.get(field)
+
+    def save(self, field: str, value: dict[str, Any] | None) -> None:
+        self.values[field] = value
+
+
 class Network(ABC):
     """One account on one network."""
 
@@ -92,10 +121,19 @@ class Network(ABC):
     """True when retrying a post whose outcome is unknown cannot make a duplicate."""
     max_length: ClassVar[int] = 500
 
-    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
+    def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
+                 secrets: Secrets | None = None) -> None:
         self.account_id = account_id
         self.settings = settings
-        self.store = store
+        self.store: AccountStore = store if store is not None else MemoryStore()
+        self.secrets: Secrets = secrets if secrets is not None else EnvSecrets(account_id)
+
+    def secret(self, name: str) -> str:
+        """Read a secret now (never cached here, so a fixed variable works again); raises Misconfigured."""
+        try:
+            return self.secrets.read(name)
+        except SecretUnreadable as exc:
+            raise Misconfigured(str(exc)) from None
 
     @classmethod
     def measure(cls, text: str) -> int:

@@ -1,10 +1,14 @@
 """Bluesky, through atproto. The only module that imports it.
 
 - The post record's rkey is a TID derived from the delivery, so a retry collides with the first attempt
-  instead of posting twice; a collision is read back and counted as success.
+  instead of posting twice. A real PDS answers that collision with 500 InternalServerError (its repository
+  throws a plain error: packages/repo/src/mst/mst.ts, "There is already a value at key"), not a 400, so
+  any retry reads the record back by its rkey first (com.atproto.repo.getRecord), and so does any refused
+  or failed create, before the error is believed.
 - The session lives in the database and is refreshed with the refresh token: createSession is limited to
   about 30 per 5 minutes and 300 per day, so the daemon logs in with the app password only when it must.
 - Links, hashtags and mentions get facets (a mention's handle is resolved to its DID) so they are clickable.
+- atproto is imported inside the methods that talk to the server, so `validate` and `status` never load it.
 """
 
 from __future__ import annotations
@@ -12,25 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from atproto import Client, models
-from atproto_client.exceptions import (
-    AtProtocolError,
-    BadRequestError,
-    InvokeTimeoutError,
-    LoginRequiredError,
-    NetworkError,
-    RateLimitExceededError,
-    RequestErrorBase,
-    UnauthorizedError,
-)
 from pydantic import Field
 
-from bot import account_state
-from bot.config import AccountSettings, read_secret
 from bot.networks.base import (
     AccountInfo,
+    AccountStore,
     AuthRevoked,
     Network,
     OutcomeUnknown,
@@ -40,7 +32,13 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.secrets import Secrets
+from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
+
+if TYPE_CHECKING:
+    from atproto import Client, models
+    from atproto_client.exceptions import RequestErrorBase
 
 log = logging.getLogger(__name__)
 MAX_GRAPHEMES = 300
@@ -78,8 +76,9 @@ class BlueskyNetwork(Network):
     max_length: ClassVar[int] = MAX_GRAPHEMES
     settings: BlueskySettings
 
-    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
-        super().__init__(account_id, settings, store)
+    def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
+                 secrets: Secrets | None = None) -> None:
+        super().__init__(account_id, settings, store, secrets)
         self._client: Client | None = None
         self._lock = threading.Lock()
 
@@ -94,20 +93,26 @@ class BlueskyNetwork(Network):
     # -- session ------------------------------------------------------------------------------------------
 
     def _new_client(self) -> Client:
+        from atproto import Client
+
         client = Client(base_url=self.settings.service_url.rstrip("/") + "/xrpc",
                         request=_request(self.settings.request_timeout))
         client.on_session_change(lambda _event, _session: self._save_session(client))
         return client
 
     def _save_session(self, client: Client) -> None:
-        account_state.save(self.store, self.account_id, "session", {"session": client.export_session_string()})
+        self.store.save("session", {"session": client.export_session_string()})
 
     def client(self) -> Client:
+        """A logged-in client: the stored session if it still works, else the app password (which raises
+        Misconfigured while it cannot be read, and is read again next time)."""
+        from atproto_client.exceptions import BadRequestError, LoginRequiredError, UnauthorizedError
+
         with self._lock:
             if self._client is not None:
                 return self._client
             client = self._new_client()
-            saved = account_state.load(self.store, self.account_id, "session")
+            saved = self.store.load("session")
             if saved and saved.get("session"):
                 try:
                     client.login(session_string=saved["session"], fetch_bsky_profile=False)
@@ -122,7 +127,9 @@ class BlueskyNetwork(Network):
             return client
 
     def _login(self, client: Client) -> None:
-        password = read_secret(self.account_id, self.settings.app_password_env)
+        from atproto_client.exceptions import RequestErrorBase, UnauthorizedError
+
+        password = self.secret(self.settings.app_password_env)
         try:
             client.login(self.handle, password, fetch_bsky_profile=False)
         except UnauthorizedError as exc:
@@ -131,6 +138,8 @@ class BlueskyNetwork(Network):
             raise self.classify(exc) from exc
 
     def _did(self, client: Client) -> str:
+        from atproto_client.exceptions import LoginRequiredError
+
         session = client._session  # noqa: SLF001 - atproto exposes the session only this way
         if session is None:
             raise LoginRequiredError
@@ -139,6 +148,8 @@ class BlueskyNetwork(Network):
     # -- posting ------------------------------------------------------------------------------------------
 
     def _record(self, client: Client, post: Post) -> models.AppBskyFeedPost.Record:
+        from atproto import models
+
         reply = None
         if post.in_reply_to is not None:
             parent = post.in_reply_to
@@ -164,6 +175,9 @@ class BlueskyNetwork(Network):
         )
 
     def publish(self, post: Post) -> Published:
+        import httpx
+        from atproto_client.exceptions import AtProtocolError, BadRequestError, UnauthorizedError
+
         rkey = delivery_tid(post.delivery_id, post.scheduled_at)
         try:
             return self._publish(post, rkey)
@@ -173,40 +187,89 @@ class BlueskyNetwork(Network):
             # The stored session was revoked or expired under us: log in once more, then give up.
             with self._lock:
                 self._client = None
-            account_state.save(self.store, self.account_id, "session", None)
+            self.store.save("session", None)
             try:
                 return self._publish(post, rkey)
-            except AtProtocolError as exc:
+            except (AtProtocolError, httpx.TransportError) as exc:
                 raise self.classify(exc) from exc
-        except AtProtocolError as exc:
+        except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
 
     def _publish(self, post: Post, rkey: str) -> Published:
+        from atproto import models
+        from atproto_client.exceptions import BadRequestError, RequestException
+
         client = self.client()
         repo = self._did(client)
+        if post.attempt > 1:  # an earlier attempt may have gone through: believe the repository first
+            existing = self._existing(client, repo, rkey)
+            if existing is not None:
+                log.info("delivery %s: record %s exists (an earlier attempt went through)", post.delivery_id, rkey)
+                return self._published(rkey, *existing)
         record = self._record(client, post)
         try:
             created = client.com.atproto.repo.create_record(
                 models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=POST, rkey=rkey, record=record))
-            uri, cid = created.uri, created.cid
-        except BadRequestError:
+        except (BadRequestError, RequestException) as exc:
+            # A duplicate rkey is a 500 on a real PDS (a 400 on older ones): an earlier attempt went through.
+            if _rate_limited(exc):
+                raise
             existing = self._existing(client, repo, rkey)
             if existing is None:
                 raise
             log.info("delivery %s: record %s already exists (an earlier attempt went through)", post.delivery_id, rkey)
-            uri, cid = existing
+            return self._published(rkey, *existing)
+        return self._published(rkey, created.uri, created.cid)
+
+    def _published(self, rkey: str, uri: str, cid: str) -> Published:
         return Published(remote_id=uri, url=f"https://bsky.app/profile/{self.handle}/post/{rkey}",
                          ref={"uri": uri, "cid": cid})
 
     def _existing(self, client: Client, repo: str, rkey: str) -> tuple[str, str] | None:
+        """The record this account has at ``rkey`` (uri, cid), or None when there is none."""
+        from atproto import models
+        from atproto_client.exceptions import BadRequestError
+
         try:
             found = client.com.atproto.repo.get_record(
                 models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST, rkey=rkey))
-        except BadRequestError:
+        except BadRequestError as exc:
+            if _error_name(exc) in ("RecordNotFound", "InvalidRequest", None):
+                return None
+            raise
+        if not found.cid:
             return None
         return str(found.uri), str(found.cid)
 
+    def find_published(self, post: Post) -> Published | None:
+        """Settle an unknown outcome: the record is at the rkey derived from the delivery, or nowhere."""
+        import httpx
+        from atproto_client.exceptions import AtProtocolError
+
+        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
+        try:
+            client = self.client()
+            existing = self._existing(client, self._did(client), rkey)
+        except (AtProtocolError, httpx.TransportError) as exc:
+            raise self.classify(exc) from exc
+        return self._published(rkey, *existing) if existing is not None else None
+
     def classify(self, exc: Exception) -> Exception:
+        import httpx
+        from atproto_client.exceptions import (
+            BadRequestError,
+            InvokeTimeoutError,
+            LoginRequiredError,
+            NetworkError,
+            RateLimitExceededError,
+            RequestErrorBase,
+            UnauthorizedError,
+        )
+
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return TransientError(f"could not connect to Bluesky: {type(exc).__name__}")
+        if isinstance(exc, httpx.TransportError):  # atproto passes these through: the request may have arrived
+            return OutcomeUnknown(f"Bluesky did not answer after the request was sent ({type(exc).__name__})")
         if isinstance(exc, RateLimitExceededError):
             return RateLimited(f"Bluesky rate limit: {exc}", exc.reset_at)
         if isinstance(exc, UnauthorizedError | LoginRequiredError):
@@ -222,10 +285,13 @@ class BlueskyNetwork(Network):
         return TransientError(f"atproto: {exc}")
 
     def check(self) -> AccountInfo:
+        import httpx
+        from atproto_client.exceptions import AtProtocolError
+
         try:
             client = self.client()
             did = self._did(client)
-        except AtProtocolError as exc:
+        except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
         return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
                            limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
@@ -233,10 +299,24 @@ class BlueskyNetwork(Network):
 
 def _session_dead(exc: RequestErrorBase) -> bool:
     """401, or the 400 ExpiredToken/InvalidToken a PDS answers to a stale refresh token."""
+    from atproto_client.exceptions import UnauthorizedError
+
     if isinstance(exc, UnauthorizedError):
         return True
+    return _error_name(exc) in ("ExpiredToken", "InvalidToken")
+
+
+def _error_name(exc: RequestErrorBase) -> str | None:
+    """The XRPC error name the server answered with (``RecordNotFound``, ``InternalServerError``...)."""
     content = getattr(exc.response, "content", None)
-    return getattr(content, "error", None) in ("ExpiredToken", "InvalidToken")
+    name = getattr(content, "error", None)
+    return str(name) if name else None
+
+
+def _rate_limited(exc: RequestErrorBase) -> bool:
+    from atproto_client.exceptions import RateLimitExceededError
+
+    return isinstance(exc, RateLimitExceededError)
 
 
 def _request(timeout: float) -> Any:

@@ -1,4 +1,8 @@
-"""The console network: prints a readable post instead of posting. The embedded default and --dry-run."""
+"""The console network: prints a readable post instead of posting. The embedded default and --dry-run.
+
+In console mode it stands in for the network the account would post to (``stands_in``): lengths, limits and
+text rules are that network's, so a preview fails where the real post would.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.networks.base import Network, Post, Published
+from bot.networks.base import AccountStore, Network, Post, Published
+from bot.networks.registry import network_class
+from bot.networks.secrets import Secrets
+from bot.networks.settings import AccountSettings
 
 _print_lock = threading.Lock()
 
@@ -22,9 +29,23 @@ class ConsoleNetwork(Network):
 
     stream: TextIO | None = None
 
+    def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
+                 secrets: Secrets | None = None, *, stands_in: str = "console") -> None:
+        super().__init__(account_id, settings, store, secrets)
+        self.stands_in = stands_in
+        self._rules: type[Network] = network_class(stands_in) if stands_in != self.kind else type(self)
+
+    def limit(self) -> int:
+        return self._rules.max_length
+
+    def length(self, text: str) -> int:
+        return self._rules.measure(text)
+
     def publish(self, post: Post) -> Published:
         remote_id = f"console-{post.delivery_id}"
         title = f"{self.account_id} · {post.language}"
+        if self.stands_in != self.kind:
+            title += f" · as {self.stands_in} ({self.length(post.text)}/{self.limit()})"
         if post.in_reply_to:
             title += f" · reply to {post.in_reply_to.remote_id}"
         body = Text(post.text)

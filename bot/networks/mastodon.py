@@ -5,6 +5,8 @@
 - ratelimit_method="throw": the library's default "wait" would sleep inside a worker for hours.
 - Lengths follow the instance: configuration.statuses.max_characters and characters_reserved_per_url from
   /api/v2/instance, cached per account in the database for a day.
+- Mastodon.py is imported inside the methods that talk to the server, so `validate` and `status` (which only
+  measure texts) never load it.
 """
 
 from __future__ import annotations
@@ -13,29 +15,13 @@ import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
-from mastodon import Mastodon
-from mastodon.errors import (
-    MastodonAPIError,
-    MastodonError,
-    MastodonIllegalArgumentError,
-    MastodonIOError,
-    MastodonNetworkError,
-    MastodonNotFoundError,
-    MastodonRatelimitError,
-    MastodonReadTimeout,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
 from pydantic import Field
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from bot import account_state
-from bot.config import AccountSettings, read_secret
 from bot.networks.base import (
     AccountInfo,
+    AccountStore,
     AuthRevoked,
     Network,
     OutcomeUnknown,
@@ -45,7 +31,13 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.secrets import Secrets
+from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+    from mastodon.errors import MastodonError
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +72,9 @@ class MastodonNetwork(Network):
     max_length: ClassVar[int] = DEFAULT_MAX
     settings: MastodonSettings
 
-    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
-        super().__init__(account_id, settings, store)
+    def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
+                 secrets: Secrets | None = None) -> None:
+        super().__init__(account_id, settings, store, secrets)
         self._client: Mastodon | None = None
         self._limits: dict[str, Any] | None = None
 
@@ -89,9 +82,12 @@ class MastodonNetwork(Network):
     def measure(cls, text: str) -> int:
         return mastodon_length(text)
 
-    def _make_client(self, version: str | None) -> Mastodon:
+    def _make_client(self, version: str | None, *, token: bool = True) -> Mastodon:
+        """A client; without ``token`` for public endpoints (the instance's limits need no credential)."""
+        from mastodon import Mastodon
+
         return Mastodon(
-            access_token=read_secret(self.account_id, self.settings.access_token_env),
+            access_token=self.secret(self.settings.access_token_env) if token else None,
             api_base_url=self.settings.api_base_url,
             ratelimit_method="throw",
             request_timeout=self.settings.request_timeout,
@@ -118,12 +114,15 @@ class MastodonNetwork(Network):
     def instance_limits(self) -> dict[str, Any]:
         if self._limits is not None and datetime.fromisoformat(self._limits["fetched_at"]) > _now() - LIMITS_TTL:
             return self._limits
-        cached = account_state.load(self.store, self.account_id, "limits")
+        from mastodon.errors import MastodonError
+
+        cached = self.store.load("limits")
         if cached and datetime.fromisoformat(cached["fetched_at"]) > _now() - LIMITS_TTL:
             self._limits = cached
             return cached
         try:
-            instance = (self._client or self._make_client(self.settings.mastodon_version)).instance_v2()
+            client = self._client or self._make_client(self.settings.mastodon_version, token=False)
+            instance = client.instance_v2()
             statuses = instance["configuration"]["statuses"]
             limits = {"max_characters": int(statuses.get("max_characters") or DEFAULT_MAX),
                       "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url")
@@ -138,7 +137,7 @@ class MastodonNetwork(Network):
                             "fetched_at": (_now() - LIMITS_TTL + timedelta(hours=1)).isoformat()}
             return self._limits
         self._limits = limits
-        account_state.save(self.store, self.account_id, "limits", limits)
+        self.store.save("limits", limits)
         return limits
 
     def limit(self) -> int:
@@ -169,6 +168,8 @@ class MastodonNetwork(Network):
         return ids
 
     def publish(self, post: Post) -> Published:
+        from mastodon.errors import MastodonError
+
         try:
             media_ids = self._upload(post) if post.media else None
             status = self.client().status_post(
@@ -184,6 +185,18 @@ class MastodonNetwork(Network):
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
     def classify(self, exc: MastodonError) -> Exception:
+        from mastodon.errors import (
+            MastodonAPIError,
+            MastodonIllegalArgumentError,
+            MastodonIOError,
+            MastodonNetworkError,
+            MastodonNotFoundError,
+            MastodonRatelimitError,
+            MastodonReadTimeout,
+            MastodonServerError,
+            MastodonUnauthorizedError,
+        )
+
         if isinstance(exc, MastodonRatelimitError):
             reset = getattr(self._client, "ratelimit_reset", None)
             until = datetime.fromtimestamp(reset, UTC) if reset else None
@@ -212,6 +225,8 @@ class MastodonNetwork(Network):
         return TransientError(f"Mastodon.py: {exc}")
 
     def check(self) -> AccountInfo:
+        from mastodon.errors import MastodonError
+
         try:
             me = self.client().account_verify_credentials()
         except MastodonError as exc:
@@ -231,6 +246,9 @@ def _api_message(exc: MastodonError) -> str:
 
 def _never_sent(exc: BaseException) -> bool:
     """Whether the cause chain shows the connection was never made (so the server cannot have the post)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
     seen: BaseException | None = exc
     visited: set[int] = set()
     while seen is not None and id(seen) not in visited:

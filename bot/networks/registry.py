@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from bot.config import AccountSettings
+from bot.networks.settings import AccountSettings
 
 if TYPE_CHECKING:
     from bot.networks.base import Network

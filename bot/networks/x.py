@@ -4,25 +4,22 @@ X has no idempotency: a post whose request may have reached X is never retried b
 dropped connection after sending is "outcome unknown"; where the account's API tier can read its own posts,
 the dispatcher asks find_published() to settle it, otherwise a person is asked to (`campaign-bot resolve`).
 wait_on_rate_limit stays False: tweepy would otherwise sleep inside a worker until the reset.
+tweepy and twitter-text are imported where they are used, so `validate` and `status` load only what they
+need (twitter-text, to measure X texts; each text is parsed once).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
-import requests
-import tweepy
 from pydantic import model_validator
-from requests.adapters import HTTPAdapter
-from twitter_text import parse_tweet
-from twitter_text.config import config as twitter_config
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from bot.config import AccountSettings, read_secret
 from bot.networks.base import (
     AccountInfo,
+    AccountStore,
     AuthRevoked,
     Network,
     OutcomeUnknown,
@@ -32,6 +29,12 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.secrets import Secrets
+from bot.networks.settings import AccountSettings
+
+if TYPE_CHECKING:
+    import requests
+    import tweepy
 
 MAX_WEIGHTED = 280
 READ_TIERS = ("pay-per-use", "basic", "pro")
@@ -63,34 +66,55 @@ class XSettings(AccountSettings):
         return not self.bearer_token_env
 
 
-class TimeoutAdapter(HTTPAdapter):
+def _timeout_adapter(timeout: float) -> Any:
     """tweepy's Client sends without a timeout; a hung connection must not hold a worker forever."""
+    from requests.adapters import HTTPAdapter
 
-    def __init__(self, timeout: float, **kwargs: Any) -> None:
-        self.timeout = timeout
-        super().__init__(**kwargs)
+    class TimeoutAdapter(HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().send(request, **kwargs)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
-
-CONFIG = twitter_config["version3"]  # what X uses today; version2 differs only in not discounting emoji
+    return TimeoutAdapter()
 
 
-def weighted_length(text: str, config: dict[str, Any] = CONFIG) -> int:
+class ParsedText(NamedTuple):
+    weighted_length: int
+    valid: bool
+
+
+def _parse(text: str, config: dict[str, Any] | None) -> ParsedText:
+    from twitter_text import parse_tweet
+    from twitter_text.config import config as twitter_config
+
+    # version3 is what X uses today; version2 differs only in not discounting emoji.
+    result = parse_tweet(text, config if config is not None else twitter_config["version3"])
+    return ParsedText(int(result.weightedLength), bool(result.valid))
+
+
+@lru_cache(maxsize=1024)
+def parse_text(text: str) -> ParsedText:
+    """twitter-text's verdict on ``text`` with X's rules, parsed once however often validate and the
+    dispatcher ask (length, then validity)."""
+    return _parse(text, None)
+
+
+def weighted_length(text: str, config: dict[str, Any] | None = None) -> int:
     """X's weighted length (twitter-text v3): 280 at most, a URL counts 23, CJK and emoji count 2."""
-    return int(parse_tweet(text, config).weightedLength)
+    return (parse_text(text) if config is None else _parse(text, config)).weighted_length
 
 
-def is_valid_post(text: str, config: dict[str, Any] = CONFIG) -> bool:
+def is_valid_post(text: str, config: dict[str, Any] | None = None) -> bool:
     """twitter-text's verdict: not empty, within 280 weighted, no characters X refuses (U+FFFE, U+FFFF...)."""
-    return bool(parse_tweet(text, config).valid)
+    return (parse_text(text) if config is None else _parse(text, config)).valid
 
 
 def _not_sent(exc: requests.RequestException) -> bool:
     """True when the request certainly never reached X (so retrying cannot duplicate)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
     if isinstance(exc, requests.ConnectTimeout):
         return True
     if isinstance(exc, requests.ConnectionError):
@@ -107,8 +131,9 @@ class XNetwork(Network):
     max_length: ClassVar[int] = MAX_WEIGHTED
     settings: XSettings
 
-    def __init__(self, account_id: str, settings: AccountSettings, store: Any = None) -> None:
-        super().__init__(account_id, settings, store)
+    def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
+                 secrets: Secrets | None = None) -> None:
+        super().__init__(account_id, settings, store, secrets)
         self._client: tweepy.Client | None = None
         self._api: tweepy.API | None = None
         self._user: tuple[str, str] | None = None
@@ -119,7 +144,8 @@ class XNetwork(Network):
 
     @classmethod
     def text_problem(cls, text: str) -> str | None:
-        if weighted_length(text) <= MAX_WEIGHTED and not is_valid_post(text):
+        parsed = parse_text(text)
+        if parsed.weighted_length <= MAX_WEIGHTED and not parsed.valid:
             return "X would refuse this text (it is empty or holds characters X does not accept)"
         return None
 
@@ -131,24 +157,29 @@ class XNetwork(Network):
         return None
 
     def client(self) -> tweepy.Client:
+        """The v2 client; raises Misconfigured while a secret cannot be read (and tries again next time)."""
+        import tweepy
+
         if self._client is None:
             s = self.settings
             if s.oauth1:
-                self._client = tweepy.Client(
-                    consumer_key=read_secret(self.account_id, s.consumer_key_env or ""),
-                    consumer_secret=read_secret(self.account_id, s.consumer_secret_env or ""),
-                    access_token=read_secret(self.account_id, s.access_token_env or ""),
-                    access_token_secret=read_secret(self.account_id, s.access_token_secret_env or ""),
+                client = tweepy.Client(
+                    consumer_key=self.secret(s.consumer_key_env or ""),
+                    consumer_secret=self.secret(s.consumer_secret_env or ""),
+                    access_token=self.secret(s.access_token_env or ""),
+                    access_token_secret=self.secret(s.access_token_secret_env or ""),
                     wait_on_rate_limit=False,
                 )
             else:
-                self._client = tweepy.Client(bearer_token=read_secret(self.account_id, s.bearer_token_env or ""),
-                                             wait_on_rate_limit=False)
-            self._client.session.mount("https://", TimeoutAdapter(s.request_timeout))
+                client = tweepy.Client(bearer_token=self.secret(s.bearer_token_env or ""), wait_on_rate_limit=False)
+            client.session.mount("https://", _timeout_adapter(s.request_timeout))
+            self._client = client
         return self._client
 
     def api(self) -> tweepy.API:
         """v1.1, for media upload only (OAuth 1.0a)."""
+        import tweepy
+
         if self._api is None:
             c = self.client()
             auth = tweepy.OAuth1UserHandler(c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret)
@@ -167,6 +198,9 @@ class XNetwork(Network):
         return ids
 
     def publish(self, post: Post) -> Published:
+        import requests
+        import tweepy
+
         try:
             media_ids = self._upload(post) if post.media else None
         except (tweepy.TweepyException, requests.RequestException) as exc:
@@ -186,6 +220,9 @@ class XNetwork(Network):
         return Published(remote_id=tweet_id, url=f"https://x.com/i/status/{tweet_id}")
 
     def classify(self, exc: Exception) -> Exception:
+        import requests
+        import tweepy
+
         if isinstance(exc, tweepy.TooManyRequests):
             return RateLimited(f"X rate limit: {_messages(exc)}", _reset_time(exc.response))
         if isinstance(exc, tweepy.Unauthorized):
@@ -232,6 +269,9 @@ class XNetwork(Network):
         return None
 
     def check(self) -> AccountInfo:
+        import requests
+        import tweepy
+
         try:
             _, username = self.me()
         except (tweepy.TweepyException, requests.RequestException) as exc:
@@ -243,6 +283,8 @@ class XNetwork(Network):
 
 
 def _messages(exc: Exception) -> str:
+    import tweepy
+
     if isinstance(exc, tweepy.HTTPException):
         parts = list(exc.api_messages) or [str(exc)]
         return f"{exc.response.status_code} " + "; ".join(parts)
