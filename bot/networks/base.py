@@ -41,6 +41,10 @@ class OutcomeUnknown(NetworkError):
     """The request may have reached the network, and we do not know whether the post exists."""
 
 
+class Misconfigured(NetworkError):
+    """A credential of the account could not be read (missing variable or file)."""
+
+
 @dataclass(frozen=True)
 class Media:
     path: Path
