@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BATCH = 20
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
-METHODS = {Action.POST: "publish", Action.BOOST: "boost", Action.UNBOOST: "unboost"}
+METHODS: dict[str, str] = {Action.POST: "publish", Action.BOOST: "boost", Action.UNBOOST: "unboost"}
 """Which adapter method performs each action; an adapter without it does not support the action."""
 
 __all__ = ["BATCH", "HELD", "Claimed", "Dispatcher"]
@@ -82,7 +83,7 @@ class Dispatcher:
         with Link(self.app.engine) as link:
             return link.run(lambda conn: claim.next_due_at(conn, self.app.clock.now()))
 
-    def _due_batch(self, conn: Connection, account_id: str, limit: int) -> list[Any]:
+    def _due_batch(self, conn: Connection, *, account_id: str, limit: int) -> list[Any]:
         now = self.app.clock.now()
         if claim.paused_all(conn) or account_id in claim.blocked_accounts(conn, now):
             return []
@@ -105,7 +106,7 @@ class Dispatcher:
         """Claim up to ``limit`` due deliveries at once (tests and the claim benchmark; the loop takes one
         at a time, right before sending it)."""
         with Link(self.app.engine) as link:
-            return self._take(link, account_id, link.run(lambda conn: self._due_batch(conn, account_id, limit)))
+            return self._take(link, account_id, link.run(partial(self._due_batch, account_id=account_id, limit=limit)))
 
     def claim_next(self, account_id: str) -> Claimed | None:
         batch = self.claim_batch(account_id, 1)
@@ -218,7 +219,7 @@ class Dispatcher:
         done, cleared = 0, False
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
-            rows = link.run(lambda conn, n=size: self._due_batch(conn, account_id, n))
+            rows = link.run(partial(self._due_batch, account_id=account_id, limit=size))
             took = 0
             for row in rows:
                 if self.stopping.is_set():

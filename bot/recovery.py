@@ -5,6 +5,7 @@ then resent where that is safe (an idempotent network), or settled by reading th
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -49,23 +50,24 @@ def recover(app: App) -> int:
         for r in rows:
             closed = r.campaign_state == "closed" and r.kind != Kind.CLOSING
             if _idempotent(app, r.account_id) and not closed:
-                link.run(lambda conn, r=r: workers.free(
-                    conn, r, now, Status.PLANNED, "the worker sending this stopped mid-send; resending "
-                    "(safe on this network)", ErrorKind.LEASE_EXPIRED))
+                link.run(partial(workers.free, row=r, now=now, status=Status.PLANNED,
+                                 error_kind=ErrorKind.LEASE_EXPIRED,
+                                 error="the worker sending this stopped mid-send; resending (safe on this network)"))
                 log.warning("delivery %s: its worker stopped mid-send; resending", r.id)
                 continue
             why = "its campaign closed meanwhile; " if closed else ""
-            if link.run(lambda conn, r=r, why=why: workers.free(
-                    conn, r, now, Status.UNKNOWN, f"the worker sending this stopped mid-send; {why}the post may "
-                    f"or may not exist: check the account, then `campaign-bot resolve {r.id} --sent URL` or "
-                    "`--not-sent`", ErrorKind.OUTCOME_UNKNOWN)):
+            if link.run(partial(workers.free, row=r, now=now, status=Status.UNKNOWN,
+                                error_kind=ErrorKind.OUTCOME_UNKNOWN,
+                                error=f"the worker sending this stopped mid-send; {why}the post may or may not "
+                                      f"exist: check the account, then `campaign-bot resolve {r.id} --sent URL` or "
+                                      "`--not-sent`")):
                 flagged.append(r)
         link.run(lambda conn: workers.forget_dead(conn, now))
         for r in flagged:  # outside any transaction: this reads the network
             found = settle(app, r.account_id, Post(r.id, f"campaign-bot-{r.id}", r.text, r.language,
                                                    scheduled_at=r.due_at))
             if found is not None:
-                link.run(lambda conn, r=r, found=found: record_sent(conn, r.lease_owner, r.id, found, now))
+                link.run(partial(record_sent, owner=r.lease_owner, delivery_id=r.id, published=found, now=now))
                 log.info("delivery %s: found published after its worker stopped; recorded sent", r.id)
             else:
                 log.warning("delivery %s: its worker stopped mid-send; flagged unknown for a person", r.id)

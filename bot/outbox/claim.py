@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, distinct, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, distinct, exists, func, or_, select, update
 
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Kind, Status
@@ -75,7 +75,7 @@ def next_due_at(conn: Connection, now: datetime) -> datetime | None:
     return min(times) if times else None
 
 
-def _stale(row: Row[Any], now: datetime) -> bool:
+def _stale(row: Any, now: datetime) -> bool:
     return (row.kind != Kind.CLOSING and row.attempts == 0 and row.not_before is None
             and as_utc(row.due_at) < now - timedelta(seconds=row.grace_seconds))
 
@@ -102,7 +102,7 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
     return total
 
 
-def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Row[Any]]:
+def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
     """Up to ``limit`` due deliveries of one account, oldest first (read only: nothing is claimed)."""
     stmt = (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
                    D.attempts, D.due_at, D.not_before, C.grace_seconds)
@@ -116,7 +116,7 @@ def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> S
     return rows
 
 
-def take(conn: Connection, owner: str, rows: Sequence[Row[Any]], account_id: str, now: datetime,
+def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now: datetime,
          lease_until: datetime) -> list[Claimed]:
     """Claim these rows if they may still be sent now: still planned, not deferred, their campaign in the
     right state, no emergency stop; a closing message also waits while a post of its campaign and account

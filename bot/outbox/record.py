@@ -101,7 +101,8 @@ def set_account(conn: Connection, account_id: str, now: datetime, **values: Any)
     """Set fields of an account's state (the row is created on first use)."""
     res = conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account_id).values(updated_at=now, **values))
     if not res.rowcount:
-        conn.execute(insert(ACCOUNTS).values(**{"account_id": account_id, "disabled": False, "updated_at": now, **values}))
+        fresh = {"account_id": account_id, "disabled": False, "updated_at": now, **values}
+        conn.execute(insert(ACCOUNTS).values(**fresh))
 
 
 def hold_account(conn: Connection, account_id: str, now: datetime, hold: Hold, until: datetime | None,

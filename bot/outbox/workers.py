@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
@@ -33,7 +33,7 @@ def leave(conn: Connection, owner: str) -> None:
     conn.execute(delete(WORKERS).where(W.owner == owner))
 
 
-def orphans(conn: Connection, now: datetime) -> Sequence[Row[Any]]:
+def orphans(conn: Connection, now: datetime) -> Sequence[Any]:
     """Deliveries in `sending` whose lease expired or whose worker stopped beating."""
     dead = select(W.owner).where(W.heartbeat_at < now - DEAD_AFTER)
     return conn.execute(
@@ -45,7 +45,7 @@ def orphans(conn: Connection, now: datetime) -> Sequence[Row[Any]]:
     ).all()
 
 
-def free(conn: Connection, row: Row[Any], now: datetime, status: Status, error: str,
+def free(conn: Connection, row: Any, now: datetime, status: Status, error: str,
          error_kind: ErrorKind) -> bool:
     """Settle one orphan, if nobody else did meanwhile. Never back to `planned` in a closed campaign."""
     if status == Status.PLANNED and row.campaign_state == "closed" and row.kind != Kind.CLOSING:
