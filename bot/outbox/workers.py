@@ -16,8 +16,8 @@ from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
 
-HEARTBEAT_SECONDS = 3.0
-DEAD_AFTER = timedelta(seconds=15)
+HEARTBEAT_SECONDS = 2.0
+DEAD_AFTER = timedelta(seconds=10)
 D, W = DELIVERIES.c, WORKERS.c
 
 
