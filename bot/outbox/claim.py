@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, distinct, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, distinct, exists, func, or_, select, update
 
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
+from bot.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c
@@ -45,7 +46,7 @@ def _campaign_allows() -> ColumnElement[bool]:
     return or_(and_(C.state == "active", D.kind != Kind.CLOSING), and_(C.state == "closed", D.kind == Kind.CLOSING))
 
 
-def _runnable(now: datetime) -> ColumnElement[bool]:
+def _runnable(now: Any) -> ColumnElement[bool]:
     return and_(D.status == Status.PLANNED, D.due_at <= now, or_(D.not_before.is_(None), D.not_before <= now),
                 _campaign_allows())
 
@@ -102,17 +103,44 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
     return total
 
 
-def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
-    """Up to ``limit`` due deliveries of one account, oldest first (read only: nothing is claimed)."""
-    stmt = (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
+def _due_statement() -> Any:
+    """Built once (statement construction costs CPU on the hot path); executed with bound values."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
                    D.attempts, D.due_at, D.not_before, C.grace_seconds)
             .join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id == account_id, _runnable(now))
-            .order_by(D.due_at, D.id).limit(limit))
-    rows = conn.execute(stmt).all()
+            .where(D.account_id == bindparam("b_account"), _runnable(now))
+            .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
+
+
+def _take_statement() -> Any:
+    now = bindparam("b_now", type_=UTCDateTime())
+    inflight = DELIVERIES.alias("inflight")
+    campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
+    stopped = exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
+    closing_waits = exists(select(inflight.c.id).where(
+        inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id,
+        inflight.c.status == Status.SENDING, inflight.c.id != D.id))
+    return (update(DELIVERIES)
+            .where(D.id.in_(bindparam("b_ids", expanding=True)), D.status == Status.PLANNED,
+                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped,
+                   or_(D.kind != Kind.CLOSING, ~closing_waits))
+            .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
+                    lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,
+                    updated_at=now)
+            .returning(D.id))
+
+
+_DUE, _TAKE = _due_statement(), _take_statement()
+
+
+def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
+    """Up to ``limit`` due deliveries of one account, oldest first (read only: nothing is claimed)."""
+    params = {"b_account": account_id, "b_now": now, "b_limit": limit}
+    rows = conn.execute(_DUE, params).all()
     if any(_stale(r, now) for r in rows):
         mark_missed(conn, account_id, now)
-        rows = [r for r in conn.execute(stmt).all() if not _stale(r, now)]
+        rows = [r for r in conn.execute(_DUE, params).all() if not _stale(r, now)]
     return rows
 
 
@@ -123,21 +151,8 @@ def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now
     is in flight (it must reply under the last post that really went out). One statement."""
     if not rows:
         return []
-    inflight = DELIVERIES.alias("inflight")
-    campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
-    stopped = exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
-    closing_waits = exists(select(inflight.c.id).where(
-        inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id,
-        inflight.c.status == Status.SENDING, inflight.c.id != D.id))
-    taken = set(conn.scalars(
-        update(DELIVERIES)
-        .where(D.id.in_([r.id for r in rows]), D.status == Status.PLANNED,
-               or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped,
-               or_(D.kind != Kind.CLOSING, ~closing_waits))
-        .values(status=Status.SENDING, lease_owner=owner, lease_expires_at=lease_until, attempts=D.attempts + 1,
-                updated_at=now)
-        .returning(D.id)
-    ))
+    taken = set(conn.scalars(_TAKE, {"b_ids": [r.id for r in rows], "b_now": now, "b_owner": owner,
+                                     "b_lease": lease_until}))
     return [Claimed(r.id, r.campaign_id, account_id, r.kind, r.action, r.language, r.text, list(r.media or []),
                     r.reply_in_thread, r.attempts + 1, as_utc(r.due_at))
             for r in rows if r.id in taken]

@@ -7,13 +7,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, insert, literal, select, update
+from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, select, update
 
 from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.policy import Decision, Hold
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c
@@ -39,18 +40,31 @@ def _lost(delivery_id: int, what: str) -> bool:
     return False
 
 
+def _sent_statement(reply: bool) -> Any:
+    """Built once; executed with bound values (the hot path)."""
+    values: dict[str, Any] = dict(
+        status=Status.SENT, sent_at=bindparam("b_now", type_=UTCDateTime()), remote_id=bindparam("b_remote_id"),
+        remote_url=bindparam("b_url"), remote_ref=bindparam("b_ref", type_=JSON()), error=None, error_kind=None,
+        lease_expires_at=None, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    if reply:
+        values.update(in_reply_to=bindparam("b_reply"), thread_root=bindparam("b_root", type_=JSON()))
+    return (update(DELIVERIES)
+            .where(D.id == bindparam("b_id"), D.status.in_((Status.SENDING, Status.UNKNOWN)),
+                   D.lease_owner == bindparam("b_owner"))
+            .values(**values))
+
+
+_SENT, _SENT_REPLY = _sent_statement(False), _sent_statement(True)
+
+
 def record_sent(conn: Connection, owner: str, delivery_id: int, published: Published, now: datetime,
                 reply: ThreadRef | None = None) -> bool:
     """Sent, with where it went (and what it replied to). Also settles an `unknown` this worker flagged."""
-    values: dict[str, Any] = dict(status=Status.SENT, sent_at=now, remote_id=published.remote_id,
-                                  remote_url=published.url, remote_ref=published.ref or None, error=None,
-                                  error_kind=None, lease_expires_at=None, updated_at=now)
+    params: dict[str, Any] = {"b_id": delivery_id, "b_owner": owner, "b_now": now, "b_remote_id": published.remote_id,
+                              "b_url": published.url, "b_ref": published.ref or None}
     if reply is not None:
-        values.update(in_reply_to=reply.remote_id, thread_root={"id": reply.root_id, "ref": reply.root_ref})
-    res = conn.execute(update(DELIVERIES)
-                       .where(D.id == delivery_id, D.status.in_((Status.SENDING, Status.UNKNOWN)),
-                              D.lease_owner == owner)
-                       .values(**values))
+        params.update(b_reply=reply.remote_id, b_root={"id": reply.root_id, "ref": reply.root_ref})
+    res = conn.execute(_SENT_REPLY if reply is not None else _SENT, params)
     return res.rowcount == 1 or _lost(delivery_id, Status.SENT)
 
 
