@@ -238,7 +238,10 @@ def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_u
             lifecycle.queue(app, "fault", now + timedelta(seconds=2 * n + 3), f"Outage {n}", "test")
         log = tmp_path / "worker.log"
         proc = start_worker(cfg, "http://127.0.0.1:9", env, log)
-        time.sleep(6)
+        deadline = time.monotonic() + 60  # a loaded machine may take a while to start Python
+        while time.monotonic() < deadline and not (log.exists() and "running as" in log.read_text()):
+            time.sleep(0.2)
+        time.sleep(4)  # a few posts go out before the outage
         proxy.cut()
         time.sleep(30)
         assert proc.poll() is None, log.read_text()[-2000:]  # still running

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from bot.errors import NotFound, UserError
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import DELIVERIES
 
@@ -59,8 +60,6 @@ def campaign_of(conn: Connection, delivery_id: int) -> str | None:
 def resolve(conn: Connection, delivery_id: int, now: datetime, by: str, *, sent_url: str | None,
             resend: bool, campaign_closed: bool) -> tuple[str, str]:
     """A person settles an unknown or failed delivery. Returns (campaign id, what was done)."""
-    from bot.errors import NotFound, UserError
-
     d = conn.execute(select(D.id, D.status, D.campaign_id, D.kind, D.error, D.sent_at, D.remote_id)
                      .where(D.id == delivery_id)).first()
     if d is None:
