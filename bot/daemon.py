@@ -9,6 +9,7 @@ SIGTERM/SIGINT: stop claiming, let the sends in flight finish, exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -27,6 +28,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.errors import ConfigError
+from bot.outage import OutageLog
+from bot.outbox import workers
+from bot.outbox.link import Link
 from bot.planner import plan
 from bot.store.db import is_sqlite
 
@@ -54,7 +58,11 @@ class SingleWorkerLock:
     def acquire(self) -> None:
         if self.path is None:
             return
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - held for the life of the process
+        try:
+            self.handle = open(self.path, "a+")  # noqa: SIM115 - held for the life of the process
+        except OSError as exc:
+            raise ConfigError(f"worker lock {self.path}: cannot open it for writing ({exc.strerror}); the worker "
+                              "needs write access to the database's folder") from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -68,9 +76,13 @@ class SingleWorkerLock:
         self.handle.flush()
 
     def release(self) -> None:
-        if self.handle is not None:
+        """A clean stop removes the file (unlinked while still locked, so no other worker can hold it)."""
+        if self.handle is not None and self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
+            self.handle = None
 
 
 class Daemon:
@@ -88,9 +100,10 @@ class Daemon:
         )
         self._signature = _files_signature(app.config.campaigns_dir)
         self._announced = False
+        self.outage = OutageLog(log)
 
-    # Each job catches database errors so that an outage is logged and retried on the next tick,
-    # instead of killing the job (APScheduler would only log it) or the process.
+    # Each job catches database errors so that an outage is logged (once, see OutageLog) and retried on the
+    # next tick, instead of killing the job (APScheduler would only log it) or the process.
     def plan_job(self) -> None:
         try:
             report = plan(self.app)
@@ -101,8 +114,9 @@ class Daemon:
                 self._announced = True
                 when = self.dispatcher.next_due_at()
                 log.info("next post: %s", when.isoformat(timespec="seconds") if when else "none planned")
+            self.outage.ok()
         except OperationalError as exc:
-            log.error("plan: database unavailable, will retry: %s", exc.orig)
+            self.outage.failed("plan", exc.orig)
         except SQLAlchemyError:
             log.exception("plan failed; will retry")
         self._schedule_wake()
@@ -120,8 +134,9 @@ class Daemon:
         try:
             self.dispatcher.expire_leases()
             accounts = self.dispatcher.due_accounts()
+            self.outage.ok()
         except OperationalError as exc:
-            log.error("dispatch: database unavailable, will retry: %s", exc.orig)
+            self.outage.failed("dispatch", exc.orig)
             return
         with self.busy_lock:
             for account_id in accounts:
@@ -134,7 +149,7 @@ class Daemon:
         try:
             self.dispatcher.run_account(account_id)
         except OperationalError as exc:
-            log.error("account %s: database unavailable, will retry: %s", account_id, exc.orig)
+            self.outage.failed(f"account {account_id}", exc.orig)
         except Exception:
             log.exception("account %s: dispatch failed; will retry on the next tick", account_id)
 
@@ -147,6 +162,25 @@ class Daemon:
         if when is None or when <= now or when - now > timedelta(seconds=self.app.config.bot.poll_seconds):
             return  # nothing ahead, or the safety tick comes first
         self.scheduler.add_job(self.dispatch_job, "date", run_date=when, id="dispatch-wake", replace_existing=True)
+
+    def heartbeat(self) -> None:
+        """Tell other workers we are alive; when we stop beating they free what we held."""
+        try:
+            with Link(self.app.engine) as link:
+                link.run(lambda conn: workers.beat(conn, self.app.owner, self.app.clock.now()))
+        except OperationalError as exc:
+            self.outage.failed("heartbeat", exc.orig)
+
+    def _beat_forever(self) -> None:
+        while not self.stopping.wait(workers.HEARTBEAT_SECONDS):
+            self.heartbeat()
+
+    def _leave(self) -> None:
+        try:
+            with Link(self.app.engine) as link:
+                link.run(lambda conn: workers.leave(conn, self.app.owner))
+        except OperationalError as exc:
+            log.warning("could not unregister this worker (database unavailable: %s)", exc.orig)
 
     def stop(self, signum: int | None = None, _frame: object = None) -> None:
         if not self.stopping.is_set():
@@ -168,11 +202,14 @@ class Daemon:
                                    replace_existing=True)
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
+            self.heartbeat()
+            threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
             log.info("campaign-bot running as %s", self.app.owner)
             self.scheduler.start()  # blocks until stop()
         finally:
             self.stopping.set()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
+            self._leave()
             self.app.engine.dispose()
             if lock:
                 lock.release()

@@ -9,21 +9,12 @@ from bot.accounts import account_languages
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import pick, render
+from bot.outbox.enums import Action, Kind, Status
 
-# Statuses
-PLANNED = "planned"
-SENDING = "sending"
-SENT = "sent"
-CANCELLED = "cancelled"
-FAILED = "failed"
-MISSED = "missed"
-UNKNOWN = "unknown"
-
-# Kinds
-CALL_TO_ACTION = "call_to_action"
-CLOSING = "closing"
-UPDATE = "update"
-QUEUED = "queued"
+# The enums are defined once (bot/outbox/enums.py); these names stay for the modules that import them.
+PLANNED, SENDING, SENT = Status.PLANNED, Status.SENDING, Status.SENT
+CANCELLED, FAILED, MISSED, UNKNOWN = Status.CANCELLED, Status.FAILED, Status.MISSED, Status.UNKNOWN
+CALL_TO_ACTION, CLOSING, UPDATE, QUEUED = Kind.CALL_TO_ACTION, Kind.CLOSING, Kind.UPDATE, Kind.QUEUED
 
 
 def media_for(message: Message, campaign: LoadedCampaign, language: str) -> list[dict[str, str]]:
@@ -48,6 +39,7 @@ def row(
     variant: int | None = None,
     media: list[dict[str, str]] | None = None,
     reply_in_thread: bool = False,
+    action: str = Action.POST,
 ) -> dict[str, Any]:
     return {
         "plan_key": plan_key,
@@ -55,6 +47,7 @@ def row(
         "account_id": account_id,
         "network": network,
         "kind": kind,
+        "action": str(action),
         "rule_id": rule_id,
         "language": language,
         "variant": variant,
@@ -62,7 +55,7 @@ def row(
         "media": media or [],
         "reply_in_thread": reply_in_thread,
         "due_at": due_at,
-        "status": PLANNED,
+        "status": str(Status.PLANNED),
         "attempts": 0,
         "created_at": now,
         "updated_at": now,

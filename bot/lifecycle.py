@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -19,9 +19,11 @@ from bot.campaigns.loader import LoadedCampaign, did_you_mean
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
-from bot.deliveries import CANCELLED, CLOSING, PLANNED, QUEUED, SENDING, message_rows
+from bot.deliveries import CLOSING, QUEUED, message_rows
 from bot.errors import NotFound, UserError
-from bot.store.models import CampaignRow, ControlRow, DeliveryRow
+from bot.outbox import staff
+from bot.outbox.enums import ErrorKind, Status
+from bot.store.models import CampaignRow, ControlRow
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -56,14 +58,9 @@ def normalise_outcome(outcome: str) -> str:
 
 def _cancel_unsent(session: Session, campaign_id: str, now: datetime, reason: str, kinds_except: str | None,
                    only_kind: str | None = None) -> int:
-    stmt = update(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.status == PLANNED)
-    if kinds_except:
-        stmt = stmt.where(DeliveryRow.kind != kinds_except)
-    if only_kind:
-        stmt = stmt.where(DeliveryRow.kind == only_kind)
     # error_kind "closed": the planner revives these if the campaign is reopened while they are still ahead.
-    res = session.execute(stmt.values(status=CANCELLED, error=reason, error_kind="closed", updated_at=now))
-    return res.rowcount or 0  # type: ignore[attr-defined]
+    return staff.cancel_unsent(session.connection(), campaign_id, now, reason, kinds_except=kinds_except,
+                               only_kind=only_kind, error_kind=ErrorKind.CLOSED)
 
 
 def close_in(session: Session, app: App, campaign_id: str, outcome: str, now: datetime, by: str,
@@ -83,8 +80,7 @@ def close_in(session: Session, app: App, campaign_id: str, outcome: str, now: da
     cancelled = _cancel_unsent(session, campaign_id, now, f"campaign closed ({outcome}) by {by}", CLOSING)
     rows = message_rows(app, loaded, message, kind=CLOSING, key=f"{campaign_id}|closing|{row.close_seq}",
                         due_at=now, now=now, reply_in_thread=True)
-    if rows:
-        session.execute(insert(DeliveryRow), rows)
+    staff.insert_planned(session.connection(), rows)
     audit.record(session, now, by, "close", campaign_id, note, outcome=outcome, cancelled=cancelled,
                  closing_messages=len(rows))
     return Result(True, f"closed {campaign_id} ({outcome}): cancelled {cancelled} pending post(s), "
@@ -185,7 +181,7 @@ def queue(app: App, campaign_id: str, when: datetime, text: str, by: str,
             raise UserError(problems[0])
         if not rows:
             raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
-        session.execute(insert(DeliveryRow), rows)
+        staff.insert_planned(session.connection(), rows)
         audit.record(session, now, by, "queue", campaign_id, text, due_at=when.isoformat(), posts=len(rows))
     return Result(True, f"queued {len(rows)} post(s) for {campaign_id} at {when.isoformat(timespec='seconds')}")
 
@@ -195,27 +191,12 @@ def resolve(app: App, delivery_id: int, by: str, *, sent_url: str | None = None,
     """A person settles a delivery whose outcome was unknown (or that failed) after checking the account."""
     now = app.clock.now()
     with app.sessions.begin() as session:
-        d = session.get(DeliveryRow, delivery_id, with_for_update=True)
-        if d is None:
-            raise NotFound(f"no delivery {delivery_id}")
-        if d.status not in ("unknown", "failed"):
-            raise UserError(f"delivery {delivery_id} is {d.status}; only unknown or failed deliveries are resolved")
-        if sent_url:
-            d.status, d.sent_at, d.remote_url = "sent", d.sent_at or now, sent_url
-            d.remote_id = d.remote_id or sent_url.rstrip("/").rsplit("/", 1)[-1]
-            action = "marked sent"
-        elif resend:
-            campaign = campaign_row(session, d.campaign_id)
-            if campaign.state == "closed" and d.kind != CLOSING:
-                raise UserError(f"{d.campaign_id} is closed: a call to action is not sent again")
-            d.status, d.not_before, d.lease_owner, d.lease_expires_at = PLANNED, None, None, None
-            action = "queued again"
-        else:
-            d.status = CANCELLED
-            action = "cancelled"
-        d.error = f"{action} by {by}" + (f" (was: {d.error})" if d.error else "")
-        d.error_kind, d.updated_at = "resolved", now
-        audit.record(session, now, by, "resolve", d.campaign_id, action, delivery=delivery_id)
+        conn = session.connection()
+        campaign_id = staff.campaign_of(conn, delivery_id)
+        closed = campaign_id is not None and campaign_row(session, campaign_id).state == "closed"
+        campaign_id, action = staff.resolve(conn, delivery_id, now, by, sent_url=sent_url, resend=resend,
+                                            campaign_closed=closed)
+        audit.record(session, now, by, "resolve", campaign_id, action, delivery=delivery_id)
     return Result(True, f"delivery {delivery_id} {action}")
 
 
@@ -243,26 +224,14 @@ def parse_future(value: str, now: datetime) -> datetime:
     return when
 
 
-def _locked_delivery(session: Session, delivery_id: int) -> DeliveryRow:
-    d = session.get(DeliveryRow, delivery_id, with_for_update=True)
-    if d is None:
-        raise NotFound(f"no delivery {delivery_id} (see `campaign-bot history` or `plan`)")
-    return d
-
-
 def cancel_delivery(app: App, delivery_id: int, by: str, note: str | None = None) -> Result:
     """Cancel one post that has not gone out: a queued post, a planned call to action, an update or a closing
     message. The planner never brings it back (its error_kind is not one it revives)."""
     now = app.clock.now()
     with app.sessions.begin() as session:
-        d = _locked_delivery(session, delivery_id)
-        if d.status == SENDING:
-            raise UserError(f"delivery {delivery_id} is being sent right now; check `campaign-bot history` in a "
-                            "minute")
-        if d.status != PLANNED:
-            raise UserError(f"delivery {delivery_id} is {d.status}; only a planned or queued post is cancelled")
-        d.status, d.error_kind, d.updated_at = CANCELLED, "cancelled_by_hand", now
-        d.error = f"cancelled by {by}" + (f": {note}" if note else "")
+        conn = session.connection()
+        d = staff.pending(conn, delivery_id)
+        staff.cancel_one(conn, delivery_id, now, f"cancelled by {by}" + (f": {note}" if note else ""))
         audit.record(session, now, by, "cancel", d.campaign_id, note, delivery=delivery_id, kind=d.kind,
                      account=d.account_id, due_at=d.due_at.isoformat())
     return Result(True, f"delivery {delivery_id} cancelled ({d.kind}, {d.campaign_id}, {d.account_id})")
@@ -275,13 +244,15 @@ def edit_delivery(app: App, delivery_id: int, by: str, text: str | None = None,
         raise UserError("edit: give --text, --at or both")
     now = app.clock.now()
     with app.sessions.begin() as session:
-        d = _locked_delivery(session, delivery_id)
+        conn = session.connection()
+        d = staff.pending(conn, delivery_id)
         if d.kind != QUEUED:
             raise UserError(f"delivery {delivery_id} is a {d.kind.replace('_', ' ')}; only queued posts are edited "
                             "(change the campaign file, or `campaign-bot cancel` it)")
-        if d.status != PLANNED:
+        if d.status != Status.PLANNED:
             raise UserError(f"delivery {delivery_id} is {d.status}; only a queued post not yet sent is edited")
         changes: dict[str, str] = {}
+        rendered_text: str | None = None
         if text is not None:
             row = campaign_row(session, d.campaign_id)
             loaded = LoadedCampaign.from_definition(row.id, row.definition)
@@ -297,12 +268,11 @@ def edit_delivery(app: App, delivery_id: int, by: str, text: str | None = None,
             problems = check_text("--text", "", rendered["text"], rendered["network"], d.language)
             if problems:
                 raise UserError(str(problems[0]))
-            d.text, changes["text"] = rendered["text"], text
+            rendered_text, changes["text"] = rendered["text"], text
         if at is not None:
             if at < now - timedelta(seconds=PAST_TOLERANCE_SECONDS):
                 raise UserError(f"--at: that was {human_duration(now - at)} ago; give a time to come, or now")
             changes["due_at"] = at.isoformat()
-            d.due_at, d.not_before = at, None
-        d.updated_at = now
+        staff.edit_queued(conn, delivery_id, now, text=rendered_text, due_at=at)
         audit.record(session, now, by, "edit", d.campaign_id, None, delivery=delivery_id, **changes)
     return Result(True, f"delivery {delivery_id} edited: {', '.join(changes)}")

@@ -286,3 +286,47 @@ def test_the_database_gone_for_30_seconds_the_daemon_keeps_running_and_catches_u
     finally:
         proxy.close()
         mastodon.stop()
+
+
+@pytest.mark.postgres
+def test_after_kill_9_of_one_of_two_workers_the_survivor_sends_every_due_post_within_30_seconds(tmp_path, pg_url,
+                                                                                           monkeypatch):
+    """The killed worker's claims are freed when its heartbeat stops, not when a 300 s lease expires; and it
+    held only what it was sending (one per account), never a batch."""
+    mastodon = FakeMastodon(latency=0.2).start()
+    try:
+        names = [f"m{i}" for i in range(4)]
+        env = {f"TOKEN_{n.upper()}": f"token-{n}" for n in names}
+        set_env(monkeypatch, env)
+        cfg = world(tmp_path, pg_url, {n: mastodon_account(n, mastodon) for n in names}, concurrency=4,
+                    lease_seconds=300)
+        app = queue_posts(cfg, 30)
+        total = sum(counts(app).values())
+        workers = [start_worker(cfg, "http://127.0.0.1:9", env, tmp_path / f"worker{i}.log") for i in range(2)]
+        try:
+            logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+            deadline = time.monotonic() + 60
+            busy: set[str] = set()
+            while time.monotonic() < deadline:  # both workers are up, and one of them is sending
+                with app.sessions() as s:
+                    busy = set(s.scalars(select(DeliveryRow.lease_owner).where(DeliveryRow.status == "sending")))
+                up = all(log.exists() and "running as" in log.read_text() for log in logs)
+                if up and busy and counts(app).get("sent", 0) >= 4:
+                    break
+                time.sleep(0.1)
+            pids = {int(owner.split(":")[1]) for owner in busy}
+            [victim] = [w for w in workers if w.pid in pids][:1]
+            survivor = workers[1 - workers.index(victim)]
+            victim.kill()  # SIGKILL: no cleanup; what it was sending is left in `sending`
+            victim.wait(timeout=10)
+            left = sum(n for status, n in counts(app).items() if status != "sent")
+            assert left > 0
+            final = wait_until_final(app, timeout=30)
+            assert final == Counter({"sent": total}), (final, logs[workers.index(survivor)].read_text()[-3000:])
+        finally:
+            codes = [stop(w) for w in workers]
+        assert codes[workers.index(survivor)] == 0
+        per_key = Counter((st["token"], st["content"]) for st in mastodon.statuses)
+        assert len(per_key) == total and set(per_key.values()) == {1}  # none lost, none twice
+    finally:
+        mastodon.stop()

@@ -89,6 +89,7 @@ class DeliveryRow(Base):
     account_id: Mapped[str] = mapped_column(String(200))
     network: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))  # call_to_action | closing | update | queued
+    action: Mapped[str] = mapped_column(String(20), default="post", server_default="post")  # post | boost | unboost
     rule_id: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(20))
     variant: Mapped[int | None] = mapped_column(Integer)
@@ -146,6 +147,18 @@ class AccountStateRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    misconfigured_reason: Mapped[str | None] = mapped_column(Text)
+    misconfigured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerRow(Base):
+    """A running worker and its heartbeat: a worker silent for long is dead, and what it held is freed."""
+
+    __tablename__ = "workers"
+
+    owner: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)

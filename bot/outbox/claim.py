@@ -1,0 +1,170 @@
+"""Claiming: which accounts have due posts, the next batch of one account, and taking one delivery right
+before it is sent.
+
+A batch is only read (`due_batch`); each delivery is claimed (`take`) just before its network call, in one
+statement that also re-checks the campaign's state and the emergency stop. So a worker killed mid-send
+holds one delivery per account, not a whole batch, and nothing claimed waits while its worker is busy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, distinct, exists, func, or_, select, update
+
+from bot.clock import as_utc
+from bot.outbox.enums import ErrorKind, Kind, Status
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
+from bot.store.models import UTCDateTime
+
+log = logging.getLogger(__name__)
+D, C = DELIVERIES.c, CAMPAIGNS.c
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    campaign_id: str
+    account_id: str
+    kind: str
+    action: str
+    language: str
+    text: str
+    media: list[dict[str, str]]
+    reply_in_thread: bool
+    attempts: int
+    """Counting the attempt this claim makes."""
+    due_at: datetime
+
+
+def _campaign_allows() -> ColumnElement[bool]:
+    """Calls to action go out while their campaign is active; closing messages once it is closed."""
+    return or_(and_(C.state == "active", D.kind != Kind.CLOSING), and_(C.state == "closed", D.kind == Kind.CLOSING))
+
+
+def _runnable(now: Any) -> ColumnElement[bool]:
+    return and_(D.status == Status.PLANNED, D.due_at <= now, or_(D.not_before.is_(None), D.not_before <= now),
+                _campaign_allows())
+
+
+def paused_all(conn: Connection) -> bool:
+    return bool(conn.scalar(select(CONTROL.c.paused_all).where(CONTROL.c.id == 1)))
+
+
+def blocked_accounts(conn: Connection, now: datetime) -> set[str]:
+    """Disabled, rate limited, cooling down or held as misconfigured (retried when the hold ends)."""
+    a = ACCOUNTS.c
+    return set(conn.scalars(select(a.account_id).where(or_(a.disabled.is_(True), a.rate_limited_until > now))))
+
+
+def due_accounts(conn: Connection, now: datetime) -> list[str]:
+    if paused_all(conn):
+        return []
+    stmt = (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id).where(_runnable(now)).distinct())
+    return sorted(set(conn.scalars(stmt)) - blocked_accounts(conn, now))
+
+
+def next_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The next time a planned delivery comes due or its deferral ends, strictly after now."""
+    due = conn.scalar(select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now))
+    deferred = conn.scalar(select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now))
+    times = [as_utc(t) for t in (due, deferred) if t is not None]
+    return min(times) if times else None
+
+
+def _stale(row: Any, now: datetime) -> bool:
+    return (row.kind != Kind.CLOSING and row.attempts == 0 and row.not_before is None
+            and as_utc(row.due_at) < now - timedelta(seconds=row.grace_seconds))
+
+
+def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
+    """Every due post of the account past its campaign's grace window becomes missed: one UPDATE per distinct
+    grace window (campaigns share a few), however many rows there are."""
+    graces = conn.scalars(select(distinct(C.grace_seconds)).where(C.state == "active")).all()
+    total = 0
+    for grace in graces:
+        window = timedelta(seconds=grace)
+        cutoff = now - window
+        res = conn.execute(
+            update(DELIVERIES)
+            .where(D.account_id == account_id, D.status == Status.PLANNED, D.kind != Kind.CLOSING, D.attempts == 0,
+                   D.not_before.is_(None), D.due_at < cutoff,
+                   D.campaign_id.in_(select(C.id).where(C.grace_seconds == grace, C.state == "active")))
+            .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
+                    error=f"not sent: still due at {stamp(now)}, past the campaign's grace window of {human(window)}")
+        )
+        total += res.rowcount or 0
+    if total:
+        log.warning("account %s: %d post(s) missed, past their campaign's grace window", account_id, total)
+    return total
+
+
+def _due_statement() -> Any:
+    """Built once (statement construction costs CPU on the hot path); executed with bound values."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
+                   D.attempts, D.due_at, D.not_before, C.grace_seconds)
+            .join(CAMPAIGNS, C.id == D.campaign_id)
+            .where(D.account_id == bindparam("b_account"), _runnable(now))
+            .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
+
+
+def _take_statement() -> Any:
+    now = bindparam("b_now", type_=UTCDateTime())
+    inflight = DELIVERIES.alias("inflight")
+    campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
+    stopped = exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
+    closing_waits = exists(select(inflight.c.id).where(
+        inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id,
+        inflight.c.status == Status.SENDING, inflight.c.id != D.id))
+    return (update(DELIVERIES)
+            .where(D.id.in_(bindparam("b_ids", expanding=True)), D.status == Status.PLANNED,
+                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped,
+                   or_(D.kind != Kind.CLOSING, ~closing_waits))
+            .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
+                    lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,
+                    updated_at=now)
+            .returning(D.id))
+
+
+_DUE, _TAKE = _due_statement(), _take_statement()
+
+
+def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
+    """Up to ``limit`` due deliveries of one account, oldest first (read only: nothing is claimed)."""
+    params = {"b_account": account_id, "b_now": now, "b_limit": limit}
+    rows = conn.execute(_DUE, params).all()
+    if any(_stale(r, now) for r in rows):
+        mark_missed(conn, account_id, now)
+        rows = [r for r in conn.execute(_DUE, params).all() if not _stale(r, now)]
+    return rows
+
+
+def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now: datetime,
+         lease_until: datetime) -> list[Claimed]:
+    """Claim these rows if they may still be sent now: still planned, not deferred, their campaign in the
+    right state, no emergency stop; a closing message also waits while a post of its campaign and account
+    is in flight (it must reply under the last post that really went out). One statement."""
+    if not rows:
+        return []
+    taken = set(conn.scalars(_TAKE, {"b_ids": [r.id for r in rows], "b_now": now, "b_owner": owner,
+                                     "b_lease": lease_until}))
+    return [Claimed(r.id, r.campaign_id, account_id, r.kind, r.action, r.language, r.text, list(r.media or []),
+                    r.reply_in_thread, r.attempts + 1, as_utc(r.due_at))
+            for r in rows if r.id in taken]
+
+
+def release(conn: Connection, owner: str, ids: list[int], now: datetime, why: str) -> int:
+    """Give back claimed rows that were not sent: the attempt did not count."""
+    if not ids:
+        return 0
+    res = conn.execute(
+        update(DELIVERIES)
+        .where(D.id.in_(ids), D.status == Status.SENDING, D.lease_owner == owner)
+        .values(status=Status.PLANNED, lease_owner=None, lease_expires_at=None, error=f"waiting: {why}",
+                error_kind=ErrorKind.HELD, attempts=D.attempts - 1, updated_at=now))
+    return res.rowcount or 0

@@ -1,0 +1,138 @@
+"""Recording what happened to a claimed delivery, guarded by its lease: a worker that lost its lease never
+overwrites what another decided. One statement for the delivery; one more only when the account changes."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, select, update
+
+from bot.networks.base import Published, ThreadRef
+from bot.outbox.claim import Claimed
+from bot.outbox.enums import ErrorKind, Kind, Status
+from bot.outbox.policy import Decision, Hold
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.store.models import UTCDateTime
+
+log = logging.getLogger(__name__)
+D, C = DELIVERIES.c, CAMPAIGNS.c
+
+
+def thread_parent(conn: Connection, c: Claimed) -> ThreadRef | None:
+    """The account's last published post of the campaign in that language, whichever its kind."""
+    parent = conn.execute(
+        select(D.remote_id, D.remote_ref, D.thread_root)
+        .where(D.campaign_id == c.campaign_id, D.account_id == c.account_id, D.language == c.language,
+               D.status == Status.SENT, D.remote_id.is_not(None), D.id != c.id)
+        .order_by(D.sent_at.desc(), D.id.desc()).limit(1)
+    ).first()
+    if parent is None:
+        return None
+    root = parent.thread_root or {"id": parent.remote_id, "ref": parent.remote_ref or {}}
+    return ThreadRef(remote_id=parent.remote_id, ref=parent.remote_ref or {}, root_id=root["id"],
+                     root_ref=root.get("ref") or {})
+
+
+def _lost(delivery_id: int, what: str) -> bool:
+    log.warning("delivery %s: lease lost before recording %s; left to whoever holds it now", delivery_id, what)
+    return False
+
+
+def _sent_statement(reply: bool) -> Any:
+    """Built once; executed with bound values (the hot path)."""
+    values: dict[str, Any] = dict(
+        status=Status.SENT, sent_at=bindparam("b_now", type_=UTCDateTime()), remote_id=bindparam("b_remote_id"),
+        remote_url=bindparam("b_url"), remote_ref=bindparam("b_ref", type_=JSON()), error=None, error_kind=None,
+        lease_expires_at=None, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    if reply:
+        values.update(in_reply_to=bindparam("b_reply"), thread_root=bindparam("b_root", type_=JSON()))
+    return (update(DELIVERIES)
+            .where(D.id == bindparam("b_id"), D.status.in_((Status.SENDING, Status.UNKNOWN)),
+                   D.lease_owner == bindparam("b_owner"))
+            .values(**values))
+
+
+_SENT, _SENT_REPLY = _sent_statement(False), _sent_statement(True)
+
+
+def record_sent(conn: Connection, owner: str, delivery_id: int, published: Published, now: datetime,
+                reply: ThreadRef | None = None) -> bool:
+    """Sent, with where it went (and what it replied to). Also settles an `unknown` this worker flagged."""
+    params: dict[str, Any] = {"b_id": delivery_id, "b_owner": owner, "b_now": now, "b_remote_id": published.remote_id,
+                              "b_url": published.url, "b_ref": published.ref or None}
+    if reply is not None:
+        params.update(b_reply=reply.remote_id, b_root={"id": reply.root_id, "ref": reply.root_ref})
+    res = conn.execute(_SENT_REPLY if reply is not None else _SENT, params)
+    return res.rowcount == 1 or _lost(delivery_id, Status.SENT)
+
+
+def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime,
+           published: Published | None = None, reply: ThreadRef | None = None, reason: str = "") -> bool:
+    """Record a decision of the policy; ``reason`` is the network's own words (for the account's state)."""
+    if decision.status == Status.SENT:
+        assert published is not None
+        ok = record_sent(conn, owner, c.id, published, now, reply)
+    elif decision.status == Status.PLANNED:
+        ok = _back_to_planned(conn, owner, c, decision, now)
+    else:
+        res = conn.execute(update(DELIVERIES)
+                           .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
+                           .values(status=decision.status, error=decision.error, error_kind=decision.error_kind,
+                                   updated_at=now))
+        ok = res.rowcount == 1 or _lost(c.id, decision.status)
+    if decision.hold is not None:
+        hold_account(conn, c.account_id, now, decision.hold, decision.hold_until, reason or decision.error or "")
+    return ok
+
+
+def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime) -> bool:
+    """To be tried again later; but a call to action whose campaign closed while it was in flight is never
+    planned again: `cancelled` when it surely did not go out, `unknown` for a person when it may have."""
+    closed = and_(D.kind != Kind.CLOSING,
+                  select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal("closed"))
+    if decision.maybe_sent:
+        instead, kind, why = Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, (
+            f"campaign closed while this was in flight; it may or may not have been posted ({decision.error}): "
+            f"check the account, then `campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+    else:
+        instead, kind, why = Status.CANCELLED, ErrorKind.CLOSED, (
+            f"campaign closed while this was in flight; not sent ({decision.error})")
+    res = conn.execute(
+        update(DELIVERIES)
+        .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
+        .values(status=case((closed, literal(str(instead))), else_=literal(str(Status.PLANNED))),
+                error=case((closed, literal(why)), else_=literal(decision.error)),
+                error_kind=case((closed, literal(str(kind))), else_=literal(decision.error_kind)),
+                not_before=decision.not_before, lease_expires_at=None,
+                lease_owner=case((closed, D.lease_owner), else_=None),
+                attempts=D.attempts - 1 if decision.refund else D.attempts, updated_at=now))
+    return res.rowcount == 1 or _lost(c.id, Status.PLANNED)
+
+
+def set_account(conn: Connection, account_id: str, now: datetime, **values: Any) -> None:
+    """Set fields of an account's state (the row is created on first use)."""
+    res = conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account_id).values(updated_at=now, **values))
+    if not res.rowcount:
+        fresh = {"account_id": account_id, "disabled": False, "updated_at": now, **values}
+        conn.execute(insert(ACCOUNTS).values(**fresh))
+
+
+def hold_account(conn: Connection, account_id: str, now: datetime, hold: Hold, until: datetime | None,
+                 reason: str) -> None:
+    if hold is Hold.DISABLED:
+        set_account(conn, account_id, now, disabled=True, disabled_reason=reason, disabled_at=now)
+    elif hold is Hold.MISCONFIGURED:
+        set_account(conn, account_id, now, misconfigured_reason=reason, misconfigured_at=now,
+                    rate_limited_until=until)
+    else:
+        set_account(conn, account_id, now, rate_limited_until=until)
+
+
+def clear_misconfigured(conn: Connection, account_id: str, now: datetime) -> bool:
+    """A send succeeded: whatever credential was missing is there again."""
+    a = ACCOUNTS.c
+    res = conn.execute(update(ACCOUNTS).where(a.account_id == account_id, a.misconfigured_reason.is_not(None))
+                       .values(misconfigured_reason=None, misconfigured_at=None, updated_at=now))
+    return bool(res.rowcount)

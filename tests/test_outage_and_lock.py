@@ -1,0 +1,124 @@
+"""No log floods (issue 7, item 8): a database outage is logged once, reminded at most every minute, and its
+end noted; a worker-lock file that cannot be opened is one clear line; a clean stop removes the lock file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.daemon import Daemon, SingleWorkerLock
+from bot.outage import OutageLog
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_outage_is_logged_once_reminded_each_minute_and_its_end_noted(caplog):
+    ticks = Ticks()
+    outage = OutageLog(logging.getLogger("bot.test"), monotonic=ticks)
+    caplog.set_level(logging.INFO, logger="bot.test")
+    for _ in range(30):  # 30 s of failures from every account and job, one a second
+        for where in ("dispatch", "account a1", "account a2", "plan"):
+            outage.failed(where, "connection refused")
+        ticks.now += 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "database unavailable (dispatch): connection refused; retrying, posts wait"]
+    ticks.now += 31  # a minute after the first line
+    outage.failed("dispatch", "connection refused")
+    outage.failed("dispatch", "connection refused")
+    assert len(caplog.records) == 2 and "still unavailable after 61s" in caplog.records[1].getMessage()
+    outage.ok()
+    outage.ok()
+    assert len(caplog.records) == 3 and "available again after 61s" in caplog.records[2].getMessage()
+
+
+@pytest.mark.postgres
+def test_the_daemon_logs_a_real_outage_once_and_a_line_when_it_ends(tmp_path, pg_database, caplog):
+    from sqlalchemy.engine import make_url
+
+    from bot.app import bootstrap
+    from bot.config import load_config
+    from tests.tcpproxy import TcpProxy
+
+    url = make_url(pg_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    campaigns = tmp_path / "campaigns"
+    campaigns.mkdir()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\ndatabase_url = "{proxied}"\ncampaigns_dir = "{campaigns}"\n'
+                   '[accounts.a1]\nnetwork = "console"\n', encoding="utf-8")
+    app = bootstrap(load_config(cfg))
+    daemon = Daemon(app)
+    try:
+        daemon.dispatch_job()
+        caplog.set_level(logging.INFO, logger="bot")
+        proxy.cut()
+        for _ in range(20):
+            daemon.dispatch_job()
+            daemon.plan_job()
+            daemon.heartbeat()
+        unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
+        assert len(unavailable) == 1, [r.getMessage() for r in unavailable]
+        proxy.restore()
+        daemon.dispatch_job()
+        assert "database available again" in caplog.records[-1].getMessage()
+    finally:
+        daemon.pool.shutdown(wait=True)
+        app.engine.dispose()
+        proxy.close()
+
+
+def sqlite_app(make_app):
+    app = make_app()
+    return app, Path(app.engine.url.database + ".worker.lock")
+
+
+def test_a_clean_stop_removes_the_worker_lock_file(make_app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the lock file is SQLite's")
+    app, path = sqlite_app(make_app)
+    lock = SingleWorkerLock(app)
+    lock.acquire()
+    assert path.exists()
+    lock.release()
+    assert not path.exists()
+    again = SingleWorkerLock(app)  # and the next worker starts as usual
+    again.acquire()
+    again.release()
+
+
+def test_a_worker_lock_that_cannot_be_opened_is_one_clear_line_not_a_traceback(make_app, database_url, tmp_path):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the lock file is SQLite's")
+    from bot.cli import cli
+
+    app, path = sqlite_app(make_app)
+    path.mkdir()  # unopenable for everyone, root included (a read-only file stops only other users)
+    result = CliRunner().invoke(cli, ["run", "--config", str(tmp_path / "config.toml")])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "worker lock" in lines[0] and str(path) in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
+def test_a_read_only_worker_lock_file_is_one_clear_line(make_app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the lock file is SQLite's")
+    from bot.errors import ConfigError
+
+    app, path = sqlite_app(make_app)
+    path.write_text("")
+    path.chmod(0o444)
+    with pytest.raises(ConfigError, match="worker lock .* cannot open it for writing"):
+        Daemon(app).run()
