@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, lifecycle
+from bot import audit, lifecycle, outbox
 from bot.accounts import account_languages
 from bot.campaigns.deadlines import calls_to_action
 from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
@@ -23,6 +23,8 @@ from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENDING, SENT, UNKNOWN, UPDATE, media_for, row
+from bot.outbox.enums import ErrorKind
+from bot.outbox.staff import REVIVABLE
 from bot.store.locks import PLAN_LOCK, advisory_lock
 from bot.store.models import CampaignRow, DeliveryRow
 
@@ -160,8 +162,6 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
     return timedelta(minutes=max((r.jitter_minutes for r in loaded.model.schedule), default=0))
 
 
-REVIVABLE = ("closed", "unscheduled")
-_DELIVERIES = DeliveryRow.metadata.tables[DeliveryRow.__tablename__]  # the Core table
 HORIZON_SLACK = timedelta(days=1)
 _COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
 
@@ -188,63 +188,44 @@ def plan_campaign(session: Session, app: App, loaded: LoadedCampaign, row_: Camp
     wanted = desired_rows(app, loaded, start_slots, horizon_end, now, previous)
     wanted_by_key = {w["plan_key"]: w for w in wanted}
     existing = {} if never_planned else _planned_rows(session, loaded.id, start_slots - jitter)
-    inserts = []
+    inserts, revived, changes, unscheduled = [], [], [], []
     for key, w in wanted_by_key.items():
         d = existing.get(key)
         if d is None:
             if w["due_at"] >= earliest:
                 inserts.append(w)
             continue
-        if d.status == CANCELLED and d.error_kind in REVIVABLE and w["due_at"] >= now:
-            revive(d)
-            report.updated += 1
-        if d.status != PLANNED:
+        status = d.status
+        if status == CANCELLED and d.error_kind in REVIVABLE and w["due_at"] >= now:
+            revived.append(d.id)  # cancelled by a close or a schedule edit, and wanted again
+            status = PLANNED
+        if status != PLANNED:
             continue  # sent, sending, failed...: history is never rewritten
-        if update_unsent(d, w, now):
-            report.updated += 1
+        changed = {f: w[f] for f in _COMPARED if getattr(d, f) != w[f]}
+        if changed:
+            changes.append({"id": d.id, **changed})
     if not incremental:
-        for key, d in existing.items():
-            if key not in wanted_by_key and d.status == PLANNED and d.due_at >= now:
-                cancel_unscheduled(d, now)
-                report.cancelled += 1
-    report.inserted += insert_planned(session, inserts)
+        unscheduled = [d.id for key, d in existing.items()
+                       if key not in wanted_by_key and d.status == PLANNED and d.due_at >= now]
+    # Every write is the outbox's (bot/outbox/staff.py).
+    conn = session.connection()
+    outbox.revive(conn, revived, now)
+    outbox.update_planned(conn, changes, now)
+    report.updated += len(set(revived) | {c["id"] for c in changes})
+    if unscheduled:
+        report.cancelled += outbox.cancel_unsent(conn, loaded.id, now, "no longer in the campaign's schedule",
+                                                 error_kind=ErrorKind.UNSCHEDULED, ids=unscheduled)
+    report.inserted += outbox.insert_planned(conn, inserts)
     row_.planned_hash, row_.planned_until = digest, horizon_end
 
 
-# The planner's writes, one small function each (the outbox will take them over).
-
-def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[str, DeliveryRow]:
-    """The campaign's rows from its schedule and updates due from ``since``, by plan key."""
-    stmt = select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.rule_id.is_not(None),
-                                     DeliveryRow.due_at >= since)
-    return {d.plan_key: d for d in session.scalars(stmt)}
-
-
-def insert_planned(session: Session, rows: list[dict[str, Any]]) -> int:
-    """New planned rows, in one executemany through Core: the ORM's bulk insert cost a third of a first plan."""
-    if rows:
-        session.execute(insert(_DELIVERIES), rows)
-    return len(rows)
-
-
-def update_unsent(d: DeliveryRow, wanted: dict[str, Any], now: datetime) -> bool:
-    """Bring a planned (unsent) row in line with the file; whether anything changed."""
-    changed = {f: wanted[f] for f in _COMPARED if getattr(d, f) != wanted[f]}
-    for f, v in changed.items():
-        setattr(d, f, v)
-    if changed:
-        d.updated_at = now
-    return bool(changed)
-
-
-def revive(d: DeliveryRow) -> None:
-    """A row cancelled by a close or a schedule edit that is wanted again (reopened, rule restored)."""
-    d.status, d.error, d.error_kind = PLANNED, None, None
-
-
-def cancel_unscheduled(d: DeliveryRow, now: datetime) -> None:
-    d.status, d.error, d.error_kind, d.updated_at = (
-        CANCELLED, "no longer in the campaign's schedule", "unscheduled", now)
+def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[str, Any]:
+    """The campaign's rows from its schedule and updates due from ``since``, by plan key (Core rows: the
+    outbox writes them, so nothing here is an ORM object that could drift from it)."""
+    d = DeliveryRow
+    stmt = select(d.id, d.plan_key, d.status, d.error_kind, *(getattr(d, f) for f in _COMPARED)).where(
+        d.campaign_id == campaign_id, d.rule_id.is_not(None), d.due_at >= since)
+    return {r.plan_key: r for r in session.execute(stmt)}
 
 
 def plan(app: App, result: LoadResult | None = None) -> PlanReport:

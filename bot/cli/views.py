@@ -27,8 +27,8 @@ from bot.deliveries import (
 from bot.errors import UserError
 from bot.lifecycle import human_duration
 
-STATUSES = (PLANNED, SENDING, SENT, CANCELLED, FAILED, MISSED, UNKNOWN)
-KINDS = (CALL_TO_ACTION, UPDATE, QUEUED, CLOSING)
+STATUSES = [str(s) for s in (PLANNED, SENDING, SENT, CANCELLED, FAILED, MISSED, UNKNOWN)]  # values, not enum names
+KINDS = [str(k) for k in (CALL_TO_ACTION, UPDATE, QUEUED, CLOSING)]
 
 
 @cli.command("plan")

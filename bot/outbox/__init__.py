@@ -7,6 +7,6 @@ What to record after a network call is decided by the pure bot.outbox.policy.
 """
 
 from bot.outbox.enums import Action, ErrorKind, Kind, Status
-from bot.outbox.staff import cancel_unsent, insert_planned, revive
+from bot.outbox.staff import cancel_unsent, insert_planned, revive, update_planned
 
-__all__ = ["Action", "ErrorKind", "Kind", "Status", "cancel_unsent", "insert_planned", "revive"]
+__all__ = ["Action", "ErrorKind", "Kind", "Status", "cancel_unsent", "insert_planned", "revive", "update_planned"]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.errors import NotFound, UserError
 from bot.outbox.enums import ErrorKind, Kind, Status
@@ -42,6 +42,21 @@ def cancel_unsent(conn: Connection, campaign_id: str, now: datetime, reason: str
         stmt = stmt.where(D.id.in_(list(ids)))
     res = conn.execute(stmt.values(status=Status.CANCELLED, error=reason, error_kind=error_kind, updated_at=now))
     return res.rowcount or 0
+
+
+def update_planned(conn: Connection, changes: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Bring planned rows in line with an edited file; each change is ``{"id": ..., field: value, ...}``. Only
+    a row still planned changes (history is never rewritten). One executemany per set of changed fields."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        fields = tuple(sorted(k for k in change if k != "id"))
+        groups.setdefault(fields, []).append({"_id": change["id"], **{f: change[f] for f in fields}})
+    done = 0
+    for fields, params in groups.items():
+        stmt = (update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
+                .values(updated_at=now, **{f: bindparam(f) for f in fields}))
+        done += conn.execute(stmt, params).rowcount or 0
+    return done
 
 
 def revive(conn: Connection, ids: Iterable[int], now: datetime) -> int:
