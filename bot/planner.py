@@ -79,8 +79,7 @@ def sync_definitions(app: App, result: LoadResult) -> dict[str, LoadedCampaign]:
                                    definition=loaded.definition(), definition_hash=digest, close_seq=0,
                                    loaded_at=now, state_changed_at=now, state_changed_by=FILE_ACTOR,
                                    grace_seconds=int(loaded.model.grace_minutes * 60))
-                session.add(row_)
-                session.flush()
+                session.add(row_)  # flushed with the others (no flush per row: a first plan adds a thousand)
                 rows[cid] = row_
                 audit.record(session, now, FILE_ACTOR, "load", cid, None, state=initial)
             elif row_.definition_hash != digest:
