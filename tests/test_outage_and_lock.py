@@ -49,6 +49,8 @@ def test_the_daemon_logs_a_real_outage_once_and_a_line_when_it_ends(tmp_path, pg
     from bot.config import load_config
     from tests.tcpproxy import TcpProxy
 
+    if pg_database is None:
+        pytest.skip("PostgreSQL tests need $CAMPAIGN_BOT_TEST_POSTGRES_URL")
     url = make_url(pg_database)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     campaigns = tmp_path / "campaigns"
