@@ -1,0 +1,226 @@
+"""Service functions the web app needs that the engine does not offer yet.
+
+Each is a thin function in the style of bot/lifecycle.py (one transaction, an audit record, a Result), so
+the CLI can call the same code; the coordinator can move them next to their siblings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from bot import account_state, audit, lifecycle
+from bot.campaigns.loader import LoadedCampaign
+from bot.campaigns.schema import Message
+from bot.campaigns.templates import TemplateError
+from bot.campaigns.validate import check_text
+from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, QUEUED, SENT, message_rows
+from bot.errors import NotFound, UserError
+from bot.lifecycle import Result
+from bot.networks.registry import network_class
+from bot.reports import delivery_dict
+from bot.store.models import DeliveryRow
+from bot.web.auth import Forbidden
+from bot.web.models import ApprovalRow
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+AWAITING_APPROVAL = "awaiting_approval"
+EDITABLE = (PLANNED, AWAITING_APPROVAL)
+
+
+def close_preview(app: App, campaign: str, outcome: str) -> dict[str, Any]:
+    """What `close` would do now, writing nothing: the exact closing messages per account and language,
+    the post each replies under, and how many pending posts are cancelled."""
+    outcome = lifecycle.normalise_outcome(outcome)
+    now = app.clock.now()
+    with app.sessions() as session:
+        row = lifecycle.campaign_row(session, campaign)
+        loaded = LoadedCampaign.from_definition(row.id, row.definition)
+        message: Message = getattr(loaded.model.messages.closing, outcome)
+        rows = message_rows(app, loaded, message, kind=CLOSING, key=f"{campaign}|closing|preview", due_at=now,
+                            now=now, reply_in_thread=True)
+        cancelled = session.scalar(select(func.count()).select_from(DeliveryRow).where(
+            DeliveryRow.campaign_id == campaign, DeliveryRow.status.in_(EDITABLE), DeliveryRow.kind != CLOSING)) or 0
+        messages = []
+        for r in rows:
+            parent = session.scalars(
+                select(DeliveryRow).where(
+                    DeliveryRow.campaign_id == campaign, DeliveryRow.account_id == r["account_id"],
+                    DeliveryRow.language == r["language"], DeliveryRow.kind == CALL_TO_ACTION,
+                    DeliveryRow.status == SENT, DeliveryRow.remote_id.is_not(None))
+                .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(1)).first()
+            cls = network_class(r["network"])
+            messages.append({
+                "account": r["account_id"], "network": r["network"], "language": r["language"],
+                "text": r["text"], "length": cls.measure(r["text"]), "limit": cls.max_length,
+                "reply_under": (parent.remote_url or parent.remote_id) if parent else None,
+            })
+    return {"campaign": campaign, "title": row.title, "state": row.state, "outcome": outcome,
+            "already_closed": row.state == "closed", "cancelled": cancelled, "messages": messages}
+
+
+def _pending(app: App, delivery_id: int) -> DeliveryRow:
+    with app.sessions() as session:
+        d = session.get(DeliveryRow, delivery_id)
+    if d is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    if d.status not in EDITABLE:
+        raise UserError(f"delivery {delivery_id} is {d.status}: only a planned post can be changed")
+    return d
+
+
+def changeable(app: App, delivery_id: int, *, any_kind: bool) -> dict[str, Any]:
+    """The delivery, if this person may change it: organisers change queued posts, staff any planned post."""
+    with app.sessions() as session:
+        d = session.get(DeliveryRow, delivery_id)
+        if d is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        if d.kind != QUEUED and not any_kind:
+            raise Forbidden("staff")
+        return delivery_dict(d)
+
+
+def cancel_delivery(app: App, delivery_id: int, by: str) -> Result:
+    """Cancel one planned post (any kind); the planner does not bring it back."""
+    d = _pending(app, delivery_id)
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        res = session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id,
+                                                        DeliveryRow.status.in_(EDITABLE))
+                              .values(status=CANCELLED, error=f"cancelled by {by}", error_kind="cancelled_by_person",
+                                      updated_at=now))
+        if not res.rowcount:  # type: ignore[attr-defined]
+            raise UserError(f"delivery {delivery_id} was just claimed or changed: reload and look again")
+        audit.record(session, now, by, "cancel_post", d.campaign_id, d.text, delivery=delivery_id)
+    return Result(True, f"cancelled the post to {d.account_id} due {d.due_at.isoformat(timespec='minutes')}")
+
+
+def edit_delivery(app: App, delivery_id: int, text: str, by: str) -> Result:
+    """Replace the text of one planned post; it is checked against its network as `validate` checks."""
+    d = _pending(app, delivery_id)
+    text = text.strip()
+    if not text:
+        raise UserError("text: write the post")
+    problems = check_text("text", "", text, d.network, d.language)
+    if problems:
+        raise UserError(f"text: {problems[0].message}")
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        res = session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id,
+                                                        DeliveryRow.status.in_(EDITABLE))
+                              .values(text=text, updated_at=now))
+        if not res.rowcount:  # type: ignore[attr-defined]
+            raise UserError(f"delivery {delivery_id} was just claimed or changed: reload and look again")
+        audit.record(session, now, by, "edit_post", d.campaign_id, text, delivery=delivery_id, was=d.text)
+    return Result(True, f"changed the post to {d.account_id} due {d.due_at.isoformat(timespec='minutes')}")
+
+
+def measure(app: App, campaign: str, text: str, language: str | None) -> list[dict[str, Any]]:
+    """The length of a text per account as the server counts it when the post is queued (the same
+    rendering and check_text as `validate` and `queue`)."""
+    now = app.clock.now()
+    with app.sessions() as session:
+        row = lifecycle.campaign_row(session, campaign)
+        loaded = LoadedCampaign.from_definition(row.id, row.definition)
+    lang = language or loaded.model.languages[0]
+    if lang not in loaded.model.languages:
+        raise UserError(f"language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
+    try:
+        rows = message_rows(app, loaded, Message(text={lang: text}), kind="queued", key="measure", due_at=now,
+                            now=now, reply_in_thread=False, languages=[lang])
+    except TemplateError as exc:
+        raise UserError(f"text: {exc}") from None
+    out = []
+    for r in rows:
+        cls = network_class(r["network"])
+        problems = check_text("text", "", r["text"], r["network"], lang)
+        out.append({"account": r["account_id"], "network": r["network"], "length": cls.measure(r["text"]),
+                    "limit": cls.max_length, "ok": not problems, "problem": problems[0].message if problems else None})
+    return out
+
+
+def queue_for_approval(app: App, campaign: str, when: datetime, text: str, by: str,
+                       account: str | None = None, language: str | None = None) -> Result:
+    """lifecycle.queue with the same checks, but the rows wait as awaiting_approval (the worker claims only
+    planned rows) until someone else with the staff role approves them."""
+    now = app.clock.now()
+    key = f"{campaign}|queued|{uuid.uuid4().hex}"
+    with app.sessions.begin() as session:
+        row = lifecycle.campaign_row(session, campaign)
+        if row.state == "closed":
+            raise UserError(f"{campaign} is closed ({row.outcome}): no more posts are queued")
+        loaded = LoadedCampaign.from_definition(row.id, row.definition)
+        lang = language or loaded.model.languages[0]
+        if lang not in loaded.model.languages:
+            raise UserError(f"language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
+        accounts = loaded.model.accounts
+        if account is not None:
+            if account not in accounts:
+                raise UserError(f"account {account!r} does not post this campaign")
+            accounts = [account]
+        try:
+            rows = message_rows(app, loaded, Message(text={lang: text}), kind=QUEUED, key=key, due_at=when, now=now,
+                                reply_in_thread=False, accounts=accounts, languages=[lang])
+        except TemplateError as exc:
+            raise UserError(f"text: {exc}") from None
+        problems = [i.message for r in rows for i in check_text("text", "", r["text"], r["network"], lang)]
+        if problems:
+            raise UserError(f"text: {problems[0]}")
+        if not rows:
+            raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
+        for r in rows:
+            r["status"] = AWAITING_APPROVAL
+        session.execute(insert(DeliveryRow), rows)
+        session.add(ApprovalRow(campaign_id=campaign, plan_key_prefix=key + "|", requested_by=by, requested_at=now))
+        audit.record(session, now, by, "queue", campaign, text, due_at=when.isoformat(), posts=len(rows),
+                     awaiting_approval=True)
+    return Result(True, f"queued {len(rows)} post(s) for {campaign}: they wait for approval by another staff member")
+
+
+def pending_approvals(app: App, campaign: str | None = None) -> list[dict[str, Any]]:
+    with app.sessions() as session:
+        stmt = select(ApprovalRow).where(ApprovalRow.decision.is_(None)).order_by(ApprovalRow.id)
+        if campaign:
+            stmt = stmt.where(ApprovalRow.campaign_id == campaign)
+        out = []
+        for a in session.scalars(stmt):
+            first = session.scalars(select(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix))
+                                    .order_by(DeliveryRow.id).limit(1)).first()
+            out.append({"id": a.id, "campaign": a.campaign_id, "requested_by": a.requested_by,
+                        "requested_at": a.requested_at, "text": first.text if first else "",
+                        "due_at": first.due_at if first else None})
+    return out
+
+
+def approve(app: App, approval_id: int, by: str, approve: bool = True) -> Result:
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        a = session.get(ApprovalRow, approval_id, with_for_update=True)
+        if a is None:
+            raise NotFound(f"no approval request {approval_id}")
+        if a.decision is not None:
+            return Result(False, f"already {a.decision} by {a.decided_by}; nothing changed")
+        if a.requested_by == by:
+            raise UserError("someone else with the staff role approves a post; you queued this one")
+        a.decision, a.decided_by, a.decided_at = ("approved" if approve else "rejected"), by, now
+        values: dict[str, Any] = {"status": PLANNED, "updated_at": now} if approve else {
+            "status": CANCELLED, "error": f"rejected by {by}", "error_kind": "rejected", "updated_at": now}
+        res = session.execute(update(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix),
+                                                        DeliveryRow.status == AWAITING_APPROVAL).values(**values))
+        audit.record(session, now, by, "approve" if approve else "reject", a.campaign_id, None,
+                     approval=approval_id, requested_by=a.requested_by, posts=res.rowcount)  # type: ignore[attr-defined]
+    return Result(True, f"{a.decision} the post queued by {a.requested_by}")
+
+
+def enable_account(app: App, account: str, by: str) -> Result:
+    """account_state.enable, with the person in the audit log."""
+    changed = account_state.enable(app, account)
+    if changed:
+        with app.sessions.begin() as session:
+            audit.record(session, app.clock.now(), by, "enable_account", None, account)
+    return Result(changed, f"{account} enabled" if changed else f"{account} was not disabled; nothing changed")
