@@ -357,3 +357,8 @@ def upgrade(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     cli(prog_name="campaign-bot")
+
+
+from bot.web.cli import register as _register_web  # noqa: E402 - the web app's commands (issue 10)
+
+_register_web(cli, run)

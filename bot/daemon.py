@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.errors import ConfigError
+from bot.heartbeat import INTERVAL_SECONDS, beat
 from bot.planner import plan
 from bot.store.db import is_sqlite
 
@@ -164,6 +165,8 @@ class Daemon:
             self.scheduler.add_job(self.plan_job, "interval", minutes=s.plan_interval_minutes, id="plan",
                                    replace_existing=True, next_run_time=self.app.clock.now())
             self.scheduler.add_job(self.watch_job, "interval", seconds=2, id="watch", replace_existing=True)
+            self.scheduler.add_job(beat, "interval", args=[self.app], seconds=INTERVAL_SECONDS, id="heartbeat",
+                                   replace_existing=True, next_run_time=self.app.clock.now())
             self.scheduler.add_job(self.dispatch_job, "interval", seconds=s.poll_seconds, id="dispatch",
                                    replace_existing=True)
             signal.signal(signal.SIGTERM, self.stop)
