@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ ROLES = ("organiser", "staff", "admin")
 class Web:
     core: App
     app: FastAPI
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, role: str | None = None) -> TestClient:
         """A client signed in as the user of that role (none: anonymous)."""
