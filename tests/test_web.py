@@ -177,3 +177,9 @@ def test_metrics_report_deliveries_by_status_and_the_heartbeat_age(web: Web) -> 
     text = web.client().get("/metrics").text
     assert "campaign_bot_worker_heartbeat_age_seconds 0.0" in text
     assert "campaign_bot_lateness_seconds_count 0.0" in text
+
+
+def test_the_queue_form_offers_the_campaigns_languages_and_accounts_in_its_zone(web: Web) -> None:
+    page = web.client("organiser").get("/campaigns/test").text
+    assert '<option value="es"' in page and '<option value="en"' in page
+    assert '<option value="a2"' in page and "America/Lima" in page

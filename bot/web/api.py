@@ -90,7 +90,7 @@ def queue(request: Request, campaign: CampaignId, body: QueueIn, who: Organiser)
     when = lifecycle.parse_when(body.at, core.clock.now())
     with core.sessions() as session:
         definition = lifecycle.campaign_row(session, campaign).definition
-    setting = definition.get("approval") or request.app.state.approval_default
+    setting = views.model_of(definition).get("approval") or request.app.state.approval_default
     if setting == "required" and not who.can("staff"):
         return _out(services.queue_for_approval(core, campaign, when, body.text, who.name, body.account,
                                                 body.language))

@@ -30,7 +30,7 @@ def _back(request: Request, fallback: str) -> Response:
 
 def approval_needed(request: Request, who: Person, definition: dict[str, Any]) -> bool:
     """An organiser's post waits for a staff member when the campaign or the default asks for approval."""
-    setting = definition.get("approval") or request.app.state.approval_default
+    setting = views.model_of(definition).get("approval") or request.app.state.approval_default
     return setting == "required" and not who.can("staff")
 
 

@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 TIMELINE_LIMIT = 300
 
 
+def model_of(definition: dict[str, Any]) -> dict[str, Any]:
+    """The campaign file's fields inside a stored definition (see LoadedCampaign.definition)."""
+    model = definition.get("campaign")
+    return model if isinstance(model, dict) else {}
+
+
 def campaign_zone(definition: dict[str, Any]) -> str:
-    return str(definition.get("timezone") or "UTC")
+    return str(model_of(definition).get("timezone") or "UTC")
 
 
 def local(value: datetime | None, zone: str) -> str:
@@ -45,8 +51,8 @@ def campaign(app: App, campaign_id: str) -> dict[str, Any] | None:
         item["due_utc"] = d.due_at.isoformat(timespec="seconds")
         timeline.append(item)
     return {"id": row.id, "title": row.title, "state": row.state, "outcome": row.outcome, "zone": zone,
-            "languages": list(row.definition.get("languages") or []),
-            "accounts": list(row.definition.get("accounts") or []),
+            "languages": list(model_of(row.definition).get("languages") or []),
+            "accounts": list(model_of(row.definition).get("accounts") or []),
             "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline}
 
 
@@ -89,7 +95,7 @@ def accounts(app: App) -> list[dict[str, Any]]:
         states = {a.account_id: a for a in session.scalars(select(AccountStateRow))}
         named: set[str] = set()
         for definition in session.scalars(select(CampaignRow.definition)):
-            named.update(definition.get("accounts") or [])
+            named.update(model_of(definition).get("accounts") or [])
         out = []
         for account_id in sorted(set(app.config.accounts) | named):
             settings = app.config.accounts.get(account_id)
