@@ -183,3 +183,15 @@ def test_the_queue_form_offers_the_campaigns_languages_and_accounts_in_its_zone(
     page = web.client("organiser").get("/campaigns/test").text
     assert '<option value="es"' in page and '<option value="en"' in page
     assert '<option value="a2"' in page and "America/Lima" in page
+
+
+def test_the_timeline_shows_the_next_posts_and_links_to_the_rest(web: Web) -> None:
+    from bot.planner import plan
+
+    plan(web.core)
+    client = web.client("organiser")
+    page = client.get("/campaigns/test").text
+    planned = len([d for d in deliveries(web.core) if d.status == "planned"])
+    assert page.count('<span class="badge planned">') == 30
+    assert f"Show {planned - 30} more planned post(s)" in page
+    assert client.get("/campaigns/test", params={"all": "1"}).text.count('<span class="badge planned">') == planned

@@ -75,9 +75,9 @@ def lift_stop(request: Request, who: Staff) -> Response:
 
 
 def _campaign_page(request: Request, campaign: str, form: dict[str, str] | None = None,
-                   errors: dict[str, str] | None = None, status: int = 200) -> Response:
+                   errors: dict[str, str] | None = None, status: int = 200, show_all: bool = False) -> Response:
     core = request.app.state.core
-    data = views.campaign(core, campaign)
+    data = views.campaign(core, campaign, None if show_all else views.UPCOMING)
     if data is None:
         raise NotFound(f"no campaign {campaign!r}")
     return render(request, "campaign.html", {
@@ -88,8 +88,8 @@ def _campaign_page(request: Request, campaign: str, form: dict[str, str] | None 
 
 
 @router.get("/campaigns/{campaign}")
-def campaign_page(request: Request, campaign: str, who: Organiser) -> Response:
-    return _campaign_page(request, campaign)
+def campaign_page(request: Request, campaign: str, who: Organiser, all: bool = False) -> Response:
+    return _campaign_page(request, campaign, show_all=all)
 
 
 @router.post("/campaigns/{campaign}/queue", dependencies=[CSRF])

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from bot.budgets import budget_for, remaining
 from bot.deliveries import PLANNED, SENT
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 TIMELINE_LIMIT = 300
+UPCOMING = 30
 
 
 def model_of(definition: dict[str, Any]) -> dict[str, Any]:
@@ -36,16 +37,25 @@ def local(value: datetime | None, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
 
 
-def campaign(app: App, campaign_id: str) -> dict[str, Any] | None:
+def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dict[str, Any] | None:
+    """The campaign and its timeline: what happened (newest TIMELINE_LIMIT) and the next ``upcoming`` planned
+    posts (None: all of them)."""
+    now = app.clock.now()
     with app.sessions() as session:
         row = session.get(CampaignRow, campaign_id)
         if row is None:
             return None
         zone = campaign_zone(row.definition)
-        rows = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id)
+        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_((PLANNED, "awaiting_approval")),
+                 DeliveryRow.due_at > now)
+        past = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id,
+                                                              ~(and_(*ahead)))
                                     .order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc()).limit(TIMELINE_LIMIT)))
+        future = list(session.scalars(select(DeliveryRow).where(*ahead).order_by(DeliveryRow.due_at, DeliveryRow.id)
+                                      .limit(upcoming)))
+        planned_total = session.scalar(select(func.count()).select_from(DeliveryRow).where(*ahead)) or 0
     timeline = []
-    for d in reversed(rows):
+    for d in [*reversed(past), *future]:
         item = delivery_dict(d)
         item["due_local"] = local(d.due_at, zone)
         item["due_utc"] = d.due_at.isoformat(timespec="seconds")
@@ -53,7 +63,8 @@ def campaign(app: App, campaign_id: str) -> dict[str, Any] | None:
     return {"id": row.id, "title": row.title, "state": row.state, "outcome": row.outcome, "zone": zone,
             "languages": list(model_of(row.definition).get("languages") or []),
             "accounts": list(model_of(row.definition).get("accounts") or []),
-            "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline}
+            "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline,
+            "more_planned": planned_total - len(future)}
 
 
 def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:
