@@ -103,6 +103,11 @@ def test_staff_sign_in_and_see_the_dashboard(web: Web, browser_page: Any) -> Non
     assert page.get_by_role("link", name="Test campaign").is_visible()
     assert page.get_by_text("a worker is alive").is_visible()
     shot(page, "dashboard")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    shot(page, "dashboard-phone")
+    page.goto("/campaigns/test")
+    shot(page, "campaign-phone")
+    page.set_viewport_size({"width": 1200, "height": 900})
     page.goto("/accounts")
     shot(page, "accounts")
     page.goto("/audit")
@@ -174,6 +179,7 @@ def test_staff_use_the_emergency_stop(web: Web, browser_page: Any) -> None:
     page.get_by_label("Why?").fill("the case changed overnight")
     page.get_by_role("button", name="Stop everything").click()
     page.get_by_role("alert").filter(has_text="the case changed overnight").wait_for()
+    assert page.get_by_text("Emergency stop: nothing is posted.").count() == 1
     shot(page, "emergency-stop")
     page.get_by_role("button", name="Lift the emergency stop").click()
     page.get_by_text("resumed: dispatch runs again").wait_for()

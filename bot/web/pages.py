@@ -64,7 +64,8 @@ def emergency_stop(request: Request, who: Staff, reason: Annotated[str, Form()] 
         flash(request, "Say why you stop everything (the reason is shown to everyone).", "error")
         return _back(request, "/#stop")
     result = lifecycle.pause_all(request.app.state.core, who.name, reason.strip(), paused=True)
-    flash(request, result.message, "error" if result.changed else "ok")
+    if not result.changed:  # when it changed, the page's emergency-stop banner says so
+        flash(request, result.message)
     return _back(request, "/")
 
 

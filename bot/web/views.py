@@ -140,6 +140,6 @@ def audit_log(app: App, actor: str | None = None, action: str | None = None, cam
             stmt = stmt.where(AuditRow.action == action)
         if campaign:
             stmt = stmt.where(AuditRow.campaign_id == campaign)
-        return [{"id": a.id, "at": a.at.isoformat(timespec="seconds"), "actor": a.actor, "action": a.action,
+        return [{"id": a.id, "at": a.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": a.actor, "action": a.action,
                  "campaign": a.campaign_id, "note": a.note, "details": a.details or {}}
                 for a in session.scalars(stmt)]
