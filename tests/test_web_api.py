@@ -73,7 +73,7 @@ def test_an_organisers_post_waits_for_approval_by_someone_else_with_the_staff_ro
     assert {r.status for r in rows} == {"awaiting_approval"}
     staff = web.client("staff")
     page = staff.get("/").text
-    assert "Posts awaiting approval" in page and "Please write" in page
+    assert "Awaiting approval" in page and "Please write" in page
     approval_id = page.split('action="/approvals/')[1].split("/")[0]
     staff.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(staff, "/")})
     assert {r.status for r in deliveries(web.core, kind="queued")} == {"planned"}
@@ -132,3 +132,25 @@ def test_the_first_run_link_signs_in_once_and_asks_for_a_password(web: Web) -> N
     assert response.status_code == 303 and response.headers["location"] == "/password"
     assert client.get("/").status_code == 200
     assert web.client().get(path).status_code == 400  # used up
+
+
+def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(web: Web) -> None:
+    web.app.state.close_approval_default = "required"
+    users.add_user(web.core, "staff2", "staff", "correct horse battery", "test")
+    first = web.client("staff")
+    first.post("/campaigns/test/close", data={"csrf": csrf_of(first, "/"), "outcome": "success", "note": "won"})
+    assert deliveries(web.core, kind="closing") == []
+    page = first.get("/").text
+    assert "Close the case (success): won" in page
+    approval_id = page.split('action="/approvals/')[1].split("/")[0]
+    own = first.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(first, "/")})
+    assert own.status_code == 400 and deliveries(web.core, kind="closing") == []
+    second = web.client("staff2")
+    second.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(second, "/")})
+    assert len(deliveries(web.core, kind="closing")) == 4
+    with web.core.sessions() as s:
+        from bot.store.models import CampaignRow
+
+        row = s.get(CampaignRow, "test")
+        assert row is not None and row.state == "closed" and row.state_changed_by == "staff2"
+        assert "requested by staff" in (row.state_note or "")

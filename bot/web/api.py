@@ -137,7 +137,13 @@ class CloseIn(BaseModel):
 
 @router.post("/campaigns/{campaign}/close", response_model=ResultOut)
 def close(request: Request, campaign: CampaignId, body: CloseIn, who: Staff) -> ResultOut:
-    return _out(lifecycle.close(request.app.state.core, campaign, body.outcome, who.name, body.note))
+    core = request.app.state.core
+    with core.sessions() as session:
+        definition = lifecycle.campaign_row(session, campaign).definition
+    setting = views.model_of(definition).get("close_approval") or request.app.state.close_approval_default
+    if setting == "required":
+        return _out(services.request_close(core, campaign, body.outcome, who.name, body.note))
+    return _out(lifecycle.close(core, campaign, body.outcome, who.name, body.note))
 
 
 class NoteIn(BaseModel):

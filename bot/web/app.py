@@ -23,6 +23,7 @@ from bot.web.models import SecretRow
 HERE = Path(__file__).parent
 SECRET_ENV = "CAMPAIGN_BOT_SECRET_KEY"
 APPROVAL_ENV = "CAMPAIGN_BOT_APPROVAL"
+CLOSE_APPROVAL_ENV = "CAMPAIGN_BOT_CLOSE_APPROVAL"
 SESSION_HOURS = 12
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -65,7 +66,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
-               approval_default: str | None = None) -> FastAPI:
+               approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
     from bot.web import api, ops, pages, signin
 
     web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None,
@@ -74,6 +75,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
     web.state.core = core
     web.state.limiter = LoginLimiter(core.clock)
     web.state.approval_default = approval_default or os.environ.get(APPROVAL_ENV) or "none"
+    web.state.close_approval_default = close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none"
     web.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(core), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

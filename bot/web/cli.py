@@ -55,11 +55,13 @@ def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) ->
 @click.option("--approval", type=click.Choice(["none", "required"]), default=None,
               help="Posts organisers queue wait for a staff member's approval (default: none; env "
                    "CAMPAIGN_BOT_APPROVAL).")
+@click.option("--close-approval", type=click.Choice(["none", "required"]), default=None,
+              help="A close waits for a second staff member (default: none; env CAMPAIGN_BOT_CLOSE_APPROVAL).")
 @click.option("--dry-run", is_flag=True, hidden=True)
 @click.pass_context
 @_friendly
 def web(ctx: click.Context, config_path: str | None, host: str, port: int, behind_https: bool,
-        approval: str | None, dry_run: bool) -> None:
+        approval: str | None, close_approval: str | None, dry_run: bool) -> None:
     """Serve the web app for staff and organisers (the worker runs separately: campaign-bot run)."""
     import uvicorn
 
@@ -75,8 +77,9 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
         click.echo("=" * 78 + "\n No users yet: an admin was created. Sign in ONCE with this link, then choose a "
                    f"password:\n   {link}\n" + "=" * 78, err=True)
     click.echo(f"campaign-bot web: http://{shown}:{port}/", err=True)
-    uvicorn.run(create_app(core, https_only=behind_https, approval_default=approval), host=host, port=port,
-                proxy_headers=behind_https, log_level="warning")
+    webapp = create_app(core, https_only=behind_https, approval_default=approval,
+                        close_approval_default=close_approval)
+    uvicorn.run(webapp, host=host, port=port, proxy_headers=behind_https, log_level="warning")
 
 
 def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:

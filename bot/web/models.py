@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base, Id, UTCDateTime
@@ -38,13 +39,17 @@ class TokenRow(Base):
 
 
 class ApprovalRow(Base):
-    """A queued post waiting for a second person: its delivery rows have status awaiting_approval."""
+    """Something waiting for a second person: a queued post (its delivery rows have status
+    awaiting_approval) or a close (nothing is written until it is approved)."""
 
     __tablename__ = "approvals"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), default="post")  # post | close
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
-    plan_key_prefix: Mapped[str] = mapped_column(String(500))
+    plan_key_prefix: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """For a close: the outcome and the note."""
     requested_by: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200))

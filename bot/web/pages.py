@@ -154,7 +154,14 @@ def close_confirm(request: Request, campaign: str, who: Staff, outcome: str = "s
 @router.post("/campaigns/{campaign}/close", dependencies=[CSRF])
 def close(request: Request, campaign: str, who: Staff, outcome: Annotated[str, Form()] = "",
           note: Annotated[str, Form()] = "") -> Response:
-    result = lifecycle.close(request.app.state.core, campaign, outcome, who.name, note.strip() or None)
+    core = request.app.state.core
+    with core.sessions() as session:
+        definition = lifecycle.campaign_row(session, campaign).definition
+    setting = views.model_of(definition).get("close_approval") or request.app.state.close_approval_default
+    if setting == "required":
+        result = services.request_close(core, campaign, outcome, who.name, note.strip() or None)
+    else:
+        result = lifecycle.close(core, campaign, outcome, who.name, note.strip() or None)
     flash(request, result.message)
     return _back(request, f"/campaigns/{campaign}")
 

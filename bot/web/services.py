@@ -176,10 +176,31 @@ def queue_for_approval(app: App, campaign: str, when: datetime, text: str, by: s
         for r in rows:
             r["status"] = AWAITING_APPROVAL
         session.execute(insert(DeliveryRow), rows)
-        session.add(ApprovalRow(campaign_id=campaign, plan_key_prefix=key + "|", requested_by=by, requested_at=now))
+        session.add(ApprovalRow(kind="post", campaign_id=campaign, plan_key_prefix=key + "|", requested_by=by,
+                                requested_at=now))
         audit.record(session, now, by, "queue", campaign, text, due_at=when.isoformat(), posts=len(rows),
                      awaiting_approval=True)
     return Result(True, f"queued {len(rows)} post(s) for {campaign}: they wait for approval by another staff member")
+
+
+def request_close(app: App, campaign: str, outcome: str, by: str, note: str | None) -> Result:
+    """A close that needs a second staff member: nothing changes until someone else approves it."""
+    outcome = lifecycle.normalise_outcome(outcome)
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        row = lifecycle.campaign_row(session, campaign)
+        if row.state == "closed":
+            return Result(False, f"{campaign} is already closed ({row.outcome}); nothing changed")
+        waiting = session.scalars(select(ApprovalRow).where(ApprovalRow.campaign_id == campaign,
+                                                            ApprovalRow.kind == "close",
+                                                            ApprovalRow.decision.is_(None))).first()
+        if waiting is not None:
+            return Result(False, f"a close of {campaign} requested by {waiting.requested_by} already waits for "
+                                 "approval; nothing changed")
+        session.add(ApprovalRow(kind="close", campaign_id=campaign, requested_by=by, requested_at=now,
+                                details={"outcome": outcome, "note": note}))
+        audit.record(session, now, by, "request_close", campaign, note, outcome=outcome)
+    return Result(True, f"the close of {campaign} ({outcome}) waits for a second staff member's approval")
 
 
 def pending_approvals(app: App, campaign: str | None = None) -> list[dict[str, Any]]:
@@ -189,9 +210,16 @@ def pending_approvals(app: App, campaign: str | None = None) -> list[dict[str, A
             stmt = stmt.where(ApprovalRow.campaign_id == campaign)
         out = []
         for a in session.scalars(stmt):
-            first = session.scalars(select(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix))
+            if a.kind == "close":
+                details = a.details or {}
+                text = f"Close the case ({str(details.get('outcome', '')).replace('_', ' ')})" + (
+                    f": {details['note']}" if details.get("note") else "")
+                out.append({"id": a.id, "kind": a.kind, "campaign": a.campaign_id, "requested_by": a.requested_by,
+                            "requested_at": a.requested_at, "text": text, "due_at": None})
+                continue
+            first = session.scalars(select(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix or "-"))
                                     .order_by(DeliveryRow.id).limit(1)).first()
-            out.append({"id": a.id, "campaign": a.campaign_id, "requested_by": a.requested_by,
+            out.append({"id": a.id, "kind": a.kind, "campaign": a.campaign_id, "requested_by": a.requested_by,
                         "requested_at": a.requested_at, "text": first.text if first else "",
                         "due_at": first.due_at if first else None})
     return out
@@ -208,12 +236,20 @@ def approve(app: App, approval_id: int, by: str, approve: bool = True) -> Result
         if a.requested_by == by:
             raise UserError("someone else with the staff role approves a post; you queued this one")
         a.decision, a.decided_by, a.decided_at = ("approved" if approve else "rejected"), by, now
+        audit.record(session, now, by, "approve" if approve else "reject", a.campaign_id, None,
+                     approval=approval_id, kind=a.kind, requested_by=a.requested_by)
+        if a.kind == "close":
+            if not approve:
+                return Result(True, f"rejected the close requested by {a.requested_by}")
+            details = a.details or {}
+            note = f"{details.get('note') or ''} (requested by {a.requested_by}, approved by {by})".strip()
+            # In the same transaction: the approval and the close land together or not at all.
+            closed = lifecycle.close_in(session, app, a.campaign_id, str(details.get("outcome")), now, by, note)
+            return Result(True, f"approved the close requested by {a.requested_by}: {closed.message}")
         values: dict[str, Any] = {"status": PLANNED, "updated_at": now} if approve else {
             "status": CANCELLED, "error": f"rejected by {by}", "error_kind": "rejected", "updated_at": now}
-        res = session.execute(update(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix),
-                                                        DeliveryRow.status == AWAITING_APPROVAL).values(**values))
-        audit.record(session, now, by, "approve" if approve else "reject", a.campaign_id, None,
-                     approval=approval_id, requested_by=a.requested_by, posts=res.rowcount)  # type: ignore[attr-defined]
+        session.execute(update(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix or "-"),
+                                                  DeliveryRow.status == AWAITING_APPROVAL).values(**values))
     return Result(True, f"{a.decision} the post queued by {a.requested_by}")
 
 

@@ -39,8 +39,10 @@ def upgrade() -> None:
     op.create_table(
         "approvals",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("campaign_id", sa.String(200), sa.ForeignKey("campaigns.id"), nullable=False),
-        sa.Column("plan_key_prefix", sa.String(500), nullable=False),
+        sa.Column("plan_key_prefix", sa.String(500)),
+        sa.Column("details", sa.JSON()),
         sa.Column("requested_by", sa.String(200), nullable=False),
         sa.Column("requested_at", UTCDateTime(), nullable=False),
         sa.Column("decided_by", sa.String(200)),
