@@ -195,3 +195,14 @@ def test_the_timeline_shows_the_next_posts_and_links_to_the_rest(web: Web) -> No
     assert page.count('<span class="badge planned">') == 30
     assert f"Show {planned - 30} more planned post(s)" in page
     assert client.get("/campaigns/test", params={"all": "1"}).text.count('<span class="badge planned">') == planned
+
+
+def test_an_admin_adds_a_person_and_a_short_password_is_explained_next_to_its_field(web: Web) -> None:
+    client = web.client("admin")
+    token = csrf_of(client, "/users")
+    short = client.post("/users", data={"csrf": token, "name": "ana", "role": "staff", "password": "short"})
+    assert short.status_code == 400 and 'id="password-error"' in short.text
+    client.post("/users", data={"csrf": token, "name": "ana", "role": "staff", "password": "long enough now"})
+    client.post("/users/ana/role", data={"csrf": token, "role": "organiser"})
+    assert "<td>ana</td><td>organiser</td>" in client.get("/users").text
+    assert client.post("/users/admin/remove", data={"csrf": token}).status_code == 400  # not oneself

@@ -44,6 +44,10 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/accounts"): "organiser",
     ("POST", "/accounts/{account}/enable"): "admin",
     ("GET", "/audit"): "organiser",
+    ("GET", "/users"): "admin",
+    ("POST", "/users"): "admin",
+    ("POST", "/users/{name}/role"): "admin",
+    ("POST", "/users/{name}/remove"): "admin",
     ("GET", "/healthz"): "public",
     ("GET", "/metrics"): "public",
     ("GET", "/api/status"): "organiser",
@@ -63,7 +67,7 @@ RULES: dict[tuple[str, str], str] = {
 # FastAPI's own documentation routes, public by design.
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 SAMPLES = {"campaign": "test", "delivery_id": "1", "approval_id": "1", "decision": "approve", "action": "pause",
-           "account": "a1"}
+           "account": "a1", "name": "nobody"}
 JSON_BODIES = {"queue": {"text": "hi", "language": "en"}, "measure": {"text": "hi"}, "close": {"outcome": "success"},
                "stop": {"reason": "test"}, "edit": {"text": "changed"}}
 
