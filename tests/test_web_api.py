@@ -154,3 +154,16 @@ def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(w
         row = s.get(CampaignRow, "test")
         assert row is not None and row.state == "closed" and row.state_changed_by == "staff2"
         assert "requested by staff" in (row.state_note or "")
+
+
+def test_a_post_awaiting_approval_is_not_approved_after_the_campaign_closed(web: Web) -> None:
+    from bot import lifecycle
+    from bot.errors import UserError
+    from bot.web import services
+
+    services.queue_for_approval(web.core, "test", web.core.clock.now(), "late post", "organiser")
+    (pending,) = services.pending_approvals(web.core)
+    lifecycle.close(web.core, "test", "success", "staff")
+    with pytest.raises(UserError, match="is closed"):
+        services.approve(web.core, pending["id"], "staff")
+    assert {d.status for d in deliveries(web.core, kind="queued")} == {"awaiting_approval"}

@@ -45,7 +45,7 @@ def close_preview(app: App, campaign: str, outcome: str) -> dict[str, Any]:
         rows = message_rows(app, loaded, message, kind=CLOSING, key=f"{campaign}|closing|preview", due_at=now,
                             now=now, reply_in_thread=True)
         cancelled = session.scalar(select(func.count()).select_from(DeliveryRow).where(
-            DeliveryRow.campaign_id == campaign, DeliveryRow.status.in_(EDITABLE), DeliveryRow.kind != CLOSING)) or 0
+            DeliveryRow.campaign_id == campaign, DeliveryRow.status == PLANNED, DeliveryRow.kind != CLOSING)) or 0
         messages = []
         for r in rows:
             parent = session.scalars(
@@ -234,7 +234,7 @@ def approve(app: App, approval_id: int, by: str, approve: bool = True) -> Result
         if a.decision is not None:
             return Result(False, f"already {a.decision} by {a.decided_by}; nothing changed")
         if a.requested_by == by:
-            raise UserError("someone else with the staff role approves a post; you queued this one")
+            raise UserError("someone else with the staff role approves this: you asked for it")
         a.decision, a.decided_by, a.decided_at = ("approved" if approve else "rejected"), by, now
         audit.record(session, now, by, "approve" if approve else "reject", a.campaign_id, None,
                      approval=approval_id, kind=a.kind, requested_by=a.requested_by)
@@ -246,6 +246,9 @@ def approve(app: App, approval_id: int, by: str, approve: bool = True) -> Result
             # In the same transaction: the approval and the close land together or not at all.
             closed = lifecycle.close_in(session, app, a.campaign_id, str(details.get("outcome")), now, by, note)
             return Result(True, f"approved the close requested by {a.requested_by}: {closed.message}")
+        if approve and lifecycle.campaign_row(session, a.campaign_id).state == "closed":
+            raise UserError(f"{a.campaign_id} is closed: this post is not sent; reject it, or reopen the campaign "
+                            "first")
         values: dict[str, Any] = {"status": PLANNED, "updated_at": now} if approve else {
             "status": CANCELLED, "error": f"rejected by {by}", "error_kind": "rejected", "updated_at": now}
         session.execute(update(DeliveryRow).where(DeliveryRow.plan_key.startswith(a.plan_key_prefix or "-"),
