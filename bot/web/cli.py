@@ -113,6 +113,15 @@ def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
     sys.exit(status)
 
 
+@_friendly
+def _prepare_and_run(ctx: click.Context, kwargs: dict[str, Any], web_port: int) -> None:
+    path = kwargs.get("config_path") or (ctx.find_root().obj or {}).get("config_path")
+    dry_run = bool(kwargs.get("dry_run"))
+    # Migrate here, once: two children creating a fresh SQLite database at the same moment collide.
+    _core(ctx, path, dry_run).engine.dispose()
+    run_with_web(path, dry_run, web_port)
+
+
 def add_web_option(run: click.Command) -> None:
     """`campaign-bot run --web [--port P]`: the worker plus the web app, for one machine."""
     original = run.callback
@@ -125,9 +134,7 @@ def add_web_option(run: click.Command) -> None:
     def callback(*args: Any, web: bool = False, web_port: int = 8000, **kwargs: Any) -> Any:
         if not web:
             return original(*args, **kwargs)
-        ctx = click.get_current_context()
-        path = kwargs.get("config_path") or (ctx.find_root().obj or {}).get("config_path")
-        return run_with_web(path, bool(kwargs.get("dry_run")), web_port)
+        return _prepare_and_run(click.get_current_context(), kwargs, web_port)
 
     run.callback = callback
 
