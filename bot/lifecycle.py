@@ -22,7 +22,7 @@ from bot.campaigns.validate import check_text
 from bot.deliveries import CLOSING, QUEUED, message_rows
 from bot.errors import NotFound, UserError
 from bot.outbox import staff
-from bot.outbox.enums import ErrorKind, Status
+from bot.outbox.enums import ErrorKind
 from bot.store.models import CampaignRow, ControlRow
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def edit_delivery(app: App, delivery_id: int, by: str, text: str | None = None,
         if d.kind != QUEUED:
             raise UserError(f"delivery {delivery_id} is a {d.kind.replace('_', ' ')}; only queued posts are edited "
                             "(change the campaign file, or `campaign-bot cancel` it)")
-        if d.status != Status.PLANNED:
+        if d.status not in staff.UNSENT:
             raise UserError(f"delivery {delivery_id} is {d.status}; only a queued post not yet sent is edited")
         changes: dict[str, str] = {}
         rendered_text: str | None = None

@@ -21,6 +21,7 @@ from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENDING,
 from bot.errors import NotFound
 from bot.lifecycle import normalise_outcome
 from bot.networks.registry import network_class
+from bot.outbox.record import last_published
 from bot.planner import REVIVABLE, desired_rows, last_variants
 from bot.store.models import CampaignRow, DeliveryRow
 
@@ -88,17 +89,9 @@ def _find(known: dict[str, Known], campaign: str, failed: set[str] | None = None
     raise NotFound(f"no campaign {campaign!r}{did_you_mean(campaign, known)}")
 
 
-def reply_parent(session: Session, campaign_id: str, account_id: str, language: str) -> DeliveryRow | None:
-    """The post a closing message or update will reply under: what the dispatcher picks (the account's last
-    sent call to action of the campaign in that language)."""
-    return session.scalars(
-        select(DeliveryRow)
-        .where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.account_id == account_id,
-               DeliveryRow.language == language, DeliveryRow.kind == CALL_TO_ACTION,
-               DeliveryRow.status == SENT, DeliveryRow.remote_id.is_not(None))
-        .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc())
-        .limit(1)
-    ).first()
+def reply_parent(session: Session, campaign_id: str, account_id: str, language: str) -> Any:
+    """The post a closing message or update will reply under: what the dispatcher picks (bot/outbox/record.py)."""
+    return last_published(session.connection(), campaign_id, account_id, language)
 
 
 def _measured(r: dict[str, Any]) -> dict[str, Any]:

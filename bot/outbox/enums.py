@@ -14,6 +14,7 @@ class Status(StrEnum):
     FAILED = "failed"
     MISSED = "missed"
     UNKNOWN = "unknown"
+    AWAITING_APPROVAL = "awaiting_approval"  # queued by an organiser; a staff member approves it (web app)
 
 
 class Kind(StrEnum):
@@ -48,6 +49,7 @@ class ErrorKind(StrEnum):
     LEASE_EXPIRED = "lease_expired"
     RESOLVED = "resolved"
     CANCELLED_BY_HAND = "cancelled_by_hand"  # `campaign-bot cancel`: never revived by the planner
+    REJECTED = "rejected"  # a post awaiting approval that a staff member rejected
     UNSUPPORTED = "unsupported"
 
 

@@ -20,14 +20,22 @@ log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c
 
 
+def last_published(conn: Connection, campaign_id: str, account_id: str, language: str,
+                   exclude: int | None = None) -> Any:
+    """The account's last published post of the campaign in that language, whichever its kind: what a closing
+    message or an update replies under (the dispatcher, and the previews that show it)."""
+    stmt = (select(D.id, D.kind, D.remote_id, D.remote_url, D.remote_ref, D.thread_root, D.sent_at)
+            .where(D.campaign_id == campaign_id, D.account_id == account_id, D.language == language,
+                   D.status == Status.SENT, D.remote_id.is_not(None))
+            .order_by(D.sent_at.desc(), D.id.desc()).limit(1))
+    if exclude is not None:
+        stmt = stmt.where(D.id != exclude)
+    return conn.execute(stmt).first()
+
+
 def thread_parent(conn: Connection, c: Claimed) -> ThreadRef | None:
-    """The account's last published post of the campaign in that language, whichever its kind."""
-    parent = conn.execute(
-        select(D.remote_id, D.remote_ref, D.thread_root)
-        .where(D.campaign_id == c.campaign_id, D.account_id == c.account_id, D.language == c.language,
-               D.status == Status.SENT, D.remote_id.is_not(None), D.id != c.id)
-        .order_by(D.sent_at.desc(), D.id.desc()).limit(1)
-    ).first()
+    """Where a reply goes: under the account's last published post of the campaign in that language."""
+    parent = last_published(conn, c.campaign_id, c.account_id, c.language, exclude=c.id)
     if parent is None:
         return None
     root = parent.thread_root or {"id": parent.remote_id, "ref": parent.remote_ref or {}}

@@ -15,6 +15,8 @@ from bot.outbox.tables import DELIVERIES
 
 D = DELIVERIES.c
 REVIVABLE = (ErrorKind.CLOSED, ErrorKind.UNSCHEDULED)
+UNSENT = (Status.PLANNED, Status.AWAITING_APPROVAL)
+"""What a person may still cancel or change: nothing of it has reached a network."""
 
 
 def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -22,8 +24,8 @@ def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     for r in rows:
-        if r.get("status", Status.PLANNED) != Status.PLANNED:
-            raise ValueError(f"{r.get('plan_key')}: new deliveries are planned")
+        if r.get("status", Status.PLANNED) not in UNSENT:
+            raise ValueError(f"{r.get('plan_key')}: new deliveries are planned or awaiting approval")
     conn.execute(insert(DELIVERIES), list(rows))
     return len(rows)
 
@@ -33,7 +35,7 @@ def cancel_unsent(conn: Connection, campaign_id: str, now: datetime, reason: str
                   error_kind: ErrorKind = ErrorKind.CLOSED, ids: Iterable[int] | None = None) -> int:
     """Cancel planned deliveries of a campaign. What is in flight (`sending`) is left to its worker, which
     records it sent, or, its campaign being closed, cancelled or unknown: never planned again."""
-    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status == Status.PLANNED)
+    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status.in_(UNSENT))
     if kinds_except:
         stmt = stmt.where(D.kind != kinds_except)
     if only_kind:
@@ -117,7 +119,7 @@ def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -
     d = pending(conn, delivery_id)
     if d.status == Status.SENDING:
         raise UserError(f"delivery {delivery_id} is being sent right now; check `campaign-bot history` in a minute")
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status == Status.PLANNED)
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status.in_(UNSENT))
                        .values(status=Status.CANCELLED, error=reason, error_kind=ErrorKind.CANCELLED_BY_HAND,
                                updated_at=now))
     if res.rowcount != 1:
@@ -133,7 +135,18 @@ def edit_queued(conn: Connection, delivery_id: int, now: datetime, *, text: str 
     if due_at is not None:
         values.update(due_at=due_at, not_before=None)
     res = conn.execute(update(DELIVERIES)
-                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status == Status.PLANNED)
+                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status.in_(UNSENT))
                        .values(**values))
     if res.rowcount != 1:
         raise UserError(f"delivery {delivery_id} changed meanwhile (sent or cancelled); look again")
+
+
+def settle_approval(conn: Connection, plan_key_prefix: str, approve: bool, now: datetime, by: str) -> int:
+    """Posts awaiting approval (one queue request: one plan-key prefix) become planned, or are rejected."""
+    values: dict[str, Any] = ({"status": Status.PLANNED} if approve else
+                              {"status": Status.CANCELLED, "error": f"rejected by {by}",
+                               "error_kind": ErrorKind.REJECTED})
+    res = conn.execute(update(DELIVERIES)
+                       .where(D.plan_key.startswith(plan_key_prefix), D.status == Status.AWAITING_APPROVAL)
+                       .values(updated_at=now, **values))
+    return res.rowcount or 0

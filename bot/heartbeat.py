@@ -1,0 +1,45 @@
+"""Whether a worker is alive, for /healthz, the dashboard and `status`.
+
+The daemon beats in the workers table (bot/outbox/workers.py: the same heartbeat frees a dead worker's
+claims); this module only reads it. `beat` is there for tests and tools that stand in for a worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from bot.outbox import workers
+from bot.store.models import WorkerRow
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+FRESH_SECONDS = 30
+"""A heartbeat older than this means the worker is gone (or stuck)."""
+
+__all__ = ["FRESH_SECONDS", "WorkerRow", "beat", "last_heartbeat", "worker_alive"]
+
+
+def beat(app: App) -> None:
+    """Record that this process (app.owner) is a live worker."""
+    with app.engine.begin() as conn:
+        workers.beat(conn, app.owner, app.clock.now())
+
+
+def last_heartbeat(app: App) -> datetime | None:
+    with app.sessions() as session:
+        return session.scalar(select(func.max(WorkerRow.heartbeat_at)))
+
+
+def worker_alive(app: App) -> tuple[bool, str]:
+    """Whether a worker beat recently, and a sentence saying so."""
+    last = last_heartbeat(app)
+    if last is None:
+        return False, "no worker is running on this database (start one: campaign-bot run)"
+    age = (app.clock.now() - last).total_seconds()
+    if age > FRESH_SECONDS:
+        return False, f"the worker's last heartbeat was {int(age)} s ago (is `campaign-bot run` running?)"
+    return True, f"a worker is alive (heartbeat {max(int(age), 0)} s ago)"

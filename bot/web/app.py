@@ -1,0 +1,120 @@
+"""Build the web app around an App from bootstrap(): it never starts the scheduler (the worker does)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.app import App
+from bot.errors import NotFound, UserError
+from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn, csrf_token
+from bot.web.models import SecretRow
+
+HERE = Path(__file__).parent
+SECRET_ENV = "CAMPAIGN_BOT_SECRET_KEY"
+APPROVAL_ENV = "CAMPAIGN_BOT_APPROVAL"
+CLOSE_APPROVAL_ENV = "CAMPAIGN_BOT_CLOSE_APPROVAL"
+SESSION_HOURS = 12
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def session_secret(core: App) -> str:
+    """From $CAMPAIGN_BOT_SECRET_KEY (or its _FILE), else one made once and kept in the database, so that
+    several web processes and restarts accept the same cookies."""
+    value = os.environ.get(SECRET_ENV)
+    path = os.environ.get(f"{SECRET_ENV}_FILE")
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UserError(f"{SECRET_ENV}_FILE: cannot read {path}: {exc.strerror}") from None
+    if value:
+        if len(value) < 32:
+            raise UserError(f"{SECRET_ENV}: use at least 32 random characters")
+        return value
+    with core.sessions.begin() as session:
+        row = session.get(SecretRow, 1)
+        if row is None:
+            row = SecretRow(id=1, value=secrets.token_urlsafe(48))
+            session.add(row)
+        return row.value
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    flash = request.session.pop("flash", None)
+    ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request), "flash": flash,
+           "stop": None, **(context or {})}
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session["flash"] = {"message": message, "kind": kind}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/openapi.json")
+
+
+def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
+               approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
+    from bot.web import admin, api, ops, pages, signin
+
+    web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None,
+                  description="Queue posts, close campaigns and stop everything, as the CLI does. "
+                              "Authenticate with `Authorization: Bearer <token>` (`campaign-bot tokens create`).")
+    web.state.core = core
+    web.state.limiter = LoginLimiter(core.clock)
+    web.state.approval_default = approval_default or os.environ.get(APPROVAL_ENV) or "none"
+    web.state.close_approval_default = close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none"
+    web.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(core), session_cookie="campaign_bot",
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
+    web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for module in (signin, pages, admin, api, ops):
+        web.include_router(module.router)
+
+    @web.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "authentication required: send Authorization: Bearer <token>"}, 401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @web.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, 403)
+        return render(request, "error.html", {"title": "Not allowed", "message": f"{exc}; ask an admin."}, 403)
+
+    @web.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 400
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status)
+        return render(request, "error.html", {"title": "That did not work", "message": str(exc)}, status)
+
+    @web.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return render(request, "error.html", {"title": "That did not work", "message": str(exc.detail)},
+                      exc.status_code)
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+                    for e in exc.errors()]
+        if _wants_json(request):
+            return JSONResponse({"detail": problems}, 422)
+        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return render(request, "error.html", {"title": "Please check the form", "message": text}, 400)
+
+    return web

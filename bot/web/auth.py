@@ -1,0 +1,110 @@
+"""Who is asking, and may they: session cookies for people, bearer tokens for scripts, CSRF, login limits.
+
+Every route declares the least role it needs with ``Depends(require(ROLE))`` (or ``public``); the route
+table test fails for a route without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from fastapi import Depends, HTTPException, Request
+
+from bot.clock import Clock
+from bot.web import users
+from bot.web.users import Person
+
+PUBLIC = "public"
+
+
+class NotSignedIn(Exception):
+    """Raised by require(): pages answer with a redirect to /login, the API with 401."""
+
+
+class Forbidden(Exception):
+    def __init__(self, role: str) -> None:
+        super().__init__(f"this needs the {role} role")
+        self.role = role
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_person(request: Request) -> Person | None:
+    core = request.app.state.core
+    token = _bearer(request)
+    if token is not None:
+        return users.token_person(core, token)
+    if request.url.path.startswith("/api/"):
+        return None  # the API takes tokens only, so a cookie cannot be replayed cross-site against it
+    name = request.session.get("user")
+    return users.person(core, name) if isinstance(name, str) else None
+
+
+def require(role: str) -> Callable[[Request], Person | None]:
+    def dependency(request: Request) -> Person | None:
+        if role == PUBLIC:
+            return current_person(request)
+        who = current_person(request)
+        if who is None:
+            raise NotSignedIn()
+        if not who.can(role):
+            raise Forbidden(role)
+        request.state.person = who
+        return who
+
+    dependency.rule = role  # type: ignore[attr-defined]  # read by the route table test
+    return dependency
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Every form POST carries the session's token in a hidden field named csrf."""
+    form = await request.form()
+    sent = form.get("csrf")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="the form expired or came from another site: reload the page "
+                                                    "and try again")
+
+
+CSRF = Depends(check_csrf)
+
+
+class LoginLimiter:
+    """At most ``per_user`` failed sign-ins per name and ``per_address`` per client address in ``window``."""
+
+    def __init__(self, clock: Clock, per_user: int = 5, per_address: int = 20,
+                 window: timedelta = timedelta(minutes=15)) -> None:
+        self.clock, self.per_user, self.per_address, self.window = clock, per_user, per_address, window
+        self._failures: dict[str, deque[datetime]] = {}
+
+    def _recent(self, key: str) -> deque[datetime]:
+        q = self._failures.setdefault(key, deque())
+        cutoff = self.clock.now() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        return q
+
+    def blocked(self, name: str, address: str) -> bool:
+        return (len(self._recent(f"user:{name.strip().lower()}")) >= self.per_user
+                or len(self._recent(f"addr:{address}")) >= self.per_address)
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock.now()
+        self._recent(f"user:{name.strip().lower()}").append(now)
+        self._recent(f"addr:{address}").append(now)

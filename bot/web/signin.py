@@ -1,0 +1,91 @@
+"""Signing in and out: the login form (rate limited), the first-run link, changing one's password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot import audit
+from bot.errors import UserError
+from bot.web import users
+from bot.web.app import flash, render
+from bot.web.auth import CSRF, PUBLIC, require
+from bot.web.users import Person
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would make the login page a phishing tool."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _sign_in(request: Request, who: Person, next_url: str) -> Response:
+    request.session.clear()  # a fresh session (and CSRF token) for every sign-in
+    request.session["user"] = who.name
+    core = request.app.state.core
+    with core.sessions.begin() as session:
+        audit.record(session, core.clock.now(), who.name, "sign_in", None, None)
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.get("/login", dependencies=[Depends(require(PUBLIC))])
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "name": "", "error": None})
+
+
+@router.post("/login", dependencies=[Depends(require(PUBLIC)), CSRF])
+def login(request: Request, name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/") -> Response:
+    core = request.app.state.core
+    limiter = request.app.state.limiter
+    address = request.client.host if request.client else "?"
+    context = {"next": _safe_next(next), "name": name}
+    if limiter.blocked(name, address):
+        return render(request, "login.html", {**context, "error": "Too many failed attempts: wait 15 minutes, "
+                                                                  "or ask an admin to reset your password."}, 429)
+    who = users.authenticate(core, name, password)
+    if who is None:
+        limiter.failed(name, address)
+        return render(request, "login.html", {**context, "error": "Wrong name or password."}, 400)
+    return _sign_in(request, who, _safe_next(next))
+
+
+@router.get("/login/once", dependencies=[Depends(require(PUBLIC))])
+def login_once(request: Request, token: str = "") -> Response:
+    who = users.use_signin_token(request.app.state.core, token) if token else None
+    if who is None:
+        return render(request, "error.html", {"title": "This link was used already",
+                                              "message": "A sign-in link works once. Sign in with your password, "
+                                                         "or ask an admin for a new account."}, 400)
+    response = _sign_in(request, who, "/password")
+    flash(request, f"Signed in as {who.name}. Choose a password now: the link does not work again.")
+    return response
+
+
+@router.post("/logout", dependencies=[CSRF])
+def logout(request: Request, who: Annotated[Person, Depends(require("organiser"))]) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/password")
+def password_page(request: Request, who: Annotated[Person, Depends(require("organiser"))]) -> Response:
+    return render(request, "password.html", {"error": None})
+
+
+@router.post("/password", dependencies=[CSRF])
+def password_change(request: Request, who: Annotated[Person, Depends(require("organiser"))],
+                    password: Annotated[str, Form()] = "", again: Annotated[str, Form()] = "") -> Response:
+    if password != again:
+        return render(request, "password.html", {"error": "The two passwords differ."}, 400)
+    try:
+        users.set_password(request.app.state.core, who.name, password, who.name)
+    except UserError as exc:
+        return render(request, "password.html", {"error": str(exc).removeprefix("password: ")}, 400)
+    flash(request, "Password changed.")
+    return RedirectResponse("/", status_code=303)

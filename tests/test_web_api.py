@@ -1,0 +1,169 @@
+"""The JSON API with tokens, approvals, and the CLI commands of the web app."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import cli
+from bot.web import users
+from bot.web.models import TokenRow
+from tests.conftest import deliveries
+from tests.web_fixtures import Web, csrf_of, web  # noqa: F401 - the fixture
+
+__all__ = ["web"]
+
+
+def _bearer(web: Web, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {users.create_token(web.core, f'script-{role}', role, 'test')}"}
+
+
+def test_the_api_refuses_a_request_without_a_token(web: Web) -> None:
+    response = web.client().get("/api/status")
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["detail"]
+
+
+def test_the_api_ignores_the_session_cookie(web: Web) -> None:
+    assert web.client("admin").get("/api/status").status_code == 401
+
+
+def test_a_token_is_stored_hashed(web: Web) -> None:
+    token = users.create_token(web.core, "deploy", "staff", "test")
+    with web.core.sessions() as s:
+        stored = s.scalars(select(TokenRow.token_hash)).one()
+    assert token not in stored and len(stored) == 64
+
+
+def test_a_staff_token_closes_a_campaign_through_the_api(web: Web) -> None:
+    client = web.client()
+    headers = _bearer(web, "staff")
+    preview = client.get("/api/campaigns/test/close-preview", params={"outcome": "success"}, headers=headers).json()
+    assert len(preview["messages"]) == 4 and preview["already_closed"] is False
+    response = client.post("/api/campaigns/test/close", json={"outcome": "success"}, headers=headers)
+    assert response.status_code == 200 and response.json()["changed"] is True
+    assert len(deliveries(web.core, kind="closing")) == 4
+    again = client.post("/api/campaigns/test/close", json={"outcome": "success"}, headers=headers)
+    assert again.json()["changed"] is False
+
+
+def test_an_organiser_token_may_not_stop_everything(web: Web) -> None:
+    response = web.client().post("/api/stop", json={"reason": "x"}, headers=_bearer(web, "organiser"))
+    assert response.status_code == 403
+
+
+def test_bad_api_input_is_a_4xx_naming_the_field(web: Web) -> None:
+    client = web.client()
+    headers = _bearer(web, "organiser")
+    missing = client.post("/api/campaigns/test/queue", json={}, headers=headers)
+    assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "text"
+    late = client.post("/api/campaigns/test/queue", json={"text": "hi", "at": "soon"}, headers=headers)
+    assert late.status_code == 400 and "--at" in late.json()["detail"]
+    unknown = client.get("/api/campaigns/nope", headers=headers)
+    assert unknown.status_code == 404
+
+
+def test_an_organisers_post_waits_for_approval_by_someone_else_with_the_staff_role(web: Web) -> None:
+    web.app.state.approval_default = "required"
+    organiser = web.client("organiser")
+    token = csrf_of(organiser, "/campaigns/test")
+    organiser.post("/campaigns/test/queue", data={"csrf": token, "text": "Please write", "language": "en"})
+    rows = deliveries(web.core, kind="queued")
+    assert {r.status for r in rows} == {"awaiting_approval"}
+    staff = web.client("staff")
+    page = staff.get("/").text
+    assert "Awaiting approval" in page and "Please write" in page
+    approval_id = page.split('action="/approvals/')[1].split("/")[0]
+    staff.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(staff, "/")})
+    assert {r.status for r in deliveries(web.core, kind="queued")} == {"planned"}
+    audit = web.client("staff").get("/audit", params={"action": "approve"}).text
+    assert "staff" in audit and "requested_by=organiser" in audit
+
+
+def test_nobody_approves_their_own_post(web: Web) -> None:
+    from bot.errors import UserError
+    from bot.web import services
+
+    services.queue_for_approval(web.core, "test", web.core.clock.now(), "mine", "staff")
+    (pending,) = services.pending_approvals(web.core)
+    with pytest.raises(UserError, match="someone else"):
+        services.approve(web.core, pending["id"], "staff")
+
+
+def _run(web: Web, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    config = str(web.core.config.path)
+    result = CliRunner().invoke(cli, [*args[:2], "--config", config, *args[2:]], env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_users_are_added_listed_given_a_role_and_removed_from_the_command_line(web: Web) -> None:
+    code, _ = _run(web, "users", "add", "ana", "--role", "staff", "--password-env", "ANA_PW",
+                   env={"ANA_PW": "a long enough password"})
+    assert code == 0
+    assert users.authenticate(web.core, "ana", "a long enough password") is not None
+    assert _run(web, "users", "set-role", "ana", "organiser")[0] == 0
+    code, out = _run(web, "users", "list")
+    assert "ana\torganiser" in out
+    assert _run(web, "users", "remove", "ana")[0] == 0
+    assert users.person(web.core, "ana") is None
+
+
+def test_a_short_password_is_one_clear_line(web: Web) -> None:
+    code, out = _run(web, "users", "add", "bo", "--role", "staff", "--password-env", "PW", env={"PW": "short"})
+    assert code == 1 and out.strip() == "error: password: at least 10 characters, please"
+
+
+def test_tokens_create_prints_the_token_once_and_it_works(web: Web) -> None:
+    code, out = _run(web, "tokens", "create", "ci", "--role", "staff")
+    token = out.splitlines()[0]
+    assert code == 0 and token.startswith("cb_")
+    assert web.client().get("/api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_first_run_link_signs_in_once_and_asks_for_a_password(web: Web) -> None:
+    for name in ("organiser", "staff", "admin"):
+        users.remove_user(web.core, name, "test")
+    link = users.first_run_link(web.core, "http://127.0.0.1:8000")
+    assert link is not None and users.first_run_link(web.core, "http://127.0.0.1:8000") is None
+    client = web.client()
+    path = link.removeprefix("http://127.0.0.1:8000")
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["location"] == "/password"
+    assert client.get("/").status_code == 200
+    assert web.client().get(path).status_code == 400  # used up
+
+
+def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(web: Web) -> None:
+    web.app.state.close_approval_default = "required"
+    users.add_user(web.core, "staff2", "staff", "correct horse battery", "test")
+    first = web.client("staff")
+    first.post("/campaigns/test/close", data={"csrf": csrf_of(first, "/"), "outcome": "success", "note": "won"})
+    assert deliveries(web.core, kind="closing") == []
+    page = first.get("/").text
+    assert "Close the case (success): won" in page
+    approval_id = page.split('action="/approvals/')[1].split("/")[0]
+    own = first.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(first, "/")})
+    assert own.status_code == 400 and deliveries(web.core, kind="closing") == []
+    second = web.client("staff2")
+    second.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(second, "/")})
+    assert len(deliveries(web.core, kind="closing")) == 4
+    with web.core.sessions() as s:
+        from bot.store.models import CampaignRow
+
+        row = s.get(CampaignRow, "test")
+        assert row is not None and row.state == "closed" and row.state_changed_by == "staff2"
+        assert "requested by staff" in (row.state_note or "")
+
+
+def test_a_post_awaiting_approval_is_cancelled_by_the_close_and_not_approved_after_it(web: Web) -> None:
+    from bot import lifecycle
+    from bot.errors import UserError
+    from bot.web import services
+
+    services.queue_for_approval(web.core, "test", web.core.clock.now(), "late post", "organiser")
+    (pending,) = services.pending_approvals(web.core)
+    lifecycle.close(web.core, "test", "success", "staff")
+    with pytest.raises(UserError, match="is closed"):
+        services.approve(web.core, pending["id"], "staff")
+    assert {d.status for d in deliveries(web.core, kind="queued")} == {"cancelled"}  # the close cancelled it

@@ -1,0 +1,66 @@
+"""Shared setup for the web tests: an app with the test campaign loaded, one user per role, a client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bot.app import App
+from bot.planner import sync_definitions
+from bot.web import users
+from bot.web.app import create_app
+from bot.web.users import add_user
+from tests.conftest import write_campaign
+
+PASSWORD = "correct horse battery"
+ROLES = ("organiser", "staff", "admin")
+
+
+@dataclass
+class Web:
+    core: App
+    app: FastAPI
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str | None = None) -> TestClient:
+        """A client signed in as the user of that role (none: anonymous)."""
+        client = TestClient(self.app, base_url="http://127.0.0.1", follow_redirects=False)
+        if role:
+            sign_in(client, role)
+        return client
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    page = client.get(path).text
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+    token = csrf_of(client)
+    return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/"})
+
+
+def load(core: App) -> None:
+    sync_definitions(core, core.load_campaigns())
+
+
+@pytest.fixture
+def web(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
+    # The cheapest argon2 parameters: the tests check the flow, not the hash's cost (2 shared cores).
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    write_campaign(campaigns_dir)
+    core = make_app()
+    load(core)
+    for role in ROLES:
+        add_user(core, role, role, PASSWORD, "test")
+    yield Web(core, create_app(core, secret_key="x" * 40))
