@@ -22,7 +22,8 @@ from bot.errors import NotFound
 from bot.lifecycle import normalise_outcome
 from bot.networks.registry import network_class
 from bot.outbox.record import last_published
-from bot.planner import REVIVABLE, desired_rows, last_variants
+from bot.outbox.staff import REVIVABLE
+from bot.planner import desired_rows, last_variants
 from bot.store.models import CampaignRow, DeliveryRow
 
 if TYPE_CHECKING:

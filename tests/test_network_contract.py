@@ -182,11 +182,18 @@ def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         httpx.delete(f"{server.base_url}/api/v1/_mock/faults", timeout=TIMEOUT)
         yield MastodonHarness(server, monkeypatch)
         return
-    fake = (FakeX() if request.param == "x" else FakeBluesky()).start()
+    if request.param == "x":
+        fake_x = FakeX().start()
+        try:
+            yield XHarness(fake_x, monkeypatch)
+        finally:
+            fake_x.stop()
+        return
+    fake_bsky = FakeBluesky().start()
     try:
-        yield XHarness(fake, monkeypatch) if request.param == "x" else BlueskyHarness(fake, monkeypatch)
+        yield BlueskyHarness(fake_bsky, monkeypatch)
     finally:
-        fake.stop()
+        fake_bsky.stop()
 
 
 def post(n: int, text: str, **kw: Any) -> Post:

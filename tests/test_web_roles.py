@@ -85,12 +85,12 @@ def _routes() -> list[tuple[str, str, APIRoute]]:
     from unittest.mock import MagicMock
 
     app = create_app(MagicMock(), secret_key="x" * 40)
-    out = []
+    out: list[tuple[str, str, APIRoute]] = []
     for route in _flatten(app.routes):
         if isinstance(route, Mount) or route.path in FRAMEWORK:
             continue
         assert isinstance(route, APIRoute), route
-        out.extend((method, route.path, route) for method in sorted(route.methods))
+        out.extend((method, route.path, route) for method in sorted(route.methods or ()))
     return out
 
 

@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import UserError
 from bot.web import users
-from bot.web.app import flash, render
 from bot.web.auth import CSRF, require
 from bot.web.models import ROLES
+from bot.web.rendering import flash, render
 from bot.web.users import Person
 
 router = APIRouter(include_in_schema=False)

@@ -5,27 +5,25 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.app import App
 from bot.errors import NotFound, UserError
-from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn, csrf_token
+from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn
 from bot.web.models import SecretRow
+from bot.web.rendering import render
 
 HERE = Path(__file__).parent
 SECRET_ENV = "CAMPAIGN_BOT_SECRET_KEY"
 APPROVAL_ENV = "CAMPAIGN_BOT_APPROVAL"
 CLOSE_APPROVAL_ENV = "CAMPAIGN_BOT_CLOSE_APPROVAL"
 SESSION_HOURS = 12
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def session_secret(core: App) -> str:
@@ -48,17 +46,6 @@ def session_secret(core: App) -> str:
             row = SecretRow(id=1, value=secrets.token_urlsafe(48))
             session.add(row)
         return row.value
-
-
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
-    flash = request.session.pop("flash", None)
-    ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request), "flash": flash,
-           "stop": None, **(context or {})}
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
-
-
-def flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session["flash"] = {"message": message, "kind": kind}
 
 
 def _wants_json(request: Request) -> bool:

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from bot import heartbeat, lifecycle, reports
 from bot.errors import NotFound, UserError
 from bot.web import services, views
-from bot.web.app import flash, render
 from bot.web.auth import CSRF, require
+from bot.web.rendering import flash, render
 from bot.web.users import Person
 
 router = APIRouter(include_in_schema=False)
