@@ -50,7 +50,8 @@ def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) ->
 @click.command("web")
 @_config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="PORT")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="PORT",
+              help="Port to listen on (env PORT).")
 @click.option("--behind-https", is_flag=True, envvar="CAMPAIGN_BOT_BEHIND_HTTPS",
               help="Served through HTTPS (a proxy): session cookies are marked Secure.")
 @click.option("--approval", type=click.Choice(["none", "required"]), default=None,
@@ -58,7 +59,7 @@ def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) ->
                    "CAMPAIGN_BOT_APPROVAL).")
 @click.option("--close-approval", type=click.Choice(["none", "required"]), default=None,
               help="A close waits for a second staff member (default: none; env CAMPAIGN_BOT_CLOSE_APPROVAL).")
-@click.option("--dry-run", is_flag=True, hidden=True)
+@click.option("--dry-run", is_flag=True, hidden=True, help="Console stand-ins, as `run --dry-run --web` starts it.")
 @click.pass_context
 @_friendly
 def web(ctx: click.Context, config_path: str | None, host: str, port: int, behind_https: bool,
@@ -148,7 +149,9 @@ def users_group() -> None:
 @users_group.command("add")
 @_config_option
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]),
+              help="What the person may do: organiser queues posts; staff also closes, pauses and approves; "
+                   "admin also manages people.")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable "
                                                      "(default: ask for it).")
 @click.pass_context
@@ -217,7 +220,8 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @_config_option
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]),
+              help="What a script holding the token may do (as a person with that role).")
 @click.pass_context
 @_friendly
 def tokens_create(ctx: click.Context, config_path: str | None, name: str, role: str) -> None:
