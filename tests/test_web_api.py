@@ -167,3 +167,17 @@ def test_a_post_awaiting_approval_is_cancelled_by_the_close_and_not_approved_aft
     with pytest.raises(UserError, match="is closed"):
         services.approve(web.core, pending["id"], "staff")
     assert {d.status for d in deliveries(web.core, kind="queued")} == {"cancelled"}  # the close cancelled it
+
+
+def test_a_campaign_file_that_requires_approval_holds_an_organisers_post_without_a_web_setting(
+        web: Web, campaigns_dir) -> None:
+    from tests.conftest import write_campaign
+    from tests.web_fixtures import load
+
+    write_campaign(campaigns_dir, extra='approval = "required"')
+    load(web.core)  # the file changed: the planner stores the new definition
+    assert web.app.state.approval_default == "none"
+    organiser = web.client("organiser")
+    organiser.post("/campaigns/test/queue", data={"csrf": csrf_of(organiser, "/campaigns/test"),
+                                                  "text": "Please write", "language": "en"})
+    assert {r.status for r in deliveries(web.core, kind="queued")} == {"awaiting_approval"}

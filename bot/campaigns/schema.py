@@ -161,6 +161,10 @@ class Campaign(Strict):
     status: Literal["active", "paused", "closed"] = "active"
     outcome: Literal["success", "no_further_action"] | None = None
     grace_minutes: float = Field(default=60, ge=0)
+    approval: Literal["none", "required"] | None = None
+    """"required": a post an organiser queues in the web app waits for another staff member's approval."""
+    close_approval: Literal["none", "required"] | None = None
+    """"required": a close waits for a second staff member (default: the web app's setting)."""
     ask: Localized
     hashtags: list[str] | dict[str, list[str]] = Field(default_factory=list)
     link: str = ""
