@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.deliveries import PLANNED, SENDING
 from bot.errors import NotFound
+from bot.heartbeat import worker_alive
 from bot.previews import close_preview, iso, known_campaigns, preview, reply_parent
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
@@ -165,8 +166,10 @@ def status(app: App) -> dict[str, Any]:
         zones = _timezones(session)
         unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(
             select(DeliveryRow).where(DeliveryRow.status == "unknown").order_by(DeliveryRow.id))]
+    alive, worker = worker_alive(app)
     return {
         "now": iso(now),
+        "worker": {"alive": alive, "message": worker},
         "emergency_stop": {"active": bool(control and control.paused_all),
                            "reason": control.reason if control else None,
                            "by": control.changed_by if control else None},

@@ -15,7 +15,7 @@ from bot.cli import cli
 from bot.deliveries import CALL_TO_ACTION, CLOSING, PLANNED, QUEUED, SENT
 from bot.dispatch import Dispatcher
 from bot.planner import plan
-from bot.store.models import AccountStateRow, AuditRow, Base, CampaignRow
+from bot.store.models import AuditRow, Base, CampaignRow
 from tests.conftest import deliveries, write_campaign
 
 LONG_ID = "peru-children-humanitarian-status"
@@ -189,13 +189,8 @@ def test_status_says_when_the_campaigns_deadline_has_passed(make_app, campaigns_
 def test_status_shows_an_account_held_as_misconfigured(make_app, campaigns_dir, clock, monkeypatch):
     app, _ = sent_campaign(make_app, campaigns_dir, clock)
     reason = "environment variable $A1_TOKEN is not set"
-    if hasattr(AccountStateRow, "misconfigured_reason"):  # after lane H1's migration
-        with app.sessions.begin() as s:
-            account_state.update_in(s, "a1", clock.now(), misconfigured_reason=reason)
-    else:
-        with app.sessions.begin() as s:
-            account_state.update_in(s, "a1", clock.now())
-        monkeypatch.setattr(AccountStateRow, "misconfigured_reason", reason, raising=False)
+    with app.sessions.begin() as s:
+        account_state.update_in(s, "a1", clock.now(), misconfigured_reason=reason)
     [account] = reports.status(app)["accounts"]
     assert account["account"] == "a1" and account["misconfigured"] == reason
     assert f"account a1 MISCONFIGURED (its posts wait): {reason}" in invoke("status")[1]
@@ -230,3 +225,19 @@ def test_a_queued_post_in_the_database_is_previewed_once(make_app, campaigns_dir
     rows, _ = reports.preview(app, "test", 1)
     queued = [r for r in rows if r["kind"] == QUEUED]
     assert len(queued) == 2 and all(r["delivery"] for r in queued)
+
+
+def test_status_says_whether_a_worker_is_alive(make_app, campaigns_dir, clock):
+    from bot.heartbeat import beat
+    from bot.outbox import workers
+
+    app, _ = sent_campaign(make_app, campaigns_dir, clock)
+    assert "WORKER: no worker is running" in invoke("status")[1]
+    beat(app)
+    assert reports.status(app)["worker"]["alive"] is True
+    clock.advance(timedelta(minutes=5))  # it stopped beating
+    assert reports.status(app)["worker"] == {
+        "alive": False, "message": "the worker's last heartbeat was 300 s ago (is `campaign-bot run` running?)"}
+    with app.engine.begin() as conn:  # the command runs on the wall clock: a worker beating now
+        workers.beat(conn, "another", datetime.now(UTC))
+    assert "worker: a worker is alive" in invoke("status")[1]

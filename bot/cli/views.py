@@ -89,6 +89,8 @@ def status_cmd(ctx: click.Context, config_path: str | None, as_json: bool) -> No
         print_json(data)
         return
     now = app.clock.now()
+    worker = data["worker"]
+    echo(("worker: " if worker["alive"] else "WORKER: ") + worker["message"], fg=None if worker["alive"] else "yellow")
     stop = data["emergency_stop"]
     if stop["active"]:
         echo(f"EMERGENCY STOP by {stop['by']}: {stop['reason'] or ''}", fg="red", bold=True)
