@@ -84,9 +84,14 @@ def test_run_posts_a_queued_post_on_the_console_and_records_it_as_sent(workdir):
         assert daemon.wait_for("CONSOLE MODE"), "".join(daemon.output)
         assert daemon.wait_for("Queued from the test: Grant humanitarian immigration status", timeout=40), \
             "".join(daemon.output)
+        # One INFO line per post sent.
+        assert daemon.wait_for("sent post queued of peru-children-humanitarian-status as org_mastodon: console://"), \
+            "".join(daemon.output)
     finally:
         code = daemon.stop()
     assert code == 0, "".join(daemon.output)
+    output = "".join(daemon.output)
+    assert "apscheduler" not in output and "maximum number of running instances" not in output, output  # no chatter
     history = json.loads(cli(workdir, "history", "--json").stdout)
     [post] = [h for h in history if h["kind"] == "queued"]
     assert post["status"] == "sent" and post["account"] == "org_mastodon" and post["remote_id"]

@@ -99,8 +99,13 @@ def print_json(data: Any) -> None:
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """campaign-bot: posts urgent-action calls to action on schedule, and the thanks when a case closes."""
     ctx.obj = {"config_path": config_path}
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose:
+        logging.getLogger("bot").setLevel(logging.DEBUG)  # ours in full; libraries at INFO
+    # The scheduler's own lines are chatter (a job run every tick) or a tick skipped while the previous one still
+    # runs, which is harmless by design (jobs coalesce); a job's error is still logged, at ERROR.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def main() -> None:
