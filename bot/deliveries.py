@@ -40,6 +40,7 @@ def row(
     media: list[dict[str, str]] | None = None,
     reply_in_thread: bool = False,
     action: str = Action.POST,
+    queued_by: str | None = None,
 ) -> dict[str, Any]:
     return {
         "plan_key": plan_key,
@@ -59,6 +60,7 @@ def row(
         "attempts": 0,
         "created_at": now,
         "updated_at": now,
+        "queued_by": queued_by,
     }
 
 
@@ -74,6 +76,7 @@ def message_rows(
     reply_in_thread: bool,
     accounts: list[str] | None = None,
     languages: list[str] | None = None,
+    queued_by: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per account and language for a one-off message (closing, update, queued)."""
     rows = []
@@ -85,5 +88,6 @@ def message_rows(
             text = render(message, campaign.model, campaign.targets, lang, view.network)
             rows.append(row(plan_key=f"{key}|{account_id}|{lang}", campaign_id=campaign.id, account_id=account_id,
                             network=view.network, kind=kind, language=lang, text=text, due_at=due_at, now=now,
-                            media=media_for(message, campaign, lang), reply_in_thread=reply_in_thread))
+                            media=media_for(message, campaign, lang), reply_in_thread=reply_in_thread,
+                            queued_by=queued_by))
     return rows

@@ -173,7 +173,7 @@ def queue(app: App, campaign_id: str, when: datetime, text: str, by: str,
         try:
             rows = message_rows(app, loaded, message, kind=QUEUED, key=f"{campaign_id}|queued|{uuid.uuid4().hex}",
                                 due_at=when, now=now, reply_in_thread=False, accounts=accounts,
-                                languages=[lang])
+                                languages=[lang], queued_by=by)
         except TemplateError as exc:
             raise UserError(f"--text: {exc}") from None
         problems = [str(i) for r in rows for i in check_text("--text", "", r["text"], r["network"], lang)]

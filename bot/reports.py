@@ -46,6 +46,7 @@ def delivery_dict(d: DeliveryRow, timezone: str | None = None) -> dict[str, Any]
         "in_reply_to": d.in_reply_to,
         "attempts": d.attempts,
         "error": d.error,
+        "queued_by": d.queued_by,
         "timezone": timezone,
     }
 

@@ -157,6 +157,23 @@ def test_an_organiser_edits_and_cancels_a_queued_post(web: Web) -> None:
     assert (row.text, row.status) == ("second", "cancelled")
 
 
+def test_an_organiser_changes_only_the_posts_they_queued(web: Web) -> None:
+    from bot import lifecycle
+
+    lifecycle.queue(web.core, "test", web.core.clock.now(), "someone else's", "ana", account="a1", language="en")
+    (row,) = deliveries(web.core, kind="queued")
+    assert row.queued_by == "ana"
+    organiser = web.client("organiser")
+    token = csrf_of(organiser, "/campaigns/test")
+    assert organiser.post(f"/deliveries/{row.id}/edit", data={"csrf": token, "text": "mine now"}).status_code == 403
+    assert organiser.post(f"/deliveries/{row.id}/cancel", data={"csrf": token}).status_code == 403
+    (row,) = deliveries(web.core, kind="queued")
+    assert (row.text, row.status) == ("someone else's", "planned")
+    staff = web.client("staff")
+    staff.post(f"/deliveries/{row.id}/cancel", data={"csrf": csrf_of(staff, "/campaigns/test")})
+    assert [r.status for r in deliveries(web.core, kind="queued")] == ["cancelled"]
+
+
 def test_healthz_says_503_without_a_worker_and_200_with_a_fresh_heartbeat(web: Web) -> None:
     client = web.client()
     response = client.get("/healthz")

@@ -111,6 +111,8 @@ class DeliveryRow(Base):
     thread_root: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(40))
+    queued_by: Mapped[str | None] = mapped_column(String(200))
+    """Who queued it (`queue`, the web app): an organiser may change only their own queued posts."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from bot import heartbeat, lifecycle, reports
+from bot import lifecycle, reports
 from bot.errors import NotFound
 from bot.web import services, views
 from bot.web.auth import require
@@ -47,15 +47,14 @@ class StatusOut(BaseModel):
     campaigns: list[dict[str, Any]]
     accounts: list[dict[str, Any]]
     needs_attention: list[dict[str, Any]]
-    worker_alive: bool
-    worker: str
+    worker: dict[str, Any]
+    """{"alive": bool, "message": str}: whether a worker's heartbeat is fresh."""
+    now: str
 
 
 @router.get("/status", response_model=StatusOut)
 def status(request: Request, who: Organiser) -> StatusOut:
-    core = request.app.state.core
-    alive, worker = heartbeat.worker_alive(core)
-    return StatusOut(**reports.status(core), worker_alive=alive, worker=worker)
+    return StatusOut(**reports.status(request.app.state.core))
 
 
 class CampaignOut(BaseModel):
@@ -176,13 +175,13 @@ class EditIn(BaseModel):
 
 @router.post("/deliveries/{delivery_id}/cancel", response_model=ResultOut)
 def cancel(request: Request, delivery_id: DeliveryId, who: Organiser) -> ResultOut:
-    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"))
+    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"), by=who.name)
     return _out(services.cancel_delivery(request.app.state.core, delivery_id, who.name))
 
 
 @router.post("/deliveries/{delivery_id}/edit", response_model=ResultOut)
 def edit(request: Request, delivery_id: DeliveryId, body: EditIn, who: Organiser) -> ResultOut:
-    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"))
+    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"), by=who.name)
     return _out(services.edit_delivery(request.app.state.core, delivery_id, body.text, who.name))
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from bot import heartbeat, lifecycle, reports
+from bot import lifecycle, reports
 from bot.errors import NotFound, UserError
 from bot.web import services, views
 from bot.web.auth import CSRF, require
@@ -50,12 +50,11 @@ def parse_local(value: str, zone: str, now: datetime) -> datetime:
 def dashboard(request: Request, who: Organiser) -> Response:
     core = request.app.state.core
     data = reports.status(core)
-    alive, worker = heartbeat.worker_alive(core)
     disabled = [a for a in views.accounts(core) if a["state"] != "ok" and not a["state"].startswith("rate")]
     return render(request, "dashboard.html", {
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": views.needs_a_person(core), "bad_accounts": disabled,
-        "worker_alive": alive, "worker": worker, "approvals": services.pending_approvals(core)})
+        "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"], "approvals": services.pending_approvals(core)})
 
 
 @router.post("/stop", dependencies=[CSRF])
@@ -167,7 +166,7 @@ def close(request: Request, campaign: str, who: Staff, outcome: Annotated[str, F
 
 
 def _delivery_campaign(request: Request, delivery_id: int, who: Person) -> dict[str, Any]:
-    return services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"))
+    return services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"), by=who.name)
 
 
 @router.get("/deliveries/{delivery_id}/edit")

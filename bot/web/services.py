@@ -58,13 +58,14 @@ def _pending(app: App, delivery_id: int) -> DeliveryRow:
     return d
 
 
-def changeable(app: App, delivery_id: int, *, any_kind: bool) -> dict[str, Any]:
-    """The delivery, if this person may change it: organisers change queued posts, staff any planned post."""
+def changeable(app: App, delivery_id: int, *, any_kind: bool, by: str | None = None) -> dict[str, Any]:
+    """The delivery, if this person may change it: staff (any_kind) any post not yet sent; an organiser only a
+    post they queued themselves."""
     with app.sessions() as session:
         d = session.get(DeliveryRow, delivery_id)
         if d is None:
             raise NotFound(f"no delivery {delivery_id}")
-        if d.kind != QUEUED and not any_kind:
+        if not any_kind and (d.kind != QUEUED or d.queued_by is None or d.queued_by != by):
             raise Forbidden("staff")
         return delivery_dict(d)
 
@@ -128,7 +129,7 @@ def queue_for_approval(app: App, campaign: str, when: datetime, text: str, by: s
             accounts = [account]
         try:
             rows = message_rows(app, loaded, Message(text={lang: text}), kind=QUEUED, key=key, due_at=when, now=now,
-                                reply_in_thread=False, accounts=accounts, languages=[lang])
+                                reply_in_thread=False, accounts=accounts, languages=[lang], queued_by=by)
         except TemplateError as exc:
             raise UserError(f"text: {exc}") from None
         problems = [i.message for r in rows for i in check_text("text", "", r["text"], r["network"], lang)]
