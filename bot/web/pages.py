@@ -54,7 +54,8 @@ def dashboard(request: Request, who: Organiser) -> Response:
     return render(request, "dashboard.html", {
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": views.needs_a_person(core), "bad_accounts": disabled,
-        "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"], "approvals": services.pending_approvals(core)})
+        "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"],
+        "approvals": services.pending_approvals(core)})
 
 
 @router.post("/stop", dependencies=[CSRF])
