@@ -313,3 +313,33 @@ def test_an_x_text_is_parsed_by_twitter_text_once_for_its_length_and_its_validit
     assert XNetwork.text_problem(text) is None  # then whether X would accept it
     after = parse_text.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+
+
+def test_a_mastodon_post_whose_outcome_is_unknown_is_found_among_the_accounts_recent_statuses(app, monkeypatch):
+    """mastodon-mock renders statuses as HTML like the real server: links, hashtags and a mention are matched."""
+    from mastodon_mock.testing.server import MockServer
+
+    text = "@someone@example.org please act now #FreeThem https://example.org/ua/2026/long-link-to-the-case"
+    with MockServer() as server:
+        monkeypatch.setenv("MOCK_TOKEN", "alice_token")
+        net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
+                                                    access_token_env="MOCK_TOKEN"), store(app, "m"))
+        sent = net.publish(post(7, text))
+        found = net.find_published(post(7, text))
+        assert found is not None and found.remote_id == sent.remote_id
+        assert net.find_published(post(8, "a post that never went out")) is None
+
+
+def test_a_status_rendered_as_mastodon_renders_it_reads_back_as_the_text_we_posted():
+    """The markup of Mastodon's TextFormatter (app/lib/text_formatter.rb): links split into invisible and ellipsis
+    spans, mentions as h-cards showing @user, hashtags with the tag in a span."""
+    from bot.networks.mastodon import _comparable, _html_text
+
+    content = ('<p><span class="h-card" translate="no"><a href="https://example.org/@someone" class="u-url mention">'
+               '@<span>someone</span></a></span> please act now <a href="https://m.example/tags/FreeThem" '
+               'class="mention hashtag" rel="tag">#<span>FreeThem</span></a><br /><a '
+               'href="https://example.org/ua/2026/long-link-to-the-case" target="_blank" rel="nofollow noopener" '
+               'translate="no"><span class="invisible">https://</span><span class="ellipsis">example.org/ua/2026/'
+               'long-lin</span><span class="invisible">k-to-the-case</span></a></p>')
+    posted = "@someone@example.org please act now #FreeThem\nhttps://example.org/ua/2026/long-link-to-the-case"
+    assert _comparable(_html_text(content)) == _comparable(posted)

@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
@@ -224,6 +225,29 @@ class MastodonNetwork(Network):
             return PermanentError(f"Mastodon.py: {exc}")
         return TransientError(f"Mastodon.py: {exc}")
 
+    def find_published(self, post: Post) -> Published | None:
+        """Settle a post whose outcome is unknown (a worker died mid-send after its campaign closed): look for it
+        among the account's recent statuses, by language, time and text as Mastodon renders it."""
+        from mastodon.errors import MastodonError
+
+        since = (post.scheduled_at or _now()) - timedelta(minutes=10)
+        wanted = _comparable(post.text)
+        try:
+            client = self.client()
+            me = client.account_verify_credentials()
+            statuses = client.account_statuses(me["id"], limit=40)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        for status in statuses or []:
+            created = status.get("created_at")
+            if isinstance(created, datetime) and created.astimezone(UTC) < since:
+                continue
+            if status.get("language") not in (None, post.language):
+                continue
+            if _comparable(_html_text(str(status.get("content") or ""))) == wanted:
+                return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
+        return None
+
     def check(self) -> AccountInfo:
         from mastodon.errors import MastodonError
 
@@ -265,3 +289,30 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class _TextOf(HTMLParser):
+    """The text of a status's HTML content as a reader sees it (links whole: their spans concatenated)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "p"):
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _html_text(content: str) -> str:
+    parser = _TextOf()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _comparable(text: str) -> str:
+    """Whitespace folded, mentions without their domain (Mastodon shows @user for @user@host)."""
+    return " ".join(MENTION_RE.sub(r"\1", text).split())
