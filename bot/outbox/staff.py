@@ -64,8 +64,11 @@ def update_planned(conn: Connection, changes: Sequence[dict[str, Any]], now: dat
 def revive(conn: Connection, ids: Iterable[int], now: datetime) -> int:
     """Cancelled by a close or a schedule edit, and wanted again: planned once more. Only what surely was not
     sent is revivable; unknown and sent rows never are."""
+    ids = list(ids)
+    if not ids:
+        return 0
     res = conn.execute(update(DELIVERIES)
-                       .where(D.id.in_(list(ids)), D.status == Status.CANCELLED, D.error_kind.in_(REVIVABLE))
+                       .where(D.id.in_(ids), D.status == Status.CANCELLED, D.error_kind.in_(REVIVABLE))
                        .values(status=Status.PLANNED, error=None, error_kind=None, not_before=None, updated_at=now))
     return res.rowcount or 0
 
