@@ -22,7 +22,7 @@ from bot.campaigns.validate import check_text
 from bot.deliveries import CLOSING, QUEUED, message_rows
 from bot.errors import NotFound, UserError
 from bot.outbox import staff
-from bot.outbox.enums import ErrorKind
+from bot.outbox.enums import ErrorKind, Status
 from bot.store.models import CampaignRow, ControlRow
 
 if TYPE_CHECKING:
@@ -153,37 +153,50 @@ def parse_when(value: str, now: datetime) -> datetime:
 
 def queue(app: App, campaign_id: str, when: datetime, text: str, by: str,
           account: str | None = None, language: str | None = None) -> Result:
-    now = app.clock.now()
     with app.sessions.begin() as session:
-        row = campaign_row(session, campaign_id)
-        if row.state == "closed":
-            raise UserError(f"{campaign_id} is closed ({row.outcome}): no more posts are queued; "
-                            "`campaign-bot reopen` first if the case is open again")
-        loaded = LoadedCampaign.from_definition(row.id, row.definition)
-        lang = language or loaded.model.languages[0]
-        if lang not in loaded.model.languages:
-            raise UserError(f"--language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
-        accounts = loaded.model.accounts
-        if account is not None:
-            if account not in accounts:
-                raise UserError(f"--account {account!r} does not post this campaign{did_you_mean(account, accounts)}"
-                                f" (its accounts: {', '.join(accounts)})")
-            accounts = [account]
-        message = Message(text={lang: text})
-        try:
-            rows = message_rows(app, loaded, message, kind=QUEUED, key=f"{campaign_id}|queued|{uuid.uuid4().hex}",
-                                due_at=when, now=now, reply_in_thread=False, accounts=accounts,
-                                languages=[lang], queued_by=by)
-        except TemplateError as exc:
-            raise UserError(f"--text: {exc}") from None
-        problems = [str(i) for r in rows for i in check_text("--text", "", r["text"], r["network"], lang)]
-        if problems:
-            raise UserError(problems[0])
-        if not rows:
-            raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
-        staff.insert_planned(session.connection(), rows)
-        audit.record(session, now, by, "queue", campaign_id, text, due_at=when.isoformat(), posts=len(rows))
-    return Result(True, f"queued {len(rows)} post(s) for {campaign_id} at {when.isoformat(timespec='seconds')}")
+        _, count = queue_in(session, app, campaign_id, when, text, by, account, language)
+    return Result(True, f"queued {count} post(s) for {campaign_id} at {when.isoformat(timespec='seconds')}")
+
+
+def queue_in(session: Session, app: App, campaign_id: str, when: datetime, text: str, by: str,
+             account: str | None = None, language: str | None = None, *,
+             awaiting_approval: bool = False) -> tuple[str, int]:
+    """Queue an extra post inside the caller's transaction: checked like a message in a campaign file, one row
+    per account, audited. Returns its plan-key prefix and how many rows; ``awaiting_approval``: the rows wait
+    for a staff member (the web app's approvals) instead of being planned."""
+    now = app.clock.now()
+    row = campaign_row(session, campaign_id)
+    if row.state == "closed":
+        raise UserError(f"{campaign_id} is closed ({row.outcome}): no more posts are queued; "
+                        "`campaign-bot reopen` first if the case is open again")
+    loaded = LoadedCampaign.from_definition(row.id, row.definition)
+    lang = language or loaded.model.languages[0]
+    if lang not in loaded.model.languages:
+        raise UserError(f"--language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
+    accounts = loaded.model.accounts
+    if account is not None:
+        if account not in accounts:
+            raise UserError(f"--account {account!r} does not post this campaign{did_you_mean(account, accounts)}"
+                            f" (its accounts: {', '.join(accounts)})")
+        accounts = [account]
+    key = f"{campaign_id}|queued|{uuid.uuid4().hex}"
+    try:
+        rows = message_rows(app, loaded, Message(text={lang: text}), kind=QUEUED, key=key, due_at=when, now=now,
+                            reply_in_thread=False, accounts=accounts, languages=[lang], queued_by=by)
+    except TemplateError as exc:
+        raise UserError(f"--text: {exc}") from None
+    problems = [str(i) for r in rows for i in check_text("--text", "", r["text"], r["network"], lang)]
+    if problems:
+        raise UserError(problems[0])
+    if not rows:
+        raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
+    if awaiting_approval:
+        for r in rows:
+            r["status"] = Status.AWAITING_APPROVAL
+    staff.insert_planned(session.connection(), rows)
+    audit.record(session, now, by, "queue", campaign_id, text, due_at=when.isoformat(), posts=len(rows),
+                 **({"awaiting_approval": True} if awaiting_approval else {}))
+    return key, len(rows)
 
 
 def resolve(app: App, delivery_id: int, by: str, *, sent_url: str | None = None,

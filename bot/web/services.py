@@ -6,13 +6,12 @@ the CLI can call the same code; the coordinator can move them next to their sibl
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from bot import account_state, audit, lifecycle, outbox, reports
+from bot import account_state, audit, lifecycle, reports
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
@@ -110,41 +109,14 @@ def measure(app: App, campaign: str, text: str, language: str | None) -> list[di
 
 def queue_for_approval(app: App, campaign: str, when: datetime, text: str, by: str,
                        account: str | None = None, language: str | None = None) -> Result:
-    """lifecycle.queue with the same checks, but the rows wait as awaiting_approval (the worker claims only
-    planned rows) until someone else with the staff role approves them."""
-    now = app.clock.now()
-    key = f"{campaign}|queued|{uuid.uuid4().hex}"
+    """lifecycle.queue, but the rows wait as awaiting_approval (the worker claims only planned rows) until
+    someone else with the staff role approves them; the request and the rows land in one transaction."""
     with app.sessions.begin() as session:
-        row = lifecycle.campaign_row(session, campaign)
-        if row.state == "closed":
-            raise UserError(f"{campaign} is closed ({row.outcome}): no more posts are queued")
-        loaded = LoadedCampaign.from_definition(row.id, row.definition)
-        lang = language or loaded.model.languages[0]
-        if lang not in loaded.model.languages:
-            raise UserError(f"language {lang!r}: the campaign posts in {', '.join(loaded.model.languages)}")
-        accounts = loaded.model.accounts
-        if account is not None:
-            if account not in accounts:
-                raise UserError(f"account {account!r} does not post this campaign")
-            accounts = [account]
-        try:
-            rows = message_rows(app, loaded, Message(text={lang: text}), kind=QUEUED, key=key, due_at=when, now=now,
-                                reply_in_thread=False, accounts=accounts, languages=[lang], queued_by=by)
-        except TemplateError as exc:
-            raise UserError(f"text: {exc}") from None
-        problems = [i.message for r in rows for i in check_text("text", "", r["text"], r["network"], lang)]
-        if problems:
-            raise UserError(f"text: {problems[0]}")
-        if not rows:
-            raise UserError(f"none of the accounts {', '.join(accounts)} posts in {lang!r}")
-        for r in rows:
-            r["status"] = AWAITING_APPROVAL
-        outbox.insert_planned(session.connection(), rows)
+        key, count = lifecycle.queue_in(session, app, campaign, when, text, by, account, language,
+                                        awaiting_approval=True)
         session.add(ApprovalRow(kind="post", campaign_id=campaign, plan_key_prefix=key + "|", requested_by=by,
-                                requested_at=now))
-        audit.record(session, now, by, "queue", campaign, text, due_at=when.isoformat(), posts=len(rows),
-                     awaiting_approval=True)
-    return Result(True, f"queued {len(rows)} post(s) for {campaign}: they wait for approval by another staff member")
+                                requested_at=app.clock.now()))
+    return Result(True, f"queued {count} post(s) for {campaign}: they wait for approval by another staff member")
 
 
 def request_close(app: App, campaign: str, outcome: str, by: str, note: str | None) -> Result:
