@@ -251,8 +251,8 @@ class Dispatcher:
 def _log(c: Claimed, answer: Answer, d: Decision, published: Published | None) -> None:
     if d.status == Status.SENT:
         where = (published.url or published.remote_id) if published else "?"
-        log.info("sent %s %s of %s as %s: %s", c.action, str(c.kind).replace("_", " "), c.campaign_id,
-                 c.account_id, where)
+        what = str(c.kind).replace("_", " ") + ("" if c.action == Action.POST else f" ({c.action})")
+        log.info("sent: %s of %s, from %s: %s", what, c.campaign_id, c.account_id, where)
         return
     if d.status == Status.FAILED:
         log.error("delivery %s failed: %s", c.id, d.error)

@@ -85,7 +85,7 @@ def test_run_posts_a_queued_post_on_the_console_and_records_it_as_sent(workdir):
         assert daemon.wait_for("Queued from the test: Grant humanitarian immigration status", timeout=40), \
             "".join(daemon.output)
         # One INFO line per post sent.
-        assert daemon.wait_for("sent post queued of peru-children-humanitarian-status as org_mastodon: console://"), \
+        assert daemon.wait_for("sent: queued of peru-children-humanitarian-status, from org_mastodon: console://"), \
             "".join(daemon.output)
     finally:
         code = daemon.stop()

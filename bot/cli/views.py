@@ -13,21 +13,19 @@ from bot.cli.base import cli, config_option, friendly, json_option, make_app, pr
 from bot.cli.fmt import WIDTH, echo, heading, kind_label, local, wrapped
 from bot.deliveries import (
     CALL_TO_ACTION,
-    CANCELLED,
     CLOSING,
     FAILED,
     MISSED,
-    PLANNED,
     QUEUED,
-    SENDING,
     SENT,
     UNKNOWN,
     UPDATE,
 )
 from bot.errors import UserError
 from bot.lifecycle import human_duration
+from bot.outbox.enums import Status
 
-STATUSES = [str(s) for s in (PLANNED, SENDING, SENT, CANCELLED, FAILED, MISSED, UNKNOWN)]  # values, not enum names
+STATUSES = [str(s) for s in Status]  # the values, as stored (not the enum's names)
 KINDS = [str(k) for k in (CALL_TO_ACTION, UPDATE, QUEUED, CLOSING)]
 
 
