@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,9 @@ import httpx
 import pytest
 
 from tests.test_daemon import Daemon, cli
+from tests.waiting import wait_for
+
+HANG = 180  # a deadline for a hang: at load 30 this test took 105 s
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.subprocess
@@ -35,14 +37,6 @@ def statuses(base_url: str) -> list[dict]:
                      timeout=30).json()
 
 
-def wait_until(predicate, timeout: float = 180):  # a deadline for a hang: at load 30 this test took 105 s
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    return predicate()
 
 
 def test_the_example_campaign_runs_on_mastodon_and_closing_replies_to_the_last_call_to_action(tmp_path,
@@ -70,8 +64,8 @@ def test_the_example_campaign_runs_on_mastodon_and_closing_replies_to_the_last_c
 
         daemon = Daemon(tmp_path)
         try:
-            posted = wait_until(lambda: len(statuses(mastodon_server.base_url)) >= 3 and
-                                statuses(mastodon_server.base_url))
+            posted = wait_for(lambda: len(statuses(mastodon_server.base_url)) >= 3 and
+                              statuses(mastodon_server.base_url), timeout=HANG)
             assert posted, daemon.text()
             by_lang = {s["language"] for s in posted}
             assert by_lang == {"es", "en"}
@@ -80,7 +74,8 @@ def test_the_example_campaign_runs_on_mastodon_and_closing_replies_to_the_last_c
 
             closed = cli(tmp_path, "close", "peru-children-humanitarian-status", "--outcome", "success")
             assert closed.returncode == 0, closed.stderr
-            replies = wait_until(lambda: [s for s in statuses(mastodon_server.base_url) if s["in_reply_to_id"]])
+            replies = wait_for(lambda: [s for s in statuses(mastodon_server.base_url) if s["in_reply_to_id"]],
+                               timeout=HANG)
             assert len(replies) == 2, daemon.text()
         finally:
             assert daemon.stop() == 0

@@ -10,28 +10,19 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 CAMPAIGN = "peru-children-humanitarian-status"
 pytestmark = pytest.mark.subprocess
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
-    """Wait for an event with a bounded timeout (not for time to pass)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    return predicate()
 
 
 def free_port() -> int:
