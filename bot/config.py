@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.alerts.settings import AlertSettings, Destination, parse_destinations, parse_settings
 from bot.errors import ConfigError
 from bot.networks.settings import AccountSettings
 
@@ -46,6 +47,9 @@ class Config:
     console_fallback: bool = False
     """True when there is no config file (or --dry-run): console mode. Only bot/accounts.py interprets it (which
     network each account stands in for, no budget, no secrets); everything else asks the account directory."""
+    alerts: list[Destination] = field(default_factory=list)
+    """The `[[alerts]]` destinations (bot/alerts/settings.py); their URLs may hold credentials: never print one."""
+    alerts_settings: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def campaigns_dir(self) -> Path:
@@ -89,9 +93,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"bot", "accounts"}
+        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings"}
         if unknown:
-            raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} (known: bot, accounts)")
+            raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
+                              "(known: bot, accounts, alerts, alerts_settings)")
     where = str(cfg_path) if cfg_path else "config"
     try:
         bot = BotSettings.model_validate(data.get("bot", {}))
@@ -121,5 +126,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         accounts=accounts,
         path=cfg_path,
         console_fallback=cfg_path is None or dry_run,
+        alerts=parse_destinations(data.get("alerts"), where),
+        alerts_settings=parse_settings(data.get("alerts_settings"), where),
     )
 

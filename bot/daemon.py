@@ -25,6 +25,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot.alerts.runner import start as start_alerts
 from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.errors import ConfigError
@@ -204,6 +205,7 @@ class Daemon:
             signal.signal(signal.SIGINT, self.stop)
             self.heartbeat()
             threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
+            start_alerts(self.app, self.stopping)  # bot/alerts: its own thread; never holds a post
             log.info("campaign-bot running as %s", self.app.owner)
             self.scheduler.start()  # blocks until stop()
         finally:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.alerts.health import failing_destinations
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.deliveries import PLANNED, SENDING
 from bot.errors import NotFound
@@ -168,6 +169,8 @@ def status(app: App) -> dict[str, Any]:
         unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(
             select(DeliveryRow).where(DeliveryRow.status == "unknown").order_by(DeliveryRow.id))]
     alive, worker = worker_alive(app)
+    with app.engine.connect() as conn:
+        failing_alerts = failing_destinations(conn, [d.key for d in app.config.alerts]) if app.config.alerts else []
     return {
         "now": iso(now),
         "worker": {"alive": alive, "message": worker},
@@ -177,5 +180,6 @@ def status(app: App) -> dict[str, Any]:
         "campaigns": campaigns,
         "accounts": accounts,
         "needs_attention": unknown,
+        "alerts_failing": failing_alerts,
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from bot import reports
+from bot.cli.alerts import alert_failures
 from bot.cli.base import cli, config_option, friendly, json_option, make_app, print_json
 from bot.cli.fmt import WIDTH, echo, heading, kind_label, local, wrapped
 from bot.deliveries import (
@@ -116,6 +117,7 @@ def status_cmd(ctx: click.Context, config_path: str | None, as_json: bool) -> No
         else:
             left = human_duration(datetime.fromisoformat(a["rate_limited_until"]) - now)
             echo(f"account {a['account']} rate limited for {left} more")
+    alert_failures(data["alerts_failing"])
     for d in data["needs_attention"]:
         echo(f"needs a person: delivery {d['id']} ({d['campaign']}, {d['account']}): {d['error']}", fg="yellow")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from bot.alerts.runner import running as alerts_running
 from bot.app import App
 from bot.errors import NotFound, UserError
 from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn
@@ -56,7 +59,12 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
     from bot.web import admin, api, ops, pages, signin
 
-    web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None,
+    @asynccontextmanager
+    async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
+        with alerts_running(core):  # detection (worker_down too) and sending, on a thread of its own
+            yield
+
+    web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   description="Queue posts, close campaigns and stop everything, as the CLI does. "
                               "Authenticate with `Authorization: Bearer <token>` (`campaign-bot tokens create`).")
     web.state.core = core
