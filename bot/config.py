@@ -126,7 +126,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         accounts=accounts,
         path=cfg_path,
         console_fallback=cfg_path is None or dry_run,
-        alerts=parse_destinations(data.get("alerts"), where),
+        alerts=[] if dry_run else parse_destinations(data.get("alerts"), where),  # a dry run tells nobody
         alerts_settings=parse_settings(data.get("alerts_settings"), where),
     )
 

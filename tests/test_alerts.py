@@ -11,7 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from bot import lifecycle, reports
+from bot.alerts import queue
+from bot.alerts.detect import detect
 from bot.alerts.runner import tick
+from bot.alerts.transport import TransportError, scrub
 from bot.cli import cli
 from bot.deliveries import FAILED, SENT, UNKNOWN
 from bot.dispatch import Dispatcher
@@ -188,3 +191,46 @@ def test_alerts_test_exits_0_when_every_destination_worked(make_app, campaigns_d
         make_app(config_extra=alerts_config(f'url = "{hook.url}"'))
         result = CliRunner().invoke(cli, ["alerts", "test"], catch_exceptions=False)
     assert result.exit_code == 0 and result.output.startswith("ok      json://127.0.0.1:")
+
+
+class RecordingTransport:
+    """Records what it was asked to send; ``fail`` makes each send raise that error instead."""
+
+    def __init__(self, fail: TransportError | None = None) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail = fail
+
+    def notify(self, destination, title, body):
+        if self.fail:
+            raise self.fail
+        self.sent.append((destination.key, title, body))
+
+
+def test_a_send_left_in_flight_by_a_dead_process_goes_out_after_its_lease(make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir, **ONE_LANGUAGE)
+    app = make_app(config_extra=alerts_config('url = "json://127.0.0.1:9/hook"\nname = "hook"'))
+    lifecycle.pause_all(app, "ana", "hold", paused=True)
+    transport = RecordingTransport()
+    with app.engine.begin() as conn:
+        queue.enqueue(conn, detect(conn, clock.now(), app.config.alerts_settings), app.config.alerts, clock.now())
+    with app.engine.begin() as conn:
+        assert len(queue.claim(conn, ["hook"], clock.now())) == 1  # then the process died before sending
+    assert tick(app, transport).sent == 0
+    clock.advance(queue.LEASE + timedelta(seconds=1))
+    assert tick(app, transport).sent == 1
+    assert [t for _k, t, _b in transport.sent] == ["campaign-bot: emergency stop"]
+
+
+def test_a_permanent_refusal_is_given_up_at_once_and_reported(make_app, campaigns_dir):
+    write_campaign(campaigns_dir, **ONE_LANGUAGE)
+    app = make_app(config_extra=alerts_config('url = "json://127.0.0.1:9/hook"\nname = "hook"'))
+    lifecycle.pause_all(app, "ana", "hold", paused=True)
+    assert tick(app, RecordingTransport(TransportError("401 unauthorized", permanent=True))).failed == ["hook"]
+    [failing] = reports.status(app)["alerts_failing"]
+    assert (failing["failed"], failing["waiting"], failing["error"]) == (1, 0, "401 unauthorized")
+
+
+def test_a_failure_reason_never_quotes_the_credentials_in_the_url():
+    url = "json://staff:pa55word@hooks.example.org/tok-abcdef123?key=zz9-secret"
+    said = "Failed to send to staff:pa55word@hooks.example.org/tok-abcdef123?key=zz9-secret: 401"
+    assert scrub(said, url) == "Failed to send to ***@hooks.example.org/***?key=***: 401"

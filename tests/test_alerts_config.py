@@ -101,3 +101,8 @@ def test_every_alert_setting_and_event_is_documented_in_the_readme():
     for name in [*AlertSettings.__dataclass_fields__, *ALL_EVENTS, "url", "url_env", "events", "name"]:
         assert f"`{name}`" in readme, name
     assert "campaign-bot alerts test" in readme
+
+
+def test_a_dry_run_alerts_nobody(tmp_path):
+    path = config_with(tmp_path, '[[alerts]]\nurl = "json://127.0.0.1:9/hook"\n')
+    assert load_config(path, dry_run=True).alerts == []

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+PER_STEP = 50
+"""Sends per destination in one step; the rest wait for the next (a burst never holds the thread for long)."""
 
 TITLES = {
     "delivery_failed": "a post failed",
@@ -68,23 +70,34 @@ def tick(app: App, transport: Transport | None = None) -> TickResult:
     now = app.clock.now()
     with app.engine.begin() as conn:
         result.new_alerts = queue.enqueue(conn, detect(conn, now, settings), list(destinations.values()), now)
-    with app.engine.begin() as conn:
-        claimed = queue.claim(conn, destinations, now)
     transport = transport or AppriseTransport()
-    for send in claimed:
-        error, permanent = None, False
-        try:
-            transport.notify(destinations[send.destination], f"campaign-bot: {TITLES.get(send.event, send.event)}",
-                             body(send))
-            result.sent += 1
-        except TransportError as exc:
-            error, permanent = exc.message, exc.permanent
-            result.failed.append(send.destination)
-            log.warning("alert %s to %s not sent (attempt %d): %s", send.event, send.destination, send.attempts,
-                        exc.message)
-        with app.engine.begin() as conn:
-            queue.settle(conn, send, app.clock.now(), error, permanent)
+    for key, destination in destinations.items():
+        # One send at a time per destination, and none more this step once one failed: a service that is down
+        # costs one timeout per step, not one per alert waiting for it, and does not hold the others back.
+        for _ in range(PER_STEP):
+            with app.engine.begin() as conn:
+                claimed = queue.claim(conn, [key], app.clock.now(), limit=1)
+            if not claimed:
+                break
+            if not _send(app, transport, destination, claimed[0], result):
+                break
     return result
+
+
+def _send(app: App, transport: Transport, destination: Destination, send: queue.Claimed,
+          result: TickResult) -> bool:
+    error, permanent = None, False
+    try:
+        transport.notify(destination, f"campaign-bot: {TITLES.get(send.event, send.event)}", body(send))
+        result.sent += 1
+    except TransportError as exc:
+        error, permanent = exc.message, exc.permanent
+        result.failed.append(send.destination)
+        log.warning("alert %s to %s not sent (attempt %d): %s", send.event, send.destination, send.attempts,
+                    exc.message)
+    with app.engine.begin() as conn:
+        queue.settle(conn, send, app.clock.now(), error, permanent)
+    return error is None
 
 
 def send_test(destination: Destination, transport: Transport | None = None) -> str | None:
