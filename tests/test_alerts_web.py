@@ -51,3 +51,6 @@ def test_the_dashboard_shows_an_alert_destination_that_keeps_failing(make_app, c
     sign_in(client, "staff")
     page = client.get("/").text
     assert "Alerts to <strong>staff hook</strong> keep failing (1 waiting" in page
+    bearer = {"Authorization": f"Bearer {users.create_token(core, 'script', 'staff', 'test')}"}
+    [failing] = client.get("/api/status", headers=bearer).json()["alerts_failing"]
+    assert failing["destination"] == "staff hook" and failing["waiting"] == 1

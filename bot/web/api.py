@@ -50,6 +50,8 @@ class StatusOut(BaseModel):
     worker: dict[str, Any]
     """{"alive": bool, "message": str}: whether a worker's heartbeat is fresh."""
     now: str
+    alerts_failing: list[dict[str, Any]] = []
+    """Alert destinations that keep failing: destination, waiting, failed, error, last_attempt_at."""
 
 
 @router.get("/status", response_model=StatusOut)
