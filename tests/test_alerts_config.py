@@ -79,6 +79,7 @@ def test_a_url_from_a_file_named_by_the_variable_is_read(tmp_path, monkeypatch):
      "alerts[2]: a second destination called 'json://h': give each a distinct name"),
     ('[alerts_settings]\nworker_down_after = "soon"\n', "alerts_settings.worker_down_after: use a duration"),
     ('[alerts_settings]\nbase_url = "bot.example.org"\n', "alerts_settings.base_url: the web app's address"),
+    ('[alerts_settings]\nworker_down_after = "2s"\n', "alerts_settings.worker_down_after: at least 5s"),
     ('[alerts]\nurl = "json://h/x"\n', "alerts: write each destination as an [[alerts]] table"),
 ])
 def test_mistakes_are_one_line_naming_the_field(tmp_path, body, expected):

@@ -22,8 +22,8 @@ from bot.alerts.settings import Destination
 LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
-MAX_ATTEMPTS = 12
-"""About a day of tries (30 s doubling to an hour); then the send is `failed` and the destination reported."""
+MAX_ATTEMPTS = 30
+"""About a day of tries (30 s doubling to an hour, then hourly); then the send is `failed`, the destination reported."""
 A, S = ALERTS.c, SENDS.c
 
 

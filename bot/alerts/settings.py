@@ -34,6 +34,8 @@ class Event(StrEnum):
 ALL_EVENTS = frozenset(Event)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+WORKER_DOWN_MIN = timedelta(seconds=5)
+"""A worker beats every 2 s (bot/outbox/workers.py): less than this would call a live worker dead."""
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,11 @@ def parse_settings(raw: Any, where: str) -> AlertSettings:
     if base_url is not None and not re.match(r"^https?://[^/\s]+", str(base_url)):
         raise ConfigError(f"{where}: alerts_settings.base_url: the web app's address, like https://bot.example.org")
     interval = raw.get("interval_seconds", defaults.interval_seconds)
+    down_after = parse_duration(raw.get("worker_down_after", "2m"), f"{where}: alerts_settings.worker_down_after")
+    if down_after < WORKER_DOWN_MIN:
+        raise ConfigError(f"{where}: alerts_settings.worker_down_after: at least 5s (a worker beats every 2 s)")
     return AlertSettings(
-        worker_down_after=parse_duration(raw.get("worker_down_after", "2m"), f"{where}: alerts_settings."
-                                         "worker_down_after"),
+        worker_down_after=down_after,
         base_url=str(base_url).rstrip("/") if base_url else None,
         interval_seconds=parse_duration(interval, f"{where}: alerts_settings.interval_seconds").total_seconds(),
     )
