@@ -37,7 +37,7 @@ def test_the_web_process_alerts_a_dead_worker_while_it_serves(make_app, campaign
         assert hook.events() == ["worker_down"]  # once, though the thread looked many times
 
 
-def test_the_dashboard_shows_an_alert_destination_that_keeps_failing(make_app, campaigns_dir, clock):
+def test_the_dashboard_and_the_api_show_an_alert_destination_that_keeps_failing(make_app, campaigns_dir, clock):
     write_campaign(campaigns_dir)
     core = make_app(config_extra=f'[[alerts]]\nurl = "{closed_port_url()}"\nname = "staff hook"\n')
     load(core)
