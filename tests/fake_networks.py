@@ -118,6 +118,8 @@ class FakeBluesky(FakeServer):
         self.valid_refresh: set[str] = set()
         self.tokens = itertools.count(1)
         self.known_handles = {"amnesty.bsky.social": "did:plc:amnesty", handle: self.DID}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.notifications: list[dict[str, Any]] = []
 
         def session_body() -> dict[str, Any]:
             n = next(self.tokens)
@@ -188,6 +190,62 @@ class FakeBluesky(FakeServer):
             if rkey not in self.records:
                 return Response(400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"})
             return Response(200, self.records[rkey])
+
+        # The AppView's reads, as the PDS proxies them (lexicons app.bsky.feed.getPosts, at most 25 uris, and
+        # app.bsky.notification.listNotifications: newest first, paged by an opaque cursor).
+        @self.route("GET", "/xrpc/app.bsky.feed.getPosts")
+        def get_posts(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            uris = req.query.get("uris", [])
+            if len(uris) > 25:
+                return Response(400, {"error": "InvalidRequest", "message": "uris must not have more than 25 elements"})
+            posts = [self._post_view(uri) for uri in uris if self._rkey(uri) in self.records]
+            return Response(200, {"posts": posts})
+
+        @self.route("GET", "/xrpc/app.bsky.notification.listNotifications")
+        def list_notifications(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            limit = int(req.query.get("limit", ["50"])[0])
+            start = int(req.query.get("cursor", ["0"])[0])
+            newest_first = sorted(self.notifications, key=lambda n: n["indexedAt"], reverse=True)
+            page = newest_first[start:start + limit]
+            body: dict[str, Any] = {"notifications": page, "priority": False}
+            if start + limit < len(newest_first):
+                body["cursor"] = str(start + limit)
+            return Response(200, body)
+
+    def _rkey(self, uri: str) -> str:
+        return uri.rsplit("/", 1)[-1]
+
+    def _post_view(self, uri: str) -> dict[str, Any]:
+        record = self.records[self._rkey(uri)]
+        counts = self.counts.get(uri, {})
+        return {"uri": uri, "cid": record["cid"], "author": {"did": self.DID, "handle": self.handle},
+                "record": record["value"], "replyCount": counts.get("replies", 0),
+                "repostCount": counts.get("reposts", 0), "likeCount": counts.get("likes", 0),
+                "quoteCount": counts.get("quotes", 0), "indexedAt": "2026-11-30T14:00:00.000Z", "labels": []}
+
+    def answer(self, reason: str, author_handle: str, text: str, subject_uri: str | None = None,
+               indexed_at: str = "2026-11-30T14:20:00.000Z") -> str:
+        """Someone replies to, quotes or mentions the account: a notification as the AppView gives it."""
+        n = len(self.notifications) + 1
+        did = f"did:plc:author{n}"
+        uri = f"at://{did}/app.bsky.feed.post/3kanswer{n:05d}"
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": indexed_at, "langs": ["en"]}
+        if reason == "reply" and subject_uri:
+            ref = {"uri": subject_uri, "cid": self.records[self._rkey(subject_uri)]["cid"]}
+            record["reply"] = {"root": ref, "parent": ref}
+        if reason == "quote" and subject_uri:
+            record["embed"] = {"$type": "app.bsky.embed.record",
+                               "record": {"uri": subject_uri, "cid": self.records[self._rkey(subject_uri)]["cid"]}}
+        notification = {"uri": uri, "cid": f"bafyreianswer{n}", "author": {"did": did, "handle": author_handle},
+                        "reason": reason, "record": record, "isRead": False, "indexedAt": indexed_at, "labels": []}
+        if subject_uri:
+            notification["reasonSubject"] = subject_uri
+        self.notifications.append(notification)
+        return uri
 
     def revoke_access_tokens(self) -> None:
         self.valid_access.clear()
