@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +19,7 @@ from bot.reach import collect as reach_collect
 from bot.reach.collect import collect
 from bot.reach.report import report, rows
 from bot.reach.schedule import next_reading
-from bot.reach.tables import READERS, RESPONSES, SNAPSHOTS
+from bot.reach.tables import READERS, RESPONSES
 from tests.conftest import START, deliveries, write_campaign
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
@@ -164,6 +163,99 @@ def test_reads_stay_inside_the_accounts_read_budget(make_app, campaigns_dir, clo
     assert collect(app).snapshots == 1
 
 
-def _snapshots(app: Any) -> list[Any]:
+# -- Bluesky (the fake PDS answers as the AppView does) and X ----------------------------------------------------
+
+@pytest.fixture
+def bluesky(monkeypatch):
+    from tests.fake_networks import FakeBluesky
+
+    server = FakeBluesky().start()
+    monkeypatch.setenv("BSKY_PASSWORD", server.password)
+    yield server
+    server.stop()
+
+
+def bluesky_app(make_app, campaigns_dir, server, texts=("Free them now {{ link }}",)):
+    (campaigns_dir / "targets.toml").write_text(TARGETS, encoding="utf-8")
+    write_campaign(campaigns_dir, accounts='accounts = ["org"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    app = make_app(networks={}, accounts=(), config_extra=(
+        f'[accounts.org]\nnetwork = "bluesky"\nhandle = "{server.handle}"\napp_password_env = "BSKY_PASSWORD"\n'
+        f'service_url = "{server.url}"\n'))
+    plan(app)
+    for text in texts:
+        lifecycle.queue(app, "test", app.clock.now(), text, "tester")
+    assert Dispatcher(app).run_once() == len(texts)
+    return app
+
+
+def test_bluesky_counts_come_25_posts_per_getposts_and_the_targets_quote_is_recorded(make_app, campaigns_dir, clock,
+                                                                                      bluesky):
+    app = bluesky_app(make_app, campaigns_dir, bluesky, texts=tuple(f"Appeal {i} {{{{ link }}}}" for i in range(30)))
+    posts = deliveries(app, kind="queued")
+    first = posts[0].remote_id
+    bluesky.counts[first] = {"reposts": 3, "likes": 7, "replies": 2, "quotes": 1}
+    bluesky.answer("quote", "cancilleria.bsky.social", "The Ministry is looking into this case.", first)
+    bluesky.answer("reply", "someone.bsky.social", "Shared!", first)
+    bluesky.answer("like", "fan.bsky.social", "", first)
+    clock.advance(timedelta(minutes=10))
+    done = collect(app)
+    assert done.snapshots == 30 and done.responses == 1 and done.others == 1
+    reads = [r for r in bluesky.requests if r.path.endswith("getPosts")]
+    assert [len(r.query["uris"]) for r in reads] == [25, 5]
     with app.engine.connect() as conn:
-        return list(conn.execute(select(SNAPSHOTS)).all())
+        [r] = report(conn, "test")
+    assert r["networks"]["bluesky"] == {"posts": 30, "boosts": 3, "likes": 7, "replies": 2, "quotes": 1,
+                                             "supporter_boosts": 0, "share_clicks": 0, "target_responses": 1}
+    [answer] = r["responses"]
+    assert (answer["kind"], answer["author"], answer["delivery_id"]) == ("quote", "@cancilleria.bsky.social",
+                                                                          posts[0].id)
+    assert answer["url"].startswith("https://bsky.app/profile/cancilleria.bsky.social/post/")
+
+
+def test_bluesky_notifications_are_read_from_where_the_last_pass_stopped(make_app, campaigns_dir, clock, bluesky):
+    app = bluesky_app(make_app, campaigns_dir, bluesky)
+    [post] = deliveries(app, kind="queued")
+    bluesky.answer("reply", "cancilleria.bsky.social", "First answer.", post.remote_id, "2026-11-30T14:10:00.000Z")
+    assert collect(app).responses == 1
+    with app.engine.connect() as conn:
+        assert conn.scalar(select(READERS.c.cursor)) == "2026-11-30T14:10:00.000Z"  # the newest indexedAt seen
+    bluesky.answer("mention", "cancilleria.bsky.social", "@org.bsky.social a plain mention.", None,
+                   "2026-11-30T14:30:00.000Z")
+    assert collect(app).responses == 1
+    with app.engine.connect() as conn:
+        kinds = [(a.kind, a.delivery_id) for a in conn.execute(select(RESPONSES).order_by(RESPONSES.c.id))]
+    assert kinds == [("reply", post.id), ("mention", None)]  # a plain mention: the campaign naming the target
+
+
+def test_x_without_reads_on_its_tier_says_not_available_once_and_is_not_an_error(make_app, campaigns_dir, clock,
+                                                                                 monkeypatch):
+    from tests.fake_networks import FakeX
+
+    server = FakeX().start()
+    try:
+        for name in ("CK", "CS", "AT", "ATS"):
+            monkeypatch.setenv(f"X_{name}", "placeholder")
+        (campaigns_dir / "targets.toml").write_text(TARGETS, encoding="utf-8")
+        write_campaign(campaigns_dir, accounts='accounts = ["org_x"]', languages='languages = ["en"]',
+                       ask='ask = "Act now"', schedule=LATER)
+        app = make_app(networks={}, accounts=(), config_extra=(
+            '[accounts.org_x]\nnetwork = "x"\ntier = "free"\nconsumer_key_env = "X_CK"\nconsumer_secret_env = "X_CS"\n'
+            'access_token_env = "X_AT"\naccess_token_secret_env = "X_ATS"\n'))
+        server.mount(app.network("org_x"))
+        plan(app)
+        lifecycle.queue(app, "test", clock.now(), "Free them now {{ link }}", "tester")
+        assert Dispatcher(app).run_once() == 1
+        clock.advance(timedelta(minutes=10))
+        first = collect(app)
+        assert first.notes == ["org_x: X free tier: not available on this tier"] and first.snapshots == 0
+        clock.advance(timedelta(hours=1))
+        assert collect(app).notes == []  # said once
+        [post] = deliveries(app, kind="queued")
+        assert post.status == "sent" and post.error is None
+        with app.engine.connect() as conn:
+            [r] = report(conn, "test")
+        assert r["unavailable"] == {"org_x": "X free tier: not available on this tier"}
+        assert not [q for q in server.requests if q.method == "GET" and "/2/tweets" in q.path]
+    finally:
+        server.stop()
