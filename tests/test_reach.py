@@ -259,3 +259,41 @@ def test_x_without_reads_on_its_tier_says_not_available_once_and_is_not_an_error
         assert not [q for q in server.requests if q.method == "GET" and "/2/tweets" in q.path]
     finally:
         server.stop()
+
+
+def test_the_reach_migration_creates_exactly_the_reach_tables(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import bot.reach.tables  # noqa: F401 - registers the tables
+    from bot.store.db import make_engine, upgrade
+    from bot.store.models import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    ours = [d for d in diff if any(t in repr(d) for t in ("reach_snapshots", "target_responses", "reach_accounts"))]
+    assert ours == []
+
+
+def test_the_daemon_runs_one_collection_job_whatever_the_restarts(tmp_path):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.app import bootstrap
+    from bot.config import load_config
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\ndatabase_url = "sqlite:///{tmp_path}/bot.db"\n', encoding="utf-8")
+    app = bootstrap(load_config(cfg))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)  # as in the daemon: jobs go to the job store, where the id is unique
+    try:
+        reach_collect.attach(scheduler, app)
+        reach_collect.attach(scheduler, app)
+        assert [j.id for j in scheduler.get_jobs()] == ["reach"]
+    finally:
+        scheduler.shutdown(wait=False)
+    reach_collect.job(app)()  # an empty database: nothing to read, nothing fails
+    app.engine.dispose()
