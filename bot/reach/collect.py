@@ -65,7 +65,9 @@ def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pa
     for post in due:
         posts[(post.account_id, post.network)].append(post)
     for account_id, network in sorted(set(posts) | set(listening)):
-        state = states.get(account_id)
+        state, net = states.get(account_id), _network(app, account_id)
+        if net is None:
+            continue  # the console, or an account no longer in the config: nothing to read
         if account_id in busy:
             done.notes.append(f"{account_id}: not read now (posts are due or the account is held; posting first)")
         elif state is not None and state.unavailable and state.retry_at and as_utc(state.retry_at) > now:
@@ -74,7 +76,7 @@ def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pa
             done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
                               f"({state.last_error or 'waiting'})")
         else:
-            _read_account(app, account_id, network, posts.get((account_id, network), []), done)
+            _read_account(app, net, account_id, network, posts.get((account_id, network), []), done)
     return done
 
 
@@ -87,10 +89,7 @@ def _network(app: App, account_id: str) -> Any:
     return net if hasattr(net, "counts") and hasattr(net, "mentions") else None
 
 
-def _read_account(app: App, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
-    net = _network(app, account_id)
-    if net is None:
-        return
+def _read_account(app: App, net: Any, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
     batch = schedule.BATCH.get(network, 20)
     now = app.clock.now()
     with app.engine.begin() as conn:

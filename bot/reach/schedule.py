@@ -83,7 +83,8 @@ def reserve(conn: Connection, account_id: str, network: str, wanted: int, now: d
     """Take up to ``wanted`` reads from the account's read budget (before the network is asked); returns how
     many it may make."""
     limit, per = READ_BUDGETS.get(network, (0, 1))
-    row = reader(conn, account_id, now)
+    reader(conn, account_id, now)
+    row = conn.execute(select(READERS).where(READERS.c.account_id == account_id).with_for_update()).one()
     start, used = row.window_start, row.reads_used or 0
     if start is None or as_utc(start) <= now - timedelta(seconds=per):
         start, used = now, 0
