@@ -41,6 +41,8 @@ class FakeX(FakeServer):
         self.media: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1456012973835788293)
         self.remaining = 100
+        self.metrics: dict[str, dict[str, int]] = {}
+        self.mentions: list[dict[str, Any]] = []
 
         @self.route("POST", "/2/tweets")
         def create(req: Request) -> Response:
@@ -68,6 +70,29 @@ class FakeX(FakeServer):
                     for t in reversed(self.tweets)]
             return Response(200, {"data": data, "meta": {"result_count": len(data)}})
 
+        # Reads, as X API v2 answers them: GET /2/tweets (ids, tweet.fields=public_metrics) and the mentions
+        # timeline (since_id; expansions=author_id puts the authors in includes.users; meta.newest_id).
+        @self.route("GET", "/2/tweets")
+        def lookup(req: Request) -> Response:
+            ids = req.query.get("ids", [""])[0].split(",")
+            data = [{"id": t["id"], "text": _tco(t["text"]), "edit_history_tweet_ids": [t["id"]],
+                     "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0,
+                                        "bookmark_count": 0, "impression_count": 0, **self.metrics.get(t["id"], {})}}
+                    for t in self.tweets if t["id"] in ids]
+            return Response(200, {"data": data} if data else {"errors": [{"title": "Not Found Error"}]})
+
+        @self.route("GET", r"/2/users/\d+/mentions")
+        def mentions(req: Request) -> Response:
+            since = int(req.query.get("since_id", ["0"])[0])
+            found = sorted((m for m in self.mentions if int(m["id"]) > since), key=lambda m: -int(m["id"]))
+            if not found:
+                return Response(200, {"meta": {"result_count": 0}})
+            authors = {m["author_id"]: m["username"] for m in found}
+            return Response(200, {
+                "data": [{k: v for k, v in m.items() if k != "username"} for m in found],
+                "includes": {"users": [{"id": i, "name": n, "username": n} for i, n in authors.items()]},
+                "meta": {"newest_id": found[0]["id"], "oldest_id": found[-1]["id"], "result_count": len(found)}})
+
         @self.route("POST", "/1.1/media/upload.json")
         def upload(req: Request) -> Response:
             media_id = str(next(self.ids))
@@ -80,6 +105,17 @@ class FakeX(FakeServer):
             body = req.json()
             self.media[str(body["media_id"])]["alt"] = body["alt_text"]["text"]
             return Response(200, b"")
+
+    def answer(self, username: str, text: str, replied_to: str | None = None) -> str:
+        """Someone mentions the account (replying to one of its posts when ``replied_to`` is given)."""
+        tweet_id = str(next(self.ids))
+        mention: dict[str, Any] = {"id": tweet_id, "text": text, "author_id": str(900 + len(self.mentions)),
+                                   "username": username, "edit_history_tweet_ids": [tweet_id],
+                                   "created_at": "2026-11-30T14:20:00.000Z"}
+        if replied_to:
+            mention["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+        self.mentions.append(mention)
+        return tweet_id
 
     def mount(self, network: Any) -> None:
         network.client().session.mount("https://", RedirectAdapter(self.url))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import lifecycle
 from bot.cli import cli
 from bot.dispatch import Dispatcher
+from bot.networks.reading import Counts
 from bot.planner import plan
 from bot.reach import collect as reach_collect
 from bot.reach.collect import collect
@@ -228,38 +229,81 @@ def test_bluesky_notifications_are_read_from_where_the_last_pass_stopped(make_ap
     assert kinds == [("reply", post.id), ("mention", None)]  # a plain mention: the campaign naming the target
 
 
-def test_x_without_reads_on_its_tier_says_not_available_once_and_is_not_an_error(make_app, campaigns_dir, clock,
-                                                                                 monkeypatch):
+@pytest.fixture
+def fake_x(monkeypatch):
     from tests.fake_networks import FakeX
 
     server = FakeX().start()
-    try:
-        for name in ("CK", "CS", "AT", "ATS"):
-            monkeypatch.setenv(f"X_{name}", "placeholder")
-        (campaigns_dir / "targets.toml").write_text(TARGETS, encoding="utf-8")
-        write_campaign(campaigns_dir, accounts='accounts = ["org_x"]', languages='languages = ["en"]',
-                       ask='ask = "Act now"', schedule=LATER)
-        app = make_app(networks={}, accounts=(), config_extra=(
-            '[accounts.org_x]\nnetwork = "x"\ntier = "free"\nconsumer_key_env = "X_CK"\nconsumer_secret_env = "X_CS"\n'
-            'access_token_env = "X_AT"\naccess_token_secret_env = "X_ATS"\n'))
-        server.mount(app.network("org_x"))
-        plan(app)
-        lifecycle.queue(app, "test", clock.now(), "Free them now {{ link }}", "tester")
-        assert Dispatcher(app).run_once() == 1
-        clock.advance(timedelta(minutes=10))
-        first = collect(app)
-        assert first.notes == ["org_x: X free tier: not available on this tier"] and first.snapshots == 0
-        clock.advance(timedelta(hours=1))
-        assert collect(app).notes == []  # said once
-        [post] = deliveries(app, kind="queued")
-        assert post.status == "sent" and post.error is None
-        with app.engine.connect() as conn:
-            [r] = report(conn, "test")
-        assert r["unavailable"] == {"org_x": "X free tier: not available on this tier"}
-        assert not [q for q in server.requests if q.method == "GET" and "/2/tweets" in q.path]
-    finally:
-        server.stop()
+    for name in ("CK", "CS", "AT", "ATS"):
+        monkeypatch.setenv(f"X_{name}", "placeholder")
+    yield server
+    server.stop()
 
+
+def x_app(make_app, campaigns_dir, server, tier):
+    (campaigns_dir / "targets.toml").write_text(TARGETS, encoding="utf-8")
+    write_campaign(campaigns_dir, accounts='accounts = ["org_x"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    app = make_app(networks={}, accounts=(), config_extra=(
+        f'[accounts.org_x]\nnetwork = "x"\ntier = "{tier}"\nconsumer_key_env = "X_CK"\nconsumer_secret_env = "X_CS"\n'
+        'access_token_env = "X_AT"\naccess_token_secret_env = "X_ATS"\n'))
+    server.mount(app.network("org_x"))
+    plan(app)
+    lifecycle.queue(app, "test", app.clock.now(), "Free them now {{ link }}", "tester")
+    assert Dispatcher(app).run_once() == 1
+    return app
+
+
+def test_x_without_reads_on_its_tier_says_not_available_once_and_is_not_an_error(make_app, campaigns_dir, clock,
+                                                                                 fake_x):
+    app = x_app(make_app, campaigns_dir, fake_x, "free")
+    clock.advance(timedelta(minutes=10))
+    first = collect(app)
+    assert first.notes == ["org_x: X free tier: not available on this tier"] and first.snapshots == 0
+    clock.advance(timedelta(hours=1))
+    assert collect(app).notes == []  # said once
+    [post] = deliveries(app, kind="queued")
+    assert post.status == "sent" and post.error is None
+    with app.engine.connect() as conn:
+        [r] = report(conn, "test")
+    assert r["unavailable"] == {"org_x": "X free tier: not available on this tier"}
+    assert not [q for q in fake_x.requests if q.method == "GET" and "/2/tweets" in q.path]
+
+
+def test_x_public_metrics_and_the_targets_reply_where_the_tier_reads(make_app, campaigns_dir, clock, fake_x):
+    app = x_app(make_app, campaigns_dir, fake_x, "basic")
+    [post] = deliveries(app, kind="queued")
+    fake_x.metrics[post.remote_id] = {"retweet_count": 4, "like_count": 9, "reply_count": 2, "quote_count": 1}
+    fake_x.answer("CancilleriaPeru", "@org_x We are reviewing the case.", replied_to=post.remote_id)
+    fake_x.answer("someone", "@org_x signed!", replied_to=post.remote_id)
+    clock.advance(timedelta(minutes=10))
+    done = collect(app)
+    assert (done.snapshots, done.responses, done.others) == (1, 1, 1)
+    assert collect(app).responses == 0  # since_id: the same mentions are not read twice
+    with app.engine.connect() as conn:
+        [r] = report(conn, "test")
+    assert {k: r["totals"][k] for k in ("boosts", "likes", "replies", "quotes")} == {
+        "boosts": 4, "likes": 9, "replies": 2, "quotes": 1}
+    [answer] = r["responses"]
+    assert (answer["author"], answer["kind"], answer["delivery_id"]) == ("@CancilleriaPeru", "reply", post.id)
+
+
+def test_an_older_mastodon_is_read_one_status_per_request(make_app, campaigns_dir, clock, mastodon_server,
+                                                          monkeypatch):
+    (campaigns_dir / "targets.toml").write_text(TARGETS, encoding="utf-8")
+    write_campaign(campaigns_dir, accounts='accounts = ["org"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    monkeypatch.setenv("ORG_TOKEN", "alice_token")
+    app = make_app(networks={}, accounts=(), config_extra=(
+        f'[accounts.org]\nnetwork = "mastodon"\napi_base_url = "{mastodon_server.base_url}"\n'
+        'access_token_env = "ORG_TOKEN"\nmastodon_version = "4.2.0"\n'))
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "Free them now {{ link }}", "tester")
+    assert Dispatcher(app).run_once() == 1
+    [post] = deliveries(app, kind="queued")
+    mastodon_server.client("bob").status_favourite(post.remote_id)
+    net = app.network("org")
+    assert net.counts([post.remote_id, "999999999"]) == {post.remote_id: Counts(reposts=0, likes=1, replies=0)}
 
 def test_the_reach_migration_creates_exactly_the_reach_tables(tmp_path):
     from alembic.autogenerate import compare_metadata
