@@ -341,3 +341,19 @@ def test_the_daemon_runs_one_collection_job_whatever_the_restarts(tmp_path):
         scheduler.shutdown(wait=False)
     reach_collect.job(app)()  # an empty database: nothing to read, nothing fails
     app.engine.dispose()
+
+
+def test_totals_over_time_count_each_post_at_its_latest_reading_and_are_thinned_for_long_campaigns():
+    from types import SimpleNamespace
+
+    from bot.reach.report import over_time
+
+    def snap(i, delivery, hours, likes):
+        return SimpleNamespace(id=i, delivery_id=delivery, collected_at=START + timedelta(hours=hours), reposts=0,
+                               likes=likes, replies=0, quotes=None)
+
+    history = {1: [snap(1, 1, 0, 2), snap(3, 1, 6, 5)], 2: [snap(2, 2, 0, 1)]}
+    assert [(p["at"][11:16], p["likes"]) for p in over_time(history)] == [("13:00", 3), ("19:00", 6)]
+    long = {1: [snap(i, 1, i, i) for i in range(1000)]}
+    thinned = over_time(long, points=50)
+    assert len(thinned) == 50 and thinned[0]["likes"] == 0 and thinned[-1]["likes"] == 999

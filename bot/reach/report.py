@@ -23,6 +23,8 @@ from bot.reach.tables import READERS, RESPONSES, SNAPSHOTS
 D, S, R = DELIVERIES.c, SNAPSHOTS.c, RESPONSES.c
 COUNTS = ("boosts", "likes", "replies", "quotes")
 FIELDS = ("posts", *COUNTS, "supporter_boosts", "share_clicks", "target_responses")
+MAX_POINTS = 300
+"""The most moments the series keeps (a reading of every post is one moment; the chart needs no more)."""
 CSV_COLUMNS = ("campaign", "level", "network", "account", "delivery_id", "at", "url", *FIELDS)
 
 
@@ -86,21 +88,25 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
             "unavailable": _unavailable(conn, {d.account_id for d in sent})}
 
 
-def over_time(history: dict[int, list[Any]]) -> list[dict[str, Any]]:
-    """Totals at each reading: every post counted at its latest reading up to then."""
-    moments = sorted({as_utc(s.collected_at) for snaps in history.values() for s in snaps})
+def over_time(history: dict[int, list[Any]], points: int = MAX_POINTS) -> list[dict[str, Any]]:
+    """Totals at each reading: every post counted at its latest reading up to then. Kept incrementally (one
+    pass over the snapshots), and thinned to at most ``points`` moments, the last one always kept."""
+    events = sorted((s for snaps in history.values() for s in snaps), key=lambda s: (as_utc(s.collected_at), s.id))
     latest: dict[int, Any] = {}
-    events = sorted(((as_utc(s.collected_at), s) for snaps in history.values() for s in snaps),
-                    key=lambda e: (e[0], e[1].id))
-    series, i = [], 0
-    for moment in moments:
-        while i < len(events) and events[i][0] <= moment:
-            latest[events[i][1].delivery_id] = events[i][1]
-            i += 1
-        series.append({"at": stamp(moment), "boosts": sum(s.reposts for s in latest.values()),
-                       "likes": sum(s.likes for s in latest.values()),
-                       "replies": sum(s.replies for s in latest.values()),
-                       "quotes": sum(s.quotes or 0 for s in latest.values())})
+    totals = dict.fromkeys(COUNTS, 0)
+    series: list[dict[str, Any]] = []
+    for i, snap in enumerate(events):
+        old = latest.get(snap.delivery_id)
+        latest[snap.delivery_id] = snap
+        for name, column in zip(COUNTS, ("reposts", "likes", "replies", "quotes"), strict=True):
+            totals[name] += int(getattr(snap, column) or 0) - (int(getattr(old, column) or 0) if old else 0)
+        moment = as_utc(snap.collected_at)
+        if i + 1 < len(events) and as_utc(events[i + 1].collected_at) == moment:
+            continue  # the rest of this reading first
+        series.append({"at": stamp(moment), **totals})
+    if len(series) > points:
+        step = len(series) / (points - 1)
+        series = [series[int(k * step)] for k in range(points - 1)] + [series[-1]]
     return series
 
 
