@@ -46,6 +46,8 @@ class TargetResponseRow(Base):
     url: Mapped[str | None] = mapped_column(Text)
     remote_id: Mapped[str] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the answer was made, as the network dates it (when it was read, if the network does not say);
+    new rows are found by id."""
 
 
 class ReachAccountRow(Base):
