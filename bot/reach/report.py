@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -149,6 +148,3 @@ def summary_line(r: dict[str, Any]) -> str:
         line += f" · the target answered {len(r['responses'])}×"
     return line
 
-
-def last_reading(r: dict[str, Any]) -> datetime | None:
-    return datetime.fromisoformat(r["over_time"][-1]["at"]) if r["over_time"] else None
