@@ -33,6 +33,7 @@ from bot.outage import OutageLog
 from bot.outbox import workers
 from bot.outbox.link import Link
 from bot.planner import plan
+from bot.reach import collect as reach
 from bot.store.db import is_sqlite
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class Daemon:
             self.scheduler.add_job(self.watch_job, "interval", seconds=2, id="watch", replace_existing=True)
             self.scheduler.add_job(self.dispatch_job, "interval", seconds=s.poll_seconds, id="dispatch",
                                    replace_existing=True)
+            reach.attach(self.scheduler, self.app)  # counts and the target's answers, read back
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
             self.heartbeat()

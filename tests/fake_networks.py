@@ -41,6 +41,8 @@ class FakeX(FakeServer):
         self.media: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1456012973835788293)
         self.remaining = 100
+        self.metrics: dict[str, dict[str, int]] = {}
+        self.mentions: list[dict[str, Any]] = []
 
         @self.route("POST", "/2/tweets")
         def create(req: Request) -> Response:
@@ -68,6 +70,29 @@ class FakeX(FakeServer):
                     for t in reversed(self.tweets)]
             return Response(200, {"data": data, "meta": {"result_count": len(data)}})
 
+        # Reads, as X API v2 answers them: GET /2/tweets (ids, tweet.fields=public_metrics) and the mentions
+        # timeline (since_id; expansions=author_id puts the authors in includes.users; meta.newest_id).
+        @self.route("GET", "/2/tweets")
+        def lookup(req: Request) -> Response:
+            ids = req.query.get("ids", [""])[0].split(",")
+            data = [{"id": t["id"], "text": _tco(t["text"]), "edit_history_tweet_ids": [t["id"]],
+                     "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0,
+                                        "bookmark_count": 0, "impression_count": 0, **self.metrics.get(t["id"], {})}}
+                    for t in self.tweets if t["id"] in ids]
+            return Response(200, {"data": data} if data else {"errors": [{"title": "Not Found Error"}]})
+
+        @self.route("GET", r"/2/users/\d+/mentions")
+        def mentions(req: Request) -> Response:
+            since = int(req.query.get("since_id", ["0"])[0])
+            found = sorted((m for m in self.mentions if int(m["id"]) > since), key=lambda m: -int(m["id"]))
+            if not found:
+                return Response(200, {"meta": {"result_count": 0}})
+            authors = {m["author_id"]: m["username"] for m in found}
+            return Response(200, {
+                "data": [{k: v for k, v in m.items() if k != "username"} for m in found],
+                "includes": {"users": [{"id": i, "name": n, "username": n} for i, n in authors.items()]},
+                "meta": {"newest_id": found[0]["id"], "oldest_id": found[-1]["id"], "result_count": len(found)}})
+
         @self.route("POST", "/1.1/media/upload.json")
         def upload(req: Request) -> Response:
             media_id = str(next(self.ids))
@@ -80,6 +105,17 @@ class FakeX(FakeServer):
             body = req.json()
             self.media[str(body["media_id"])]["alt"] = body["alt_text"]["text"]
             return Response(200, b"")
+
+    def answer(self, username: str, text: str, replied_to: str | None = None) -> str:
+        """Someone mentions the account (replying to one of its posts when ``replied_to`` is given)."""
+        tweet_id = str(next(self.ids))
+        mention: dict[str, Any] = {"id": tweet_id, "text": text, "author_id": str(900 + len(self.mentions)),
+                                   "username": username, "edit_history_tweet_ids": [tweet_id],
+                                   "created_at": "2026-11-30T14:20:00.000Z"}
+        if replied_to:
+            mention["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+        self.mentions.append(mention)
+        return tweet_id
 
     def mount(self, network: Any) -> None:
         network.client().session.mount("https://", RedirectAdapter(self.url))
@@ -118,6 +154,8 @@ class FakeBluesky(FakeServer):
         self.valid_refresh: set[str] = set()
         self.tokens = itertools.count(1)
         self.known_handles = {"amnesty.bsky.social": "did:plc:amnesty", handle: self.DID}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.notifications: list[dict[str, Any]] = []
 
         def session_body() -> dict[str, Any]:
             n = next(self.tokens)
@@ -188,6 +226,62 @@ class FakeBluesky(FakeServer):
             if rkey not in self.records:
                 return Response(400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"})
             return Response(200, self.records[rkey])
+
+        # The AppView's reads, as the PDS proxies them (lexicons app.bsky.feed.getPosts, at most 25 uris, and
+        # app.bsky.notification.listNotifications: newest first, paged by an opaque cursor).
+        @self.route("GET", "/xrpc/app.bsky.feed.getPosts")
+        def get_posts(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            uris = req.query.get("uris", [])
+            if len(uris) > 25:
+                return Response(400, {"error": "InvalidRequest", "message": "uris must not have more than 25 elements"})
+            posts = [self._post_view(uri) for uri in uris if self._rkey(uri) in self.records]
+            return Response(200, {"posts": posts})
+
+        @self.route("GET", "/xrpc/app.bsky.notification.listNotifications")
+        def list_notifications(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            limit = int(req.query.get("limit", ["50"])[0])
+            start = int(req.query.get("cursor", ["0"])[0])
+            newest_first = sorted(self.notifications, key=lambda n: n["indexedAt"], reverse=True)
+            page = newest_first[start:start + limit]
+            body: dict[str, Any] = {"notifications": page, "priority": False}
+            if start + limit < len(newest_first):
+                body["cursor"] = str(start + limit)
+            return Response(200, body)
+
+    def _rkey(self, uri: str) -> str:
+        return uri.rsplit("/", 1)[-1]
+
+    def _post_view(self, uri: str) -> dict[str, Any]:
+        record = self.records[self._rkey(uri)]
+        counts = self.counts.get(uri, {})
+        return {"uri": uri, "cid": record["cid"], "author": {"did": self.DID, "handle": self.handle},
+                "record": record["value"], "replyCount": counts.get("replies", 0),
+                "repostCount": counts.get("reposts", 0), "likeCount": counts.get("likes", 0),
+                "quoteCount": counts.get("quotes", 0), "indexedAt": "2026-11-30T14:00:00.000Z", "labels": []}
+
+    def answer(self, reason: str, author_handle: str, text: str, subject_uri: str | None = None,
+               indexed_at: str = "2026-11-30T14:20:00.000Z") -> str:
+        """Someone replies to, quotes or mentions the account: a notification as the AppView gives it."""
+        n = len(self.notifications) + 1
+        did = f"did:plc:author{n}"
+        uri = f"at://{did}/app.bsky.feed.post/3kanswer{n:05d}"
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": indexed_at, "langs": ["en"]}
+        if reason == "reply" and subject_uri:
+            ref = {"uri": subject_uri, "cid": self.records[self._rkey(subject_uri)]["cid"]}
+            record["reply"] = {"root": ref, "parent": ref}
+        if reason == "quote" and subject_uri:
+            record["embed"] = {"$type": "app.bsky.embed.record",
+                               "record": {"uri": subject_uri, "cid": self.records[self._rkey(subject_uri)]["cid"]}}
+        notification = {"uri": uri, "cid": f"bafyreianswer{n}", "author": {"did": did, "handle": author_handle},
+                        "reason": reason, "record": record, "isRead": False, "indexedAt": indexed_at, "labels": []}
+        if subject_uri:
+            notification["reasonSubject"] = subject_uri
+        self.notifications.append(notification)
+        return uri
 
     def revoke_access_tokens(self) -> None:
         self.valid_access.clear()

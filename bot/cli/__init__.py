@@ -6,6 +6,7 @@ parse is exit status 2 (see EXIT_CODES).
 
 from bot.cli import actions, admin, alerts, views
 from bot.cli.base import EXIT_CODES, cli, main
+from bot.reach import cli as _reach_cli  # noqa: F401 - registers `report` (bot/reach/cli.py)
 from bot.web.cli import register as _register_web
 
 _register_web(cli, admin.run)  # the web app's commands: web, users, tokens, run --web (bot/web/cli.py)

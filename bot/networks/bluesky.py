@@ -32,6 +32,8 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.bluesky_reads import mention_of
+from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 MAX_GRAPHEMES = 300
 POST = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+POSTS_PER_REQUEST = 25  # app.bsky.feed.getPosts: uris maxLength 25
+MENTION_PAGES = 5
 
 
 class BlueskySettings(AccountSettings):
@@ -295,6 +299,51 @@ class BlueskyNetwork(Network):
             raise self.classify(exc) from exc
         return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
                            limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
+
+
+    # -- reading back (bot/reach/): kept together at the end of the class ------------------------------------
+
+    def counts(self, refs: list[str]) -> dict[str, Counts]:
+        """Counts by post uri, 25 per app.bsky.feed.getPosts (its lexicon's maximum); a deleted post is left
+        out (the AppView skips it)."""
+        import httpx
+        from atproto_client.exceptions import AtProtocolError
+
+        out: dict[str, Counts] = {}
+        try:
+            client = self.client()
+            for i in range(0, len(refs), POSTS_PER_REQUEST):
+                found = client.app.bsky.feed.get_posts(params={"uris": refs[i:i + POSTS_PER_REQUEST]})
+                for post in found.posts:
+                    out[str(post.uri)] = Counts(reposts=post.repost_count or 0, likes=post.like_count or 0,
+                                                replies=post.reply_count or 0, quotes=post.quote_count or 0)
+        except (AtProtocolError, httpx.TransportError) as exc:
+            raise self.classify(exc) from exc
+        return out
+
+    def mentions(self, cursor: str | None) -> MentionsPage:
+        """Replies, mentions and quotes (app.bsky.notification.listNotifications) indexed after ``cursor``
+        (the newest indexedAt seen), oldest first. Nothing is marked seen (updateSeen is the person's)."""
+        import httpx
+        from atproto_client.exceptions import AtProtocolError
+
+        found: list[Any] = []
+        page_cursor: str | None = None
+        try:
+            client = self.client()
+            for _ in range(MENTION_PAGES):
+                params: dict[str, Any] = {"limit": 50, **({"cursor": page_cursor} if page_cursor else {})}
+                page = client.app.bsky.notification.list_notifications(params=params)
+                fresh = [n for n in page.notifications if cursor is None or str(n.indexed_at) > cursor]
+                found.extend(fresh)
+                page_cursor = page.cursor
+                if cursor is None or len(fresh) < len(page.notifications) or not page_cursor:
+                    break
+        except (AtProtocolError, httpx.TransportError) as exc:
+            raise self.classify(exc) from exc
+        found.sort(key=lambda n: str(n.indexed_at))
+        mentions = [mention_of(n) for n in found if n.reason in ("reply", "mention", "quote")]
+        return MentionsPage(mentions, str(found[-1].indexed_at) if found else None)
 
 
 def _session_dead(exc: RequestErrorBase) -> bool:

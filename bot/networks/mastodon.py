@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -32,6 +33,8 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.mastodon_reads import counts_of, version_of
+from bot.networks.reading import Counts, Mention, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
@@ -47,6 +50,8 @@ DEFAULT_URL_LENGTH = 23
 URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 MENTION_RE = re.compile(r"(?<![\w/])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 LIMITS_TTL = timedelta(days=1)
+STATUSES_PER_REQUEST = 20  # Api::V1::StatusesController#index refuses more (check_statuses_limit)
+MENTION_PAGES = 5
 
 
 class MastodonSettings(AccountSettings):
@@ -258,6 +263,72 @@ class MastodonNetwork(Network):
         limits = {k: v for k, v in self.instance_limits().items() if k in ("max_characters",
                                                                              "characters_reserved_per_url")}
         return AccountInfo(handle=f"@{me['acct']}", url=me.get("url"), limits=limits)
+
+
+    # -- reading back (bot/reach/): kept together at the end of the class ------------------------------------
+
+    def counts(self, refs: list[str]) -> dict[str, Counts]:
+        """Counts of the account's posts by status id; a post that is gone is left out. Mastodon 4.3+ reads
+        up to 20 per request (GET /api/v1/statuses?id[]=; more is a 422), older servers one per request."""
+        from mastodon.errors import MastodonError, MastodonNotFoundError
+
+        out: dict[str, Counts] = {}
+        try:
+            client = self.client()
+            version = self.settings.mastodon_version or self.instance_limits().get("version") or "4.0.0"
+            if version_of(version) >= (4, 3):
+                for i in range(0, len(refs), STATUSES_PER_REQUEST):
+                    for status in client.statuses(refs[i:i + STATUSES_PER_REQUEST]) or []:
+                        out[str(status["id"])] = counts_of(status)
+                return out
+            for ref in refs:
+                try:
+                    out[ref] = counts_of(client.status(ref))
+                except MastodonNotFoundError:
+                    continue
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return out
+
+    def mentions(self, cursor: str | None) -> MentionsPage:
+        """Mention and quote notifications after ``cursor`` (a notification id), oldest first; with no cursor
+        only the newest page (no backlog)."""
+        from mastodon.errors import MastodonError
+
+        found: list[Any] = []
+        try:
+            for _ in range(MENTION_PAGES):
+                page = self.client().notifications(types=["mention", "quote"], min_id=cursor, limit=40) or []
+                found.extend(page)
+                if cursor is None or len(page) < 40:
+                    break
+                cursor = str(max(int(n["id"]) for n in page))
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        found.sort(key=lambda n: int(n["id"]))
+        mentions = [m for n in found if (m := self._mention(n)) is not None]
+        return MentionsPage(mentions, str(found[-1]["id"]) if found else None)
+
+    def _mention(self, notification: Any) -> Mention | None:
+        status, account = notification.get("status"), notification.get("account") or {}
+        if not status:
+            return None
+        quote = status.get("quote") or {}
+        quoted = quote.get("quoted_status_id") or (quote.get("quoted_status") or {}).get("id")
+        if notification.get("type") == "quote" or quoted:
+            kind, subject = "quote", quoted
+        elif status.get("in_reply_to_id"):
+            kind, subject = "reply", status.get("in_reply_to_id")
+        else:
+            kind, subject = "mention", None
+        acct = str(account.get("acct") or "")
+        if "@" not in acct:  # a local account: its domain is its profile's host
+            acct = f"{acct}@{urlsplit(str(account.get('url') or self.settings.api_base_url)).hostname}"
+        created = status.get("created_at")
+        return Mention(remote_id=str(status["id"]), kind=kind, author=f"@{acct}",
+                       text=_html_text(str(status.get("content") or "")).strip(),
+                       url=status.get("url") or status.get("uri"), subject=str(subject) if subject else None,
+                       created_at=created.astimezone(UTC) if isinstance(created, datetime) else None)
 
 
 def _api_message(exc: MastodonError) -> str:

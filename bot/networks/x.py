@@ -29,6 +29,7 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.reading import NOT_ON_THIS_TIER, Counts, Mention, MentionsPage, ReadNotAvailable
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 
@@ -280,6 +281,60 @@ class XNetwork(Network):
                            limits={"tier": self.settings.tier, "max_weighted_length": MAX_WEIGHTED,
                                    "media": "yes" if self.settings.oauth1 else "no (OAuth 2.0 token)",
                                    "reads_to_settle_unknown_outcomes": self.settings.tier in READ_TIERS})
+
+
+    # -- reading back (bot/reach/): kept together at the end of the class ------------------------------------
+
+    def _reads(self) -> None:
+        if self.settings.tier not in READ_TIERS:
+            raise ReadNotAvailable(f"X {self.settings.tier} tier: {NOT_ON_THIS_TIER}")
+
+    def counts(self, refs: list[str]) -> dict[str, Counts]:
+        """public_metrics of up to 100 posts per request (GET /2/tweets), where the tier can read."""
+        import requests
+        import tweepy
+
+        self._reads()
+        out: dict[str, Counts] = {}
+        try:
+            for i in range(0, len(refs), 100):
+                found = self.client().get_tweets(refs[i:i + 100], tweet_fields=["public_metrics"],
+                                                 user_auth=self.settings.oauth1)
+                for tweet in found.data or []:
+                    m = tweet["public_metrics"] or {}
+                    out[str(tweet["id"])] = Counts(reposts=m.get("retweet_count", 0), likes=m.get("like_count", 0),
+                                                   replies=m.get("reply_count", 0), quotes=m.get("quote_count", 0))
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self.classify(exc) from exc
+        return out
+
+    def mentions(self, cursor: str | None) -> MentionsPage:
+        """The account's mentions after ``cursor`` (a post id), where the tier can read; a reply or quote
+        names the post it answers."""
+        import requests
+        import tweepy
+
+        self._reads()
+        try:
+            user_id, _ = self.me()
+            found = self.client().get_users_mentions(
+                user_id, since_id=cursor, max_results=100, expansions=["author_id"],
+                tweet_fields=["referenced_tweets", "created_at"], user_auth=self.settings.oauth1)
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self.classify(exc) from exc
+        users = {str(u["id"]): str(u["username"]) for u in (found.includes or {}).get("users", [])}
+        mentions = []
+        for tweet in sorted(found.data or [], key=lambda t: int(t["id"])):
+            refs = {r["type"]: str(r["id"]) for r in (tweet.get("referenced_tweets") or [])}
+            kind = "reply" if "replied_to" in refs else "quote" if "quoted" in refs else "mention"
+            created = tweet.get("created_at")
+            mentions.append(Mention(
+                remote_id=str(tweet["id"]), kind=kind, author=f"@{users.get(str(tweet.get('author_id')), '')}",
+                text=str(tweet["text"]), url=f"https://x.com/i/status/{tweet['id']}",
+                subject=refs.get("replied_to") or refs.get("quoted"),
+                created_at=created if isinstance(created, datetime) else None))
+        newest = (found.meta or {}).get("newest_id")
+        return MentionsPage(mentions, str(newest) if newest else None)
 
 
 def _messages(exc: Exception) -> str:

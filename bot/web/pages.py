@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from bot import lifecycle, reports
 from bot.errors import NotFound, UserError
+from bot.reach import views as reach_views
 from bot.web import services, views
 from bot.web.auth import CSRF, require
 from bot.web.rendering import flash, render
@@ -55,7 +56,7 @@ def dashboard(request: Request, who: Organiser) -> Response:
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": views.needs_a_person(core), "bad_accounts": disabled,
         "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"],
-        "approvals": services.pending_approvals(core)})
+        "approvals": services.pending_approvals(core), "reach_lines": reach_views.dashboard_lines(core)})
 
 
 @router.post("/stop", dependencies=[CSRF])
@@ -85,7 +86,7 @@ def _campaign_page(request: Request, campaign: str, form: dict[str, str] | None 
         "c": data, "form": form or {"text": "", "at": "", "language": data["languages"][0] if data["languages"]
                                     else "", "account": ""},
         "errors": errors or {}, "approvals": services.pending_approvals(core, campaign),
-        "stop": reports.status(core)["emergency_stop"]}, status)
+        "stop": reports.status(core)["emergency_stop"], "reach": reach_views.campaign_reach(core, campaign)}, status)
 
 
 @router.get("/campaigns/{campaign}")

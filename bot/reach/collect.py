@@ -1,0 +1,176 @@
+"""One collection pass: for each account, the target's answers first (they matter most), then the counts of
+its posts due a reading, within its read budget.
+
+Posting has priority: an account with posts due now, or held (rate limited, disabled), is not read this
+pass; reads run in their own scheduler job, never on an account's sending thread, and spend their own
+budget. A read that fails is retried on a later pass (reach_accounts.retry_at) and marks nothing failed: no
+delivery and no account state is ever written here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.clock import as_utc
+from bot.errors import ConfigError
+from bot.networks.base import Misconfigured, NetworkError, RateLimited
+from bot.networks.reading import Counts, ReadNotAvailable
+from bot.outbox import claim
+from bot.reach import responses, schedule
+from bot.reach.schedule import DuePost
+from bot.reach.tables import READERS, SNAPSHOTS
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+COLLECT_SECONDS = 30
+"""How often the daemon reads: a target's answer is recorded within a minute."""
+RETRY_AFTER_ERROR = timedelta(minutes=5)
+RETRY_RATE_LIMITED = timedelta(minutes=15)
+RETRY_UNAVAILABLE = timedelta(days=1)
+
+
+@dataclass
+class Pass:
+    """What one pass did, for `report --refresh` and the logs."""
+
+    snapshots: int = 0
+    responses: int = 0
+    others: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pass:
+    """Read what is due (``force``: every published post of ``campaign``, or of every campaign)."""
+    now = app.clock.now()
+    done = Pass()
+    with app.engine.begin() as conn:
+        due = schedule.due_posts(conn, now, campaign=campaign, force=force)
+        listening = schedule.answered_accounts(conn, now)
+        busy = set(claim.due_accounts(conn, now)) | claim.blocked_accounts(conn, now)
+        states = {r.account_id: r for r in conn.execute(select(READERS))}
+    posts: dict[tuple[str, str], list[DuePost]] = defaultdict(list)
+    for post in due:
+        posts[(post.account_id, post.network)].append(post)
+    for account_id, network in sorted(set(posts) | set(listening)):
+        state, net = states.get(account_id), _network(app, account_id)
+        if net is None:
+            continue  # the console, or an account no longer in the config: nothing to read
+        if account_id in busy:
+            done.notes.append(f"{account_id}: not read now (posts are due or the account is held; posting first)")
+        elif state is not None and state.unavailable and state.retry_at and as_utc(state.retry_at) > now:
+            continue  # said once, when it was found out
+        elif state is not None and state.retry_at and as_utc(state.retry_at) > now:
+            done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
+                              f"({state.last_error or 'waiting'})")
+        else:
+            _read_account(app, net, account_id, network, posts.get((account_id, network), []), done)
+    return done
+
+
+def _network(app: App, account_id: str) -> Any:
+    """The account's adapter when it can read back (the console cannot)."""
+    try:
+        net = app.network(account_id)
+    except (Misconfigured, ConfigError):
+        return None
+    return net if hasattr(net, "counts") and hasattr(net, "mentions") else None
+
+
+def _read_account(app: App, net: Any, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
+    batch = schedule.BATCH.get(network, 20)
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        granted = schedule.reserve(conn, account_id, network, 1 + math.ceil(len(posts) / batch), now)
+        cursor = schedule.reader(conn, account_id, now).cursor
+    if granted == 0:
+        done.notes.append(f"{account_id}: its read budget is spent for now; the rest is read on a later pass")
+        return
+    try:
+        page = net.mentions(cursor)
+        with app.engine.begin() as conn:
+            stored, others = responses.record(conn, account_id, network, page.mentions, now)
+            state = schedule.reader(conn, account_id, now)
+            schedule.update_reader(conn, account_id, now, cursor=page.cursor or cursor, last_error=None,
+                                   others_answers=(state.others_answers or 0) + others)
+        done.responses += stored
+        done.others += others
+        wanted = posts[:(granted - 1) * batch]
+        if len(wanted) < len(posts):
+            done.notes.append(f"{account_id}: {len(posts) - len(wanted)} post(s) wait for the read budget")
+        if wanted:
+            counts = net.counts([p.remote_id for p in wanted])
+            with app.engine.begin() as conn:
+                done.snapshots += _snapshots(conn, wanted, counts, app.clock.now())
+    except ReadNotAvailable as exc:
+        _unavailable(app, account_id, str(exc), done)
+    except NetworkError as exc:
+        wait = RETRY_RATE_LIMITED if isinstance(exc, RateLimited) else RETRY_AFTER_ERROR
+        until = exc.until if isinstance(exc, RateLimited) and exc.until else app.clock.now() + wait
+        log.info("account %s: reading back failed (%s); trying again after %s", account_id, exc, until)
+        with app.engine.begin() as conn:
+            schedule.update_reader(conn, account_id, app.clock.now(), retry_at=until, last_error=str(exc)[:500])
+        done.notes.append(f"{account_id}: read failed ({exc}); retried later")
+
+
+def _unavailable(app: App, account_id: str, why: str, done: Pass) -> None:
+    """Recorded and said once (not an error); asked again a day later in case the tier changed."""
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        first = schedule.reader(conn, account_id, now).unavailable is None
+        schedule.update_reader(conn, account_id, now, unavailable=why, retry_at=now + RETRY_UNAVAILABLE)
+    if first:
+        log.info("account %s: counts and mentions %s", account_id, why)
+        done.notes.append(f"{account_id}: {why}")
+
+
+def _snapshots(conn: Connection, posts: list[DuePost], counts: dict[str, Counts], now: datetime) -> int:
+    """One snapshot per post read; a post the network no longer shows keeps its last counts (and is not read
+    again before its next step)."""
+    rows = []
+    for post in posts:
+        found = counts.get(post.remote_id)
+        if found is None:
+            last = conn.execute(select(SNAPSHOTS).where(SNAPSHOTS.c.delivery_id == post.delivery_id)
+                                .order_by(SNAPSHOTS.c.collected_at.desc()).limit(1)).first()
+            found = Counts(last.reposts, last.likes, last.replies, last.quotes) if last else Counts()
+        rows.append({"delivery_id": post.delivery_id, "collected_at": now, "reposts": found.reposts,
+                     "likes": found.likes, "replies": found.replies, "quotes": found.quotes})
+    if rows:
+        conn.execute(SNAPSHOTS.insert(), rows)
+    return len(rows)
+
+
+def job(app: App) -> Callable[[], None]:
+    """The daemon's periodic collection; a database outage is logged and the next tick tries again."""
+
+    def run() -> None:
+        try:
+            done = collect(app)
+        except OperationalError as exc:
+            log.warning("reach: database unavailable (%s); next pass in %ss", exc.orig, COLLECT_SECONDS)
+            return
+        except SQLAlchemyError:
+            log.exception("reach: collection failed; next pass in %ss", COLLECT_SECONDS)
+            return
+        if done.snapshots or done.responses:
+            log.info("reach: %d reading(s), %d answer(s) from a target", done.snapshots, done.responses)
+
+    return run
+
+
+def attach(scheduler: BaseScheduler, app: App) -> None:
+    """Add the collection job to the daemon's scheduler (stable id: one copy whatever the restarts)."""
+    scheduler.add_job(job(app), "interval", seconds=COLLECT_SECONDS, id="reach", replace_existing=True)

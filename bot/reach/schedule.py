@@ -1,0 +1,117 @@
+"""When a post is due a reading, and how much each account may read.
+
+Readings follow a decaying schedule after publication (10 min, 1 h, 6 h, 1 day, 3 days), then one a day
+while the campaign is open. Reads have their own budget per account (requests per window, counted in
+reach_accounts), sized to leave the network's limits to posting: a read never spends what a post needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from bot.clock import as_utc
+from bot.outbox.enums import Action, Status
+from bot.outbox.tables import CAMPAIGNS, DELIVERIES
+from bot.reach.tables import READERS, SNAPSHOTS
+
+D, C, S = DELIVERIES.c, CAMPAIGNS.c, SNAPSHOTS.c
+STEPS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
+DAILY = timedelta(days=1)
+
+READ_BUDGETS: dict[str, tuple[int, int]] = {
+    # network: (requests, per seconds). Mastodon allows 300 requests per 5 minutes per account, posting
+    # included: reads take a fifth. Bluesky's AppView allows thousands; X's reads are few and paid.
+    "mastodon": (60, 300),
+    "bluesky": (300, 300),
+    "x": (5, 900),
+}
+BATCH: dict[str, int] = {"mastodon": 20, "bluesky": 25, "x": 100}
+"""Posts per counts request (Mastodon's statuses index, Bluesky's getPosts, X's tweets lookup)."""
+
+
+@dataclass(frozen=True)
+class DuePost:
+    delivery_id: int
+    campaign_id: str
+    account_id: str
+    network: str
+    remote_id: str
+
+
+def next_reading(sent_at: datetime, last: datetime | None, campaign_open: bool) -> datetime | None:
+    """When a post published at ``sent_at`` and last read at ``last`` is next due a reading (None: never)."""
+    for step in STEPS:
+        if last is None or last < sent_at + step:
+            return sent_at + step
+    if not campaign_open or last is None:
+        return None
+    return max(last, sent_at + STEPS[-1]) + DAILY
+
+
+def published(conn: Connection, campaign: str | None = None) -> Sequence[Any]:
+    """The organisation's published posts (sent, action post) with their last reading."""
+    last = (select(S.delivery_id, func.max(S.collected_at).label("last"))
+            .group_by(S.delivery_id).subquery())
+    query = (select(D.id, D.campaign_id, D.account_id, D.network, D.remote_id, D.sent_at, C.state, last.c.last)
+             .join(CAMPAIGNS, C.id == D.campaign_id)
+             .outerjoin(last, last.c.delivery_id == D.id)
+             .where(D.status == Status.SENT, D.action == Action.POST, D.remote_id.is_not(None),
+                    D.sent_at.is_not(None))
+             .order_by(D.sent_at, D.id))
+    if campaign is not None:
+        query = query.where(D.campaign_id == campaign)
+    return conn.execute(query).all()
+
+
+def due_posts(conn: Connection, now: datetime, *, campaign: str | None = None, force: bool = False) -> list[DuePost]:
+    """Posts due a reading now (``force``: every published post, for `report --refresh`)."""
+    due = []
+    for row in published(conn, campaign):
+        last = as_utc(row.last) if row.last is not None else None
+        when = next_reading(as_utc(row.sent_at), last, row.state != "closed")
+        if force or (when is not None and when <= now):
+            due.append(DuePost(row.id, row.campaign_id, row.account_id, row.network, row.remote_id))
+    return due
+
+
+def reserve(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> int:
+    """Take up to ``wanted`` reads from the account's read budget (before the network is asked); returns how
+    many it may make."""
+    limit, per = READ_BUDGETS.get(network, (0, 1))
+    reader(conn, account_id, now)
+    row = conn.execute(select(READERS).where(READERS.c.account_id == account_id).with_for_update()).one()
+    start, used = row.window_start, row.reads_used or 0
+    if start is None or as_utc(start) <= now - timedelta(seconds=per):
+        start, used = now, 0
+    granted = max(0, min(wanted, limit - used))
+    conn.execute(READERS.update().where(READERS.c.account_id == account_id)
+                 .values(window_start=start, reads_used=used + granted, updated_at=now))
+    return granted
+
+
+def reader(conn: Connection, account_id: str, now: datetime) -> Any:
+    """The account's reading state, created on first use."""
+    row = conn.execute(select(READERS).where(READERS.c.account_id == account_id)).first()
+    if row is None:
+        conn.execute(READERS.insert().values(account_id=account_id, reads_used=0, others_answers=0, updated_at=now))
+        row = conn.execute(select(READERS).where(READERS.c.account_id == account_id)).one()
+    return row
+
+
+def update_reader(conn: Connection, account_id: str, now: datetime, **values: Any) -> None:
+    reader(conn, account_id, now)
+    conn.execute(READERS.update().where(READERS.c.account_id == account_id).values(updated_at=now, **values))
+
+
+def answered_accounts(conn: Connection, now: datetime, days: int = 7) -> list[tuple[str, str]]:
+    """(account, network) whose notifications are read: they published for a campaign that is open or closed
+    less than ``days`` ago (an answer often comes after the close)."""
+    recent = and_(C.state == "closed", C.state_changed_at >= now - timedelta(days=days))
+    rows = conn.execute(select(D.account_id, D.network).distinct().join(CAMPAIGNS, C.id == D.campaign_id)
+                        .where(D.status == Status.SENT, D.action == Action.POST, (C.state != "closed") | recent))
+    return sorted((r.account_id, r.network) for r in rows)

@@ -1,0 +1,30 @@
+"""What the web app shows of reach: the campaign page's section and the dashboard's line per campaign."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from bot.errors import NotFound
+from bot.reach.chart import engagement_svg
+from bot.reach.report import campaign_report, report, summary_line
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+def campaign_reach(core: App, campaign_id: str) -> dict[str, Any] | None:
+    """The report of one campaign with its chart (Markup: drawn here from numbers and our own labels)."""
+    with core.engine.connect() as conn:
+        try:
+            data = campaign_report(conn, campaign_id)
+        except NotFound:
+            return None
+    return data | {"chart": Markup(engagement_svg(data["over_time"]))}  # noqa: S704 - only numbers, escaped text
+
+
+def dashboard_lines(core: App) -> dict[str, str]:
+    """Campaign id -> its one-line summary."""
+    with core.engine.connect() as conn:
+        return {r["campaign"]: summary_line(r) for r in report(conn)}
