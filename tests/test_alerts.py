@@ -47,17 +47,13 @@ def beat(app, owner, when):
 
 @pytest.fixture
 def add_target_response(make_app):
-    """Lane C's table as issue 12 describes it, made here if missing: the detector reads it once it exists. Its
-    rows are deleted afterwards (PostgreSQL tests share one database)."""
+    """A target's reply recorded in reach's target_responses table; its rows are deleted afterwards (PostgreSQL
+    tests share one database)."""
     used = []
 
     def add(app, campaign_id, delivery_id):
         used.append(app)
         with app.engine.begin() as conn:
-            conn.execute(text("CREATE TABLE IF NOT EXISTS target_responses (id INTEGER PRIMARY KEY, campaign_id "
-                              "VARCHAR(200), network VARCHAR(40), account_id VARCHAR(200), delivery_id INTEGER, "
-                              "author VARCHAR(300), kind VARCHAR(40), text TEXT, url TEXT, remote_id VARCHAR(500), "
-                              "received_at TIMESTAMP WITH TIME ZONE)"))
             now = app.clock.now()
             conn.execute(text("INSERT INTO target_responses (id, campaign_id, network, account_id, delivery_id, "
                               "author, kind, text, url, remote_id, received_at) VALUES (1, :c, 'mastodon', 'a1', :d, "

@@ -58,13 +58,9 @@ def test_a_target_reply_is_alerted_by_the_worker_and_a_killed_worker_by_the_web_
             assert wait_for(lambda: inspect(engine).has_table("alert_sends") and _beating(engine), timeout=60), \
                 (tmp_path / "worker.log").read_text()
             with engine.begin() as conn:
-                conn.execute(text("CREATE TABLE target_responses (id INTEGER PRIMARY KEY, campaign_id VARCHAR(200), "
-                                  "network VARCHAR(40), account_id VARCHAR(200), delivery_id INTEGER, author "
-                                  "VARCHAR(300), kind VARCHAR(40), text TEXT, url TEXT, remote_id VARCHAR(500), "
-                                  "received_at DATETIME)"))
                 conn.execute(text("INSERT INTO target_responses (campaign_id, network, account_id, author, kind, text, "
-                                  "url, received_at) VALUES ('ua-1', 'mastodon', 'org', '@ministerio', 'reply', "
-                                  "'Recibido.', 'https://gob.example/@ministerio/1', :at)"),
+                                  "url, remote_id, received_at) VALUES ('ua-1', 'mastodon', 'org', '@ministerio', "
+                                  "'reply', 'Recibido.', 'https://gob.example/@ministerio/1', '1', :at)"),
                              {"at": datetime.now(UTC).replace(tzinfo=None)})
             assert wait_for(lambda: "target_responded" in hook.events(), timeout=60), \
                 (tmp_path / "worker.log").read_text()

@@ -12,26 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, String, Table, Text, func, inspect, select
+from sqlalchemy import Connection, Table, func, select
 
 from bot.alerts.settings import AlertSettings, Event
 from bot.outbox.enums import ErrorKind, Status
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, human, stamp
+from bot.reach.tables import TargetResponseRow
 from bot.reports import deadline
-from bot.store.models import AuditRow, Id, UTCDateTime
+from bot.store.models import AuditRow
 
 LOOKBACK = timedelta(days=3)
 NEAR = timedelta(days=1)
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 
-# Lane C's table (issue 12, reach): described here with only the columns read, in a metadata of our own, so
-# the detector works with or without its model and is inert until the table exists.
-RESPONSES = Table(
-    "target_responses", MetaData(),
-    Column("id", Id, primary_key=True), Column("campaign_id", String(200)), Column("network", String(40)),
-    Column("account_id", String(200)), Column("author", String(300)), Column("kind", String(40)),
-    Column("text", Text), Column("url", Text), Column("received_at", UTCDateTime),
-)
+RESPONSES: Table = TargetResponseRow.__table__  # type: ignore[assignment]
 
 _FAILED_BECAUSE = {
     ErrorKind.PERMANENT: "the network refused it",
@@ -170,8 +164,6 @@ def _audit(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str, 
 
 
 def _responses(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str, str]) -> Iterator[Alert]:
-    if not inspect(conn).has_table(RESPONSES.name):
-        return
     t = RESPONSES.c
     rows = conn.execute(select(RESPONSES).where(t.received_at >= now - LOOKBACK).order_by(t.id))
     for r in rows:
