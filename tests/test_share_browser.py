@@ -1,0 +1,46 @@
+"""Browser tests of the public pages: a supporter opens a campaign's share kit (Playwright + Chromium).
+
+Screenshots go to tests/artefacts/ (not committed): look at them after a change to a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.test_web_browser import browser_page, server, shot  # noqa: F401 - the fixtures
+from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
+
+__all__ = ["browser_page", "server", "web"]
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def test_a_supporter_opens_the_kit_and_shares_on_their_own_mastodon_server(browser_page: Any, web: Web) -> None:
+    page = browser_page
+    page.goto("/c/test")
+    assert page.locator("h1").inner_text() == "Test campaign"
+    cards = page.locator("article.share-card")
+    assert cards.count() == 6  # es and en, on X, Mastodon and Bluesky
+    x_es = page.locator("article.share-card[data-network=x][data-language=es]")
+    text = x_es.locator("textarea").input_value()
+    assert text.startswith("CTA uno @CancilleriaPeru Actúe ya http://127.0.0.1:")
+    href = x_es.locator("a.share-intent").get_attribute("href")
+    assert parse_qs(urlsplit(href).query)["text"] == [text]
+    shot(page, "share-kit")
+
+    opened: list[str] = []
+    page.context.route("https://mastodon.example/**", lambda route: (opened.append(route.request.url),
+                                                                      route.fulfill(body="ok")))
+    mastodon_es = page.locator("article.share-card[data-network=mastodon][data-language=es]")
+    mastodon_es.locator("input[name=instance]").fill("@me@Mastodon.Example")
+    with page.context.expect_page() as popup:
+        mastodon_es.locator("button[type=submit]").click()
+    popup.value.wait_for_load_state()
+    assert opened and opened[0].startswith("https://mastodon.example/share?text=")
+    assert parse_qs(urlsplit(opened[0]).query)["text"] == [mastodon_es.locator("textarea").input_value()]
+
+    page.reload()  # the server is remembered by this browser, for every language
+    values = page.locator("input[name=instance]").evaluate_all("els => els.map(e => e.value)")
+    assert values == ["mastodon.example", "mastodon.example"]
