@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import NotFound
+from bot.supporters.crypto import SecretKeyError, cipher_from_env
 from bot.web.feed import atom
 from bot.web.kit import build_kit, loaded_campaign
 from bot.web.rendering import templates
@@ -46,6 +47,14 @@ def instance_host(value: str) -> str | None:
     return host if HOST_RE.match(host) else None
 
 
+def connecting_enabled() -> bool:
+    """Supporters can connect accounts only when the key that encrypts tokens is set ($CAMPAIGN_BOT_SECRET_KEY)."""
+    try:
+        return cipher_from_env() is not None
+    except SecretKeyError:
+        return False
+
+
 def public_page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     """A public template, rendered without the session (so no cookie is set)."""
     return templates.TemplateResponse(request, name, context, status_code=status)
@@ -62,7 +71,7 @@ def share_kit(request: Request, campaign_id: str) -> Response:
     except NotFound as exc:
         return not_found(request, str(exc))
     names = {lang.language: language_name(lang.language) for lang in kit.languages}
-    return public_page(request, "share.html", {"kit": kit, "names": names,
+    return public_page(request, "share.html", {"kit": kit, "names": names, "connect": connecting_enabled(),
                                                "feed": f"/c/{campaign_id}/feed.atom"})
 
 

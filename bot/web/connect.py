@@ -1,0 +1,186 @@
+"""Supporters connect from a campaign's public page, and manage that from a private link (no account).
+
+Mastodon: the OAuth authorization-code flow on the supporter's own instance (PKCE where it is offered;
+bot/networks/mastodon_oauth.py), the app registered once per instance (bot/supporters/service.py). Bluesky:
+the handle and an app password (the atproto package has no OAuth client). Either way the token goes straight
+into the supporter store, encrypted; the supporter gets a private manage link (/m/<token>), shown once and
+stored only as a hash, where they choose campaigns or disconnect.
+
+The flow's state (OAuth state, PKCE verifier) waits in the signed session cookie between the start and the
+callback; that cookie is set only once someone starts connecting.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from bot.errors import UserError
+from bot.networks import mastodon_oauth as oauth
+from bot.store.models import CampaignRow
+from bot.supporters import service
+from bot.supporters.crypto import Cipher, cipher_from_env
+from bot.web.public import PRIVATE, instance_host, public_base, public_page
+
+router = APIRouter(include_in_schema=False)
+FLOW = "supporter_connect"
+WEB_ACTOR = "supporter (web)"
+APP_PASSWORD_RE = re.compile(r"^[a-z0-9]{4}(-[a-z0-9]{4}){3}$")
+LOCAL = ("127.0.0.1", "localhost")
+
+
+def _cipher() -> Cipher:
+    cipher = cipher_from_env()
+    if cipher is None:
+        raise UserError("connecting accounts is not set up on this server yet: ask the campaign's organisers")
+    return cipher
+
+
+def mastodon_server(value: str) -> tuple[str, str]:
+    """(instance, api_base_url) from what the supporter typed. http:// only for this machine (local testing)."""
+    typed = value.strip()
+    local = typed.lower().startswith("http://") and typed[7:].split("/")[0].split(":")[0] in LOCAL
+    if local:
+        host = typed[7:].split("/")[0].lower()
+        return host, f"http://{host}"
+    host_ = instance_host(typed)
+    if host_ is None:
+        raise UserError("type your Mastodon server's name, like mastodon.social")
+    return host_, f"https://{host_}"
+
+
+def _problem(request: Request, message: str, back: str | None, status: int = 400) -> Response:
+    return public_page(request, "public_error.html", {"title": "That did not work", "message": message,
+                                                      "back": back}, status)
+
+
+@router.post("/c/{campaign_id}/connect/mastodon")
+def start_mastodon(request: Request, campaign_id: str, instance: Annotated[str, Form()] = "") -> Response:
+    core = request.app.state.core
+    back = f"/c/{campaign_id}"
+    redirect_uri = f"{public_base(request)}/connect/mastodon/callback"
+    try:
+        cipher = _cipher()
+        host, api_base_url = mastodon_server(instance)
+        info = oauth.server_info(api_base_url)
+        with core.sessions.begin() as session:
+            if session.get(CampaignRow, campaign_id) is None:
+                return _problem(request, f"no campaign {campaign_id!r}", None, 404)
+            app = service.ensure_mastodon_app(session, cipher, core.clock.now(), host, api_base_url, redirect_uri,
+                                              oauth.register_app)
+    except UserError as exc:
+        return _problem(request, str(exc), back)
+    verifier, challenge = oauth.pkce_pair() if info.pkce else (None, None)
+    state = secrets.token_urlsafe(24)
+    request.session[FLOW] = {"state": state, "verifier": verifier, "instance": host, "campaign": campaign_id,
+                             "api_base_url": api_base_url}
+    url = oauth.authorize_url(info, app.client_id, redirect_uri, app.scopes, state, challenge)
+    return RedirectResponse(url, status_code=303, headers=PRIVATE)
+
+
+@router.get("/connect/mastodon/callback")
+def mastodon_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    core = request.app.state.core
+    flow: dict[str, Any] | None = request.session.pop(FLOW, None)
+    if not flow or not state or not secrets.compare_digest(str(flow.get("state")), state):
+        return _problem(request, "this connection was not started here, or it was already used: start again "
+                                 "from the campaign's page", None)
+    back = f"/c/{flow['campaign']}"
+    if error or not code:
+        return _problem(request, "the connection was not authorised on your server; nothing was stored", back)
+    try:
+        cipher = _cipher()
+        info = oauth.server_info(flow["api_base_url"])
+        with core.sessions() as session:
+            app = service.mastodon_app(session, cipher, flow["instance"])
+        if app is None:
+            raise UserError("this server's registration was removed meanwhile: start again")
+        token = oauth.exchange_code(info, app.client_id, app.client_secret, app.redirect_uri, app.scopes, code,
+                                    flow.get("verifier"))
+        handle = oauth.verify(flow["api_base_url"], token)
+        with core.sessions.begin() as session:
+            connected = service.connect(session, cipher, core.clock.now(), network="mastodon", name=handle,
+                                        credentials={"access_token": token}, instance=flow["instance"],
+                                        api_base_url=flow["api_base_url"], handle=handle,
+                                        campaigns=[flow["campaign"]], actor=WEB_ACTOR)
+    except UserError as exc:
+        return _problem(request, str(exc), back)
+    return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)
+
+
+@router.post("/c/{campaign_id}/connect/bluesky")
+def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, Form()] = "",
+                    app_password: Annotated[str, Form()] = "") -> Response:
+    core = request.app.state.core
+    back = f"/c/{campaign_id}"
+    handle = handle.strip().lstrip("@").lower()
+    if not re.fullmatch(r"([a-z0-9-]+\.)+[a-z]{2,}", handle):
+        return _problem(request, "type your Bluesky handle, like alice.bsky.social", back)
+    if not APP_PASSWORD_RE.match(app_password.strip()):
+        return _problem(request, "that is not an app password (four groups of four letters or digits, like "
+                                 "abcd-efgh-ijkl-mnop): make one in Bluesky's settings; never give your own "
+                                 "password", back)
+    try:
+        cipher = _cipher()
+        with core.sessions.begin() as session:
+            if session.get(CampaignRow, campaign_id) is None:
+                return _problem(request, f"no campaign {campaign_id!r}", None, 404)
+            connected = service.connect(session, cipher, core.clock.now(), network="bluesky", name=handle,
+                                        credentials={"app_password": app_password.strip()}, handle=handle,
+                                        campaigns=[campaign_id], actor=WEB_ACTOR)
+    except UserError as exc:
+        return _problem(request, str(exc), back)
+    return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)
+
+
+def _manage_page(request: Request, token: str, message: str | None = None) -> Response:
+    core = request.app.state.core
+    with core.sessions() as session:
+        supporter = service.by_manage_token(session, token)
+        campaigns = [(c.id, c.title) for c in session.scalars(
+            select(CampaignRow).where(CampaignRow.state != "closed").order_by(CampaignRow.title))]
+    if supporter is None:
+        return _problem(request, "this link does not work any more: the account was disconnected, or connected "
+                                 "again with a new link", None, 404)
+    response = public_page(request, "manage.html", {
+        "supporter": supporter, "campaigns": campaigns, "link": f"{public_base(request)}/m/{token}",
+        "welcome": request.query_params.get("welcome") == "1", "message": message, "token": token})
+    response.headers.update(PRIVATE)
+    return response
+
+
+@router.get("/m/{token}")
+def manage(request: Request, token: str) -> Response:
+    return _manage_page(request, token)
+
+
+@router.post("/m/{token}")
+def choose(request: Request, token: str, scope: Annotated[str, Form()] = "chosen",
+           campaign: Annotated[list[str] | None, Form()] = None) -> Response:
+    core = request.app.state.core
+    with core.sessions.begin() as session:
+        supporter = service.by_manage_token(session, token)
+        if supporter is None:
+            return _manage_page(request, token)
+        known = set(session.scalars(select(CampaignRow.id)))
+        chosen = None if scope == "all" else [c for c in campaign or [] if c in known]
+        service.set_campaigns(session, supporter.id, chosen, core.clock.now(), WEB_ACTOR)
+    return _manage_page(request, token, "Saved: your choice applies to the next posts.")
+
+
+@router.post("/m/{token}/disconnect")
+def disconnect(request: Request, token: str) -> Response:
+    core = request.app.state.core
+    with core.sessions.begin() as session:
+        supporter = service.by_manage_token(session, token)
+        if supporter is None:
+            return _manage_page(request, token)
+        service.disconnect(session, supporter.id, core.clock.now(), "disconnected by the supporter", WEB_ACTOR)
+    return public_page(request, "public_error.html", {
+        "title": "Disconnected", "message": "Your account is disconnected: the bot will not boost for you any "
+        "more, and your token is deleted. You may also revoke campaign-bot in your account's settings."})

@@ -1,0 +1,191 @@
+"""Supporters connect from the public page: Mastodon's OAuth code flow (with PKCE) against a running
+mastodon-mock, Bluesky's handle and app password; then the private manage link."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.networks.mastodon_oauth import pkce_pair, server_info
+from bot.supporters import service
+from bot.supporters.crypto import require_cipher
+from bot.supporters.tables import MastodonAppRow, SupporterRow
+from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
+
+__all__ = ["web"]
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def mastodon_server() -> Iterator[Any]:
+    from mastodon_mock.testing.server import MockServer
+
+    with MockServer() as server:
+        yield server
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = Fernet.generate_key().decode()
+    monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", value)
+    return value
+
+
+def database_bytes(web: Web) -> bytes:
+    """The SQLite database as it is on disk, its write-ahead log included."""
+    path = Path(web.core.engine.url.database or "")
+    return b"".join(p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")))
+
+
+def authorise_on_the_instance(authorize_url: str, username: str) -> str:
+    """What the supporter does on their server: the mock's account picker, then its redirect back to us."""
+    page = httpx.get(authorize_url, timeout=30)
+    assert page.status_code == 200
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+    answer = httpx.post(str(httpx.URL(authorize_url).copy_with(query=None)), data={**fields, "username": username},
+                        timeout=30)
+    assert answer.status_code == 302
+    return answer.headers["location"]
+
+
+def connect_mastodon(client: TestClient, base_url: str, username: str = "bob") -> tuple[str, dict[str, list[str]]]:
+    start = client.post("/c/test/connect/mastodon", data={"instance": base_url})
+    assert start.status_code == 303, start.text
+    query = parse_qs(urlsplit(start.headers["location"]).query)
+    back = authorise_on_the_instance(start.headers["location"], username)
+    assert back.startswith("http://127.0.0.1/connect/mastodon/callback?")
+    done = client.get(back.removeprefix("http://127.0.0.1"))
+    assert done.status_code == 303, done.text
+    return done.headers["location"], query
+
+
+@SQLITE
+def test_a_supporter_connects_mastodon_through_oauth_with_pkce_and_the_token_is_stored_encrypted(
+        web: Web, mastodon_server: Any, key: str) -> None:
+    client = web.client()
+    manage, query = connect_mastodon(client, mastodon_server.base_url)
+    assert query["scope"] == ["read:accounts read:search write:statuses"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert query["redirect_uri"] == ["http://127.0.0.1/connect/mastodon/callback"]
+    assert manage.startswith("/m/") and manage.endswith("?welcome=1")
+    token = manage.removeprefix("/m/").split("?")[0]
+    page = client.get(manage)
+    assert page.status_code == 200 and "bob@127.0.0.1:" in page.text and f"http://127.0.0.1/m/{token}" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+    cipher = require_cipher()
+    with web.core.sessions() as session:
+        row = session.scalars(select(SupporterRow)).one()
+        supporter = service.by_id(session, row.id)
+        assert supporter is not None and supporter.campaigns == ("test",) and not supporter.all_campaigns
+        access_token = service.credentials(session, cipher, row.id)["access_token"]
+        assert row.manage_token_hash == hashlib.sha256(token.encode()).hexdigest()
+    me = httpx.get(f"{mastodon_server.base_url}/api/v1/accounts/verify_credentials",
+                   headers={"Authorization": f"Bearer {access_token}"}, timeout=30)
+    assert me.json()["username"] == "bob"  # the token works on the supporter's server
+    database = database_bytes(web)
+    assert b"bob@127.0.0.1" in database  # the grep does see what was stored
+    assert access_token.encode() not in database and token.encode() not in database
+    assert access_token not in page.text
+
+
+@SQLITE
+def test_the_app_is_registered_once_per_instance(web: Web, mastodon_server: Any, key: str) -> None:
+    connect_mastodon(web.client(), mastodon_server.base_url, "bob")
+    connect_mastodon(web.client(), mastodon_server.base_url, "carol")
+    with web.core.sessions() as session:
+        apps = list(session.scalars(select(MastodonAppRow)))
+        assert [a.instance for a in apps] == [mastodon_server.base_url.removeprefix("http://")]
+        assert len(service.connected_supporters(session)) == 2
+
+
+@SQLITE
+def test_the_manage_link_changes_the_campaigns_and_disconnects_for_good(web: Web, mastodon_server: Any,
+                                                                         key: str) -> None:
+    client = web.client()
+    manage, _query = connect_mastodon(client, mastodon_server.base_url)
+    path = manage.split("?")[0]
+    assert client.post(path, data={"scope": "all"}).status_code == 200
+    with web.core.sessions() as session:
+        assert service.connected_supporters(session)[0].all_campaigns
+    client.post(path, data={"scope": "chosen", "campaign": ["test", "not-a-campaign"]})
+    with web.core.sessions() as session:
+        assert service.connected_supporters(session)[0].campaigns == ("test",)
+    answer = client.post(f"{path}/disconnect")
+    assert answer.status_code == 200 and "Disconnected" in answer.text
+    with web.core.sessions() as session:
+        assert service.connected_supporters(session) == []
+        row = session.scalars(select(SupporterRow)).one()
+        assert row.credentials is None and row.handle is None and row.manage_token_hash is None
+    assert client.get(path).status_code == 404
+
+
+@SQLITE
+def test_a_callback_with_a_wrong_state_or_a_refusal_stores_nothing(web: Web, mastodon_server: Any,
+                                                                    key: str) -> None:
+    client = web.client()
+    start = client.post("/c/test/connect/mastodon", data={"instance": mastodon_server.base_url})
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    callback = "/connect/mastodon/callback"
+    assert client.get(callback, params={"code": "mockcode_bob", "state": "forged"}).status_code == 400
+    # the forged attempt used the flow up: the right state no longer works either
+    assert client.get(callback, params={"code": "mockcode_bob", "state": state}).status_code == 400
+    new_state = parse_qs(urlsplit(client.post("/c/test/connect/mastodon", data={
+        "instance": mastodon_server.base_url}).headers["location"]).query)["state"][0]
+    refused = client.get("/connect/mastodon/callback", params={"error": "access_denied", "state": new_state})
+    assert refused.status_code == 400 and "nothing was stored" in refused.text
+    with web.core.sessions() as session:
+        assert service.list_supporters(session) == []
+
+
+@SQLITE
+def test_a_bad_server_name_is_explained_next_to_the_campaign(web: Web, key: str) -> None:
+    answer = web.client().post("/c/test/connect/mastodon", data={"instance": "not a server"})
+    assert answer.status_code == 400 and "like mastodon.social" in answer.text and 'href="/c/test"' in answer.text
+
+
+@SQLITE
+def test_without_the_secret_key_the_kit_offers_no_connection(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAMPAIGN_BOT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CAMPAIGN_BOT_SECRET_KEY_FILE", raising=False)
+    assert "Connect Mastodon" not in web.client().get("/c/test").text
+    answer = web.client().post("/c/test/connect/bluesky", data={"handle": "a.bsky.social",
+                                                                "app_password": "abcd-efgh-ijkl-mnop"})
+    assert answer.status_code == 400 and "not set up" in answer.text
+
+
+@SQLITE
+def test_a_bluesky_supporter_connects_with_an_app_password_and_never_their_own(web: Web, key: str) -> None:
+    client = web.client()
+    assert "App passwords" in client.get("/c/test").text
+    refused = client.post("/c/test/connect/bluesky", data={"handle": "@Alice.bsky.social",
+                                                           "app_password": "my own password"})
+    assert refused.status_code == 400 and "never give your own password" in refused.text
+    done = client.post("/c/test/connect/bluesky", data={"handle": "@Alice.bsky.social",
+                                                        "app_password": "abcd-efgh-ijkl-mnop"})
+    assert done.status_code == 303 and done.headers["location"].startswith("/m/")
+    with web.core.sessions() as session:
+        row = session.scalars(select(SupporterRow)).one()
+        assert (row.network, row.handle) == ("bluesky", "alice.bsky.social")
+        assert service.credentials(session, require_cipher(), row.id) == {"app_password": "abcd-efgh-ijkl-mnop"}
+    assert b"alice.bsky.social" in database_bytes(web)
+    assert b"abcd-efgh-ijkl-mnop" not in database_bytes(web)
+
+
+def test_pkce_challenge_is_the_s256_of_the_verifier_and_mastodon_mock_offers_it(mastodon_server: Any) -> None:
+    verifier, challenge = pkce_pair()
+    assert 43 <= len(verifier) <= 128
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert challenge == expected
+    assert server_info(mastodon_server.base_url).pkce
