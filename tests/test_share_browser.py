@@ -5,10 +5,14 @@ Screenshots go to tests/artefacts/ (not committed): look at them after a change 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.fernet import Fernet
+
+from bot.supporters import service
 
 from tests.test_web_browser import browser_page, server, shot  # noqa: F401 - the fixtures
 from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
@@ -48,3 +52,47 @@ def test_a_supporter_opens_the_kit_and_shares_on_their_own_mastodon_server(brows
     page.reload()  # the server is remembered by this browser, for every language
     values = page.locator("input[name=instance]").evaluate_all("els => els.map(e => e.value)")
     assert values == ["mastodon.example", "mastodon.example"]
+
+
+@pytest.fixture
+def mastodon_server() -> Iterator[Any]:
+    from mastodon_mock.testing.server import MockServer
+
+    with MockServer() as server:
+        yield server
+
+
+def test_a_supporter_connects_their_mastodon_account_through_oauth_and_manages_it(
+        browser_page: Any, web: Web, mastodon_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", Fernet.generate_key().decode())
+    page = browser_page
+    page.goto("/c/test")
+    connect = page.locator("form.connect-mastodon")
+    connect.scroll_into_view_if_needed()
+    shot(page, "share-kit-connect")
+    connect.locator("input[name=instance]").fill(mastodon_server.base_url)
+    connect.locator("button[type=submit]").click()
+    page.wait_for_url(f"{mastodon_server.base_url}/oauth/authorize?**")
+    assert "code_challenge_method=S256" in page.url
+    page.locator("button[value=bob]").click()  # the supporter allows campaign-bot on their own server
+    page.wait_for_url("**/m/**")
+    assert page.locator("h1").inner_text() == "Your connected account"
+    link = page.locator("input.private-link").input_value()
+    assert link == page.url.split("?")[0]
+    assert page.get_by_text("bob@127.0.0.1").count() == 1
+    shot(page, "supporter-connected")
+
+    page.locator("input[name=scope][value=all]").check()
+    page.locator("form.choose button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Saved").count() == 1
+    with web.core.sessions() as session:
+        supporter = service.connected_supporters(session)[0]
+    assert supporter.network == "mastodon" and supporter.all_campaigns
+
+    page.locator("form.disconnect button").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Disconnected"
+    shot(page, "supporter-disconnected")
+    with web.core.sessions() as session:
+        assert service.connected_supporters(session) == []

@@ -21,6 +21,10 @@
       window.open("https://" + h + form.getAttribute("data-path"), "_blank", "noopener");
     });
   });
+  // The connect form starts from the same server.
+  document.querySelectorAll("form.connect-mastodon [name=instance]").forEach(function (input) {
+    if (!input.value) { input.value = stored(); }
+  });
   document.querySelectorAll("button.copy").forEach(function (button) {
     button.addEventListener("click", function () {
       var area = document.getElementById(button.getAttribute("data-copy"));
