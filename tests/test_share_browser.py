@@ -13,7 +13,6 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.supporters import service
-
 from tests.test_web_browser import browser_page, server, shot  # noqa: F401 - the fixtures
 from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
 
