@@ -16,7 +16,7 @@ import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -25,9 +25,10 @@ from bot.networks import mastodon_oauth as oauth
 from bot.store.models import CampaignRow
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, cipher_from_env
+from bot.web.auth import PUBLIC, require
 from bot.web.public import PRIVATE, instance_host, public_base, public_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
 FLOW = "supporter_connect"
 WEB_ACTOR = "supporter (web)"
 APP_PASSWORD_RE = re.compile(r"^[a-z0-9]{4}(-[a-z0-9]{4}){3}$")

@@ -10,17 +10,18 @@ import re
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import NotFound
 from bot.supporters.crypto import SecretKeyError, cipher_from_env
+from bot.web.auth import PUBLIC, require
 from bot.web.feed import atom
 from bot.web.kit import build_kit, loaded_campaign
 from bot.web.rendering import templates
 from bot.web.share import count_click, with_source
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:\d{1,5})?$")
 
