@@ -138,7 +138,9 @@ class AccountDirectory:
             return ConsoleNetwork(account_id, settings or AccountSettings(network=CONSOLE), store,
                                   stands_in=view.network)
         assert settings is not None
-        return network_class(settings.network)(account_id, settings, store, self.secrets(account_id))
+        secrets = self.secrets(account_id)
+        wrap = getattr(secrets, "wrap_store", None)  # accounts from outside the config may encrypt their state
+        return network_class(settings.network)(account_id, settings, wrap(store) if wrap else store, secrets)
 
     def stand_ins(self, account_ids: Iterable[str]) -> list[str]:
         """One line per account for console mode's banner: which network each one previews as."""

@@ -8,12 +8,15 @@ at once: afterwards the secret cannot be read and nothing is sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import ConfigError
+from bot.networks.base import AccountStore
 from bot.networks.registry import account_settings_model
 from bot.networks.secrets import Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
@@ -44,6 +47,32 @@ class SupporterSecrets:
         if not value:
             raise SecretUnreadable(f"supporter {self.supporter_id} is disconnected: no {name} stored")
         return value
+
+    def wrap_store(self, store: AccountStore) -> AccountStore:
+        """The adapter's saved state (a Bluesky session holds tokens) is encrypted too."""
+        return EncryptedStore(store, self.cipher)
+
+
+class EncryptedStore:
+    """An AccountStore whose values are kept as Fernet tokens."""
+
+    def __init__(self, inner: AccountStore, cipher: Callable[[], Cipher]) -> None:
+        self.inner = inner
+        self.cipher = cipher
+
+    def load(self, field: str) -> dict[str, Any] | None:
+        stored = self.inner.load(field)
+        if not stored or "encrypted" not in stored:
+            return None
+        try:
+            value: dict[str, Any] = json.loads(self.cipher().decrypt(stored["encrypted"]))
+        except SecretKeyError:
+            return None  # a session the key cannot read is no session: the adapter logs in again
+        return value
+
+    def save(self, field: str, value: dict[str, Any] | None) -> None:
+        self.inner.save(field, None if value is None else
+                        {"encrypted": self.cipher().encrypt(json.dumps(value, sort_keys=True))})
 
 
 def settings_for(supporter: service.Supporter) -> AccountSettings:
