@@ -7,6 +7,9 @@
   /api/v2/instance, cached per account in the database for a day.
 - Mastodon.py is imported inside the methods that talk to the server, so `validate` and `status` (which only
   measure texts) never load it.
+- A supporter's boost: the delivery's text is the organisation's status URL. It is resolved on the
+  supporter's instance (search with resolve=true), or read from the URL when the status is local, then
+  reblogged. Reblogging twice returns the first reblog (Mastodon's ReblogService), so retries are safe.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ class MastodonNetwork(Network):
                       "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url")
                                                          or DEFAULT_URL_LENGTH),
                       "version": str(instance.get("version") or "") or None,
+                      "domain": str(instance.get("domain") or "") or None,
                       "fetched_at": _now().isoformat()}
         except (MastodonError, KeyError, TypeError) as exc:
             log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults for "
@@ -184,6 +188,46 @@ class MastodonNetwork(Network):
         except MastodonError as exc:
             raise self.classify(exc) from exc
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
+
+    # -- boosting (supporters) -------------------------------------------------------------------------------
+
+    def _resolve(self, url: str) -> str:
+        """The id, on this account's instance, of the status at ``url``."""
+        from urllib.parse import urlsplit
+
+        target = urlsplit(url.strip())
+        local = {urlsplit(self.settings.api_base_url).netloc, self.instance_limits().get("domain")}
+        if target.netloc in local:  # a status of this instance: its id ends the URL
+            last = target.path.rstrip("/").rsplit("/", 1)[-1]
+            if last.isdigit():
+                return last
+        found = self.client().search_v2(url.strip(), resolve=True, result_type="statuses")
+        statuses = found.get("statuses") or []
+        if not statuses:  # the instance could not fetch it (yet): worth a few more tries
+            raise TransientError(f"the status {url} could not be resolved on {target.netloc or 'the instance'}")
+        return str(statuses[0]["id"])
+
+    def boost(self, post: Post) -> Published:
+        """Reblog the organisation's status whose URL is ``post.text``."""
+        from mastodon.errors import MastodonError
+
+        try:
+            status_id = self._resolve(post.text)
+            reblog = self.client().status_reblog(status_id)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=str(reblog["id"]), url=None, ref={"status_id": status_id})
+
+    def unboost(self, post: Post) -> Published:
+        """Undo the reblog of the status whose URL is ``post.text`` (nothing to undo is not an error)."""
+        from mastodon.errors import MastodonError
+
+        try:
+            status_id = self._resolve(post.text)
+            self.client().status_unreblog(status_id)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=status_id, url=None, ref={"status_id": status_id})
 
     def classify(self, exc: MastodonError) -> Exception:
         from mastodon.errors import (
@@ -258,6 +302,25 @@ class MastodonNetwork(Network):
         limits = {k: v for k, v in self.instance_limits().items() if k in ("max_characters",
                                                                              "characters_reserved_per_url")}
         return AccountInfo(handle=f"@{me['acct']}", url=me.get("url"), limits=limits)
+
+
+def register_app(api_base_url: str, redirect_uri: str, scopes: str, website: str | None = None,
+                 timeout: float = 30) -> tuple[str, str]:
+    """Register campaign-bot as an OAuth app on an instance: (client_id, client_secret). Raises
+    TransientError when the instance cannot be reached, PermanentError when it refuses."""
+    from mastodon import Mastodon
+    from mastodon.errors import MastodonError, MastodonNetworkError, MastodonServerError
+
+    try:
+        client_id, client_secret = Mastodon.create_app("campaign-bot", scopes=scopes.split(),
+                                                       redirect_uris=redirect_uri, website=website,
+                                                       api_base_url=api_base_url, request_timeout=timeout,
+                                                       user_agent="campaign-bot")
+    except (MastodonNetworkError, MastodonServerError) as exc:
+        raise TransientError(f"could not register the app on {api_base_url}: {type(exc).__name__}") from None
+    except MastodonError as exc:
+        raise PermanentError(f"{api_base_url} refused to register the app: {_api_message(exc)}") from None
+    return str(client_id), str(client_secret)
 
 
 def _api_message(exc: MastodonError) -> str:

@@ -317,3 +317,13 @@ def rotate_secrets(session: Session, cipher: Cipher) -> int:
         count += 1
     session.flush()
     return count
+
+
+def check_decrypts(session: Session, cipher: Cipher) -> None:
+    """Raises SecretKeyError when a stored secret does not decrypt with the key (checked at start)."""
+    stored = session.scalar(select(SupporterRow.credentials).where(SupporterRow.credentials.is_not(None)).limit(1))
+    if stored:
+        cipher.decrypt(stored)
+    secret = session.scalar(select(MastodonAppRow.client_secret_encrypted).limit(1))
+    if secret:
+        cipher.decrypt(secret)
