@@ -189,3 +189,21 @@ def test_pkce_challenge_is_the_s256_of_the_verifier_and_mastodon_mock_offers_it(
     expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert challenge == expected
     assert server_info(mastodon_server.base_url).pkce
+
+
+@SQLITE
+def test_a_supporter_connected_on_the_web_boosts_the_organisations_next_post(
+        make_app: Any, campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch, mastodon_server: Any,
+        clock: Any) -> None:
+    from bot.dispatch import Dispatcher
+    from bot.supporters.waves import tick
+    from bot.web.app import create_app
+    from tests.test_supporters_boost import boost_app, boosters, org_posts
+
+    core = boost_app(make_app, campaigns_dir, monkeypatch, mastodon_server)  # the organisation posts as alice
+    client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
+    connect_mastodon(client, mastodon_server.base_url, "bob")
+    post = org_posts(core, clock)
+    assert tick(core).planned == 1
+    Dispatcher(core).run_once()
+    assert post.remote_id is not None and boosters(mastodon_server, post.remote_id) == ["bob"]
