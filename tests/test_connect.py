@@ -21,7 +21,7 @@ from bot.networks.mastodon_oauth import pkce_pair, server_info
 from bot.supporters import service
 from bot.supporters.crypto import require_cipher
 from bot.supporters.tables import MastodonAppRow, SupporterRow
-from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
+from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -207,3 +207,26 @@ def test_a_supporter_connected_on_the_web_boosts_the_organisations_next_post(
     assert tick(core).planned == 1
     Dispatcher(core).run_once()
     assert post.remote_id is not None and boosters(mastodon_server, post.remote_id) == ["bob"]
+
+
+@SQLITE
+def test_the_link_the_cli_prints_starts_the_same_flow_for_every_campaign_at_the_public_address(
+        make_app: Any, campaigns_dir: Path, mastodon_server: Any, key: str) -> None:
+    from bot.web.app import create_app
+    from tests.conftest import write_campaign
+
+    write_campaign(campaigns_dir)
+    core = make_app(config_extra='[amplify]\npublic_url = "https://campaigns.example.org"\n')
+    load(core)
+    client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
+    start = client.get("/connect/mastodon", params={"instance": mastodon_server.base_url})
+    assert start.status_code == 303
+    query = parse_qs(urlsplit(start.headers["location"]).query)
+    assert query["redirect_uri"] == ["https://campaigns.example.org/connect/mastodon/callback"]
+    back = authorise_on_the_instance(start.headers["location"], "carol")
+    assert back.startswith("https://campaigns.example.org/connect/mastodon/callback?")
+    done = client.get(back.removeprefix("https://campaigns.example.org"))
+    assert done.status_code == 303
+    with core.sessions() as session:
+        supporter = service.connected_supporters(session)[0]
+    assert supporter.all_campaigns and supporter.handle and supporter.handle.startswith("carol@")

@@ -62,15 +62,26 @@ def _problem(request: Request, message: str, back: str | None, status: int = 400
 
 @router.post("/c/{campaign_id}/connect/mastodon")
 def start_mastodon(request: Request, campaign_id: str, instance: Annotated[str, Form()] = "") -> Response:
+    return _start_mastodon(request, campaign_id, instance)
+
+
+@router.get("/connect/mastodon")
+def start_mastodon_link(request: Request, instance: str = "", campaign: str = "") -> Response:
+    """The link `supporters connect-url --network mastodon --instance HOST` prints: the same flow, started by
+    following a link; without a campaign the supporter amplifies every campaign (they can narrow it after)."""
+    return _start_mastodon(request, campaign or None, instance)
+
+
+def _start_mastodon(request: Request, campaign_id: str | None, instance: str) -> Response:
     core = request.app.state.core
-    back = f"/c/{campaign_id}"
+    back = f"/c/{campaign_id}" if campaign_id else None
     redirect_uri = f"{public_base(request)}/connect/mastodon/callback"
     try:
         cipher = _cipher()
         host, api_base_url = mastodon_server(instance)
         info = oauth.server_info(api_base_url)
         with core.sessions.begin() as session:
-            if session.get(CampaignRow, campaign_id) is None:
+            if campaign_id is not None and session.get(CampaignRow, campaign_id) is None:
                 return _problem(request, f"no campaign {campaign_id!r}", None, 404)
             app = service.ensure_mastodon_app(session, cipher, core.clock.now(), host, api_base_url, redirect_uri,
                                               oauth.register_app)
@@ -91,7 +102,7 @@ def mastodon_callback(request: Request, code: str = "", state: str = "", error: 
     if not flow or not state or not secrets.compare_digest(str(flow.get("state")), state):
         return _problem(request, "this connection was not started here, or it was already used: start again "
                                  "from the campaign's page", None)
-    back = f"/c/{flow['campaign']}"
+    back = f"/c/{flow['campaign']}" if flow.get("campaign") else None
     if error or not code:
         return _problem(request, "the connection was not authorised on your server; nothing was stored", back)
     try:
@@ -108,7 +119,8 @@ def mastodon_callback(request: Request, code: str = "", state: str = "", error: 
             connected = service.connect(session, cipher, core.clock.now(), network="mastodon", name=handle,
                                         credentials={"access_token": token}, instance=flow["instance"],
                                         api_base_url=flow["api_base_url"], handle=handle,
-                                        campaigns=[flow["campaign"]], actor=WEB_ACTOR)
+                                        campaigns=[flow["campaign"]] if flow.get("campaign") else None,
+                                        actor=WEB_ACTOR)
     except UserError as exc:
         return _problem(request, str(exc), back)
     return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)

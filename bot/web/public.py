@@ -27,7 +27,9 @@ HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 
 
 def public_base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The web app's public address: `[amplify] public_url` when set (behind a proxy), else as requested."""
+    configured = request.app.state.core.config.amplify.public_url
+    return str(configured or request.base_url).rstrip("/")
 
 
 def language_name(code: str) -> tuple[str, str]:
