@@ -216,17 +216,27 @@ def test_the_link_the_cli_prints_starts_the_same_flow_for_every_campaign_at_the_
     from tests.conftest import write_campaign
 
     write_campaign(campaigns_dir)
-    core = make_app(config_extra='[amplify]\npublic_url = "https://campaigns.example.org"\n')
+    core = make_app(config_extra='[amplify]\npublic_url = "http://localhost:8080"\n')
     load(core)
     client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
     start = client.get("/connect/mastodon", params={"instance": mastodon_server.base_url})
     assert start.status_code == 303
     query = parse_qs(urlsplit(start.headers["location"]).query)
-    assert query["redirect_uri"] == ["https://campaigns.example.org/connect/mastodon/callback"]
+    assert query["redirect_uri"] == ["http://localhost:8080/connect/mastodon/callback"]
     back = authorise_on_the_instance(start.headers["location"], "carol")
-    assert back.startswith("https://campaigns.example.org/connect/mastodon/callback?")
-    done = client.get(back.removeprefix("https://campaigns.example.org"))
+    assert back.startswith("http://localhost:8080/connect/mastodon/callback?")
+    done = client.get(back.removeprefix("http://localhost:8080"))
     assert done.status_code == 303
     with core.sessions() as session:
         supporter = service.connected_supporters(session)[0]
     assert supporter.all_campaigns and supporter.handle and supporter.handle.startswith("carol@")
+
+
+def test_only_public_mastodon_servers_are_called_unless_the_app_itself_runs_locally() -> None:
+    from bot.errors import UserError
+    from bot.web.connect import mastodon_server
+
+    assert mastodon_server("http://127.0.0.1:3000", local_allowed=True) == ("127.0.0.1:3000", "http://127.0.0.1:3000")
+    for typed in ("http://127.0.0.1:3000", "localhost", "not a server", "10.0.0.1"):
+        with pytest.raises(UserError):
+            mastodon_server(typed)

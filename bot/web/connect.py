@@ -12,9 +12,12 @@ callback; that cookie is set only once someone starts connecting.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
+import socket
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -42,16 +45,32 @@ def _cipher() -> Cipher:
     return cipher
 
 
-def mastodon_server(value: str) -> tuple[str, str]:
-    """(instance, api_base_url) from what the supporter typed. http:// only for this machine (local testing)."""
+def _public_addresses_only(host: str) -> None:
+    """The server calls the instance the visitor typed: refuse names that lead inside our own network."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, 443, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        raise UserError(f"there is no server called {host}: check the spelling") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise UserError(f"{host} is not a public Mastodon server")
+
+
+def mastodon_server(value: str, *, local_allowed: bool = False) -> tuple[str, str]:
+    """(instance, api_base_url) from what the supporter typed. http://127.0.0.1 or localhost only when the web
+    app itself is served there (development and tests); otherwise a public https server."""
     typed = value.strip()
-    local = typed.lower().startswith("http://") and typed[7:].split("/")[0].split(":")[0] in LOCAL
-    if local:
+    if typed.lower().startswith("http://") and typed[7:].split("/")[0].split(":")[0] in LOCAL:
+        if not local_allowed:
+            raise UserError("type your Mastodon server's name, like mastodon.social")
         host = typed[7:].split("/")[0].lower()
         return host, f"http://{host}"
     host_ = instance_host(typed)
     if host_ is None:
         raise UserError("type your Mastodon server's name, like mastodon.social")
+    _public_addresses_only(host_)
     return host_, f"https://{host_}"
 
 
@@ -78,7 +97,7 @@ def _start_mastodon(request: Request, campaign_id: str | None, instance: str) ->
     redirect_uri = f"{public_base(request)}/connect/mastodon/callback"
     try:
         cipher = _cipher()
-        host, api_base_url = mastodon_server(instance)
+        host, api_base_url = mastodon_server(instance, local_allowed=urlsplit(redirect_uri).hostname in LOCAL)
         info = oauth.server_info(api_base_url)
         with core.sessions.begin() as session:
             if campaign_id is not None and session.get(CampaignRow, campaign_id) is None:
