@@ -95,3 +95,16 @@ def test_a_supporter_connects_their_mastodon_account_through_oauth_and_manages_i
     shot(page, "supporter-disconnected")
     with web.core.sessions() as session:
         assert service.connected_supporters(session) == []
+
+
+def test_the_kit_shows_chinese_and_persian_with_persian_right_to_left(browser_page: Any, web: Web) -> None:
+    from tests.test_share_kit import world
+
+    world(web)
+    page = browser_page
+    page.goto("/c/world")
+    assert page.locator("section.kit-language h2").all_inner_texts() == ["中文", "فارسی"]
+    fa = page.locator("article.share-card[data-network=bluesky][data-language=fa] textarea")
+    assert fa.get_attribute("dir") == "rtl"
+    assert "👩‍👩‍👧\nامضا کنید" in fa.input_value()
+    shot(page, "share-kit-zh-fa")
