@@ -206,3 +206,13 @@ def test_after_the_close_the_kit_and_the_feed_show_the_closing_message_and_no_ca
             clock.advance(timedelta(minutes=5))
             Dispatcher(web.core).run_once()
             assert any(d.kind == "closing" for d in _sent(web))
+
+
+@SQLITE
+def test_the_kit_offers_the_call_to_action_the_organisation_posted_last(web: Web, clock: FakeClock) -> None:
+    before = next(t.text for t in build_kit(web.core, "test", BASE).languages[1].texts if t.network == "x")
+    assert before.startswith("CTA one")  # nothing sent yet: the first one
+    _send_due(web, clock)
+    last = max((d for d in _sent(web) if d.language == "en"), key=lambda d: (d.sent_at, d.id))
+    now = next(t.text for t in build_kit(web.core, "test", BASE).languages[1].texts if t.network == "x")
+    assert now.split()[:2] == last.text.split()[:2] and now.split()[1] != "one"
