@@ -165,19 +165,33 @@ def test_without_the_secret_key_the_kit_offers_no_connection(web: Web, monkeypat
     assert answer.status_code == 400 and "not set up" in answer.text
 
 
+@pytest.fixture
+def pds() -> Iterator[Any]:
+    """The supporter's Bluesky server: our fake PDS (tests/fake_networks.py)."""
+    from tests.fake_networks import FakeBluesky
+
+    server = FakeBluesky(handle="alice.bsky.social", password="abcd-efgh-ijkl-mnop").start()
+    yield server
+    server.stop()
+
+
 @SQLITE
-def test_a_bluesky_supporter_connects_with_an_app_password_and_never_their_own(web: Web, key: str) -> None:
+def test_a_bluesky_supporter_connects_with_an_app_password_and_never_their_own(web: Web, key: str,
+                                                                                pds: Any) -> None:
     client = web.client()
     assert "App passwords" in client.get("/c/test").text
-    refused = client.post("/c/test/connect/bluesky", data={"handle": "@Alice.bsky.social",
-                                                           "app_password": "my own password"})
+    form = {"handle": "@Alice.bsky.social", "server": pds.url}
+    refused = client.post("/c/test/connect/bluesky", data={**form, "app_password": "my own password"})
     assert refused.status_code == 400 and "never give your own password" in refused.text
-    done = client.post("/c/test/connect/bluesky", data={"handle": "@Alice.bsky.social",
-                                                        "app_password": "abcd-efgh-ijkl-mnop"})
+    wrong = client.post("/c/test/connect/bluesky", data={**form, "app_password": "zzzz-zzzz-zzzz-zzzz"})
+    assert wrong.status_code == 400 and "Bluesky refused this handle and app password" in wrong.text
+    with web.core.sessions() as session:
+        assert service.list_supporters(session) == []
+    done = client.post("/c/test/connect/bluesky", data={**form, "app_password": "abcd-efgh-ijkl-mnop"})
     assert done.status_code == 303 and done.headers["location"].startswith("/m/")
     with web.core.sessions() as session:
         row = session.scalars(select(SupporterRow)).one()
-        assert (row.network, row.handle) == ("bluesky", "alice.bsky.social")
+        assert (row.network, row.handle, row.api_base_url) == ("bluesky", "alice.bsky.social", pds.url)
         assert service.credentials(session, require_cipher(), row.id) == {"app_password": "abcd-efgh-ijkl-mnop"}
     assert b"alice.bsky.social" in database_bytes(web)
     assert b"abcd-efgh-ijkl-mnop" not in database_bytes(web)

@@ -58,20 +58,49 @@ def _public_addresses_only(host: str) -> None:
             raise UserError(f"{host} is not a public Mastodon server")
 
 
-def mastodon_server(value: str, *, local_allowed: bool = False) -> tuple[str, str]:
-    """(instance, api_base_url) from what the supporter typed. http://127.0.0.1 or localhost only when the web
-    app itself is served there (development and tests); otherwise a public https server."""
+def server_address(value: str, example: str, *, local_allowed: bool = False) -> tuple[str, str]:
+    """(host, base URL) of the server the supporter typed. http://127.0.0.1 or localhost only when the web app
+    itself is served there (development and tests); otherwise a public https server."""
     typed = value.strip()
     if typed.lower().startswith("http://") and typed[7:].split("/")[0].split(":")[0] in LOCAL:
         if not local_allowed:
-            raise UserError("type your Mastodon server's name, like mastodon.social")
+            raise UserError(f"type your server's name, like {example}")
         host = typed[7:].split("/")[0].lower()
         return host, f"http://{host}"
     host_ = instance_host(typed)
     if host_ is None:
-        raise UserError("type your Mastodon server's name, like mastodon.social")
+        raise UserError(f"type your server's name, like {example}")
     _public_addresses_only(host_)
     return host_, f"https://{host_}"
+
+
+def mastodon_server(value: str, *, local_allowed: bool = False) -> tuple[str, str]:
+    return server_address(value, "mastodon.social", local_allowed=local_allowed)
+
+
+class _Typed:
+    """The Secrets protocol over the app password just typed: it is checked before anything is stored."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def read(self, name: str) -> str:
+        return self.value
+
+
+def check_bluesky(handle: str, app_password: str, service_url: str) -> None:
+    """Log in once with the handle and app password, as the boosts will; UserError when Bluesky refuses."""
+    from bot.networks.base import AuthRevoked, Misconfigured, NetworkError, PermanentError
+    from bot.networks.registry import account_settings_model, network_class
+
+    settings = account_settings_model("bluesky").model_validate(
+        {"network": "bluesky", "handle": handle, "app_password_env": "app_password", "service_url": service_url})
+    try:
+        network_class("bluesky")("supporter:new", settings, secrets=_Typed(app_password)).check()
+    except (AuthRevoked, PermanentError, Misconfigured):
+        raise UserError("Bluesky refused this handle and app password: check both and try again") from None
+    except NetworkError:
+        raise UserError("Bluesky could not be reached just now: try again in a moment") from None
 
 
 def _problem(request: Request, message: str, back: str | None, status: int = 400) -> Response:
@@ -147,7 +176,7 @@ def mastodon_callback(request: Request, code: str = "", state: str = "", error: 
 
 @router.post("/c/{campaign_id}/connect/bluesky")
 def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, Form()] = "",
-                    app_password: Annotated[str, Form()] = "") -> Response:
+                    app_password: Annotated[str, Form()] = "", server: Annotated[str, Form()] = "") -> Response:
     core = request.app.state.core
     back = f"/c/{campaign_id}"
     handle = handle.strip().lstrip("@").lower()
@@ -157,14 +186,19 @@ def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, F
         return _problem(request, "that is not an app password (four groups of four letters or digits, like "
                                  "abcd-efgh-ijkl-mnop): make one in Bluesky's settings; never give your own "
                                  "password", back)
+    local = urlsplit(public_base(request)).hostname in LOCAL
     try:
         cipher = _cipher()
-        with core.sessions.begin() as session:
+        host, service_url = server_address(server or "bsky.social", "bsky.social", local_allowed=local)
+        with core.sessions() as session:
             if session.get(CampaignRow, campaign_id) is None:
                 return _problem(request, f"no campaign {campaign_id!r}", None, 404)
+        check_bluesky(handle, app_password.strip(), service_url)
+        with core.sessions.begin() as session:
             connected = service.connect(session, cipher, core.clock.now(), network="bluesky", name=handle,
                                         credentials={"app_password": app_password.strip()}, handle=handle,
-                                        campaigns=[campaign_id], actor=WEB_ACTOR)
+                                        instance=host, api_base_url=service_url, campaigns=[campaign_id],
+                                        actor=WEB_ACTOR)
     except UserError as exc:
         return _problem(request, str(exc), back)
     return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)
