@@ -108,3 +108,16 @@ def test_the_kit_shows_chinese_and_persian_with_persian_right_to_left(browser_pa
     assert fa.get_attribute("dir") == "rtl"
     assert "👩‍👩‍👧\nامضا کنید" in fa.input_value()
     shot(page, "share-kit-zh-fa")
+
+
+def test_after_the_close_the_kit_shows_the_closing_message_and_nothing_to_post(browser_page: Any, web: Web) -> None:
+    from bot import lifecycle
+
+    lifecycle.close(web.core, "test", "success", "test")
+    page = browser_page
+    page.goto("/c/test")
+    assert page.locator("article.share-card").count() == 0 and page.locator("#amplify").count() == 0
+    assert page.locator("article.closing p").all_inner_texts() == [
+        "Gracias: no se requieren más acciones.",
+        "No further action is requested. Many thanks to all who sent appeals."]
+    shot(page, "share-kit-closed")
