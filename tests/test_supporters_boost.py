@@ -219,3 +219,33 @@ def test_the_database_and_the_logs_hold_no_token_in_clear(make_app, campaigns_di
         assert token.encode() not in raw
         assert token not in logs
     assert "disconnected" in logs
+
+
+def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, campaigns_dir, monkeypatch, mock,
+                                                                    clock):
+    from argon2 import PasswordHasher
+
+    from bot.supporters.report import campaign_supporters
+    from bot.web import users
+    from bot.web.app import create_app
+    from tests.web_fixtures import PASSWORD, Web
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    carol = connect(app, mock, "carol")
+    post = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    with app.sessions.begin() as s:
+        service.disconnect(s, carol.supporter.id, clock.now(), "asked to", actor="carol")
+    with app.sessions() as s:
+        seen = campaign_supporters(s, "test")
+    assert seen.counts == {("mastodon", "connected"): 1, ("mastodon", "disconnected"): 1}
+    [boosted] = seen.posts
+    assert (boosted.delivery_id, boosted.sent, boosted.total) == (post.id, 2, 2)
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    users.add_user(app, "staff", "staff", PASSWORD, "test")
+    page = Web(app, create_app(app, secret_key="x" * 40)).client("staff").get("/campaigns/test").text
+    assert "Supporters" in page and "2 of 2" in page
+    assert page.count("boost") == 0  # boosts are not in the timeline, one row per supporter

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import ConfigError
 from bot.networks.base import AccountStore
 from bot.networks.registry import account_settings_model
 from bot.networks.secrets import Secrets, SecretUnreadable
@@ -75,15 +74,14 @@ class EncryptedStore:
                         {"encrypted": self.cipher().encrypt(json.dumps(value, sort_keys=True))})
 
 
-def settings_for(supporter: service.Supporter) -> AccountSettings:
+def settings_for(network: str, api_base_url: str | None, handle: str | None) -> AccountSettings:
     """The adapter settings of a supporter's account (its secrets are named, never held, here)."""
-    model = account_settings_model(supporter.network)
-    if supporter.network == "mastodon":
-        return model.model_validate({"network": "mastodon", "api_base_url": supporter.api_base_url,
+    model = account_settings_model(network)
+    if network == "mastodon":
+        return model.model_validate({"network": "mastodon", "api_base_url": api_base_url,
                                      "access_token_env": TOKEN})
-    return model.model_validate({"network": "bluesky", "handle": supporter.handle,
-                                 "app_password_env": APP_PASSWORD,
-                                 "service_url": supporter.api_base_url or "https://bsky.social"})
+    return model.model_validate({"network": "bluesky", "handle": handle, "app_password_env": APP_PASSWORD,
+                                 "service_url": api_base_url or "https://bsky.social"})
 
 
 def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
@@ -97,7 +95,8 @@ def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
             supporter = service.by_id(session, supporter_id)
         if supporter is None or not supporter.connected:
             return None
-        return settings_for(supporter), SupporterSecrets(sessions, supporter_id)
+        settings = settings_for(supporter.network, supporter.api_base_url, supporter.handle)
+        return settings, SupporterSecrets(sessions, supporter_id)
 
     return find
 
@@ -135,5 +134,25 @@ def revoked(sessions: sessionmaker[Session], now: datetime) -> int:
     return count
 
 
-__all__ = ["APP_PASSWORD", "TOKEN", "AccountLookup", "ConfigError", "SupporterSecrets", "check_key", "lookup",
-           "revoked", "settings_for"]
+
+class GivenSecrets:
+    """Secrets held for one call (checking a token before it is stored); never logged."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+
+    def read(self, name: str) -> str:
+        if name not in self._values:
+            raise SecretUnreadable(f"no {name} given")
+        return self._values[name]
+
+
+def verify(network: str, api_base_url: str | None, handle: str | None, credentials: dict[str, str]) -> str:
+    """Ask the network who these credentials belong to (before storing them): the account's handle.
+    Raises bot.networks.base.NetworkError (AuthRevoked for a refused token)."""
+    from bot.networks.base import MemoryStore
+    from bot.networks.registry import network_class
+
+    settings = settings_for(network, api_base_url, handle)
+    adapter = network_class(network)("supporter-check", settings, MemoryStore(), GivenSecrets(credentials))
+    return adapter.check().handle.lstrip("@")

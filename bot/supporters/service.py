@@ -327,3 +327,13 @@ def check_decrypts(session: Session, cipher: Cipher) -> None:
     secret = session.scalar(select(MastodonAppRow.client_secret_encrypted).limit(1))
     if secret:
         cipher.decrypt(secret)
+
+
+def undo_boosts(session: Session, supporter_id: int, now: datetime, campaign_id: str | None, actor: str) -> int:
+    """The supporter asked to undo their boosts (of one campaign, or all): unboosts are planned now and boosts
+    not sent yet are cancelled (bot/outbox/amplify.py). Returns the unboosts planned."""
+    from bot.outbox.amplify import plan_unboosts
+
+    count = plan_unboosts(session.connection(), account_id_of(supporter_id), now, campaign_id)
+    audit.record(session, now, actor, "supporter_undo", campaign_id, supporter_id=supporter_id, unboosts=count)
+    return count
