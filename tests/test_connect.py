@@ -233,7 +233,7 @@ def test_the_link_the_cli_prints_starts_the_same_flow_for_every_campaign_at_the_
     core = make_app(config_extra='[amplify]\npublic_url = "http://localhost:8080"\n')
     load(core)
     client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
-    start = client.get("/connect/mastodon", params={"instance": mastodon_server.base_url})
+    start = client.get("/supporters/connect/mastodon", params={"instance": mastodon_server.base_url})
     assert start.status_code == 303
     query = parse_qs(urlsplit(start.headers["location"]).query)
     assert query["redirect_uri"] == ["http://localhost:8080/connect/mastodon/callback"]

@@ -70,7 +70,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/s/{code}"): "public",
     ("POST", "/c/{campaign_id}/connect/mastodon"): "public",
     ("GET", "/connect/mastodon/callback"): "public",
-    ("GET", "/connect/mastodon"): "public",
+    ("GET", "/supporters/connect/mastodon"): "public",
     ("POST", "/c/{campaign_id}/connect/bluesky"): "public",
     ("GET", "/m/{token}"): "public",
     ("POST", "/m/{token}"): "public",

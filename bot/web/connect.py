@@ -113,7 +113,7 @@ def start_mastodon(request: Request, campaign_id: str, instance: Annotated[str, 
     return _start_mastodon(request, campaign_id, instance)
 
 
-@router.get("/connect/mastodon")
+@router.get("/supporters/connect/mastodon")
 def start_mastodon_link(request: Request, instance: str = "", campaign: str = "") -> Response:
     """The link `supporters connect-url --network mastodon --instance HOST` prints: the same flow, started by
     following a link; without a campaign the supporter amplifies every campaign (they can narrow it after)."""
