@@ -18,7 +18,7 @@ from bot.dispatch import Dispatcher
 from bot.planner import plan
 from bot.web.kit import build_kit, loaded_campaign
 from bot.web.share import ShareClickRow, click_counts
-from tests.conftest import write_campaign
+from tests.conftest import REPO, write_campaign
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
@@ -65,8 +65,13 @@ def expected_text(web: Web, campaign_id: str, language: str, network: str) -> st
 @SQLITE
 def test_every_share_link_decodes_back_to_the_exact_message_in_every_language(web: Web) -> None:
     world(web)
+    seed = "peru-children-humanitarian-status"
+    text = (REPO / "campaigns" / f"{seed}.toml").read_text(encoding="utf-8")  # the seed case, on our accounts
+    text = text.replace('accounts = ["org_x", "org_mastodon", "org_bluesky"]', 'accounts = ["a1", "a2"]')
+    (web.core.config.campaigns_dir / f"{seed}.toml").write_text(text, encoding="utf-8")
+    load(web.core)
     client = web.client()
-    for campaign_id, languages in (("test", ("es", "en")), ("world", ("zh", "fa"))):
+    for campaign_id, languages in (("test", ("es", "en")), ("world", ("zh", "fa")), (seed, ("es", "en"))):
         page = client.get(f"/c/{campaign_id}")
         assert page.status_code == 200
         kit = build_kit(web.core, campaign_id, BASE)
