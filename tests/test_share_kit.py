@@ -153,6 +153,21 @@ def test_a_click_on_a_short_link_is_counted_and_redirects_with_the_source_and_st
 
 
 @SQLITE
+def test_link_previews_fetched_by_servers_are_followed_but_not_counted(web: Web) -> None:
+    kit = build_kit(web.core, "test", BASE)
+    mastodon_en = next(t for t in kit.languages[1].texts if t.network == "mastodon")
+    path = urlsplit(next(word for word in mastodon_en.text.split() if "/s/" in word)).path
+    client = web.client()
+    for agent in ("http.rb/5.2.0 (Mastodon/4.3.2; +https://mastodon.social/)", "Twitterbot/1.0",
+                  "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)"):
+        answer = client.get(path, headers={"User-Agent": agent})
+        assert answer.status_code == 302 and answer.headers["location"] == "https://example.org/ua?source=mastodon"
+    client.get(path, headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"})
+    with web.core.sessions() as session:
+        assert click_counts(session, "test") == {"en": {"mastodon": 1}}
+
+
+@SQLITE
 def test_the_kit_page_sets_no_cookie_and_offers_the_feed(web: Web) -> None:
     answer = web.client().get("/c/test")
     assert answer.status_code == 200 and "set-cookie" not in answer.headers

@@ -19,10 +19,15 @@ from bot.web.auth import PUBLIC, require
 from bot.web.feed import atom
 from bot.web.kit import build_kit, loaded_campaign
 from bot.web.rendering import templates
-from bot.web.share import count_click, with_source
+from bot.web.share import ShareLinkRow, count_click, with_source
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+LINK_PREVIEWS = re.compile(
+    r"bot\b|bot/|crawl|spider|preview|http\.rb|mastodon/|pleroma|akkoma|misskey|cardyb|facebookexternalhit|"
+    r"embedly|slack|discord|whatsapp|telegram", re.IGNORECASE)
+"""Servers fetching a link to show its card (each Mastodon instance a post reaches, Bluesky's card service,
+X's crawler): followed, but not counted as a person's click. The user agent is read, never stored."""
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:\d{1,5})?$")
 
 
@@ -109,8 +114,9 @@ def feed(request: Request, campaign_id: str) -> Response:
 def short_link(request: Request, code: str) -> Response:
     """Count the click (campaign, language, network, day: nothing about the person) and redirect."""
     core = request.app.state.core
+    person = not LINK_PREVIEWS.search(request.headers.get("user-agent", ""))
     with core.sessions.begin() as session:
-        link = count_click(session, code, core.clock.now().date())
+        link = count_click(session, code, core.clock.now().date()) if person else session.get(ShareLinkRow, code)
         if link is None:
             return not_found(request, "This share link is not known: it may be mistyped.")
         _row, campaign = loaded_campaign(session, link.campaign_id)
