@@ -236,3 +236,13 @@ def test_the_kit_offers_the_call_to_action_the_organisation_posted_last(web: Web
     last = max((d for d in _sent(web) if d.language == "en"), key=lambda d: (d.sent_at, d.id))
     now = next(t.text for t in build_kit(web.core, "test", BASE).languages[1].texts if t.network == "x")
     assert now.split()[:2] == last.text.split()[:2] and now.split()[1] != "one"
+
+
+@SQLITE
+def test_a_paused_campaign_has_nothing_to_share_and_an_unknown_one_no_feed(web: Web) -> None:
+    lifecycle.set_state(web.core, "test", "pause", "test")
+    page = web.client().get("/c/test")
+    assert page.status_code == 200 and "paused" in page.text and "share-card" not in page.text
+    assert web.client().get("/c/nosuch/feed.atom").status_code == 404
+    lifecycle.set_state(web.core, "test", "resume", "test")
+    assert "share-card" in web.client().get("/c/test").text
