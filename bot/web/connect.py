@@ -138,7 +138,7 @@ def _start_mastodon(request: Request, campaign_id: str | None, instance: str) ->
     verifier, challenge = oauth.pkce_pair() if info.pkce else (None, None)
     state = secrets.token_urlsafe(24)
     request.session[FLOW] = {"state": state, "verifier": verifier, "instance": host, "campaign": campaign_id,
-                             "api_base_url": api_base_url}
+                             "api_base_url": api_base_url, "client_id": app.client_id}
     url = oauth.authorize_url(info, app.client_id, redirect_uri, app.scopes, state, challenge)
     return RedirectResponse(url, status_code=303, headers=PRIVATE)
 
@@ -158,8 +158,8 @@ def mastodon_callback(request: Request, code: str = "", state: str = "", error: 
         info = oauth.server_info(flow["api_base_url"])
         with core.sessions() as session:
             app = service.mastodon_app(session, cipher, flow["instance"])
-        if app is None:
-            raise UserError("this server's registration was removed meanwhile: start again")
+        if app is None or app.client_id != flow.get("client_id"):  # re-registered meanwhile: the code is not ours
+            raise UserError("campaign-bot's registration on your server changed meanwhile: start again")
         token = oauth.exchange_code(info, app.client_id, app.client_secret, app.redirect_uri, app.scopes, code,
                                     flow.get("verifier"))
         handle = oauth.verify(flow["api_base_url"], token)
