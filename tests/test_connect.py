@@ -254,3 +254,33 @@ def test_only_public_mastodon_servers_are_called_unless_the_app_itself_runs_loca
     for typed in ("http://127.0.0.1:3000", "localhost", "not a server", "10.0.0.1"):
         with pytest.raises(UserError):
             mastodon_server(typed)
+
+
+def test_a_server_before_mastodon_4_3_gets_the_code_flow_without_pkce_and_errors_hold_no_secret() -> None:
+    from bot.networks.mastodon_oauth import OAuthError, authorize_url, exchange_code
+    from tests.httpfake import FakeServer
+    from tests.httpfake import Request as FakeRequest
+    from tests.httpfake import Response as FakeResponse
+
+    old = FakeServer()  # no /.well-known/oauth-authorization-server: it answers 404
+
+    @old.route("POST", "/oauth/token")
+    def token(req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, {"access_token": "tok-from-old-server", "token_type": "Bearer"})
+
+    old.start()
+    try:
+        info = server_info(old.url)
+        assert not info.pkce and info.token_endpoint == f"{old.url}/oauth/token"
+        url = authorize_url(info, "cid", "https://bot.example/cb", "read:accounts", "st", None)
+        assert "code_challenge" not in url and url.startswith(f"{old.url}/oauth/authorize?")
+        assert exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None) == \
+            "tok-from-old-server"
+        sent = old.requests[-1].form()
+        assert "code_verifier" not in sent and sent["code"] == ["c0de"] and sent["client_secret"] == ["csecret"]
+        old.fail_next("POST", "/oauth/token", FakeResponse(400, {"error": "invalid_grant"}))
+        with pytest.raises(OAuthError) as refused:
+            exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None)
+        assert "400" in str(refused.value) and "csecret" not in str(refused.value) and "c0de" not in str(refused.value)
+    finally:
+        old.stop()
