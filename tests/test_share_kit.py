@@ -173,6 +173,8 @@ def test_the_kit_page_sets_no_cookie_and_offers_the_feed(web: Web) -> None:
     assert answer.status_code == 200 and "set-cookie" not in answer.headers
     assert 'href="/c/test/feed.atom"' in answer.text
     assert web.client().get("/c/nosuch").status_code == 404
+    staff_page = web.client("organiser").get("/campaigns/test").text  # staff find the public pages to hand out
+    assert 'href="/c/test"' in staff_page and 'href="/c/test/feed.atom"' in staff_page
 
 
 def _send_due(web: Web, clock: FakeClock) -> None:
