@@ -76,13 +76,17 @@ class AccountDirectory:
     """Every account the engine may post for. Built once per process (bot.app.bootstrap); the secrets of
     every account are read when it is built, and what cannot be read is in ``problems``.
 
-    ``accounts`` adds accounts that are not in the config (the next issue: supporters' accounts from the
-    database, each with its own Secrets, e.g. decrypted tokens); a config account of the same id wins.
+    ``accounts`` adds accounts that are not in the config, each with its own Secrets; ``lookup`` is asked
+    about any other id when it is first used (supporters' accounts in the database, bot/supporters/accounts.py:
+    they connect while the worker runs). A config account of the same id wins.
     """
 
     def __init__(self, config: Config, *, secrets: Callable[[str], Secrets] = EnvSecrets,
-                 accounts: Mapping[str, tuple[AccountSettings, Secrets]] | None = None) -> None:
+                 accounts: Mapping[str, tuple[AccountSettings, Secrets]] | None = None,
+                 lookup: Callable[[str], tuple[AccountSettings, Secrets] | None] | None = None) -> None:
         self.config = config
+        self._lookup = lookup
+        self._found: dict[str, tuple[AccountSettings, Secrets]] = {}
         self._settings: dict[str, AccountSettings] = {a: s for a, (s, _) in (accounts or {}).items()}
         self._secrets: dict[str, Secrets] = {a: sec for a, (_, sec) in (accounts or {}).items()}
         for account_id, settings in config.accounts.items():
@@ -99,10 +103,17 @@ class AccountDirectory:
         return sorted(self._settings)
 
     def view(self, account_id: str) -> AccountView | None:
-        return _view(account_id, self._settings.get(account_id), console=self.console)
+        return _view(account_id, self.settings(account_id), console=self.console)
 
     def settings(self, account_id: str) -> AccountSettings | None:
-        return self._settings.get(account_id)
+        known = self._settings.get(account_id)
+        if known is not None or self._lookup is None:
+            return known
+        found = self._found.get(account_id) or self._lookup(account_id)
+        if found is None:
+            return None
+        self._found[account_id] = found
+        return found[0]
 
     def budget(self, account_id: str) -> tuple[BudgetWindow, ...]:
         """The rate budget windows; none in console mode (nothing is published) or for an unknown account."""
@@ -112,6 +123,8 @@ class AccountDirectory:
         return budget_for(settings)
 
     def secrets(self, account_id: str) -> Secrets:
+        if account_id not in self._secrets and self.settings(account_id) is not None and account_id in self._found:
+            return self._found[account_id][1]
         return self._secrets.get(account_id) or EnvSecrets(account_id)
 
     def network(self, account_id: str, store: AccountStore) -> Network:
@@ -125,7 +138,9 @@ class AccountDirectory:
             return ConsoleNetwork(account_id, settings or AccountSettings(network=CONSOLE), store,
                                   stands_in=view.network)
         assert settings is not None
-        return network_class(settings.network)(account_id, settings, store, self.secrets(account_id))
+        secrets = self.secrets(account_id)
+        wrap = getattr(secrets, "wrap_store", None)  # accounts from outside the config may encrypt their state
+        return network_class(settings.network)(account_id, settings, wrap(store) if wrap else store, secrets)
 
     def stand_ins(self, account_ids: Iterable[str]) -> list[str]:
         """One line per account for console mode's banner: which network each one previews as."""

@@ -80,15 +80,18 @@ def bootstrap(
     accounts: AccountDirectory | None = None,
 ) -> App:
     """Wire the app. The account directory reads every account's secrets now: see ``app.accounts.problems``."""
+    from bot.supporters.accounts import lookup as supporter_lookup
+
     engine = engine or make_engine(config.bot.database_url, config.bot.concurrency)
     if migrate:
         ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
     return App(
         config=config,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         clock=clock or SystemClock(),
         owner=worker_name(),
-        accounts=accounts or AccountDirectory(config),
+        accounts=accounts or AccountDirectory(config, lookup=supporter_lookup(sessions)),
         network_overrides=dict(networks or {}),
     )

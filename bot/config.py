@@ -1,4 +1,4 @@
-"""Loading config.toml: the [bot] settings and the [accounts.ID] table.
+"""Loading config.toml: the [bot] settings, the [accounts.ID] table and the [amplify] settings.
 
 Secrets are never in the file: an account names the environment variable that holds each secret, and
 ``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets (read by
@@ -8,12 +8,13 @@ bot/networks/secrets.py; bot/accounts.py checks them when it builds the account 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.alerts.settings import AlertSettings, Destination, parse_destinations, parse_settings
 from bot.errors import ConfigError
@@ -39,6 +40,39 @@ class BotSettings(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=256)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
+
+
+def parse_duration(value: str) -> float:
+    """Seconds in "30m", "90s", "1h", "0s" (a bare number is seconds). Raises ValueError."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration like 30m, 90s or 1h")
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]
+
+
+class AmplifySettings(BaseModel):
+    """Supporters' boosts of the organisation's posts (bot/supporters/)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: str = "30m"
+    """Boosts of one post are spread at random over this long after it is published; "0s" means at once."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The web app's public address, for the links `supporters connect-url` prints."""
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def window_seconds(self) -> int:
+        return int(parse_duration(self.window))
+
+
 @dataclass
 class Config:
     bot: BotSettings
@@ -50,6 +84,8 @@ class Config:
     alerts: list[Destination] = field(default_factory=list)
     """The `[[alerts]]` destinations (bot/alerts/settings.py); their URLs may hold credentials: never print one."""
     alerts_settings: AlertSettings = field(default_factory=AlertSettings)
+
+    amplify: AmplifySettings = field(default_factory=AmplifySettings)
 
     @property
     def campaigns_dir(self) -> Path:
@@ -93,15 +129,19 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings"}
+        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify"}
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
-                              "(known: bot, accounts, alerts, alerts_settings)")
+                              "(known: bot, accounts, alerts, alerts_settings, amplify)")
     where = str(cfg_path) if cfg_path else "config"
     try:
         bot = BotSettings.model_validate(data.get("bot", {}))
     except ValidationError as exc:
         raise ConfigError(_format_pydantic(f"{where}: bot", exc)) from None
+    try:
+        amplify = AmplifySettings.model_validate(data.get("amplify", {}))
+    except ValidationError as exc:
+        raise ConfigError(_format_pydantic(f"{where}: amplify", exc)) from None
     env_url = os.environ.get(DATABASE_URL_ENV)
     if env_url:
         bot.database_url = env_url
@@ -128,5 +168,6 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         console_fallback=cfg_path is None or dry_run,
         alerts=[] if dry_run else parse_destinations(data.get("alerts"), where),  # a dry run tells nobody
         alerts_settings=parse_settings(data.get("alerts_settings"), where),
+        amplify=amplify,
     )
 

@@ -147,6 +147,15 @@ class Daemon:
                 self.busy[account_id] = self.pool.submit(self._run_account, account_id)
         self._schedule_wake()
 
+    def amplify_job(self) -> None:
+        """Supporters' boosts of published posts (bot/supporters/waves.py), after the dispatch tick."""
+        from bot.supporters.waves import tick
+
+        try:
+            tick(self.app)
+        except OperationalError as exc:
+            self.outage.failed("amplify", exc.orig)
+
     def _run_account(self, account_id: str) -> None:
         try:
             self.dispatcher.run_account(account_id)
@@ -203,6 +212,8 @@ class Daemon:
             self.scheduler.add_job(self.dispatch_job, "interval", seconds=s.poll_seconds, id="dispatch",
                                    replace_existing=True)
             reach.attach(self.scheduler, self.app)  # counts and the target's answers, read back
+            self.scheduler.add_job(self.amplify_job, "interval", seconds=s.poll_seconds, id="amplify",
+                                   replace_existing=True)
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
             self.heartbeat()

@@ -147,12 +147,16 @@ class FakeBluesky(FakeServer):
         self.access_ttl = access_ttl
         self.handle, self.password = handle, password
         self.records: dict[str, dict[str, Any]] = {}
+        """app.bsky.feed.post records by rkey."""
+        self.reposts: dict[str, dict[str, Any]] = {}
+        """app.bsky.feed.repost records by rkey."""
         self.blobs: list[bytes] = []
         self.logins = 0
         self.refreshes = 0
         self.valid_access: set[str] = set()
         self.valid_refresh: set[str] = set()
         self.tokens = itertools.count(1)
+        self.cids = itertools.count(1)
         self.known_handles = {"amnesty.bsky.social": "did:plc:amnesty", handle: self.DID}
         self.counts: dict[str, dict[str, int]] = {}
         self.notifications: list[dict[str, Any]] = []
@@ -210,22 +214,38 @@ class FakeBluesky(FakeServer):
             if not authorised(req):
                 return unauthorised
             body = req.json()
-            rkey = body["rkey"]
-            if rkey in self.records:
+            rkey, collection = body["rkey"], body.get("collection", "app.bsky.feed.post")
+            store = self._collection(collection)
+            if collection == "app.bsky.feed.repost" and body.get("validate") is not False:
+                # @atproto/pds createRecord: a like or repost of the same subject is a "backlink conflict",
+                # deleted in the same commit (packages/pds/src/actor-store/record/reader.ts getBacklinks).
+                subject = body["record"].get("subject", {}).get("uri")
+                for other in [k for k, r in store.items() if r["value"].get("subject", {}).get("uri") == subject]:
+                    del store[other]
+            if rkey in store:
                 # As @atproto/pds answers: its repository throws a plain Error ("There is already a value at
                 # key", packages/repo/src/mst/mst.ts), which XRPC turns into a 500, not an InvalidRequest 400.
                 return Response(500, {"error": "InternalServerError", "message": "Internal Server Error"})
-            uri = f"at://{self.DID}/app.bsky.feed.post/{rkey}"
-            cid = f"bafyreicid{len(self.records) + 1}"
-            self.records[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
+            uri = f"at://{self.DID}/{collection}/{rkey}"
+            cid = f"bafyreicid{next(self.cids)}"
+            store[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
             return Response(200, {"uri": uri, "cid": cid})
 
         @self.route("GET", "/xrpc/com.atproto.repo.getRecord")
         def get_record(req: Request) -> Response:
             rkey = req.query.get("rkey", [""])[0]
-            if rkey not in self.records:
+            store = self._collection(req.query.get("collection", ["app.bsky.feed.post"])[0])
+            if rkey not in store:
                 return Response(400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"})
-            return Response(200, self.records[rkey])
+            return Response(200, store[rkey])
+
+        @self.route("POST", "/xrpc/com.atproto.repo.deleteRecord")
+        def delete_record(req: Request) -> Response:
+            if not authorised(req):
+                return unauthorised
+            body = req.json()
+            self._collection(body["collection"]).pop(body["rkey"], None)  # no-op when absent, as the PDS
+            return Response(200, {})
 
         # The AppView's reads, as the PDS proxies them (lexicons app.bsky.feed.getPosts, at most 25 uris, and
         # app.bsky.notification.listNotifications: newest first, paged by an opaque cursor).
@@ -251,6 +271,9 @@ class FakeBluesky(FakeServer):
             if start + limit < len(newest_first):
                 body["cursor"] = str(start + limit)
             return Response(200, body)
+
+    def _collection(self, collection: str) -> dict[str, dict[str, Any]]:
+        return self.reposts if collection == "app.bsky.feed.repost" else self.records
 
     def _rkey(self, uri: str) -> str:
         return uri.rsplit("/", 1)[-1]

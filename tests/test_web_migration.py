@@ -10,10 +10,11 @@ from alembic.runtime.migration import MigrationContext
 
 import bot.heartbeat  # noqa: F401 - registers its table
 import bot.web.models  # noqa: F401 - registers the tables
+import bot.web.share  # noqa: F401 - registers the share kit's tables
 from bot.store.db import make_engine, upgrade
 from bot.store.models import Base
 
-WEB_TABLES = {"users", "api_tokens", "approvals", "web_secret"}
+WEB_TABLES = {"users", "api_tokens", "approvals", "web_secret", "share_links", "share_clicks"}
 
 
 def test_the_web_migration_matches_the_web_models(tmp_path: Path) -> None:

@@ -63,11 +63,23 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/deliveries/{delivery_id}/edit"): "organiser",
     ("POST", "/api/approvals/{approval_id}/{decision}"): "staff",
     ("GET", "/api/audit"): "organiser",
+    # The share kit, its feed and short links, and supporters connecting (bot/web/public.py, connect.py).
+    ("GET", "/c/{campaign_id}"): "public",
+    ("GET", "/c/{campaign_id}/mastodon"): "public",
+    ("GET", "/c/{campaign_id}/feed.atom"): "public",
+    ("GET", "/s/{code}"): "public",
+    ("POST", "/c/{campaign_id}/connect/mastodon"): "public",
+    ("GET", "/connect/mastodon/callback"): "public",
+    ("GET", "/supporters/connect/mastodon"): "public",
+    ("POST", "/c/{campaign_id}/connect/bluesky"): "public",
+    ("GET", "/m/{token}"): "public",
+    ("POST", "/m/{token}"): "public",
+    ("POST", "/m/{token}/disconnect"): "public",
 }
 # FastAPI's own documentation routes, public by design.
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 SAMPLES = {"campaign": "test", "delivery_id": "1", "approval_id": "1", "decision": "approve", "action": "pause",
-           "account": "a1", "name": "nobody"}
+           "account": "a1", "name": "nobody", "campaign_id": "test", "code": "nosuchcode", "token": "nosuchtoken"}
 JSON_BODIES = {"queue": {"text": "hi", "language": "en"}, "measure": {"text": "hi"}, "close": {"outcome": "success"},
                "stop": {"reason": "test"}, "edit": {"text": "changed"}}
 

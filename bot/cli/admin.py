@@ -21,7 +21,11 @@ BAR = "=" * 78
 
 
 def refuse_misconfigured(app: App) -> None:
-    """One line per account whose secrets cannot be read, then exit 1 (bot/accounts.py reads them)."""
+    """One line per account whose secrets cannot be read, then exit 1 (bot/accounts.py reads them). Without
+    the key supporters' tokens are encrypted with, one line too (SecretKeyError)."""
+    from bot.supporters.accounts import check_key
+
+    check_key(app.sessions)
     if app.accounts.problems:
         for line in app.accounts.problems:
             click.echo(f"error: {line}", err=True)

@@ -9,17 +9,22 @@
   about 30 per 5 minutes and 300 per day, so the daemon logs in with the app password only when it must.
 - Links, hashtags and mentions get facets (a mention's handle is resolved to its DID) so they are clickable.
 - atproto is imported inside the methods that talk to the server, so `validate` and `status` never load it.
+- A supporter's boost is a repost record (app.bsky.feed.repost) whose rkey is the reposted post's own rkey
+  (a TID): the same on every attempt, and the one an unboost deletes. A PDS answers a repost of the same
+  subject at the same rkey by replacing it (createRecord deletes "backlink conflicts" first), and a taken
+  rkey with another record by a 500; so a retry reads the record back before creating it again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from bot.networks.atkeys import delivery_tid, repost_rkey
 from bot.networks.base import (
     AccountInfo,
     AccountStore,
@@ -32,7 +37,7 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.networks.bluesky_reads import mention_of
+from bot.networks.bluesky_reads import read_counts, read_mentions
 from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
@@ -46,8 +51,7 @@ log = logging.getLogger(__name__)
 MAX_GRAPHEMES = 300
 POST = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-POSTS_PER_REQUEST = 25  # app.bsky.feed.getPosts: uris maxLength 25
-MENTION_PAGES = 5
+REPOST = "app.bsky.feed.repost"
 
 
 class BlueskySettings(AccountSettings):
@@ -57,20 +61,12 @@ class BlueskySettings(AccountSettings):
     request_timeout: float = Field(default=30, gt=0)
 
 
-def delivery_tid(delivery_id: int, scheduled_at: datetime | None) -> str:
-    """A valid TID (the record key posts use) that is the same on every attempt of one delivery.
-
-    53 bits of microseconds and 10 bits of clock id; the delivery id is folded into both, so two deliveries
-    of one account due at the same instant still get different keys.
-    """
-    base = scheduled_at or datetime(2024, 1, 1, tzinfo=UTC)
-    micros = int(base.timestamp() * 1_000_000) + delivery_id // 1024
-    value = ((micros & ((1 << 53) - 1)) << 10) | (delivery_id % 1024)
-    out = []
-    for _ in range(13):
-        out.append(_TID_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(out))
+def _subject(text: str) -> tuple[str, str]:
+    """A boost delivery's text: the reposted post's ``at://`` URI and its CID."""
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].startswith("at://"):
+        raise PermanentError("a Bluesky boost names the post as 'at://... CID'")
+    return parts[0], parts[1]
 
 
 class BlueskyNetwork(Network):
@@ -179,25 +175,76 @@ class BlueskyNetwork(Network):
         )
 
     def publish(self, post: Post) -> Published:
+        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
+        return self._call(lambda: self._publish(post, rkey))
+
+    def _call(self, step: Callable[[], Published]) -> Published:
+        """Run a write; when the stored session died under us, log in once more, then give up."""
         import httpx
         from atproto_client.exceptions import AtProtocolError, BadRequestError, UnauthorizedError
 
-        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
         try:
-            return self._publish(post, rkey)
+            return step()
         except (UnauthorizedError, BadRequestError) as exc:
             if not _session_dead(exc):
                 raise self.classify(exc) from exc
-            # The stored session was revoked or expired under us: log in once more, then give up.
             with self._lock:
                 self._client = None
             self.store.save("session", None)
             try:
-                return self._publish(post, rkey)
+                return step()
             except (AtProtocolError, httpx.TransportError) as exc:
                 raise self.classify(exc) from exc
         except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
+
+    def boost(self, post: Post) -> Published:
+        """Repost the post named by ``post.text`` (its URI and CID)."""
+        uri, cid = _subject(post.text)
+        return self._call(lambda: self._repost(post, uri, cid, repost_rkey(uri)))
+
+    def _repost(self, post: Post, uri: str, cid: str, rkey: str) -> Published:
+        from atproto import models
+        from atproto_client.exceptions import BadRequestError, RequestException
+
+        client = self.client()
+        repo = self._did(client)
+        if post.attempt > 1 and (done := self._reposted(client, repo, rkey, uri)) is not None:
+            return done
+        record = models.AppBskyFeedRepost.Record(subject=models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid),
+                                                 created_at=client.get_current_time_iso())
+        try:
+            created = client.com.atproto.repo.create_record(
+                models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=REPOST, rkey=rkey, record=record))
+        except (BadRequestError, RequestException) as exc:  # a taken rkey is a 500: ours, or someone else's?
+            if _rate_limited(exc) or (done := self._reposted(client, repo, rkey, uri)) is None:
+                raise
+            return done
+        return Published(remote_id=str(created.uri), url=None, ref={"uri": created.uri, "cid": created.cid})
+
+    def _reposted(self, client: Client, repo: str, rkey: str, uri: str) -> Published | None:
+        """Our repost of ``uri`` at ``rkey``, when it exists."""
+        found = self._get(client, repo, REPOST, rkey)
+        subject = getattr(getattr(found, "value", None), "subject", None) if found is not None else None
+        if found is None or getattr(subject, "uri", None) != uri:
+            return None
+        return Published(remote_id=str(found.uri), url=None, ref={"uri": str(found.uri), "cid": str(found.cid)})
+
+    def unboost(self, post: Post) -> Published:
+        """Delete the repost of the post named by ``post.text`` (deleting what is not there is a no-op)."""
+        from atproto import models
+
+        uri, _cid = _subject(post.text)
+        rkey = repost_rkey(uri)
+
+        def delete() -> Published:
+            client = self.client()
+            repo = self._did(client)
+            client.com.atproto.repo.delete_record(
+                models.ComAtprotoRepoDeleteRecord.Data(repo=repo, collection=REPOST, rkey=rkey))
+            return Published(remote_id=f"at://{repo}/{REPOST}/{rkey}", url=None)
+
+        return self._call(delete)
 
     def _publish(self, post: Post, rkey: str) -> Published:
         from atproto import models
@@ -230,20 +277,22 @@ class BlueskyNetwork(Network):
                          ref={"uri": uri, "cid": cid})
 
     def _existing(self, client: Client, repo: str, rkey: str) -> tuple[str, str] | None:
-        """The record this account has at ``rkey`` (uri, cid), or None when there is none."""
+        """The post this account has at ``rkey`` (uri, cid), or None when there is none."""
+        found = self._get(client, repo, POST, rkey)
+        return (str(found.uri), str(found.cid)) if found is not None else None
+
+    def _get(self, client: Client, repo: str, collection: str, rkey: str) -> Any:
         from atproto import models
         from atproto_client.exceptions import BadRequestError
 
         try:
             found = client.com.atproto.repo.get_record(
-                models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST, rkey=rkey))
+                models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=collection, rkey=rkey))
         except BadRequestError as exc:
             if _error_name(exc) in ("RecordNotFound", "InvalidRequest", None):
                 return None
             raise
-        if not found.cid:
-            return None
-        return str(found.uri), str(found.cid)
+        return found if found.cid else None
 
     def find_published(self, post: Post) -> Published | None:
         """Settle an unknown outcome: the record is at the rkey derived from the delivery, or nowhere."""
@@ -309,17 +358,10 @@ class BlueskyNetwork(Network):
         import httpx
         from atproto_client.exceptions import AtProtocolError
 
-        out: dict[str, Counts] = {}
         try:
-            client = self.client()
-            for i in range(0, len(refs), POSTS_PER_REQUEST):
-                found = client.app.bsky.feed.get_posts(params={"uris": refs[i:i + POSTS_PER_REQUEST]})
-                for post in found.posts:
-                    out[str(post.uri)] = Counts(reposts=post.repost_count or 0, likes=post.like_count or 0,
-                                                replies=post.reply_count or 0, quotes=post.quote_count or 0)
+            return read_counts(self.client(), refs)
         except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
-        return out
 
     def mentions(self, cursor: str | None) -> MentionsPage:
         """Replies, mentions and quotes (app.bsky.notification.listNotifications) indexed after ``cursor``
@@ -327,23 +369,10 @@ class BlueskyNetwork(Network):
         import httpx
         from atproto_client.exceptions import AtProtocolError
 
-        found: list[Any] = []
-        page_cursor: str | None = None
         try:
-            client = self.client()
-            for _ in range(MENTION_PAGES):
-                params: dict[str, Any] = {"limit": 50, **({"cursor": page_cursor} if page_cursor else {})}
-                page = client.app.bsky.notification.list_notifications(params=params)
-                fresh = [n for n in page.notifications if cursor is None or str(n.indexed_at) > cursor]
-                found.extend(fresh)
-                page_cursor = page.cursor
-                if cursor is None or len(fresh) < len(page.notifications) or not page_cursor:
-                    break
+            return read_mentions(self.client(), cursor)
         except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
-        found.sort(key=lambda n: str(n.indexed_at))
-        mentions = [mention_of(n) for n in found if n.reason in ("reply", "mention", "quote")]
-        return MentionsPage(mentions, str(found[-1].indexed_at) if found else None)
 
 
 def _session_dead(exc: RequestErrorBase) -> bool:

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.networks.reading import Mention
+from bot.networks.reading import Counts, Mention, MentionsPage
+
+POSTS_PER_REQUEST = 25  # app.bsky.feed.getPosts: uris maxLength 25
+MENTION_PAGES = 5
 
 
 def mention_of(notification: Any) -> Mention:
@@ -22,6 +25,32 @@ def mention_of(notification: Any) -> Mention:
     return Mention(remote_id=str(notification.uri), kind=str(notification.reason), author=f"@{handle}",
                    text=str(_path(record, "text") or ""), url=f"https://bsky.app/profile/{handle}/post/{rkey}",
                    subject=subject, created_at=_parse_time(created))
+
+
+def read_counts(client: Any, refs: list[str]) -> dict[str, Counts]:
+    out: dict[str, Counts] = {}
+    for i in range(0, len(refs), POSTS_PER_REQUEST):
+        found = client.app.bsky.feed.get_posts(params={"uris": refs[i:i + POSTS_PER_REQUEST]})
+        for post in found.posts:
+            out[str(post.uri)] = Counts(reposts=post.repost_count or 0, likes=post.like_count or 0,
+                                        replies=post.reply_count or 0, quotes=post.quote_count or 0)
+    return out
+
+
+def read_mentions(client: Any, cursor: str | None) -> MentionsPage:
+    found: list[Any] = []
+    page_cursor: str | None = None
+    for _ in range(MENTION_PAGES):
+        params: dict[str, Any] = {"limit": 50, **({"cursor": page_cursor} if page_cursor else {})}
+        page = client.app.bsky.notification.list_notifications(params=params)
+        fresh = [n for n in page.notifications if cursor is None or str(n.indexed_at) > cursor]
+        found.extend(fresh)
+        page_cursor = page.cursor
+        if cursor is None or len(fresh) < len(page.notifications) or not page_cursor:
+            break
+    found.sort(key=lambda n: str(n.indexed_at))
+    mentions = [mention_of(n) for n in found if n.reason in ("reply", "mention", "quote")]
+    return MentionsPage(mentions, str(found[-1].indexed_at) if found else None)
 
 
 def _path(obj: Any, *names: str) -> Any:

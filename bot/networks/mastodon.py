@@ -7,6 +7,9 @@
   /api/v2/instance, cached per account in the database for a day.
 - Mastodon.py is imported inside the methods that talk to the server, so `validate` and `status` (which only
   measure texts) never load it.
+- A supporter's boost: the delivery's text is the organisation's status URL. It is resolved on the
+  supporter's instance (search with resolve=true), or read from the URL when the status is local, then
+  reblogged. Reblogging twice returns the first reblog (Mastodon's ReblogService), so retries are safe.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -33,8 +35,10 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.networks.mastodon_reads import counts_of, version_of
-from bot.networks.reading import Counts, Mention, MentionsPage
+from bot.networks.mastodon_reads import MENTION_RE, counts_of, mention_of, version_of
+from bot.networks.mastodon_reads import comparable as _comparable
+from bot.networks.mastodon_reads import html_text as _html_text
+from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
@@ -48,7 +52,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX = 500
 DEFAULT_URL_LENGTH = 23
 URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
-MENTION_RE = re.compile(r"(?<![\w/])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 LIMITS_TTL = timedelta(days=1)
 STATUSES_PER_REQUEST = 20  # Api::V1::StatusesController#index refuses more (check_statuses_limit)
 MENTION_PAGES = 5
@@ -134,6 +137,7 @@ class MastodonNetwork(Network):
                       "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url")
                                                          or DEFAULT_URL_LENGTH),
                       "version": str(instance.get("version") or "") or None,
+                      "domain": str(instance.get("domain") or "") or None,
                       "fetched_at": _now().isoformat()}
         except (MastodonError, KeyError, TypeError) as exc:
             log.warning("account %s: could not read the instance's limits (%s); using Mastodon's defaults for "
@@ -189,6 +193,45 @@ class MastodonNetwork(Network):
         except MastodonError as exc:
             raise self.classify(exc) from exc
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
+
+    # -- boosting (supporters) -------------------------------------------------------------------------------
+
+    def _resolve(self, url: str) -> str:
+        """The id, on this account's instance, of the status at ``url``."""
+
+        target = urlsplit(url.strip())
+        local = {urlsplit(self.settings.api_base_url).netloc, self.instance_limits().get("domain")}
+        if target.netloc in local:  # a status of this instance: its id ends the URL
+            last = target.path.rstrip("/").rsplit("/", 1)[-1]
+            if last.isdigit():
+                return last
+        found = self.client().search_v2(url.strip(), resolve=True, result_type="statuses")
+        statuses = found.get("statuses") or []
+        if not statuses:  # the instance could not fetch it (yet): worth a few more tries
+            raise TransientError(f"the status {url} could not be resolved on {target.netloc or 'the instance'}")
+        return str(statuses[0]["id"])
+
+    def boost(self, post: Post) -> Published:
+        """Reblog the organisation's status whose URL is ``post.text``."""
+        from mastodon.errors import MastodonError
+
+        try:
+            status_id = self._resolve(post.text)
+            reblog = self.client().status_reblog(status_id)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=str(reblog["id"]), url=None, ref={"status_id": status_id})
+
+    def unboost(self, post: Post) -> Published:
+        """Undo the reblog of the status whose URL is ``post.text`` (nothing to undo is not an error)."""
+        from mastodon.errors import MastodonError
+
+        try:
+            status_id = self._resolve(post.text)
+            self.client().status_unreblog(status_id)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=status_id, url=None, ref={"status_id": status_id})
 
     def classify(self, exc: MastodonError) -> Exception:
         from mastodon.errors import (
@@ -306,29 +349,8 @@ class MastodonNetwork(Network):
         except MastodonError as exc:
             raise self.classify(exc) from exc
         found.sort(key=lambda n: int(n["id"]))
-        mentions = [m for n in found if (m := self._mention(n)) is not None]
+        mentions = [m for n in found if (m := mention_of(n, self.settings.api_base_url)) is not None]
         return MentionsPage(mentions, str(found[-1]["id"]) if found else None)
-
-    def _mention(self, notification: Any) -> Mention | None:
-        status, account = notification.get("status"), notification.get("account") or {}
-        if not status:
-            return None
-        quote = status.get("quote") or {}
-        quoted = quote.get("quoted_status_id") or (quote.get("quoted_status") or {}).get("id")
-        if notification.get("type") == "quote" or quoted:
-            kind, subject = "quote", quoted
-        elif status.get("in_reply_to_id"):
-            kind, subject = "reply", status.get("in_reply_to_id")
-        else:
-            kind, subject = "mention", None
-        acct = str(account.get("acct") or "")
-        if "@" not in acct:  # a local account: its domain is its profile's host
-            acct = f"{acct}@{urlsplit(str(account.get('url') or self.settings.api_base_url)).hostname}"
-        created = status.get("created_at")
-        return Mention(remote_id=str(status["id"]), kind=kind, author=f"@{acct}",
-                       text=_html_text(str(status.get("content") or "")).strip(),
-                       url=status.get("url") or status.get("uri"), subject=str(subject) if subject else None,
-                       created_at=created.astimezone(UTC) if isinstance(created, datetime) else None)
 
 
 def _api_message(exc: MastodonError) -> str:
@@ -360,30 +382,3 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class _TextOf(HTMLParser):
-    """The text of a status's HTML content as a reader sees it (links whole: their spans concatenated)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "p"):
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _html_text(content: str) -> str:
-    parser = _TextOf()
-    parser.feed(content)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def _comparable(text: str) -> str:
-    """Whitespace folded, mentions without their domain (Mastodon shows @user for @user@host)."""
-    return " ".join(MENTION_RE.sub(r"\1", text).split())

@@ -57,7 +57,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, ops, pages, signin
+    from bot.web import admin, api, connect, ops, pages, public, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +74,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
     web.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(core), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, admin, api, ops):
+    for module in (signin, pages, admin, api, ops, public, connect):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)

@@ -68,10 +68,12 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
     import uvicorn
 
     from bot.cli.base import sync as _sync
+    from bot.supporters.accounts import check_key
     from bot.web.app import create_app
     from bot.web.users import first_run_link
 
     core = _core(ctx, config_path, dry_run)
+    check_key(core.sessions)  # supporters' tokens are stored: the key must be set (one line if not)
     _sync(core)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     link = first_run_link(core, f"http://{shown}:{port}")

@@ -13,6 +13,7 @@ from bot.deliveries import PLANNED, SENT
 from bot.outbox.budgets import remaining
 from bot.reports import delivery_dict
 from bot.store.models import AccountStateRow, AuditRow, CampaignRow, DeliveryRow
+from bot.supporters.report import campaign_supporters
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -47,13 +48,14 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
             return None
         zone = campaign_zone(row.definition)
         ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_((PLANNED, "awaiting_approval")),
-                 DeliveryRow.due_at > now)
+                 DeliveryRow.due_at > now, DeliveryRow.action == "post")  # supporters' boosts: c["supporters"]
         past = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id,
-                                                              ~(and_(*ahead)))
+                                                              DeliveryRow.action == "post", ~(and_(*ahead[:3])))
                                     .order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc()).limit(TIMELINE_LIMIT)))
         future = list(session.scalars(select(DeliveryRow).where(*ahead).order_by(DeliveryRow.due_at, DeliveryRow.id)
                                       .limit(upcoming)))
         planned_total = session.scalar(select(func.count()).select_from(DeliveryRow).where(*ahead)) or 0
+        supporters = campaign_supporters(session, campaign_id)
     timeline = []
     for d in [*reversed(past), *future]:
         item = delivery_dict(d)
@@ -64,7 +66,7 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
             "languages": list(model_of(row.definition).get("languages") or []),
             "accounts": list(model_of(row.definition).get("accounts") or []),
             "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline,
-            "more_planned": planned_total - len(future)}
+            "more_planned": planned_total - len(future), "supporters": supporters}
 
 
 def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:

@@ -1,0 +1,158 @@
+"""Supporters as accounts of the outbox: ``supporter:<id>`` in the account directory.
+
+The directory (bot/accounts.py) asks ``lookup`` about any id that is not in the config; for a connected
+supporter it answers the network's settings (the instance, the handle) and ``SupporterSecrets``, which
+decrypts the token from the database each time an adapter builds a client, so a disconnect takes effect
+at once: afterwards the secret cannot be read and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.networks.base import AccountStore
+from bot.networks.registry import account_settings_model
+from bot.networks.secrets import Secrets, SecretUnreadable
+from bot.networks.settings import AccountSettings
+from bot.supporters import service
+from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher
+
+AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
+TOKEN = "access_token"
+APP_PASSWORD = "app_password"
+
+
+class SupporterSecrets:
+    """The Secrets protocol over a supporter's encrypted credentials."""
+
+    def __init__(self, sessions: sessionmaker[Session], supporter_id: int,
+                 cipher: Callable[[], Cipher] = require_cipher) -> None:
+        self.sessions = sessions
+        self.supporter_id = supporter_id
+        self.cipher = cipher
+
+    def read(self, name: str) -> str:
+        try:
+            with self.sessions() as session:
+                values = service.credentials(session, self.cipher(), self.supporter_id)
+        except SecretKeyError as exc:
+            raise SecretUnreadable(f"supporter {self.supporter_id}: {exc}") from None
+        value = values.get(name)
+        if not value:
+            raise SecretUnreadable(f"supporter {self.supporter_id} is disconnected: no {name} stored")
+        return value
+
+    def wrap_store(self, store: AccountStore) -> AccountStore:
+        """The adapter's saved state (a Bluesky session holds tokens) is encrypted too."""
+        return EncryptedStore(store, self.cipher)
+
+
+class EncryptedStore:
+    """An AccountStore whose values are kept as Fernet tokens."""
+
+    def __init__(self, inner: AccountStore, cipher: Callable[[], Cipher]) -> None:
+        self.inner = inner
+        self.cipher = cipher
+
+    def load(self, field: str) -> dict[str, Any] | None:
+        stored = self.inner.load(field)
+        if not stored or "encrypted" not in stored:
+            return None
+        try:
+            value: dict[str, Any] = json.loads(self.cipher().decrypt(stored["encrypted"]))
+        except SecretKeyError:
+            return None  # a session the key cannot read is no session: the adapter logs in again
+        return value
+
+    def save(self, field: str, value: dict[str, Any] | None) -> None:
+        self.inner.save(field, None if value is None else
+                        {"encrypted": self.cipher().encrypt(json.dumps(value, sort_keys=True))})
+
+
+def settings_for(network: str, api_base_url: str | None, handle: str | None) -> AccountSettings:
+    """The adapter settings of a supporter's account (its secrets are named, never held, here)."""
+    model = account_settings_model(network)
+    if network == "mastodon":
+        return model.model_validate({"network": "mastodon", "api_base_url": api_base_url,
+                                     "access_token_env": TOKEN})
+    return model.model_validate({"network": "bluesky", "handle": handle, "app_password_env": APP_PASSWORD,
+                                 "service_url": api_base_url or "https://bsky.social"})
+
+
+def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
+    """The directory's lookup for supporters' accounts: None for any other id, or a disconnected supporter."""
+
+    def find(account_id: str) -> tuple[AccountSettings, Secrets] | None:
+        supporter_id = service.supporter_id_of(account_id)
+        if supporter_id is None:
+            return None
+        with sessions() as session:
+            supporter = service.by_id(session, supporter_id)
+        if supporter is None or not supporter.connected:
+            return None
+        settings = settings_for(supporter.network, supporter.api_base_url, supporter.handle)
+        return settings, SupporterSecrets(sessions, supporter_id)
+
+    return find
+
+
+def check_key(sessions: sessionmaker[Session]) -> None:
+    """Starting the worker or the web app: with supporters' secrets stored, the key must be set and valid.
+    Raises SecretKeyError (one line)."""
+    with sessions() as session:
+        if not service.supporters_exist(session):
+            cipher_from_env()  # a malformed key is an error even before it is needed
+            return
+        cipher = cipher_from_env()
+        if cipher is None:
+            raise SecretKeyError(f"${KEY_ENV} is not set, and the database holds supporters' encrypted tokens: "
+                                 "set it to the key they were encrypted with")
+        service.check_decrypts(session, cipher)
+
+
+def revoked(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Disconnect the supporters whose grant the network refused (the dispatcher disabled their account after
+    a 401): their tokens are deleted and their planned boosts cancelled. Returns how many."""
+    from bot.outbox.amplify import refused_accounts
+
+    with sessions.begin() as session:
+        refused = refused_accounts(session.connection(), service.ACCOUNT_PREFIX)
+        count = 0
+        for account_id, reason in refused:
+            supporter_id = service.supporter_id_of(account_id)
+            supporter = service.by_id(session, supporter_id) if supporter_id is not None else None
+            if supporter is None or not supporter.connected:
+                continue
+            service.disconnect(session, supporter.id, now, f"the network refused the grant: {reason}",
+                               actor="campaign-bot")
+            count += 1
+    return count
+
+
+
+class GivenSecrets:
+    """Secrets held for one call (checking a token before it is stored); never logged."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+
+    def read(self, name: str) -> str:
+        if name not in self._values:
+            raise SecretUnreadable(f"no {name} given")
+        return self._values[name]
+
+
+def verify(network: str, api_base_url: str | None, handle: str | None, credentials: dict[str, str]) -> str:
+    """Ask the network who these credentials belong to (before storing them): the account's handle.
+    Raises bot.networks.base.NetworkError (AuthRevoked for a refused token)."""
+    from bot.networks.base import MemoryStore
+    from bot.networks.registry import network_class
+
+    settings = settings_for(network, api_base_url, handle)
+    adapter = network_class(network)("supporter-check", settings, MemoryStore(), GivenSecrets(credentials))
+    return adapter.check().handle.lstrip("@")

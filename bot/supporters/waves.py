@@ -1,0 +1,46 @@
+"""The supporters' step of the worker, run after each dispatch tick (bot/daemon.py ``amplify_job``):
+
+1. supporters whose grant a network refused (the dispatcher disabled their account on a 401) are
+   disconnected: tokens deleted, planned boosts cancelled;
+2. every published organisation post with no wave yet gets its wave of boosts (bot/outbox/amplify.py).
+
+Tests and the benchmark call ``tick`` directly instead of running the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import exists, select
+
+from bot.outbox.amplify import plan_waves
+from bot.supporters.accounts import revoked
+from bot.supporters.tables import SupporterRow
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tick:
+    planned: int
+    disconnected: int
+
+
+def tick(app: App, limit: int = 50) -> Tick:
+    now = app.clock.now()
+    with app.sessions() as session:
+        if not session.scalar(select(exists().where(SupporterRow.state == "connected"))):
+            return Tick(0, 0)
+    disconnected = revoked(app.sessions, now)
+    if disconnected:
+        log.warning("%d supporter(s) disconnected: the network refused their grant", disconnected)
+    with app.engine.begin() as conn:
+        planned = plan_waves(conn, now, app.config.amplify.window_seconds, limit)
+    if planned:
+        log.info("planned %d supporters' boosts (window %s)", planned, app.config.amplify.window)
+    return Tick(planned, disconnected)

@@ -1,0 +1,116 @@
+"""The campaign's Atom feed (/c/<id>/feed.atom): its published posts, newest first, one entry per post and
+language (the same text posted on several networks in one slot is one entry, linking to each). Once the
+campaign is closed, its closing message is the newest entry, even before (or without) the organisation's
+accounts posting it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from feedgen.feed import FeedGenerator
+from sqlalchemy import select
+
+from bot.campaigns.schema import Message
+from bot.campaigns.templates import TemplateError, render
+from bot.deliveries import CLOSING, SENT
+from bot.outbox.enums import Action
+from bot.store.models import DeliveryRow
+from bot.web.kit import loaded_campaign
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+FEED_ENTRIES = 50
+TITLE_CHARS = 90
+
+
+@dataclass
+class Entry:
+    key: str
+    language: str
+    kind: str
+    text: str
+    published: datetime
+    links: list[str] = field(default_factory=list)
+    updated: datetime | None = None
+    """Later than ``published`` only for a closing message: raised to the newest instant, so that readers
+    sorting by date show it first."""
+
+
+def _post_key(plan_key: str) -> str:
+    """A plan key without its account (the part before the language): the same post on every network."""
+    parts = plan_key.split("|")
+    return "|".join(parts[:-2] + parts[-1:]) if len(parts) >= 3 else plan_key
+
+
+def _title(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
+    """(title, entries newest first)."""
+    with app.sessions() as session:
+        row, campaign = loaded_campaign(session, campaign_id)
+        sent = session.scalars(
+            select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.status == SENT,
+                                      DeliveryRow.action == str(Action.POST), DeliveryRow.sent_at.is_not(None))
+            .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(FEED_ENTRIES * 4))
+        entries: dict[str, Entry] = {}
+        for d in sent:
+            assert d.sent_at is not None
+            key = f"{_post_key(d.plan_key)}|{d.text}"  # accounts rotate variants: same slot, other texts
+            entry = entries.setdefault(key, Entry(key, d.language, d.kind, d.text, d.sent_at))
+            entry.published = min(entry.published, d.sent_at)
+            if d.remote_url:
+                entry.links.append(d.remote_url)
+    if row.state != "closed":
+        return row.title, sorted(entries.values(), key=lambda e: e.published, reverse=True)[:FEED_ENTRIES]
+    closed_at = row.state_changed_at or app.clock.now()
+    newest = max([closed_at, *(e.published for e in entries.values())])
+    message: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
+    closing: list[Entry] = []
+    for language in campaign.model.languages:
+        sent_closing = [e for e in entries.values() if e.kind == CLOSING and e.language == language]
+        if sent_closing:
+            closing.extend(sent_closing)
+            continue
+        try:  # not published (yet): the message itself, as the campaign's accounts will post it
+            text = render(message, campaign.model, campaign.targets, language, "console", closed_at)
+        except TemplateError:
+            continue
+        closing.append(Entry(f"{campaign_id}|closing|{language}", language, str(CLOSING), text, closed_at))
+    for e in closing:
+        e.updated = newest
+    rest = sorted((e for e in entries.values() if e.kind != CLOSING), key=lambda e: e.published, reverse=True)
+    return row.title, (closing + rest)[:FEED_ENTRIES]
+
+
+def atom(app: App, campaign_id: str, base_url: str) -> bytes:
+    """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids."""
+    title, entries = feed_entries(app, campaign_id)
+    base = base_url.rstrip("/")
+    page = f"{base}/c/{campaign_id}"
+    fg = FeedGenerator()
+    fg.id(page)
+    fg.title(title)
+    fg.author({"name": "campaign-bot"})
+    fg.link(href=page, rel="alternate")
+    fg.link(href=f"{page}/feed.atom", rel="self")
+    fg.updated(max((e.updated or e.published for e in entries), default=app.clock.now()))
+    for e in entries:
+        fe = fg.add_entry(order="append")
+        fe.id(f"{page}#{hashlib.sha256(e.key.encode()).hexdigest()[:20]}")
+        fe.title(_title(e.text))
+        fe.content(e.text, type="text")
+        fe.published(e.published)
+        fe.updated(e.updated or e.published)
+        for i, url in enumerate(e.links):
+            fe.link(href=url, rel="alternate" if i == 0 else "related")
+        if not e.links:
+            fe.link(href=page, rel="alternate")
+    data: bytes = fg.atom_str(pretty=True)
+    return data

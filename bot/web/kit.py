@@ -1,0 +1,142 @@
+"""The share kit's content: the campaign's current call to action (or, once closed, its closing message) in
+each language, rendered for each network by the campaign's own templates, with the one-click links.
+
+The campaign's link in a shared text is replaced by a short link (/s/CODE, bot/web/share.py) that counts the
+click and redirects to the campaign's link with ``?source=<network>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.campaigns.loader import LoadedCampaign
+from bot.campaigns.schema import Message
+from bot.campaigns.templates import TemplateError, render
+from bot.deliveries import CALL_TO_ACTION, SENT
+from bot.errors import NotFound
+from bot.networks.registry import network_class
+from bot.store.models import CampaignRow, DeliveryRow
+from bot.web.share import ensure_code
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+KIT_NETWORKS = ("x", "mastodon", "bluesky")
+NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+INTENTS = {"x": "https://x.com/intent/post?text=", "bluesky": "https://bsky.app/intent/compose?text="}
+MASTODON_SHARE_PATH = "/share?text="
+"""Mastodon's share page, on the supporter's own instance (https://HOST/share?text=...)."""
+
+
+def encoded(text: str) -> str:
+    """Percent-encoded as a query value: every reserved character (&, #, +, spaces, newlines) escaped."""
+    return quote(text, safe="")
+
+
+@dataclass
+class ShareText:
+    network: str
+    name: str
+    text: str = ""
+    length: int = 0
+    limit: int = 0
+    intent: str | None = None
+    """The full one-click URL (X, Bluesky); Mastodon's is mastodon_path after the supporter's instance."""
+    mastodon_path: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class LanguageKit:
+    language: str
+    texts: list[ShareText] = field(default_factory=list)
+    closing: str | None = None
+
+
+@dataclass
+class Kit:
+    campaign_id: str
+    title: str
+    state: str
+    outcome: str | None
+    languages: list[LanguageKit]
+
+
+def loaded_campaign(session: Session, campaign_id: str) -> tuple[CampaignRow, LoadedCampaign]:
+    """The campaign as the database last stored it (the public pages never read the files)."""
+    row = session.get(CampaignRow, campaign_id)
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id!r}")
+    try:
+        return row, LoadedCampaign.from_definition(campaign_id, row.definition)
+    except ValueError:
+        raise NotFound(f"campaign {campaign_id!r} cannot be shown now") from None
+
+
+def current_variant(session: Session, campaign: LoadedCampaign) -> Message:
+    """The call to action the organisation posted last (its first one before anything is sent)."""
+    variant = session.scalar(
+        select(DeliveryRow.variant).where(DeliveryRow.campaign_id == campaign.id, DeliveryRow.kind == CALL_TO_ACTION,
+                                          DeliveryRow.status == SENT, DeliveryRow.variant.is_not(None))
+        .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(1))
+    variants = campaign.model.messages.call_to_action
+    return variants[variant % len(variants)] if variant is not None else variants[0]
+
+
+def share_text(campaign: LoadedCampaign, message: Message, language: str, network: str, short_link: str | None,
+               now: datetime) -> ShareText:
+    """The text for one network, its length as that network counts it, and the one-click link when it fits."""
+    model = campaign.model
+    if short_link and model.link:
+        model = model.model_copy(update={"link": short_link})
+    out = ShareText(network=network, name=NETWORK_NAMES[network])
+    try:
+        out.text = render(message, model, campaign.targets, language, network, now)
+    except TemplateError as exc:
+        out.problem = f"not available: {exc}"
+        return out
+    cls = network_class(network)
+    out.length, out.limit = cls.measure(out.text), cls.max_length
+    problem = cls.text_problem(out.text)
+    if out.length > out.limit:
+        out.problem = f"too long for {out.name} ({out.length}/{out.limit}): shorten it before posting"
+    elif problem:
+        out.problem = problem
+    elif network == "mastodon":
+        out.mastodon_path = MASTODON_SHARE_PATH + encoded(out.text)
+    else:
+        out.intent = INTENTS[network] + encoded(out.text)
+    return out
+
+
+def build_kit(app: App, campaign_id: str, base_url: str) -> Kit:
+    """The kit for a campaign; ``base_url`` is the web app's public address (for the short links)."""
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        row, campaign = loaded_campaign(session, campaign_id)
+        kit = Kit(campaign_id, row.title, row.state, row.outcome, [])
+        for language in campaign.model.languages:
+            lang = LanguageKit(language)
+            kit.languages.append(lang)
+            if row.state == "closed":
+                closing: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
+                try:
+                    lang.closing = render(closing, campaign.model, campaign.targets, language, "console", now)
+                except TemplateError:
+                    lang.closing = None
+                continue
+            if row.state != "active":
+                continue
+            message = current_variant(session, campaign)
+            for network in KIT_NETWORKS:
+                short = None
+                if campaign.model.link:
+                    short = f"{base_url.rstrip('/')}/s/{ensure_code(session, campaign_id, language, network)}"
+                lang.texts.append(share_text(campaign, message, language, network, short, now))
+    return kit

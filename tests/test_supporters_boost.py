@@ -1,0 +1,251 @@
+"""Supporters' boosts against mastodon-mock (the reference Mastodon): once per organisation post, never twice
+across a restart, stopped by a disconnect, and a 401 disconnects. The database and the logs never hold a token.
+
+The organisation posts as alice, supporters boost as bob and carol, all on one mock instance."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot import lifecycle
+from bot.app import App
+from bot.clock import FakeClock
+from bot.dispatch import Dispatcher
+from bot.outbox.amplify import plan_unboosts, plan_wave, unplanned_posts
+from bot.planner import plan
+from bot.store.models import DeliveryRow
+from bot.supporters import service
+from bot.supporters.crypto import new_key, require_cipher
+from bot.supporters.tables import SupporterRow
+from bot.supporters.waves import tick
+from tests.conftest import deliveries, write_campaign
+
+LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
+TIMEOUT = 30
+KEY = new_key()
+
+
+@pytest.fixture(scope="module")
+def mastodon_server() -> Iterator[Any]:
+    from mastodon_mock.testing.server import MockServer
+
+    with MockServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mock(mastodon_server: Any) -> Any:
+    httpx.post(f"{mastodon_server.base_url}/api/v1/_mock/reset", timeout=TIMEOUT).raise_for_status()
+    httpx.delete(f"{mastodon_server.base_url}/api/v1/_mock/faults", timeout=TIMEOUT)
+    return mastodon_server
+
+
+def boost_app(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch, server: Any,
+              window: str = "0s", **bot: Any) -> App:
+    write_campaign(campaigns_dir, accounts='accounts = ["org"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    monkeypatch.setenv("ORG_TOKEN", "alice_token")
+    monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)
+    app = make_app(networks={}, accounts=(), config_extra=(
+        f'[accounts.org]\nnetwork = "mastodon"\napi_base_url = "{server.base_url}"\naccess_token_env = "ORG_TOKEN"\n'
+        f'[amplify]\nwindow = "{window}"\n'), **bot)
+    plan(app)
+    return app
+
+
+def connect(app: App, server: Any, username: str, **kw: Any) -> service.Connected:
+    with app.sessions.begin() as s:
+        return service.connect(s, require_cipher(), app.clock.now(), network="mastodon", name=username,
+                               credentials={"access_token": f"{username}_token"}, instance="mock.local",
+                               api_base_url=server.base_url, handle=f"{username}@mock.local", actor="test", **kw)
+
+
+def org_posts(app: App, clock: FakeClock, text: str = "Free them now {{ link }}") -> DeliveryRow:
+    lifecycle.queue(app, "test", clock.now(), text, "tester")
+    Dispatcher(app).run_once()
+    sent = [d for d in deliveries(app, account_id="org") if d.status == "sent"]
+    return sent[-1]
+
+
+def boosters(server: Any, status_id: str) -> list[str]:
+    answer = httpx.get(f"{server.base_url}/api/v1/statuses/{status_id}/reblogged_by", timeout=TIMEOUT,
+                       headers={"Authorization": "Bearer alice_token"})
+    answer.raise_for_status()
+    return sorted(a["username"] for a in answer.json())
+
+
+def boosts(app: App) -> list[DeliveryRow]:
+    return [d for d in deliveries(app) if d.action == "boost"]
+
+
+def test_a_supporter_boosts_each_organisation_post_once(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    first = org_posts(app, clock)
+    assert tick(app).planned == 1
+    assert tick(app).planned == 0  # a wave is planned once
+    assert Dispatcher(app).run_once() == 1
+    assert Dispatcher(app).run_once() == 0
+    assert boosters(mock, first.remote_id) == ["bob"]
+    second = org_posts(app, clock, "Second call {{ link }}")
+    assert tick(app).planned == 1
+    Dispatcher(app).run_once()
+    assert boosters(mock, second.remote_id) == ["bob"]
+    assert [(b.status, b.text, b.kind) for b in boosts(app)] == [
+        ("sent", first.remote_url, "queued"), ("sent", second.remote_url, "queued")]
+
+
+def test_only_supporters_who_chose_the_campaign_boost_it(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob", campaigns=["another-campaign"])
+    connect(app, mock, "carol", campaigns=["test"])
+    post = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["carol"]
+
+
+def test_boosts_are_spread_over_the_window(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    for name in ("bob", "carol"):
+        connect(app, mock, name)
+    post = org_posts(app, clock)
+    tick(app)
+    dues = [b.due_at for b in boosts(app)]
+    assert len(dues) == 2 and all(clock.now() <= d <= clock.now() + timedelta(minutes=30) for d in dues)
+    clock.advance(timedelta(minutes=31))
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob", "carol"]
+
+
+def test_a_restart_mid_wave_plans_and_boosts_nothing_twice(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, lease_seconds=60)
+    connect(app, mock, "bob")
+    connect(app, mock, "carol")
+    post = org_posts(app, clock)
+    with app.engine.connect() as conn:  # a planner killed mid-wave: its transaction never commits
+        [pending] = unplanned_posts(conn, clock.now())
+        assert plan_wave(conn, pending, clock.now(), 0) == 2
+        conn.rollback()
+    assert boosts(app) == []
+    assert tick(app).planned == 2
+    with app.engine.begin() as conn:  # a second planner racing the first finds the wave taken
+        assert plan_wave(conn, pending, clock.now(), 0) is None
+    crashed = Dispatcher(app)
+    claimed = crashed.claim_next(boosts(app)[0].account_id)
+    assert claimed is not None
+    app.network(claimed.account_id).boost(crashed.prepare(claimed))  # it went out; the worker died
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob", "carol"]
+    assert sorted((b.status, b.attempts) for b in boosts(app)) == [("sent", 1), ("sent", 2)]
+
+
+def test_disconnecting_stops_the_boosts_at_once(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    bob = connect(app, mock, "bob")
+    post = org_posts(app, clock)
+    tick(app)
+    with app.sessions.begin() as s:
+        service.disconnect(s, bob.supporter.id, clock.now(), "asked to", actor="bob")
+    clock.advance(timedelta(minutes=31))
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == []
+    [boost] = boosts(app)
+    assert boost.status == "cancelled"
+    org_posts(app, clock, "Another {{ link }}")
+    assert tick(app).planned == 0
+
+
+def test_a_revoked_token_disconnects_the_supporter(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    bob = connect(app, mock, "bob")
+    connect(app, mock, "carol")
+    httpx.post(f"{mock.base_url}/oauth/revoke", data={"token": "bob_token"}, timeout=TIMEOUT).raise_for_status()
+    post = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["carol"]
+    assert tick(app).disconnected == 1
+    with app.sessions() as s:
+        row = s.get(SupporterRow, bob.supporter.id)
+        assert row is not None and row.state == "disconnected" and row.credentials is None
+        assert "refused" in (row.disconnect_reason or "")
+    org_posts(app, clock, "Another {{ link }}")
+    assert tick(app).planned == 1  # carol only
+
+
+def test_a_supporter_can_undo_their_boosts(make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    bob = connect(app, mock, "bob")
+    post = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob"]
+    with app.engine.begin() as conn:
+        assert plan_unboosts(conn, bob.supporter.account_id, clock.now()) == 1
+        assert plan_unboosts(conn, bob.supporter.account_id, clock.now()) == 0
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == []
+
+
+def test_the_database_and_the_logs_hold_no_token_in_clear(make_app, campaigns_dir, monkeypatch, mock, clock,
+                                                         database_url, tmp_path, caplog):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("reads the SQLite file")
+    caplog.set_level(logging.DEBUG)
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    httpx.post(f"{mock.base_url}/oauth/revoke", data={"token": "carol_token"}, timeout=TIMEOUT)
+    connect(app, mock, "carol")
+    org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    tick(app)
+    app.engine.dispose()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        db.execute("PRAGMA wal_checkpoint(FULL)")
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("bot.db*"))
+    logs = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    for token in ("bob_token", "carol_token", KEY):
+        assert token.encode() not in raw
+        assert token not in logs
+    assert "disconnected" in logs
+
+
+def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, campaigns_dir, monkeypatch, mock,
+                                                                    clock):
+    from argon2 import PasswordHasher
+
+    from bot.supporters.report import campaign_supporters
+    from bot.web import users
+    from bot.web.app import create_app
+    from tests.web_fixtures import PASSWORD, Web
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    carol = connect(app, mock, "carol")
+    post = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    with app.sessions.begin() as s:
+        service.disconnect(s, carol.supporter.id, clock.now(), "asked to", actor="carol")
+    with app.sessions() as s:
+        seen = campaign_supporters(s, "test")
+    assert seen.counts == {("mastodon", "connected"): 1, ("mastodon", "disconnected"): 1}
+    [boosted] = seen.posts
+    assert (boosted.delivery_id, boosted.sent, boosted.total) == (post.id, 2, 2)
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    users.add_user(app, "staff", "staff", PASSWORD, "test")
+    page = Web(app, create_app(app, secret_key="x" * 40)).client("staff").get("/campaigns/test").text
+    assert "Supporters" in page and "2 of 2" in page
+    assert page.count("boost") == 0  # boosts are not in the timeline, one row per supporter
