@@ -17,7 +17,8 @@ from bot.clock import FakeClock
 from bot.dispatch import Dispatcher
 from bot.planner import plan
 from bot.web.kit import build_kit, loaded_campaign
-from bot.web.share import ShareClickRow, click_counts
+from bot.reach.clicks import ShareClickRow, click_counts
+from bot.reach.report import campaign_report
 from tests.conftest import REPO, write_campaign
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 
@@ -147,6 +148,9 @@ def test_a_click_on_a_short_link_is_counted_and_redirects_with_the_source_and_st
         rows = list(session.scalars(select(ShareClickRow)))
     assert sorted((r.language, r.network, r.clicks) for r in rows) == [("fa", "bluesky", 1), ("zh", "x", 1),
                                                                        ("zh", "x", 3)]
+    with web.core.engine.connect() as conn:  # the reach report counts them per network
+        totals = campaign_report(conn, "world")["networks"]
+    assert {n: totals[n]["share_clicks"] for n in totals if totals[n]["share_clicks"]} == {"x": 4, "bluesky": 1}
     columns = {c["name"] for c in inspect(web.core.engine).get_columns("share_clicks")}
     assert columns == {"campaign_id", "language", "network", "day", "clicks"}
     assert client.get("/s/nosuchcode").status_code == 404

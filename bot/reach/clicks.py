@@ -1,28 +1,46 @@
-"""Share-kit clicks per campaign and network: the provider hook the report reads.
+"""Share-kit clicks: the counts the /s/CODE redirect (bot/web/share.py) keeps, and their reads for the report.
 
-The /s/CODE redirect and its click counts come with the share links (issue 11's lane, ``click_counts``).
-Until they are merged, ``share_clicks`` is ``no_share_clicks`` and every count reads 0; wiring them is one
-assignment here: ``share_clicks = <their function>``, taking (connection, campaign id) and returning
-{network: clicks}.
+One row per campaign, language, network and UTC day holding a count, and nothing about the person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import date
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Date, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-ClickProvider = Callable[[Connection, str], dict[str, int]]
-
-
-def no_share_clicks(conn: Connection, campaign_id: str) -> dict[str, int]:
-    """No share-link click counts yet (the provider is not wired): zero everywhere."""
-    return {}
+from bot.store.models import Base
 
 
-share_clicks: ClickProvider = no_share_clicks
+class ShareClickRow(Base):
+    """One count per campaign, language, network and (UTC) day: nothing else."""
+
+    __tablename__ = "share_clicks"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(20), primary_key=True)
+    network: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    clicks: Mapped[int] = mapped_column(Integer)
+
+
+def click_counts(conn: Connection | Session, campaign_id: str) -> dict[str, dict[str, int]]:
+    """Share-kit clicks of a campaign, all days together: {language: {network: clicks}} (for the reach report)."""
+    stmt = (select(ShareClickRow.language, ShareClickRow.network, func.sum(ShareClickRow.clicks))
+            .where(ShareClickRow.campaign_id == campaign_id)
+            .group_by(ShareClickRow.language, ShareClickRow.network)
+            .order_by(ShareClickRow.language, ShareClickRow.network))
+    out: dict[str, dict[str, int]] = {}
+    for language, network, total in conn.execute(stmt):
+        out.setdefault(language, {})[network] = int(total)
+    return out
 
 
 def clicks_for(conn: Connection, campaign_id: str) -> dict[str, int]:
-    """The wired provider's counts, looked up at call time so wiring it later takes effect."""
-    return share_clicks(conn, campaign_id)
+    """Share-kit clicks of a campaign per network, every language and day together (the report's column)."""
+    out: dict[str, int] = {}
+    for per_network in click_counts(conn, campaign_id).values():
+        for network, clicks in per_network.items():
+            out[network] = out.get(network, 0) + clicks
+    return out

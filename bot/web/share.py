@@ -12,10 +12,11 @@ import hashlib
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Connection, Date, ForeignKey, Integer, String, func, select, update
+from sqlalchemy import ForeignKey, String, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.reach.clicks import ShareClickRow
 from bot.store.models import Base
 
 SOURCE_PARAM = "source"
@@ -29,18 +30,6 @@ class ShareLinkRow(Base):
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
     language: Mapped[str] = mapped_column(String(20))
     network: Mapped[str] = mapped_column(String(40))
-
-
-class ShareClickRow(Base):
-    """One count per campaign, language, network and (UTC) day: nothing else."""
-
-    __tablename__ = "share_clicks"
-
-    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    language: Mapped[str] = mapped_column(String(20), primary_key=True)
-    network: Mapped[str] = mapped_column(String(40), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    clicks: Mapped[int] = mapped_column(Integer)
 
 
 def share_code(campaign_id: str, language: str, network: str) -> str:
@@ -86,13 +75,3 @@ def count_click(session: Session, code: str, day: date) -> ShareLinkRow | None:
     return link
 
 
-def click_counts(conn: Connection | Session, campaign_id: str) -> dict[str, dict[str, int]]:
-    """Share-kit clicks of a campaign, all days together: {language: {network: clicks}} (for the reach report)."""
-    stmt = (select(ShareClickRow.language, ShareClickRow.network, func.sum(ShareClickRow.clicks))
-            .where(ShareClickRow.campaign_id == campaign_id)
-            .group_by(ShareClickRow.language, ShareClickRow.network)
-            .order_by(ShareClickRow.language, ShareClickRow.network))
-    out: dict[str, dict[str, int]] = {}
-    for language, network, total in conn.execute(stmt):
-        out.setdefault(language, {})[network] = int(total)
-    return out

@@ -1,7 +1,7 @@
 """Reach: counts collected back per post, the target's responses, each account's reading state.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from bot.store.models import Id, UTCDateTime
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Alerts (issue 12): each event once, and its queue of sends, one per destination.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02
 """
 
