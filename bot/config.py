@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,14 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         path=cfg_path,
         console_fallback=cfg_path is None or dry_run,
         alerts=[] if dry_run else parse_destinations(data.get("alerts"), where),  # a dry run tells nobody
-        alerts_settings=parse_settings(data.get("alerts_settings"), where),
+        alerts_settings=_with_public_url(parse_settings(data.get("alerts_settings"), where), amplify),
         amplify=amplify,
     )
 
+
+def _with_public_url(settings: AlertSettings, amplify: AmplifySettings) -> AlertSettings:
+    """An alert links to the web app at `[alerts_settings] base_url`, else at `[amplify] public_url`: one address
+    is enough to write down."""
+    if settings.base_url is None and amplify.public_url:
+        return replace(settings, base_url=amplify.public_url.rstrip("/"))
+    return settings

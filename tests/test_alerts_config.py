@@ -45,6 +45,14 @@ def test_settings_read_durations_and_the_base_url(tmp_path):
                                                                     "https://bot.example.org", 5)
 
 
+def test_without_a_base_url_alerts_link_to_the_web_apps_public_url(tmp_path):
+    config = load_config(config_with(tmp_path, '[amplify]\npublic_url = "https://kit.example.org/"\n'))
+    assert config.alerts_settings.base_url == "https://kit.example.org"
+    config = load_config(config_with(tmp_path, '[amplify]\npublic_url = "https://kit.example.org"\n'
+                                               '[alerts_settings]\nbase_url = "https://staff.example.org"\n'))
+    assert config.alerts_settings.base_url == "https://staff.example.org"
+
+
 def test_an_unknown_event_is_named(tmp_path):
     path = config_with(tmp_path, '[[alerts]]\nurl = "json://h/x"\nevents = ["worker_down", "delivery_faild"]\n')
     assert re.search(r"config\.toml: alerts\[1\]\.events: unknown event 'delivery_faild' \(known: ", error_of(path))
