@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-NAMES = ["plan", "dispatch", "claim", "peer", "idle", "validate"]
+NAMES = ["plan", "dispatch", "claim", "peer", "idle", "validate", "amplify"]
 
 
 def main() -> int:
