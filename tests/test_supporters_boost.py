@@ -249,3 +249,21 @@ def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, ca
     page = Web(app, create_app(app, secret_key="x" * 40)).client("staff").get("/campaigns/test").text
     assert "Supporters" in page and "2 of 2" in page
     assert page.count("boost") == 0  # boosts are not in the timeline, one row per supporter
+
+
+def test_on_close_supporters_boost_the_closing_message_and_planned_boosts_of_calls_to_action_stop(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    connect(app, mock, "bob")
+    cta = org_posts(app, clock)
+    tick(app)  # bob's boost of the call to action is planned within the next 30 minutes
+    lifecycle.close(app, "test", "success", "tester")
+    Dispatcher(app).run_once()
+    closing = [d for d in deliveries(app, account_id="org", kind="closing") if d.status == "sent"]
+    assert len(closing) == 1
+    assert tick(app).planned == 1
+    clock.advance(timedelta(minutes=31))
+    Dispatcher(app).run_once()
+    assert boosters(mock, closing[0].remote_id) == ["bob"]
+    assert boosters(mock, cta.remote_id) == []  # planned, then cancelled by the close: not boosted after it
+    assert sorted((b.kind, b.status) for b in boosts(app)) == [("closing", "sent"), ("queued", "cancelled")]
