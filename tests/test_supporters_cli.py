@@ -92,6 +92,8 @@ def test_rotating_the_key_and_starting_without_it(app, monkeypatch):
     assert code == 1
     assert err.strip() == ("error: $CAMPAIGN_BOT_SECRET_KEY is not set, and the database holds supporters' "
                            "encrypted tokens: set it to the key they were encrypted with")
+    code, _, err = invoke("web", "--port", "1")  # refused before it listens
+    assert code == 1 and err.startswith("error: $CAMPAIGN_BOT_SECRET_KEY is not set")
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)  # the old key, removed after the rotation
     code, _, err = invoke("run")
     assert code == 1 and "cannot be decrypted with any key" in err and len(err.strip().splitlines()) == 1

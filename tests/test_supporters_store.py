@@ -175,3 +175,23 @@ def test_the_key_comes_from_the_environment_and_a_bad_one_is_one_clear_line() ->
     assert "not-a-key" not in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(SecretKeyError, match="CAMPAIGN_BOT_SECRET_KEY is not set"):
         require_cipher({})
+
+
+def test_a_worker_keeps_a_bounded_number_of_supporters_adapters(make_app: Callable[..., App],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.app
+
+    monkeypatch.setattr(bot.app, "OUTSIDE_ADAPTERS", 2)
+    app = make_app()
+    cipher = Cipher([new_key()])
+    with app.sessions.begin() as s:
+        ids = [service.connect(s, cipher, app.clock.now(), network="mastodon", name=f"s{n}",
+                               credentials={"access_token": TOKEN}, api_base_url="https://example.social",
+                               actor="cli").supporter.account_id for n in range(3)]
+    first = app.network(ids[0])
+    assert app.network(ids[0]) is first
+    app.network(ids[1])
+    app.network(ids[2])  # the oldest is let go
+    again = app.network(ids[0])
+    assert again is not first and again.account_id == ids[0]
+    assert app.network("a1") is app.network("a1")  # config accounts are always kept
