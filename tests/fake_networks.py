@@ -233,6 +233,9 @@ class FakeMastodon(FakeServer):
         self.reblogs: dict[tuple[str, str], dict[str, Any]] = {}
         """(token, status id) -> the reblog: one per account and status."""
         self.reblog_calls = 0
+        self.remote: dict[str, str] = {}
+        """Statuses of other instances that a search with resolve=true finds: URL -> their id here."""
+        self.searches: list[tuple[str, bool]] = []
 
         @self.route("POST", "/api/v1/statuses")
         def create(req: Request) -> Response:
@@ -278,6 +281,16 @@ class FakeMastodon(FakeServer):
                     self.reblogs[(token, status_id)] = {"id": str(next(self.ids)), "reblog": {"id": status_id},
                                                         "url": None, "content": ""}
                 return Response(200, self.reblogs[(token, status_id)])
+
+        @self.route("GET", "/api/v2/search")
+        def search(req: Request) -> Response:
+            """Statuses of other instances this one can resolve (``remote``: URL -> local id), only with
+            resolve=true, as Mastodon's SearchService (a URL query fetches the status when resolving)."""
+            q = req.query.get("q", [""])[0]
+            resolve = req.query.get("resolve", ["false"])[0] in ("true", "1", "True")
+            self.searches.append((q, resolve))
+            found = [{"id": self.remote[q], "url": q}] if resolve and q in self.remote else []
+            return Response(200, {"accounts": [], "statuses": found, "hashtags": []})
 
         @self.route("GET", "/_stats")
         def stats(req: Request) -> Response:

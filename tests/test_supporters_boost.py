@@ -267,3 +267,24 @@ def test_on_close_supporters_boost_the_closing_message_and_planned_boosts_of_cal
     assert boosters(mock, closing[0].remote_id) == ["bob"]
     assert boosters(mock, cta.remote_id) == []  # planned, then cancelled by the close: not boosted after it
     assert sorted((b.kind, b.status) for b in boosts(app)) == [("closing", "sent"), ("queued", "cancelled")]
+
+
+def test_a_status_of_another_instance_is_resolved_on_the_supporters_before_the_reblog(monkeypatch):
+    from bot.networks.base import Post, TransientError
+    from bot.networks.mastodon import MastodonNetwork, MastodonSettings
+    from tests.fake_networks import FakeMastodon
+
+    theirs = FakeMastodon().start()
+    try:
+        theirs.remote["https://org.example/@org/42"] = "110000000000000777"
+        monkeypatch.setenv("FAN_TOKEN", "fan-token")
+        net = MastodonNetwork("supporter:1", MastodonSettings(network="mastodon", api_base_url=theirs.url,
+                                                             access_token_env="FAN_TOKEN"))
+        boosted = net.boost(Post(1, "k", "https://org.example/@org/42", "en"))
+        assert theirs.searches == [("https://org.example/@org/42", True)]
+        assert [k[1] for k in theirs.reblogs] == ["110000000000000777"]
+        assert boosted.ref == {"status_id": "110000000000000777"}
+        with pytest.raises(TransientError, match="could not be resolved"):
+            net.boost(Post(2, "k", "https://org.example/@org/43", "en"))
+    finally:
+        theirs.stop()
