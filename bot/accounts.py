@@ -115,6 +115,15 @@ class AccountDirectory:
         self._found[account_id] = found
         return found[0]
 
+    def known(self, account_id: str) -> bool:
+        """Whether the account is in the config or was found already (no lookup)."""
+        return account_id in self._settings or account_id in self._found
+
+    def remember(self, found: Mapping[str, tuple[AccountSettings, Secrets]]) -> None:
+        """Accounts from outside the config read in one batch (a supporters' wave), so that sending for them
+        needs no lookup, and no second database connection, per account."""
+        self._found.update(found)
+
     def budget(self, account_id: str) -> tuple[BudgetWindow, ...]:
         """The rate budget windows; none in console mode (nothing is published) or for an unknown account."""
         settings = self.settings(account_id)

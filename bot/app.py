@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ from bot.networks.base import Network
 from bot.store.db import ensure_schema, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
+OUTSIDE_ADAPTERS = 1000
+"""How many adapters of accounts from outside the config (supporters) a process keeps; older ones are built
+again when next needed (their state, e.g. a Bluesky session, is in the database)."""
 
 
 @dataclass
@@ -40,6 +44,8 @@ class App:
     network_overrides: Mapping[str, Network] = field(default_factory=dict)
     _networks: dict[str, Network] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _outside: deque[str] = field(default_factory=deque)
+    """Adapters kept for accounts from outside the config, oldest first (at most OUTSIDE_ADAPTERS)."""
     _load_cache: LoadCache = field(default_factory=LoadCache)
 
     def account(self, account_id: str) -> AccountView | None:
@@ -58,6 +64,10 @@ class App:
                 net = self.network_overrides[account_id]
             else:
                 net = self.accounts.network(account_id, DbAccountStore(self.sessions, self.clock, account_id))
+            if account_id not in self.config.accounts and account_id not in self.network_overrides:
+                self._outside.append(account_id)
+                if len(self._outside) > OUTSIDE_ADAPTERS:  # supporters: thousands, each sends now and then
+                    self._networks.pop(self._outside.popleft(), None)
             self._networks[account_id] = net
             return net
 

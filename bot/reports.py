@@ -37,6 +37,7 @@ def delivery_dict(d: DeliveryRow, timezone: str | None = None) -> dict[str, Any]
         "account": d.account_id,
         "network": d.network,
         "kind": d.kind,
+        "action": d.action,
         "status": d.status,
         "language": d.language,
         "due_at": iso(d.due_at),

@@ -324,6 +324,12 @@ class FakeMastodon(FakeServer):
         self.statuses: list[dict[str, Any]] = []
         self.by_key: dict[tuple[str, str], dict[str, Any]] = {}
         self.ids = itertools.count(110000000000000000)
+        self.reblogs: dict[tuple[str, str], dict[str, Any]] = {}
+        """(token, status id) -> the reblog: one per account and status."""
+        self.reblog_calls = 0
+        self.remote: dict[str, str] = {}
+        """Statuses of other instances that a search with resolve=true finds: URL -> their id here."""
+        self.searches: list[tuple[str, bool]] = []
 
         @self.route("POST", "/api/v1/statuses")
         def create(req: Request) -> Response:
@@ -355,3 +361,33 @@ class FakeMastodon(FakeServer):
         @self.route("GET", "/api/v1/accounts/verify_credentials")
         def me(req: Request) -> Response:
             return Response(200, {"id": "1", "acct": "org", "username": "org", "url": f"{self.url}/@org"})
+
+        @self.route("POST", r"/api/v1/statuses/(\d+)/reblog")
+        def reblog(req: Request) -> Response:
+            """As Mastodon's ReblogService: a second reblog by the same account returns the first."""
+            if self.latency:
+                time.sleep(self.latency)
+            token = req.headers.get("authorization", "")
+            status_id = req.path.rstrip("/").split("/")[-2]
+            with self.lock:
+                self.reblog_calls += 1
+                if (token, status_id) not in self.reblogs:
+                    self.reblogs[(token, status_id)] = {"id": str(next(self.ids)), "reblog": {"id": status_id},
+                                                        "url": None, "content": ""}
+                return Response(200, self.reblogs[(token, status_id)])
+
+        @self.route("GET", "/api/v2/search")
+        def search(req: Request) -> Response:
+            """Statuses of other instances this one can resolve (``remote``: URL -> local id), only with
+            resolve=true, as Mastodon's SearchService (a URL query fetches the status when resolving)."""
+            q = req.query.get("q", [""])[0]
+            resolve = req.query.get("resolve", ["false"])[0] in ("true", "1", "True")
+            self.searches.append((q, resolve))
+            found = [{"id": self.remote[q], "url": q}] if resolve and q in self.remote else []
+            return Response(200, {"accounts": [], "statuses": found, "hashtags": []})
+
+        @self.route("GET", "/_stats")
+        def stats(req: Request) -> Response:
+            with self.lock:
+                return Response(200, {"statuses": len(self.statuses), "reblog_calls": self.reblog_calls,
+                                      "reblogs": len(self.reblogs)})

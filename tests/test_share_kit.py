@@ -16,9 +16,9 @@ from bot.campaigns.templates import render
 from bot.clock import FakeClock
 from bot.dispatch import Dispatcher
 from bot.planner import plan
-from bot.web.kit import build_kit, loaded_campaign
 from bot.reach.clicks import ShareClickRow, click_counts
 from bot.reach.report import campaign_report
+from bot.web.kit import build_kit, loaded_campaign
 from tests.conftest import REPO, write_campaign
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 

@@ -248,4 +248,44 @@ def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, ca
     users.add_user(app, "staff", "staff", PASSWORD, "test")
     page = Web(app, create_app(app, secret_key="x" * 40)).client("staff").get("/campaigns/test").text
     assert "Supporters" in page and "2 of 2" in page
-    assert page.count("boost") == 0  # boosts are not in the timeline, one row per supporter
+    # Boosts are not in the timeline (one row per supporter would drown it): no row names a supporter's account.
+    assert "supporter:" not in page
+
+
+def test_on_close_supporters_boost_the_closing_message_and_planned_boosts_of_calls_to_action_stop(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    connect(app, mock, "bob")
+    cta = org_posts(app, clock)
+    tick(app)  # bob's boost of the call to action is planned within the next 30 minutes
+    lifecycle.close(app, "test", "success", "tester")
+    Dispatcher(app).run_once()
+    closing = [d for d in deliveries(app, account_id="org", kind="closing") if d.status == "sent"]
+    assert len(closing) == 1
+    assert tick(app).planned == 1
+    clock.advance(timedelta(minutes=31))
+    Dispatcher(app).run_once()
+    assert boosters(mock, closing[0].remote_id) == ["bob"]
+    assert boosters(mock, cta.remote_id) == []  # planned, then cancelled by the close: not boosted after it
+    assert sorted((b.kind, b.status) for b in boosts(app)) == [("closing", "sent"), ("queued", "cancelled")]
+
+
+def test_a_status_of_another_instance_is_resolved_on_the_supporters_before_the_reblog(monkeypatch):
+    from bot.networks.base import Post, TransientError
+    from bot.networks.mastodon import MastodonNetwork, MastodonSettings
+    from tests.fake_networks import FakeMastodon
+
+    theirs = FakeMastodon().start()
+    try:
+        theirs.remote["https://org.example/@org/42"] = "110000000000000777"
+        monkeypatch.setenv("FAN_TOKEN", "fan-token")
+        net = MastodonNetwork("supporter:1", MastodonSettings(network="mastodon", api_base_url=theirs.url,
+                                                             access_token_env="FAN_TOKEN"))
+        boosted = net.boost(Post(1, "k", "https://org.example/@org/42", "en"))
+        assert theirs.searches == [("https://org.example/@org/42", True)]
+        assert [k[1] for k in theirs.reblogs] == ["110000000000000777"]
+        assert boosted.ref == {"status_id": "110000000000000777"}
+        with pytest.raises(TransientError, match="could not be resolved"):
+            net.boost(Post(2, "k", "https://org.example/@org/43", "en"))
+    finally:
+        theirs.stop()

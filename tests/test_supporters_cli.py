@@ -92,6 +92,29 @@ def test_rotating_the_key_and_starting_without_it(app, monkeypatch):
     assert code == 1
     assert err.strip() == ("error: $CAMPAIGN_BOT_SECRET_KEY is not set, and the database holds supporters' "
                            "encrypted tokens: set it to the key they were encrypted with")
+    code, _, err = invoke("web", "--port", "1")  # refused before it listens
+    assert code == 1 and err.startswith("error: $CAMPAIGN_BOT_SECRET_KEY is not set")
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)  # the old key, removed after the rotation
     code, _, err = invoke("run")
     assert code == 1 and "cannot be decrypted with any key" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bluesky_supporter_is_added_with_an_app_password_checked_by_logging_in(app, monkeypatch):
+    from tests.fake_networks import FakeBluesky
+
+    pds = FakeBluesky(handle="fan.bsky.social", password="fan-app-password").start()
+    try:
+        monkeypatch.setenv("FAN_PASSWORD", "wrong")
+        code, _, err = invoke("supporters", "add", "--network", "bluesky", "--handle", "fan.bsky.social",
+                              "--app-password-env", "FAN_PASSWORD", "--service-url", pds.url, "--name", "fan")
+        assert code == 1 and "did not accept the credentials in $FAN_PASSWORD" in err and "wrong" not in err
+        monkeypatch.setenv("FAN_PASSWORD", "fan-app-password")
+        code, out, err = invoke("supporters", "add", "--network", "bluesky", "--handle", "fan.bsky.social",
+                                "--app-password-env", "FAN_PASSWORD", "--service-url", pds.url, "--name", "fan")
+        assert code == 0, err
+        assert "supporter fan (bluesky, fan.bsky.social) connected: boosts every campaign" in out
+    finally:
+        pds.stop()
+    with app.sessions() as s:
+        [fan] = service.list_supporters(s)
+        assert service.credentials(s, Cipher([KEY]), fan.id) == {"app_password": "fan-app-password"}

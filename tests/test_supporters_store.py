@@ -61,7 +61,7 @@ def test_a_supporter_connects_chooses_campaigns_and_finds_themselves_by_the_mana
     assert changed.all_campaigns and changed.amplifies("anything")
 
 
-def test_connecting_again_replaces_the_token_and_the_manage_link(make_app: Callable[..., App]) -> None:
+def test_connecting_again_makes_a_new_supporter_and_disconnects_the_old_one(make_app: Callable[..., App]) -> None:
     app = make_app()
     cipher = Cipher([new_key()])
     now = app.clock.now()
@@ -70,9 +70,14 @@ def test_connecting_again_replaces_the_token_and_the_manage_link(make_app: Calla
     with app.sessions.begin() as s:
         first = service.connect(s, cipher, now, credentials={"access_token": "one"}, **kwargs)  # type: ignore[arg-type]
         second = service.connect(s, cipher, now, credentials={"access_token": "two"}, **kwargs)  # type: ignore[arg-type]
-        assert second.supporter.id == first.supporter.id
+        assert second.supporter.id != first.supporter.id  # a worker never holds a stale token under one id
+        old = service.by_id(s, first.supporter.id)
+        assert old is not None and old.state == "disconnected" and old.disconnect_reason == "connected again"
         assert service.by_manage_token(s, first.manage_token) is None
-        assert service.credentials(s, cipher, first.supporter.id) == {"access_token": "two"}
+        found = service.by_manage_token(s, second.manage_token)
+        assert found is not None and found.id == second.supporter.id
+        assert service.credentials(s, cipher, second.supporter.id) == {"access_token": "two"}
+        assert service.credentials(s, cipher, first.supporter.id) == {}
         with pytest.raises(UserError, match="taken"):
             service.connect(s, cipher, now, network="bluesky", name="alice@example.social",
                             credentials={"app_password": "x"}, handle="alice.bsky.social", actor="cli")
@@ -170,3 +175,23 @@ def test_the_key_comes_from_the_environment_and_a_bad_one_is_one_clear_line() ->
     assert "not-a-key" not in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(SecretKeyError, match="CAMPAIGN_BOT_SECRET_KEY is not set"):
         require_cipher({})
+
+
+def test_a_worker_keeps_a_bounded_number_of_supporters_adapters(make_app: Callable[..., App],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.app
+
+    monkeypatch.setattr(bot.app, "OUTSIDE_ADAPTERS", 2)
+    app = make_app()
+    cipher = Cipher([new_key()])
+    with app.sessions.begin() as s:
+        ids = [service.connect(s, cipher, app.clock.now(), network="mastodon", name=f"s{n}",
+                               credentials={"access_token": TOKEN}, api_base_url="https://example.social",
+                               actor="cli").supporter.account_id for n in range(3)]
+    first = app.network(ids[0])
+    assert app.network(ids[0]) is first
+    app.network(ids[1])
+    app.network(ids[2])  # the oldest is let go
+    again = app.network(ids[0])
+    assert again is not first and again.account_id == ids[0]
+    assert app.network("a1") is app.network("a1")  # config accounts are always kept

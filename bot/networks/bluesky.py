@@ -37,6 +37,9 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
+from bot.networks.bluesky_errors import error_name as _error_name
+from bot.networks.bluesky_errors import rate_limited as _rate_limited
+from bot.networks.bluesky_errors import session_dead as _session_dead
 from bot.networks.bluesky_reads import read_counts, read_mentions
 from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
@@ -45,12 +48,10 @@ from bot.networks.text import graphemes
 
 if TYPE_CHECKING:
     from atproto import Client, models
-    from atproto_client.exceptions import RequestErrorBase
 
 log = logging.getLogger(__name__)
 MAX_GRAPHEMES = 300
 POST = "app.bsky.feed.post"
-_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 REPOST = "app.bsky.feed.repost"
 
 
@@ -373,28 +374,6 @@ class BlueskyNetwork(Network):
             return read_mentions(self.client(), cursor)
         except (AtProtocolError, httpx.TransportError) as exc:
             raise self.classify(exc) from exc
-
-
-def _session_dead(exc: RequestErrorBase) -> bool:
-    """401, or the 400 ExpiredToken/InvalidToken a PDS answers to a stale refresh token."""
-    from atproto_client.exceptions import UnauthorizedError
-
-    if isinstance(exc, UnauthorizedError):
-        return True
-    return _error_name(exc) in ("ExpiredToken", "InvalidToken")
-
-
-def _error_name(exc: RequestErrorBase) -> str | None:
-    """The XRPC error name the server answered with (``RecordNotFound``, ``InternalServerError``...)."""
-    content = getattr(exc.response, "content", None)
-    name = getattr(content, "error", None)
-    return str(name) if name else None
-
-
-def _rate_limited(exc: RequestErrorBase) -> bool:
-    from atproto_client.exceptions import RateLimitExceededError
-
-    return isinstance(exc, RateLimitExceededError)
 
 
 def _request(timeout: float) -> Any:

@@ -55,6 +55,8 @@ URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 LIMITS_TTL = timedelta(days=1)
 STATUSES_PER_REQUEST = 20  # Api::V1::StatusesController#index refuses more (check_statuses_limit)
 MENTION_PAGES = 5
+_INSTANCES: dict[str, dict[str, Any]] = {}
+"""The limits last read per instance in this process, for every account on it (a day old at most)."""
 
 
 class MastodonSettings(AccountSettings):
@@ -125,9 +127,10 @@ class MastodonNetwork(Network):
             return self._limits
         from mastodon.errors import MastodonError
 
-        cached = self.store.load("limits")
+        shared = _INSTANCES.get(self.settings.api_base_url)  # many supporters' accounts share one instance
+        cached = shared or self.store.load("limits")
         if cached and datetime.fromisoformat(cached["fetched_at"]) > _now() - LIMITS_TTL:
-            self._limits = cached
+            self._limits = _INSTANCES[self.settings.api_base_url] = cached
             return cached
         try:
             client = self._client or self._make_client(self.settings.mastodon_version, token=False)
@@ -146,7 +149,7 @@ class MastodonNetwork(Network):
             self._limits = {"max_characters": DEFAULT_MAX, "characters_reserved_per_url": DEFAULT_URL_LENGTH,
                             "fetched_at": (_now() - LIMITS_TTL + timedelta(hours=1)).isoformat()}
             return self._limits
-        self._limits = limits
+        self._limits = _INSTANCES[self.settings.api_base_url] = limits
         self.store.save("limits", limits)
         return limits
 

@@ -153,6 +153,12 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
     return res.rowcount or 0
 
 
+def pending_accounts(conn: Connection) -> list[str]:
+    """Supporters' accounts with boosts or unboosts planned."""
+    return list(conn.scalars(select(D.account_id).where(D.status == Status.PLANNED,
+                                                        D.action.in_((Action.BOOST, Action.UNBOOST))).distinct()))
+
+
 def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str) -> int:
     """A supporter disconnected (or their grant was revoked): their planned boosts and unboosts are cancelled
     now. What is in flight is left to its worker, which finds no credentials and records it failed."""

@@ -9,10 +9,11 @@ at once: afterwards the secret cannot be read and nothing is sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks.base import AccountStore
@@ -21,6 +22,7 @@ from bot.networks.secrets import Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
 from bot.supporters import service
 from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher
+from bot.supporters.tables import SupporterRow
 
 AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
 TOKEN = "access_token"
@@ -28,23 +30,25 @@ APP_PASSWORD = "app_password"
 
 
 class SupporterSecrets:
-    """The Secrets protocol over a supporter's encrypted credentials."""
+    """The Secrets protocol over a supporter's encrypted credentials, as read with the supporter (no database
+    access here: an adapter reads its secret while its worker holds a connection). Decrypted on each read."""
 
-    def __init__(self, sessions: sessionmaker[Session], supporter_id: int,
+    def __init__(self, supporter_id: int, encrypted: str | None,
                  cipher: Callable[[], Cipher] = require_cipher) -> None:
-        self.sessions = sessions
         self.supporter_id = supporter_id
+        self._encrypted = encrypted
         self.cipher = cipher
 
     def read(self, name: str) -> str:
+        if not self._encrypted:
+            raise SecretUnreadable(f"supporter {self.supporter_id} is disconnected: no {name} stored")
         try:
-            with self.sessions() as session:
-                values = service.credentials(session, self.cipher(), self.supporter_id)
+            values = service.decrypt_credentials(self.cipher(), self._encrypted)
         except SecretKeyError as exc:
             raise SecretUnreadable(f"supporter {self.supporter_id}: {exc}") from None
         value = values.get(name)
         if not value:
-            raise SecretUnreadable(f"supporter {self.supporter_id} is disconnected: no {name} stored")
+            raise SecretUnreadable(f"supporter {self.supporter_id}: no {name} stored")
         return value
 
     def wrap_store(self, store: AccountStore) -> AccountStore:
@@ -84,21 +88,39 @@ def settings_for(network: str, api_base_url: str | None, handle: str | None) -> 
                                  "service_url": api_base_url or "https://bsky.social"})
 
 
+def _account(row: SupporterRow) -> tuple[AccountSettings, Secrets]:
+    return settings_for(row.network, row.api_base_url, row.handle), SupporterSecrets(row.id, row.credentials)
+
+
 def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
-    """The directory's lookup for supporters' accounts: None for any other id, or a disconnected supporter."""
+    """The directory's lookup for supporters' accounts: None for any other id, or a disconnected supporter.
+    A supporter's credentials never change (connecting again makes a new supporter), so what is read stays true
+    until a disconnect, after which nothing is planned for them."""
 
     def find(account_id: str) -> tuple[AccountSettings, Secrets] | None:
         supporter_id = service.supporter_id_of(account_id)
         if supporter_id is None:
             return None
         with sessions() as session:
-            supporter = service.by_id(session, supporter_id)
-        if supporter is None or not supporter.connected:
-            return None
-        settings = settings_for(supporter.network, supporter.api_base_url, supporter.handle)
-        return settings, SupporterSecrets(sessions, supporter_id)
+            row = session.get(SupporterRow, supporter_id)
+            if row is None or row.state != service.CONNECTED:
+                return None
+            return _account(row)
 
     return find
+
+
+def preload(sessions: sessionmaker[Session], account_ids: Iterable[str]) -> dict[str, tuple[AccountSettings,
+                                                                                           Secrets]]:
+    """The accounts of these supporters, read in one query (see AccountDirectory.remember)."""
+    ids = [i for i in (service.supporter_id_of(a) for a in account_ids) if i is not None]
+    found: dict[str, tuple[AccountSettings, Secrets]] = {}
+    with sessions() as session:
+        for start in range(0, len(ids), 1000):
+            rows = session.scalars(select(SupporterRow).where(SupporterRow.id.in_(ids[start:start + 1000]),
+                                                              SupporterRow.state == service.CONNECTED))
+            found.update({service.account_id_of(r.id): _account(r) for r in rows})
+    return found
 
 
 def check_key(sessions: sessionmaker[Session]) -> None:

@@ -8,8 +8,10 @@ injected clock's time) and an ``actor`` for the audit log. Secrets go in and out
     connect(session, cipher, now, network=, name=, credentials=, instance=, api_base_url=, handle=,
             campaigns=None, actor=)                        -> Connected (supporter, manage_token shown once)
         A supporter connecting (web OAuth callback, or `supporters add`). ``campaigns=None`` means all.
-        The same account connecting again (same network, instance and handle, still connected) gets its
-        token and choices replaced and a new manage link: the old link stops working.
+        The same account connecting again (same network, instance and handle, still connected) becomes a new
+        supporter (new id, token, choices and manage link); the old one is disconnected ("connected again"),
+        its link stops working and its planned boosts are cancelled. Credentials never change under an id,
+        so a worker that read them never holds a stale token.
     set_campaigns(session, supporter_id, campaigns, now, actor)   campaigns=None means all
     disconnect(session, supporter_id, now, reason, actor)         takes effect at once (see below)
     by_manage_token(session, token) -> Supporter | None           connected supporters only
@@ -121,10 +123,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _view(session: Session, row: SupporterRow) -> Supporter:
-    chosen = session.scalars(select(SupporterCampaignRow.campaign_id)
-                             .where(SupporterCampaignRow.supporter_id == row.id)
-                             .order_by(SupporterCampaignRow.campaign_id)).all()
+def _view(session: Session, row: SupporterRow, chosen: Iterable[str] | None = None) -> Supporter:
+    if chosen is None:
+        chosen = session.scalars(select(SupporterCampaignRow.campaign_id)
+                                 .where(SupporterCampaignRow.supporter_id == row.id)
+                                 .order_by(SupporterCampaignRow.campaign_id)).all()
     return Supporter(id=row.id, name=row.name, network=row.network, instance=row.instance,
                      api_base_url=row.api_base_url, handle=row.handle, all_campaigns=row.all_campaigns,
                      campaigns=tuple(chosen), state=row.state, disconnect_reason=row.disconnect_reason,
@@ -147,20 +150,19 @@ def connect(session: Session, cipher: Cipher, now: datetime, *, network: str, na
         raise UserError(f"supporters: network {network!r} is not supported (use {' or '.join(NETWORKS)})")
     if not name.strip():
         raise UserError("supporters: a supporter needs a name")
-    row = None
+    previous = None
     if handle:
-        row = session.scalars(select(SupporterRow).where(
+        previous = session.scalars(select(SupporterRow).where(
             SupporterRow.network == network, SupporterRow.instance == instance, SupporterRow.handle == handle,
             SupporterRow.state == CONNECTED)).first()
-    if row is None:
-        taken = session.scalar(select(SupporterRow.id).where(SupporterRow.name == name))
-        if taken is not None:
-            raise UserError(f"supporters: the name {name!r} is taken; choose another")
-        row = SupporterRow(name=name, network=network, state=CONNECTED, created_at=now, all_campaigns=True)
-        session.add(row)
-        action = "supporter_connected"
-    else:
-        action = "supporter_reconnected"
+    if previous is not None:  # a new row, so no worker keeps using the old token under the same account id
+        disconnect(session, previous.id, now, "connected again", actor)
+    taken = session.scalar(select(SupporterRow.id).where(SupporterRow.name == name))
+    if taken is not None:
+        raise UserError(f"supporters: the name {name!r} is taken; choose another")
+    row = SupporterRow(name=name, network=network, state=CONNECTED, created_at=now, all_campaigns=True)
+    session.add(row)
+    action = "supporter_connected" if previous is None else "supporter_reconnected"
     token = secrets.token_urlsafe(32)
     row.instance = instance
     row.api_base_url = api_base_url
@@ -239,20 +241,30 @@ def by_manage_token(session: Session, token: str) -> Supporter | None:
     return None if row is None else _view(session, row)
 
 
-def list_supporters(session: Session) -> list[Supporter]:
-    return [_view(session, row) for row in session.scalars(select(SupporterRow).order_by(SupporterRow.id))]
+def list_supporters(session: Session, *, connected_only: bool = False) -> list[Supporter]:
+    """Every supporter (or only connected ones), in two queries whatever their number."""
+    stmt = select(SupporterRow).order_by(SupporterRow.id)
+    if connected_only:
+        stmt = stmt.where(SupporterRow.state == CONNECTED)
+    chosen: dict[int, list[str]] = {}
+    for supporter_id, campaign_id in session.execute(select(SupporterCampaignRow.supporter_id,
+                                                            SupporterCampaignRow.campaign_id)
+                                                     .order_by(SupporterCampaignRow.campaign_id)):
+        chosen.setdefault(supporter_id, []).append(campaign_id)
+    return [_view(session, row, chosen.get(row.id, [])) for row in session.scalars(stmt)]
 
 
 def connected_supporters(session: Session) -> list[Supporter]:
-    rows = session.scalars(select(SupporterRow).where(SupporterRow.state == CONNECTED).order_by(SupporterRow.id))
-    return [_view(session, row) for row in rows]
+    return list_supporters(session, connected_only=True)
 
 
 def credentials(session: Session, cipher: Cipher, supporter_id: int) -> dict[str, str]:
     """The decrypted credentials of a connected supporter ({} once disconnected)."""
     stored = session.scalar(select(SupporterRow.credentials).where(SupporterRow.id == supporter_id))
-    if not stored:
-        return {}
+    return decrypt_credentials(cipher, stored) if stored else {}
+
+
+def decrypt_credentials(cipher: Cipher, stored: str) -> dict[str, str]:
     value: dict[str, str] = json.loads(cipher.decrypt(stored))
     return value
 

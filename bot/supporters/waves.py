@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 
-from bot.outbox.amplify import plan_waves
-from bot.supporters.accounts import revoked
+from bot.outbox.amplify import pending_accounts, plan_waves
+from bot.supporters.accounts import preload, revoked
 from bot.supporters.tables import SupporterRow
 
 if TYPE_CHECKING:
@@ -41,6 +41,10 @@ def tick(app: App, limit: int = 50) -> Tick:
         log.warning("%d supporter(s) disconnected: the network refused their grant", disconnected)
     with app.engine.begin() as conn:
         planned = plan_waves(conn, now, app.config.amplify.window_seconds, limit)
+        waiting = pending_accounts(conn)
     if planned:
         log.info("planned %d supporters' boosts (window %s)", planned, app.config.amplify.window)
+    unknown = [a for a in waiting if not app.accounts.known(a)]
+    if unknown:  # read in one query, not one lookup (and a second connection) per account as each one sends
+        app.accounts.remember(preload(app.sessions, unknown))
     return Tick(planned, disconnected)
