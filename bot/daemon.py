@@ -138,6 +138,7 @@ class Daemon:
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
             return
+        self.dispatcher.locks.sweep()
         with self.busy_lock:
             for account_id in accounts:
                 if account_id in self.busy and not self.busy[account_id].done():
@@ -209,6 +210,7 @@ class Daemon:
         finally:
             self.stopping.set()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
+            self.dispatcher.close()
             self._leave()
             self.app.engine.dispose()
             if lock:
