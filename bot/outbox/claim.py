@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, exis
 
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Kind, Status
+from bot.outbox.raw import Raw
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
 from bot.store.models import UTCDateTime
 
@@ -154,7 +155,7 @@ def _take_statement(one: bool) -> Any:
             .returning(D.id))
 
 
-_DUE, _TAKE, _TAKE_ONE = _due_statement(), _take_statement(False), _take_statement(True)
+_DUE, _TAKE, _TAKE_ONE = _due_statement(), _take_statement(False), Raw(_take_statement(True))
 _DUE_ACCOUNTS = _due_accounts_statement()
 
 
@@ -185,7 +186,7 @@ def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now
 def take_one(conn: Connection, owner: str, row: Any, account_id: str, now: datetime,
              lease_until: datetime) -> Claimed | None:
     """`take` for one row: the hot path's claim, one autocommit statement."""
-    taken = conn.execute(_TAKE_ONE, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until}).first()
+    _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until})
     if taken is None:
         return None
     return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
