@@ -102,6 +102,7 @@ class Daemon:
         self.busy_lock = threading.Lock()
         self.waker = Waker()
         self._recovered_at: float | None = None
+        self._tick_link: Link | None = None  # the dispatch loop's own connection, kept between ticks
         self.scheduler = BlockingScheduler(
             executors={"default": JobExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -148,10 +149,11 @@ class Daemon:
             if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
                 self.dispatcher.expire_leases()
                 self._recovered_at = time.monotonic()
-            accounts = self.dispatcher.due_accounts(started)
+            accounts = self.dispatcher.due_accounts(started, self._tick())
             self.outage.ok()
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
+            self._drop_tick_link()
             return
         self.dispatcher.locks.sweep()
         with self.busy_lock:
@@ -177,10 +179,23 @@ class Daemon:
                     return
                 self.again.discard(account_id)
 
+    def _tick(self) -> Link:
+        if self._tick_link is None:
+            self._tick_link = Link(self.app.engine, auto=True)
+        return self._tick_link
+
+    def _drop_tick_link(self) -> None:
+        link, self._tick_link = self._tick_link, None
+        if link is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                link.conn.invalidate()
+            link.close()
+
     def _schedule_wake(self, after: Any = None) -> None:
         try:
-            when = self.dispatcher.next_due_at(after)
+            when = self.dispatcher.next_due_at(after, self._tick())
         except OperationalError:
+            self._drop_tick_link()
             return
         if when is not None:
             self.waker.wake_in((when - self.app.clock.now()).total_seconds())
@@ -247,6 +262,8 @@ class Daemon:
             self.waker.wake_now()
             if loop is not None:
                 loop.join()
+            if self._tick_link is not None:
+                self._tick_link.close()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
             self.dispatcher.close()
             self._leave()

@@ -77,14 +77,14 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def due_accounts(self, now: datetime | None = None) -> list[str]:
-        with Link(self.app.engine, auto=True) as link:
-            return link.once(lambda conn: claim.due_accounts(conn, now or self.app.clock.now()))
+    def due_accounts(self, now: datetime | None = None, link: Link | None = None) -> list[str]:
+        with self._link(link) as own:
+            return own.once(lambda conn: claim.due_accounts(conn, now or self.app.clock.now()))
 
-    def next_due_at(self, after: datetime | None = None) -> datetime | None:
+    def next_due_at(self, after: datetime | None = None, link: Link | None = None) -> datetime | None:
         """The next time a post comes due, strictly after ``after`` (default: now)."""
-        with Link(self.app.engine, auto=True) as link:
-            return link.once(lambda conn: claim.next_due_at(conn, after or self.app.clock.now()))
+        with self._link(link) as own:
+            return own.once(lambda conn: claim.next_due_at(conn, after or self.app.clock.now()))
 
     def _due_batch(self, link: Link, account_id: str, limit: int) -> list[Any]:
         """Up to ``limit`` due rows of the account (one statement), within its rate budget (from memory)."""

@@ -67,9 +67,10 @@ def _stopped() -> ColumnElement[bool]:
     return exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
 
 
-def _account_blocked(now: Any) -> ColumnElement[bool]:
+def _account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[bool]:
+    """Disabled or rate limited; ``account`` a bound value makes it a one-time filter (not a join)."""
     a = ACCOUNTS.c
-    return exists(select(a.account_id).where(a.account_id == D.account_id,
+    return exists(select(a.account_id).where(a.account_id == account,
                                              or_(a.disabled.is_(True), a.rate_limited_until > now)))
 
 
@@ -84,11 +85,21 @@ def due_accounts(conn: Connection, now: datetime) -> list[str]:
     return sorted(set(conn.scalars(_DUE_ACCOUNTS, {"b_now": now})))
 
 
+def _next_due_statement() -> Any:
+    """Two index range scans (each min is one index probe), in one statement: one round trip per tick."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    due = select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now).scalar_subquery()
+    deferred = select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now).scalar_subquery()
+    return select(due.label("due"), deferred.label("deferred"))
+
+
+_NEXT_DUE = _next_due_statement()
+
+
 def next_due_at(conn: Connection, now: datetime) -> datetime | None:
     """The next time a planned delivery comes due or its deferral ends, strictly after now."""
-    due = conn.scalar(select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now))
-    deferred = conn.scalar(select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now))
-    times = [as_utc(t) for t in (due, deferred) if t is not None]
+    row = conn.execute(_NEXT_DUE, {"b_now": now}).one()
+    times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
     return min(times) if times else None
 
 
@@ -130,7 +141,8 @@ def _due_statement() -> Any:
     return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
                    D.attempts, D.due_at, D.not_before, C.grace_seconds, misconfigured)
             .join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id == bindparam("b_account"), _runnable(now), ~_stopped(), ~_account_blocked(now))
+            .where(D.account_id == bindparam("b_account"), _runnable(now), ~_stopped(),
+                   ~_account_blocked(now, bindparam("b_account")))
             .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
 
 
