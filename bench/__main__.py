@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-NAMES = ["plan", "dispatch", "claim", "peer", "idle", "validate", "reach", "amplify"]
+NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify"]
 
 
 def main() -> int:

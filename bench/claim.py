@@ -63,6 +63,6 @@ def run(quick: bool) -> dict:
             app.engine.dispose()
     finally:
         drop_pg_database(base, DB)
-    return emit("claim", batch=20, pending_small=small, pending_large=large,
+    return emit("claim", database="postgresql", batch=20, pending_small=small, pending_large=large,
                 claim_ms_small=round(results[small] * 1000, 2), claim_ms_large=round(results[large] * 1000, 2),
                 ratio=round(results[large] / results[small], 2), target_ratio=1.5)

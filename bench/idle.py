@@ -48,5 +48,6 @@ def run(quick: bool) -> dict:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
-    return emit("idle", campaigns=campaigns, window_s=window, cpu_percent=round(100 * cpu / elapsed, 2),
+    return emit("idle", database="sqlite", campaigns=campaigns, window_s=window,
+                cpu_percent=round(100 * cpu / elapsed, 2),
                 rss_mb=round(rss, 1), target_cpu_percent=1, target_rss_mb=150)

@@ -43,7 +43,7 @@ def run(quick: bool) -> dict:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         traced.engine.dispose()
-    return emit("plan", campaigns=campaigns, rules_per_campaign=3, days=30, deliveries=rows,
+    return emit("plan", database="sqlite", campaigns=campaigns, rules_per_campaign=3, days=30, deliveries=rows,
                 plan_s=round(first, 3), plan_cpu_s=round(first_cpu, 3), target_plan_s=3.0,
                 replan_unchanged_s=round(again, 3),
                 replan_changes=report.inserted + report.updated + report.cancelled,

@@ -1,9 +1,13 @@
-"""`campaign-bot run`: one BlockingScheduler process whose jobs are derived from the database.
+"""`campaign-bot run`: one process whose jobs are derived from the database.
 
-Jobs (in-memory job store, stable ids, so nothing is duplicated across restarts):
-- plan: at start, every few minutes, and when a campaign file changes (a cheap mtime poll);
-- dispatch: wakes at the next due time, plus a safety tick every poll_seconds, and hands each account
-  with due posts to a thread pool: accounts run concurrently, posts within an account in order.
+- dispatch: a loop of its own (bot/wakeups.py) that wakes exactly when the next post is due, at once when a
+  due time passed during a tick, when another process commits due rows (LISTEN/NOTIFY on PostgreSQL), and
+  at the latest every poll_seconds (the safety tick). Each account with due posts goes to a thread pool:
+  accounts run concurrently, posts within an account in order; an account still busy when it is due again
+  runs again as soon as it finishes.
+- periodic jobs on a BlockingScheduler (in-memory job store, stable ids, so nothing is duplicated across
+  restarts): plan (at start, every few minutes), watch (campaign files changed: plan again). Adding one is
+  a method that catches database errors (see plan_job) and one `self._every(...)` line in `run`.
 SIGTERM/SIGINT: stop claiming, let the sends in flight finish, exit 0.
 """
 
@@ -15,8 +19,9 @@ import logging
 import os
 import signal
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +40,7 @@ from bot.outbox.link import Link
 from bot.planner import plan
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
+from bot.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +99,12 @@ class Daemon:
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(app, self.stopping)
         self.pool = ThreadPoolExecutor(max_workers=app.config.bot.concurrency, thread_name_prefix="account")
-        self.busy: dict[str, Future[Any]] = {}
+        self.busy: set[str] = set()
+        self.again: set[str] = set()
         self.busy_lock = threading.Lock()
+        self.waker = Waker()
+        self._recovered_at: float | None = None
+        self._tick_link: Link | None = None  # the dispatch loop's own connection, kept between ticks
         self.scheduler = BlockingScheduler(
             executors={"default": JobExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -121,7 +131,7 @@ class Daemon:
             self.outage.failed("plan", exc.orig)
         except SQLAlchemyError:
             log.exception("plan failed; will retry")
-        self._schedule_wake()
+        self.waker.wake_now()  # what the plan added may be due soon: the tick sets the wake-up
 
     def watch_job(self) -> None:
         signature = _files_signature(self.app.config.campaigns_dir)
@@ -131,48 +141,82 @@ class Daemon:
             self.plan_job()
 
     def dispatch_job(self) -> None:
+        """One tick: settle what dead workers held (every few seconds), hand each due account to the pool,
+        then set the next wake-up: the next due time after this tick began, so one that passed during the
+        tick runs the next tick at once."""
         if self.stopping.is_set():
             return
+        started = self.app.clock.now()
         try:
-            self.dispatcher.expire_leases()
-            accounts = self.dispatcher.due_accounts()
+            if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
+                self.dispatcher.expire_leases()
+                self._recovered_at = time.monotonic()
+            accounts = self.dispatcher.due_accounts(started, self._tick())
             self.outage.ok()
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
+            self._drop_tick_link()
             return
+        self.dispatcher.locks.sweep()
         with self.busy_lock:
             for account_id in accounts:
-                if account_id in self.busy and not self.busy[account_id].done():
+                if account_id in self.busy:
+                    self.again.add(account_id)  # runs again as soon as its current run ends
                     continue
-                self.busy[account_id] = self.pool.submit(self._run_account, account_id)
-        self._schedule_wake()
+                self.busy.add(account_id)
+                self.pool.submit(self._run_account, account_id)
+        self._schedule_wake(after=started)
 
     def amplify_job(self) -> None:
         """Supporters' boosts of published posts (bot/supporters/waves.py), after the dispatch tick."""
         from bot.supporters.waves import tick
 
         try:
-            tick(self.app)
+            if tick(self.app).planned:
+                self.waker.wake_now()  # the loop's next wake-up takes the new boosts into account
         except OperationalError as exc:
             self.outage.failed("amplify", exc.orig)
 
     def _run_account(self, account_id: str) -> None:
-        try:
-            self.dispatcher.run_account(account_id)
-        except OperationalError as exc:
-            self.outage.failed(f"account {account_id}", exc.orig)
-        except Exception:
-            log.exception("account %s: dispatch failed; will retry on the next tick", account_id)
+        while True:
+            try:
+                self.dispatcher.run_account(account_id)
+            except OperationalError as exc:
+                self.outage.failed(f"account {account_id}", exc.orig)
+            except Exception:
+                log.exception("account %s: dispatch failed; will retry on the next tick", account_id)
+            with self.busy_lock:
+                if account_id not in self.again or self.stopping.is_set():
+                    self.busy.discard(account_id)
+                    return
+                self.again.discard(account_id)
 
-    def _schedule_wake(self) -> None:
+    def _tick(self) -> Link:
+        if self._tick_link is None:
+            self._tick_link = Link(self.app.engine, auto=True)
+        return self._tick_link
+
+    def _drop_tick_link(self) -> None:
+        link, self._tick_link = self._tick_link, None
+        if link is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                link.conn.invalidate()
+            link.close()
+
+    def _schedule_wake(self, after: Any = None) -> None:
         try:
-            when = self.dispatcher.next_due_at()
+            when = self.dispatcher.next_due_at(after, self._tick())
         except OperationalError:
+            self._drop_tick_link()
             return
-        now = self.app.clock.now()
-        if when is None or when <= now or when - now > timedelta(seconds=self.app.config.bot.poll_seconds):
-            return  # nothing ahead, or the safety tick comes first
-        self.scheduler.add_job(self.dispatch_job, "date", run_date=when, id="dispatch-wake", replace_existing=True)
+        if when is not None:
+            self.waker.wake_in((when - self.app.clock.now()).total_seconds())
+
+    def _dispatch_forever(self) -> None:
+        poll = self.app.config.bot.poll_seconds
+        while not self.stopping.is_set():
+            self.waker.wait(poll, self.stopping)
+            self.dispatch_job()
 
     def heartbeat(self) -> None:
         """Tell other workers we are alive; when we stop beating they free what we held."""
@@ -193,10 +237,16 @@ class Daemon:
         except OperationalError as exc:
             log.warning("could not unregister this worker (database unavailable: %s)", exc.orig)
 
+    def _every(self, job: Callable[[], None], seconds: float, job_id: str, now: bool = False) -> None:
+        """A periodic job (stable id: never duplicated); ``now``: its first run at start."""
+        extra: dict[str, Any] = {"next_run_time": self.app.clock.now()} if now else {}
+        self.scheduler.add_job(job, "interval", seconds=seconds, id=job_id, replace_existing=True, **extra)
+
     def stop(self, signum: int | None = None, _frame: object = None) -> None:
         if not self.stopping.is_set():
             log.info("stopping (%s): finishing the sends in flight", signal.Signals(signum).name if signum else "stop")
         self.stopping.set()
+        self.waker.wake_now()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -204,26 +254,33 @@ class Daemon:
         lock = SingleWorkerLock(self.app) if is_sqlite(self.app.engine) else None
         if lock:
             lock.acquire()
+        loop: threading.Thread | None = None
         try:
             s = self.app.config.bot
-            self.scheduler.add_job(self.plan_job, "interval", minutes=s.plan_interval_minutes, id="plan",
-                                   replace_existing=True, next_run_time=self.app.clock.now())
-            self.scheduler.add_job(self.watch_job, "interval", seconds=2, id="watch", replace_existing=True)
-            self.scheduler.add_job(self.dispatch_job, "interval", seconds=s.poll_seconds, id="dispatch",
-                                   replace_existing=True)
+            self._every(self.plan_job, s.plan_interval_minutes * 60, "plan", now=True)
+            self._every(self.watch_job, 2, "watch")
+            self._every(self.amplify_job, s.poll_seconds, "amplify")  # supporters' waves (bot/supporters)
             reach.attach(self.scheduler, self.app)  # counts and the target's answers, read back
-            self.scheduler.add_job(self.amplify_job, "interval", seconds=s.poll_seconds, id="amplify",
-                                   replace_existing=True)
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
             self.heartbeat()
             threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
+            loop = threading.Thread(target=self._dispatch_forever, name="dispatch", daemon=True)
+            self.waker.wake_now()  # the first tick at once
+            loop.start()
+            DueListener(self.app.engine, self.waker.wake_now, self.stopping).start()
             start_alerts(self.app, self.stopping)  # bot/alerts: its own thread; never holds a post
             log.info("campaign-bot running as %s", self.app.owner)
             self.scheduler.start()  # blocks until stop()
         finally:
             self.stopping.set()
+            self.waker.wake_now()
+            if loop is not None:
+                loop.join()
+            if self._tick_link is not None:
+                self._tick_link.close()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
+            self.dispatcher.close()
             self._leave()
             self.app.engine.dispose()
             if lock:

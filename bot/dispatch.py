@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +40,14 @@ from bot.outbox.claim import Claimed
 from bot.outbox.enums import Action, Status
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
-from bot.store.locks import account_key, advisory_connection
+from bot.store.locks import AccountLocks
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 BATCH = 20
+MAX_PASSES = 50  # run_once: a bound, never reached by a finite set of due posts
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
 METHODS: dict[str, str] = {Action.POST: "publish", Action.BOOST: "boost", Action.UNBOOST: "unboost"}
 """Which adapter method performs each action; an adapter without it does not support the action."""
@@ -63,6 +63,8 @@ class Dispatcher:
         self.retry = Retry(self.settings.retry_base_seconds, self.settings.retry_max_seconds,
                            self.settings.max_attempts)
         self._rng = random.Random()
+        self.budgets = budgets.BudgetBook()
+        self.locks = AccountLocks(app.engine, keep=self.settings.concurrency)
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:
@@ -70,43 +72,48 @@ class Dispatcher:
         if link is not None:
             yield link
             return
-        with Link(self.app.engine) as own:
+        with Link(self.app.engine, auto=True) as own:
             yield own
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def due_accounts(self) -> list[str]:
-        with Link(self.app.engine) as link:
-            return link.run(lambda conn: claim.due_accounts(conn, self.app.clock.now()))
+    def due_accounts(self, now: datetime | None = None, link: Link | None = None) -> list[str]:
+        with self._link(link) as own:
+            return own.once(lambda conn: claim.due_accounts(conn, now or self.app.clock.now()))
 
-    def next_due_at(self) -> datetime | None:
-        with Link(self.app.engine) as link:
-            return link.run(lambda conn: claim.next_due_at(conn, self.app.clock.now()))
+    def next_due_at(self, after: datetime | None = None, link: Link | None = None) -> datetime | None:
+        """The next time a post comes due, strictly after ``after`` (default: now)."""
+        with self._link(link) as own:
+            return own.once(lambda conn: claim.next_due_at(conn, after or self.app.clock.now()))
 
-    def _due_batch(self, conn: Connection, *, account_id: str, limit: int) -> list[Any]:
+    def _due_batch(self, link: Link, account_id: str, limit: int) -> list[Any]:
+        """Up to ``limit`` due rows of the account (one statement), within its rate budget (from memory)."""
         now = self.app.clock.now()
-        if claim.paused_all(conn) or account_id in claim.blocked_accounts(conn, now):
-            return []
         windows = self.app.accounts.budget(account_id)  # none in console mode: nothing is published
         if windows:
-            allowance, hold = budgets.remaining(conn, account_id, windows, now)
+            allowance, hold = link.once(lambda conn: self.budgets.allowance(conn, account_id, windows, now))
             if hold is not None:
-                budgets.defer(conn, account_id, now, hold)
+                link.run(lambda conn: budgets.defer(conn, account_id, now, hold))
                 log.info("account %s over its rate budget: posts deferred until %s", account_id, hold)
                 return []
             limit = min(limit, allowance) if allowance is not None else limit
-        return list(claim.due_batch(conn, account_id, now, limit))
+        return list(link.once(lambda conn: claim.due_batch(conn, account_id, now, limit)))
 
     def _take(self, link: Link, account_id: str, rows: list[Any]) -> list[Claimed]:
         now = self.app.clock.now()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        return link.run(lambda conn: claim.take(conn, self.app.owner, rows, account_id, now, lease_until))
+        return link.once(lambda conn: claim.take(conn, self.app.owner, rows, account_id, now, lease_until))
+
+    def _take_one(self, link: Link, account_id: str, row: Any) -> Claimed | None:
+        now = self.app.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        return link.once(lambda conn: claim.take_one(conn, self.app.owner, row, account_id, now, lease_until))
 
     def claim_batch(self, account_id: str, limit: int) -> list[Claimed]:
         """Claim up to ``limit`` due deliveries at once (tests and the claim benchmark; the loop takes one
         at a time, right before sending it)."""
-        with Link(self.app.engine) as link:
-            return self._take(link, account_id, link.run(partial(self._due_batch, account_id=account_id, limit=limit)))
+        with Link(self.app.engine, auto=True) as link:
+            return self._take(link, account_id, self._due_batch(link, account_id, limit))
 
     def claim_next(self, account_id: str) -> Claimed | None:
         batch = self.claim_batch(account_id, 1)
@@ -116,8 +123,8 @@ class Dispatcher:
         """Give back claimed rows that were not sent; the attempt did not count."""
         if claimed:
             now = self.app.clock.now()
-            with Link(self.app.engine) as link:
-                link.run(lambda conn: claim.release(conn, self.app.owner, [c.id for c in claimed], now, why))
+            with Link(self.app.engine, auto=True) as link:
+                link.once(lambda conn: claim.release(conn, self.app.owner, [c.id for c in claimed], now, why))
             log.info("released %d claimed deliveries: %s", len(claimed), why)
 
     # -- one delivery --------------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ class Dispatcher:
         reply = None
         if c.reply_in_thread:
             with self._link(link) as own:
-                reply = own.run(lambda conn: record.thread_parent(conn, c))
+                reply = own.once(lambda conn: record.thread_parent(conn, c))
         return Post(delivery_id=c.id, idempotency_key=f"campaign-bot-{c.id}", text=c.text, language=c.language,
                     in_reply_to=reply, media=tuple(Media(path=Path(m["path"]), alt=m["alt"]) for m in c.media),
                     scheduled_at=c.due_at, attempt=c.attempts)
@@ -153,7 +160,7 @@ class Dispatcher:
                           attempts=c.attempts, retry=self.retry, now=now, jitter=self._rng.random(), until=until)
         self._write(link, lambda conn: record.record(conn, self.app.owner, c, decision, now, published,
                                                      post.in_reply_to, reason=error),
-                    f"record delivery {c.id} as {decision.status}")
+                    f"record delivery {c.id} as {decision.status}", single=decision.hold is None)
         _log(c, answer, decision, published)
         return decision
 
@@ -183,14 +190,15 @@ class Dispatcher:
             log.exception("delivery %s: unexpected error from the %s adapter", c.id, net.kind)
             return Answer.UNEXPECTED, f"unexpected error: {exc!r}", None, None
 
-    def _write(self, link: Link | None, step: Callable[[Connection], object], what: str) -> None:
+    def _write(self, link: Link | None, step: Callable[[Connection], object], what: str, single: bool) -> None:
         """After a network call, keep trying to record its outcome through a database outage for as long as the
-        lease lasts, so a short outage never turns a sent post into a resend or an unknown."""
+        lease lasts, so a short outage never turns a sent post into a resend or an unknown. ``single``: one
+        statement (autocommit on the hot path), else a transaction."""
         deadline, delay = time.monotonic() + self.settings.lease_seconds * 0.8, 0.5
         with self._link(link) as own:
             while True:
                 try:
-                    own.run(step)
+                    (own.once if single else own.run)(step)
                     return
                 except OperationalError as exc:
                     if time.monotonic() > deadline:
@@ -211,41 +219,69 @@ class Dispatcher:
         """Send what is due for one account, in order, until nothing is due (or we are told to stop).
 
         With several workers on PostgreSQL, an advisory lock gives each account to one worker at a time; the
-        connection holding it is the one the work runs on."""
-        with advisory_connection(self.app.engine, account_key(account_id)) as (mine, conn):
-            if not mine:
-                return 0
-            with Link(self.app.engine, conn) as link:
-                return self._run_account(link, account_id, limit)
+        connection holding it is the one the work runs on, kept (with the lock) for the account's next run."""
+        mine, conn, fresh = self.locks.take(account_id)
+        if not mine:
+            return 0
+        if fresh:
+            self.budgets.forget(account_id)  # another worker may have sent for it since we last held it
+        healthy = False
+        try:
+            with Link(self.app.engine, conn, auto=True) as link:
+                done = self._run_account(link, account_id, limit)
+                healthy = not link.reconnected
+                return done
+        finally:
+            if conn is not None:
+                self.locks.give_back(account_id, conn, healthy)
 
     def _run_account(self, link: Link, account_id: str, limit: int | None) -> int:
         done, cleared = 0, False
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
-            rows = link.run(partial(self._due_batch, account_id=account_id, limit=size))
+            rows = self._due_batch(link, account_id, size)
             took = 0
             for row in rows:
                 if self.stopping.is_set():
                     return done
-                claimed = self._take(link, account_id, [row])
-                if not claimed:
+                claimed = self._take_one(link, account_id, row)
+                if claimed is None:
                     continue  # closed, paused or stopped since the batch was read: not sent
                 took += 1
-                decision = self._send(claimed[0], None, link)
+                decision = self._send(claimed, None, link)
                 done += 1
-                if decision.status == Status.SENT and not cleared:
-                    cleared = link.run(lambda conn: record.clear_misconfigured(conn, account_id,
-                                                                               self.app.clock.now())) or True
+                if decision.status == Status.SENT:
+                    self.budgets.sent(account_id)
+                    if row.misconfigured and not cleared:
+                        cleared = True
+                        link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
                 if decision.stops_account:  # the account cannot (or should not) post now: the rest waits
                     return done
-            if not took:
+            if not took or len(rows) < size:  # a short batch was all that was due: no second, empty read
                 break
         return done
 
     def run_once(self) -> int:
-        """One full pass, sequentially: what tests call instead of waiting for the daemon."""
+        """Send everything due now, sequentially: what tests call instead of waiting for the daemon. Passes
+        until one sends nothing (what a send adds, a closing message after a close, comes in the next pass,
+        as the daemon's next wake-up would send it). Reads the budgets afresh (a test may have changed the
+        database between calls) and gives back the accounts' locks."""
+        self.budgets.forget()
         self.expire_leases()
-        return sum(self.run_account(a) for a in self.due_accounts())
+        total = 0
+        try:
+            for _ in range(MAX_PASSES):
+                done = sum(self.run_account(a) for a in self.due_accounts())
+                total += done
+                if not done or self.stopping.is_set():
+                    break
+            return total
+        finally:
+            self.locks.close()
+
+    def close(self) -> None:
+        """Give back the accounts' locks and their connections."""
+        self.locks.close()
 
 
 def _log(c: Claimed, answer: Answer, d: Decision, published: Published | None) -> None:

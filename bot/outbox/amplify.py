@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.outbox.enums import Action, ErrorKind, Status
+from bot.outbox.staff import wake_workers
 from bot.outbox.tables import ACCOUNTS, DELIVERIES
 from bot.store.models import UTCDateTime
 from bot.supporters.tables import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
@@ -122,6 +123,8 @@ def plan_waves(conn: Connection, now: datetime, window_seconds: int, limit: int 
     planned = 0
     for post in unplanned_posts(conn, now, limit):
         planned += plan_wave(conn, post, now, window_seconds) or 0
+    if planned:
+        wake_workers(conn)
     return planned
 
 
@@ -150,6 +153,8 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
         pending = pending.where(D.campaign_id == campaign_id)
     conn.execute(pending.values(status=Status.CANCELLED, error="the supporter undid their boosts",
                                 error_kind=ErrorKind.CANCELLED_BY_HAND, updated_at=now))
+    if res.rowcount:
+        wake_workers(conn)
     return res.rowcount or 0
 
 

@@ -3,9 +3,13 @@ The values (windows, presets) are in bot/budgets.py."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from bot.budgets import BudgetWindow
 from bot.clock import as_utc
@@ -35,6 +39,68 @@ def remaining(conn: Connection, account_id: str, windows: tuple[BudgetWindow, ..
         free_at = as_utc(oldest) + timedelta(seconds=window.per_seconds) if oldest else now
         hold = max(hold or free_at, free_at)
     return allowance, hold
+
+
+@dataclass
+class _Seen:
+    read_at: float
+    used: list[int] = field(default_factory=list)
+
+
+class BudgetBook:
+    """What each account used of its windows, kept in memory between ticks so a delivery costs no count.
+
+    The database stays the truth: the counts are read again every ``refresh`` seconds, when the account's
+    lock was taken afresh (another worker may have sent for it meanwhile: `forget`), and whenever the
+    book thinks a window is spent (then `remaining` counts exactly and says until when). Between reads the
+    book adds what this worker sent and never subtracts what aged out of a window: it can only think an
+    account closer to its limit than it is, never further."""
+
+    def __init__(self, refresh: float = 30.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.refresh = refresh
+        self._monotonic = monotonic
+        self._seen: dict[str, _Seen] = {}
+        self._lock = threading.Lock()
+
+    def allowance(self, conn: Connection, account_id: str, windows: tuple[BudgetWindow, ...],
+                  now: datetime) -> tuple[int | None, datetime | None]:
+        """As `remaining`, from memory when the counts are fresh."""
+        with self._lock:
+            seen = self._seen.get(account_id)
+        if seen is None or self._monotonic() - seen.read_at > self.refresh or len(seen.used) != len(windows):
+            seen = _Seen(self._monotonic(), used_in_windows(conn, account_id, windows, now))
+            with self._lock:
+                self._seen[account_id] = seen
+        left = min(w.posts - used for w, used in zip(windows, seen.used, strict=True))
+        if left > 0:
+            return left, None
+        self.forget(account_id)
+        return remaining(conn, account_id, windows, now)
+
+    def sent(self, account_id: str) -> None:
+        with self._lock:
+            seen = self._seen.get(account_id)
+            if seen is not None:
+                seen.used = [used + 1 for used in seen.used]
+
+    def forget(self, account_id: str | None = None) -> None:
+        """Read this account's counts (or everyone's) from the database next time."""
+        with self._lock:
+            if account_id is None:
+                self._seen.clear()
+            else:
+                self._seen.pop(account_id, None)
+
+
+def used_in_windows(conn: Connection, account_id: str, windows: tuple[BudgetWindow, ...],
+                    now: datetime) -> list[int]:
+    """Posts the account sent (or may have sent) in each window: one statement for all windows."""
+    widest = now - timedelta(seconds=max(w.per_seconds for w in windows))
+    counts = [func.coalesce(func.sum(case((D.sent_at >= now - timedelta(seconds=w.per_seconds), 1), else_=0)), 0)
+              for w in windows]
+    row = conn.execute(select(*counts).where(D.account_id == account_id, D.status.in_((Status.SENT, Status.UNKNOWN)),
+                                             D.sent_at >= widest)).one()
+    return [int(v) for v in row]
 
 
 def defer(conn: Connection, account_id: str, now: datetime, until: datetime) -> None:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, distinct, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, exists, func, or_, select, update
 
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Kind, Status
+from bot.outbox.raw import Raw
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
 from bot.store.models import UTCDateTime
 
@@ -61,18 +62,44 @@ def blocked_accounts(conn: Connection, now: datetime) -> set[str]:
     return set(conn.scalars(select(a.account_id).where(or_(a.disabled.is_(True), a.rate_limited_until > now))))
 
 
+def _stopped() -> ColumnElement[bool]:
+    """The emergency stop, read in the statement that needs it (no round trip of its own)."""
+    return exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
+
+
+def _account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[bool]:
+    """Disabled or rate limited; ``account`` a bound value makes it a one-time filter (not a join)."""
+    a = ACCOUNTS.c
+    return exists(select(a.account_id).where(a.account_id == account,
+                                             or_(a.disabled.is_(True), a.rate_limited_until > now)))
+
+
+def _due_accounts_statement() -> Any:
+    now = bindparam("b_now", type_=UTCDateTime())
+    return (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
+            .where(_runnable(now), ~_stopped(), ~_account_blocked(now)).distinct())
+
+
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
-    if paused_all(conn):
-        return []
-    stmt = (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id).where(_runnable(now)).distinct())
-    return sorted(set(conn.scalars(stmt)) - blocked_accounts(conn, now))
+    """Accounts with posts due now that may post: one statement (emergency stop and holds folded in)."""
+    return sorted(set(conn.scalars(_DUE_ACCOUNTS, {"b_now": now})))
+
+
+def _next_due_statement() -> Any:
+    """Two index range scans (each min is one index probe), in one statement: one round trip per tick."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    due = select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now).scalar_subquery()
+    deferred = select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now).scalar_subquery()
+    return select(due.label("due"), deferred.label("deferred"))
+
+
+_NEXT_DUE = _next_due_statement()
 
 
 def next_due_at(conn: Connection, now: datetime) -> datetime | None:
     """The next time a planned delivery comes due or its deferral ends, strictly after now."""
-    due = conn.scalar(select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now))
-    deferred = conn.scalar(select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now))
-    times = [as_utc(t) for t in (due, deferred) if t is not None]
+    row = conn.execute(_NEXT_DUE, {"b_now": now}).one()
+    times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
     return min(times) if times else None
 
 
@@ -84,7 +111,7 @@ def _stale(row: Any, now: datetime) -> bool:
 def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
     """Every due post of the account past its campaign's grace window becomes missed: one UPDATE per distinct
     grace window (campaigns share a few), however many rows there are."""
-    graces = conn.scalars(select(distinct(C.grace_seconds)).where(C.state == "active")).all()
+    graces = conn.scalars(select(C.grace_seconds).where(C.state == "active").distinct()).all()
     total = 0
     for grace in graces:
         window = timedelta(seconds=grace)
@@ -104,26 +131,35 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
 
 
 def _due_statement() -> Any:
-    """Built once (statement construction costs CPU on the hot path); executed with bound values."""
+    """Built once (statement construction costs CPU on the hot path); executed with bound values. The
+    emergency stop and the account's holds (disabled, rate limited) are read in the same statement, and
+    whether the account is marked misconfigured (so a send that works clears it, and only then)."""
     now = bindparam("b_now", type_=UTCDateTime())
+    a = ACCOUNTS.c
+    misconfigured = (select(a.misconfigured_reason.is_not(None)).where(a.account_id == D.account_id)
+                     .scalar_subquery().label("misconfigured"))
     return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
-                   D.attempts, D.due_at, D.not_before, C.grace_seconds)
+                   D.attempts, D.due_at, D.not_before, C.grace_seconds, misconfigured)
             .join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id == bindparam("b_account"), _runnable(now))
+            .where(D.account_id == bindparam("b_account"), _runnable(now), ~_stopped(),
+                   ~_account_blocked(now, bindparam("b_account")))
             .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
 
 
-def _take_statement() -> Any:
+def _take_statement(one: bool) -> Any:
+    """The claim and the re-check in one statement: still planned, not deferred, its campaign in the right
+    state, no emergency stop; a closing message also waits while a post of its campaign and account is in
+    flight. ``one``: by a single id (the hot path; an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
-    stopped = exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
     closing_waits = exists(select(inflight.c.id).where(
         inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id,
         inflight.c.status == Status.SENDING, inflight.c.id != D.id))
+    which = D.id == bindparam("b_id") if one else D.id.in_(bindparam("b_ids", expanding=True))
     return (update(DELIVERIES)
-            .where(D.id.in_(bindparam("b_ids", expanding=True)), D.status == Status.PLANNED,
-                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped,
+            .where(which, D.status == Status.PLANNED,
+                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~_stopped(),
                    or_(D.kind != Kind.CLOSING, ~closing_waits))
             .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
                     lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,
@@ -131,7 +167,8 @@ def _take_statement() -> Any:
             .returning(D.id))
 
 
-_DUE, _TAKE = _due_statement(), _take_statement()
+_DUE, _TAKE, _TAKE_ONE = _due_statement(), _take_statement(False), Raw(_take_statement(True))
+_DUE_ACCOUNTS = _due_accounts_statement()
 
 
 def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
@@ -156,6 +193,16 @@ def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now
     return [Claimed(r.id, r.campaign_id, account_id, r.kind, r.action, r.language, r.text, list(r.media or []),
                     r.reply_in_thread, r.attempts + 1, as_utc(r.due_at))
             for r in rows if r.id in taken]
+
+
+def take_one(conn: Connection, owner: str, row: Any, account_id: str, now: datetime,
+             lease_until: datetime) -> Claimed | None:
+    """`take` for one row: the hot path's claim, one autocommit statement."""
+    _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until})
+    if taken is None:
+        return None
+    return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
+                   list(row.media or []), row.reply_in_thread, row.attempts + 1, as_utc(row.due_at))
 
 
 def release(conn: Connection, owner: str, ids: list[int], now: datetime, why: str) -> int:

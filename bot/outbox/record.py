@@ -7,12 +7,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, select, update
+from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, or_, select, update
 
 from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
 from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.policy import Decision, Hold
+from bot.outbox.raw import Raw
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
 from bot.store.models import UTCDateTime
 
@@ -57,12 +58,12 @@ def _sent_statement(reply: bool) -> Any:
     if reply:
         values.update(in_reply_to=bindparam("b_reply"), thread_root=bindparam("b_root", type_=JSON()))
     return (update(DELIVERIES)
-            .where(D.id == bindparam("b_id"), D.status.in_((Status.SENDING, Status.UNKNOWN)),
+            .where(D.id == bindparam("b_id"), or_(D.status == Status.SENDING, D.status == Status.UNKNOWN),
                    D.lease_owner == bindparam("b_owner"))
             .values(**values))
 
 
-_SENT, _SENT_REPLY = _sent_statement(False), _sent_statement(True)
+_SENT, _SENT_REPLY = Raw(_sent_statement(False)), Raw(_sent_statement(True))
 
 
 def record_sent(conn: Connection, owner: str, delivery_id: int, published: Published, now: datetime,
@@ -72,8 +73,8 @@ def record_sent(conn: Connection, owner: str, delivery_id: int, published: Publi
                               "b_url": published.url, "b_ref": published.ref or None}
     if reply is not None:
         params.update(b_reply=reply.remote_id, b_root={"id": reply.root_id, "ref": reply.root_ref})
-    res = conn.execute(_SENT_REPLY if reply is not None else _SENT, params)
-    return res.rowcount == 1 or _lost(delivery_id, Status.SENT)
+    changed, _ = (_SENT_REPLY if reply is not None else _SENT).execute(conn, params)
+    return changed == 1 or _lost(delivery_id, Status.SENT)
 
 
 def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from bot.errors import NotFound, UserError
 from bot.outbox.enums import ErrorKind, Kind, Status
@@ -19,6 +19,16 @@ UNSENT = (Status.PLANNED, Status.AWAITING_APPROVAL)
 """What a person may still cancel or change: nothing of it has reached a network."""
 
 
+NOTIFY_DUE = text("SELECT pg_notify('campaign_bot_due', '')")
+"""Wakes every worker's dispatch loop (bot/wakeups.py) when the transaction commits; PostgreSQL only."""
+
+
+def wake_workers(conn: Connection) -> None:
+    """In the transaction that plans rows: workers hear of them when (and only if) it commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(NOTIFY_DUE)
+
+
 def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """New planned deliveries (rows as built by bot.deliveries.row)."""
     if not rows:
@@ -27,6 +37,8 @@ def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         if r.get("status", Status.PLANNED) not in UNSENT:
             raise ValueError(f"{r.get('plan_key')}: new deliveries are planned or awaiting approval")
     conn.execute(insert(DELIVERIES), list(rows))
+    if any(r.get("status", Status.PLANNED) == Status.PLANNED for r in rows):
+        wake_workers(conn)
     return len(rows)
 
 
@@ -58,6 +70,8 @@ def update_planned(conn: Connection, changes: Sequence[dict[str, Any]], now: dat
         stmt = (update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
                 .values(updated_at=now, **{f: bindparam(f) for f in fields}))
         done += conn.execute(stmt, params).rowcount or 0
+        if "due_at" in fields or "not_before" in fields:
+            wake_workers(conn)
     return done
 
 
@@ -70,6 +84,8 @@ def revive(conn: Connection, ids: Iterable[int], now: datetime) -> int:
     res = conn.execute(update(DELIVERIES)
                        .where(D.id.in_(ids), D.status == Status.CANCELLED, D.error_kind.in_(REVIVABLE))
                        .values(status=Status.PLANNED, error=None, error_kind=None, not_before=None, updated_at=now))
+    if res.rowcount:
+        wake_workers(conn)
     return res.rowcount or 0
 
 
@@ -104,6 +120,8 @@ def resolve(conn: Connection, delivery_id: int, now: datetime, by: str, *, sent_
                        .values(error=error, error_kind=ErrorKind.RESOLVED, updated_at=now, **values))
     if res.rowcount != 1:
         raise UserError(f"delivery {delivery_id} changed meanwhile; look again")
+    if resend:
+        wake_workers(conn)
     return d.campaign_id, action
 
 
@@ -152,4 +170,6 @@ def settle_approval(conn: Connection, plan_key_prefix: str, approve: bool, now: 
     res = conn.execute(update(DELIVERIES)
                        .where(D.plan_key.startswith(plan_key_prefix), D.status == Status.AWAITING_APPROVAL)
                        .values(updated_at=now, **values))
+    if approve and res.rowcount:
+        wake_workers(conn)
     return res.rowcount or 0

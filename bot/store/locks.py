@@ -5,10 +5,14 @@ always succeed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 PLAN_LOCK = 0x63616D7062  # "campb"
 
@@ -56,3 +60,75 @@ def advisory_connection(engine: Engine, key: int) -> Iterator[tuple[bool, Connec
                 conn.rollback()  # whatever the work left open
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+
+
+class AccountLocks:
+    """Each busy account's advisory lock, kept on a long-lived autocommit connection between its runs, so a
+    post costs no lock, unlock or pool checkout (with its pre-ping). A lock idle for ``idle_seconds`` is given
+    back (another worker may then take the account), and at most ``keep`` idle ones are held (the pool is
+    sized from the concurrency). A dead connection takes its lock with it. On SQLite, with one worker, there
+    is nothing to lock: `take` gives (True, None, False)."""
+
+    def __init__(self, engine: Engine, keep: int, idle_seconds: float = 30.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.idle_seconds = idle_seconds
+        self._monotonic = monotonic
+        self._idle: OrderedDict[str, tuple[Connection, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, account_id: str) -> tuple[bool, Connection | None, bool]:
+        """(ours, the connection holding the lock, whether the lock was taken afresh)."""
+        if self.engine.dialect.name != "postgresql":
+            return True, None, False
+        with self._lock:
+            held = self._idle.pop(account_id, None)
+        if held is not None:
+            return True, held[0], False
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": account_key(account_id)}))
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False, None, False
+        return True, conn, True
+
+    def give_back(self, account_id: str, conn: Connection, healthy: bool) -> None:
+        """Keep the lock for the account's next run (``healthy``: its connection is the one that took it and
+        did not fail), or let it go."""
+        if not healthy:
+            self._let_go(conn)
+            return
+        with self._lock:
+            self._idle[account_id] = (conn, self._monotonic())
+            spare = [self._idle.popitem(last=False) for _ in range(len(self._idle) - self.keep)]
+        for _, (old, _) in spare:  # the least recently used beyond `keep`
+            self._let_go(old)
+
+    def sweep(self) -> None:
+        """Give back the locks of accounts idle for longer than ``idle_seconds``."""
+        cutoff = self._monotonic() - self.idle_seconds
+        with self._lock:
+            stale = [(a, c) for a, (c, at) in self._idle.items() if at < cutoff]
+            for account_id, _ in stale:
+                del self._idle[account_id]
+        for _, conn in stale:
+            self._let_go(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._idle = list(self._idle.items()), OrderedDict()
+        for _, (conn, _) in held:
+            self._let_go(conn)
+
+    def _let_go(self, conn: Connection) -> None:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.close()
+        except SQLAlchemyError:  # a dead connection: its locks died with it
+            conn.invalidate()
+            conn.close()

@@ -1,0 +1,173 @@
+"""A fleet of Mastodon accounts on one fake server (its own process, so its CPU is not ours): the config, the
+posts queued at given times, the real daemon run until they are out, and a bare Mastodon.py client posting
+the same with the same concurrency, for comparison."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mastodon import Mastodon
+from sqlalchemy import func, select
+
+from bench.common import write_world
+from bot import lifecycle
+from bot.app import App
+from bot.daemon import Daemon
+from bot.outbox import staff
+from bot.store.models import DeliveryRow
+
+LIFTED = "rate_budget = [{ limit = 1000000, per_seconds = 60 }]\n"
+CAMPAIGN = "c00000"
+
+
+def config(folder: Path, url: str, server: str, accounts: int, concurrency: int, poll_seconds: float = 2) -> Path:
+    """One campaign posted by ``accounts`` Mastodon accounts on ``server``, rate budgets lifted."""
+    cfg = write_world(folder, 1, accounts=1, database_url=url, concurrency=concurrency, poll_seconds=poll_seconds)
+    campaign = folder / "campaigns" / f"{CAMPAIGN}.toml"
+    ids = ", ".join(f'"m{i}"' for i in range(accounts))
+    campaign.write_text(campaign.read_text().replace('accounts = ["a0"]', f"accounts = [{ids}]")
+                        .replace('cron = "0 9 * * *"', 'at = [2030-01-01T09:00:00]')
+                        .replace('cron = "0 13 * * 1-5"', 'at = [2030-01-02T09:00:00]')
+                        .replace('cron = "30 17 * * *"', 'at = [2030-01-03T09:00:00]'))
+    text = cfg.read_text().replace('[accounts.a0]\nnetwork = "console"\n', "")
+    for i in range(accounts):
+        text += (f'[accounts.m{i}]\nnetwork = "mastodon"\napi_base_url = "{server}"\naccess_token_env = "BENCH_TOKEN"\n'
+                 f'mastodon_version = "4.5.0"\n{LIFTED}')
+    cfg.write_text(text)
+    return cfg
+
+
+def queue(app: App, times: list[datetime], accounts: int) -> None:
+    """One post per time, round the accounts in turn (queued one instant per account, then re-timed)."""
+    per_account = -(-len(times) // accounts)
+    for n in range(per_account):
+        lifecycle.queue(app, CAMPAIGN, times[0], f"Delivery {n} for {{{{ ask }}}}", "bench")
+    with app.engine.begin() as conn:
+        ids = list(conn.scalars(select(DeliveryRow.id).where(DeliveryRow.kind == "queued").order_by(DeliveryRow.id)))
+        changes = [{"id": i, "due_at": t} for i, t in zip(ids, times, strict=False)]
+        staff.update_planned(conn, changes, app.clock.now())
+        extra = ids[len(times):]
+        if extra:
+            staff.cancel_unsent(conn, CAMPAIGN, app.clock.now(), "bench: not needed", ids=extra)
+
+
+def left(app: App) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).where(DeliveryRow.status.in_(("planned", "sending")),
+                                                          DeliveryRow.kind == "queued")) or 0)
+
+
+def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_every: float = 0.1) -> tuple[float, float]:
+    """The real daemon (`campaign-bot run`'s loop, in this process's main thread), started before the first
+    post is due and stopped once ``done``. Returns (CPU seconds of this process, wall seconds), both from
+    ``start_at`` (the first post's due time) until ``done`` was seen: the daemon's start and first plan are
+    not counted, its wake-ups, ticks and idle time in between are. The watcher is one count per check."""
+    daemon = Daemon(app)
+    marks: dict[str, float] = {}
+    by_thread.clear()
+
+    def watch() -> None:
+        wait = (start_at - app.clock.now()).total_seconds()
+        if wait > 0:
+            daemon.stopping.wait(wait)
+        marks.update(cpu0=time.process_time(), wall0=time.perf_counter())
+        threads0 = thread_cpu()
+        while not daemon.stopping.wait(check_every):
+            if done():
+                marks.update(cpu1=time.process_time(), wall1=time.perf_counter())
+                by_thread.update({k: v - threads0.get(k, 0.0) for k, v in thread_cpu().items()})
+                daemon.stop()
+
+    for account in app.config.accounts:  # clients and instance limits, as in a daemon that has run a while
+        app.network(account).limit()
+    threading.Thread(target=watch, daemon=True).start()
+    daemon.run()
+    return marks["cpu1"] - marks["cpu0"], marks["wall1"] - marks["wall0"]
+
+
+by_thread: dict[str, float] = {}
+"""CPU seconds of each kind of thread during the last `run_daemon` (account threads summed): where it goes."""
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread kind (account-N threads summed), from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name.split("_")[0].split("-")[0] for t in threading.enumerate()}
+    totals: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(task.name), "other")
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def outcomes(app: App) -> list[Any]:
+    with app.engine.connect() as conn:
+        return list(conn.execute(select(DeliveryRow.sent_at, DeliveryRow.due_at, DeliveryRow.status)
+                                 .where(DeliveryRow.kind == "queued")))
+
+
+def lateness(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"lateness_p50_s": float("nan"), "lateness_p99_s": float("nan")}
+    return {"lateness_p50_s": round(statistics.median(ordered), 3),
+            "lateness_p99_s": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3)}
+
+
+def clients(server: str, count: int) -> list[Mastodon]:
+    return [Mastodon(access_token="bare", api_base_url=server, mastodon_version="4.5.0", version_check_mode="created",
+                     ratelimit_method="throw") for _ in range(count)]
+
+
+def bare_burst(server: str, count: int, concurrency: int) -> tuple[float, float]:
+    """A plain Mastodon.py loop posting ``count`` statuses with ``concurrency`` threads, one client per thread:
+    (CPU seconds, wall seconds)."""
+    pool_clients = clients(server, concurrency)
+    local = threading.local()
+    counter = iter(range(concurrency))
+    lock = threading.Lock()
+
+    def post(i: int) -> None:
+        if not hasattr(local, "client"):
+            with lock:
+                local.client = pool_clients[next(counter)]
+        local.client.status_post(f"bare {i}", language="en", idempotency_key=f"bare-{i}")
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, range(count)))
+    return time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def bare_steady(server: str, times: list[float], concurrency: int) -> tuple[float, list[float]]:
+    """A plain scheduled loop: sleep until each post's time (``times``: time.time() values, sorted), hand it to a
+    pool of ``concurrency`` threads that post it. (CPU seconds, lateness of each post in seconds)."""
+    pool_clients = clients(server, concurrency)
+    late: list[float] = []
+    lock = threading.Lock()
+
+    def post(i: int, due: float) -> None:
+        pool_clients[i % concurrency].status_post(f"bare {i}", language="en", idempotency_key=f"bare-s-{i}")
+        with lock:
+            late.append(time.time() - due)
+
+    cpu0 = time.process_time()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for i, due in enumerate(times):
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            pool.submit(post, i, due)
+    return time.process_time() - cpu0, late

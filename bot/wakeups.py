@@ -1,0 +1,108 @@
+"""When the dispatch loop runs: a timer that cannot drop a wake-up, and on PostgreSQL a listener that wakes
+it the moment `queue`, `close` or the planner commit due rows (bot/outbox/staff.py sends the NOTIFY in the
+inserting transaction).
+
+APScheduler's date jobs shared one id, so a wake-up set a few ms ahead while the previous one ran was
+dropped (max_instances), and one whose time passed during a tick was never set. Here a wake-up is a
+deadline: asking for an earlier one moves it forward, a later one never replaces it, and it is consumed only
+once its time has come."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+CHANNEL = "campaign_bot_due"
+
+
+class Waker:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+
+    def wake_in(self, seconds: float) -> None:
+        """Run no later than ``seconds`` from now (an earlier wake-up already asked for stands)."""
+        with self._cond:
+            deadline = self._monotonic() + max(0.0, seconds)
+            if self._deadline is None or deadline < self._deadline:
+                self._deadline = deadline
+                self._cond.notify_all()
+
+    def wake_now(self) -> None:
+        self.wake_in(0.0)
+
+    def wait(self, longest: float, stopping: threading.Event) -> bool:
+        """Until the earliest wake-up asked for, ``longest`` seconds at most (the safety tick), or a stop.
+        Returns whether a wake-up came due (and consumes it)."""
+        with self._cond:
+            limit = self._monotonic() + longest
+            while not stopping.is_set():
+                target = limit if self._deadline is None else min(limit, self._deadline)
+                left = target - self._monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            if self._deadline is not None and self._deadline <= self._monotonic():
+                self._deadline = None
+                return True
+            return False
+
+    @property
+    def pending(self) -> float | None:
+        """Seconds until the next wake-up asked for (None: none)."""
+        with self._cond:
+            return None if self._deadline is None else self._deadline - self._monotonic()
+
+
+class DueListener:
+    """LISTEN on a connection of its own; every notification wakes the loop. After a lost connection it
+    listens again and wakes the loop once (what was committed meanwhile was not heard)."""
+
+    def __init__(self, engine: Engine, on_due: Callable[[], None], stopping: threading.Event) -> None:
+        self.engine = engine
+        self.on_due = on_due
+        self.stopping = stopping
+        self.thread = threading.Thread(target=self._listen_forever, name="listen", daemon=True)
+        self._raw: Any = None
+
+    def start(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self.thread.start()
+
+    def _listen_forever(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                self._listen()
+                delay = 1.0
+            except Exception as exc:  # SQLAlchemy's or the driver's own (psycopg.Error): listen again later
+                log.debug("listening for due posts failed (%s); again in %.0fs", exc, delay)
+            finally:
+                self._drop()
+            self.stopping.wait(delay)
+            delay = min(delay * 2, 30.0)
+
+    def _listen(self) -> None:
+        self._raw = self.engine.raw_connection()
+        pg = self._raw.driver_connection
+        pg.autocommit = True
+        pg.execute(f"LISTEN {CHANNEL}")
+        self.on_due()
+        while not self.stopping.is_set():
+            for _ in pg.notifies(timeout=1.0):
+                self.on_due()
+
+    def _drop(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.invalidate()  # its LISTEN must not go back to the pool
+            except Exception:  # already dead
+                log.debug("closing the listening connection failed", exc_info=True)
