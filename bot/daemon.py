@@ -276,7 +276,7 @@ class Daemon:
             self.stopping.set()
             self.waker.wake_now()
             if loop is not None:
-                loop.join()
+                loop.join(timeout=60)  # a tick in progress ends (its sends are the pool's, awaited below)
             if self._tick_link is not None:
                 self._tick_link.close()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
