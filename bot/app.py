@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.account_state import DbAccountStore
@@ -26,6 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.networks.base import Network
 from bot.store.db import ensure_schema, make_engine, make_sessionmaker
+from bot.store.models import InstallationRow
 
 log = logging.getLogger(__name__)
 OUTSIDE_ADAPTERS = 1000
@@ -47,6 +48,16 @@ class App:
     _outside: deque[str] = field(default_factory=deque)
     """Adapters kept for accounts from outside the config, oldest first (at most OUTSIDE_ADAPTERS)."""
     _load_cache: LoadCache = field(default_factory=LoadCache)
+    _install_key: str | None = None
+
+    def post_key(self, delivery_id: int) -> str:
+        """The idempotency key of every attempt of a delivery: unique across databases (bot.store.models
+        InstallationRow), the same on every attempt."""
+        if self._install_key is None:
+            with self.engine.connect() as conn:
+                self._install_key = conn.execute(select(InstallationRow.key).where(InstallationRow.id == 1)
+                                                 ).scalar_one_or_none() or ""
+        return f"campaign-bot-{self._install_key}-{delivery_id}" if self._install_key else f"campaign-bot-{delivery_id}"
 
     def account(self, account_id: str) -> AccountView | None:
         return self.accounts.view(account_id)

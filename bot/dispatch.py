@@ -135,7 +135,7 @@ class Dispatcher:
         if c.reply_in_thread:
             with self._link(link) as own:
                 reply = own.once(lambda conn: record.thread_parent(conn, c))
-        return Post(delivery_id=c.id, idempotency_key=f"campaign-bot-{c.id}", text=c.text, language=c.language,
+        return Post(delivery_id=c.id, idempotency_key=self.app.post_key(c.id), text=c.text, language=c.language,
                     in_reply_to=reply, media=tuple(Media(path=Path(m["path"]), alt=m["alt"]) for m in c.media),
                     scheduled_at=c.due_at, attempt=c.attempts)
 

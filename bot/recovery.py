@@ -72,7 +72,7 @@ def recover(app: App) -> int:
                 flagged.append(r)
         link.run(lambda conn: workers.forget_dead(conn, now))
         for r in flagged:  # outside any transaction: this reads the network
-            found = settle(app, r.account_id, Post(r.id, f"campaign-bot-{r.id}", r.text, r.language,
+            found = settle(app, r.account_id, Post(r.id, app.post_key(r.id), r.text, r.language,
                                                    scheduled_at=r.due_at))
             if found is not None:
                 link.run(partial(record_sent, owner=r.lease_owner, delivery_id=r.id, published=found, now=now))

@@ -13,15 +13,23 @@ _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 
 
-def delivery_tid(delivery_id: int, scheduled_at: datetime | None) -> str:
+def delivery_tid(delivery_id: int, scheduled_at: datetime | None, idempotency_key: str = "") -> str:
     """A valid TID (the record key posts use) that is the same on every attempt of one delivery.
 
     53 bits of microseconds and 10 bits of clock id; the delivery id is folded into both, so two deliveries
-    of one account due at the same instant still get different keys.
+    of one account due at the same instant still get different keys. The idempotency key (unique across
+    databases, see bot.store.models.InstallationRow) moves the key within its second and clock id, so that
+    delivery 1 of another database due at the same instant does not find this one's record; the legacy key
+    ``campaign-bot-<id>`` keeps the key it always had.
     """
     base = scheduled_at or datetime(2024, 1, 1, tzinfo=UTC)
     micros = int(base.timestamp() * 1_000_000) + delivery_id // 1024
-    return _tid(((micros & ((1 << 53) - 1)) << 10) | (delivery_id % 1024))
+    clock = delivery_id % 1024
+    if idempotency_key and idempotency_key != f"campaign-bot-{delivery_id}":
+        salt = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+        micros += salt % 1_000_000
+        clock = (clock + (salt >> 20)) % 1024
+    return _tid(((micros & ((1 << 53) - 1)) << 10) | clock)
 
 
 def repost_rkey(subject_uri: str) -> str:

@@ -176,7 +176,7 @@ class BlueskyNetwork(Network):
         )
 
     def publish(self, post: Post) -> Published:
-        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
+        rkey = delivery_tid(post.delivery_id, post.scheduled_at, post.idempotency_key)
         return self._call(lambda: self._publish(post, rkey))
 
     def _call(self, step: Callable[[], Published]) -> Published:
@@ -300,7 +300,7 @@ class BlueskyNetwork(Network):
         import httpx
         from atproto_client.exceptions import AtProtocolError
 
-        rkey = delivery_tid(post.delivery_id, post.scheduled_at)
+        rkey = delivery_tid(post.delivery_id, post.scheduled_at, post.idempotency_key)
         try:
             client = self.client()
             existing = self._existing(client, self._did(client), rkey)

@@ -141,6 +141,18 @@ class ControlRow(Base):
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class InstallationRow(Base):
+    """A single row (id=1): this database's own key, part of every post's idempotency key and Bluesky record
+    key, so that delivery 1 of a re-created database is never taken for delivery 1 of an earlier one (Mastodon
+    keeps an Idempotency-Key for an hour; a Bluesky record key forever). '' for databases that already held
+    deliveries when it was introduced: their deliveries keep the keys they were first tried with."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+
+
 class AccountStateRow(Base):
     __tablename__ = "account_state"
 

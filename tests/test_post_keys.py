@@ -1,0 +1,55 @@
+"""Delivery ids restart at 1 in every database: the keys that make a retry safe must not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import lifecycle
+from bot.app import bootstrap
+from bot.config import load_config
+from bot.dispatch import Dispatcher
+from bot.networks.atkeys import delivery_tid
+from bot.planner import plan
+from tests.conftest import write_campaign
+from tests.fakes import FakeNetwork
+
+LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
+
+
+def _app(tmp_path: Path, name: str, campaigns_dir: Path, net: FakeNetwork, clock):
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[bot]\ndatabase_url = "sqlite:///{tmp_path / name}.db"\ncampaigns_dir = "{campaigns_dir}"\n'
+                   '[accounts.a1]\nnetwork = "console"\n', encoding="utf-8")
+    return bootstrap(load_config(cfg), clock=clock, networks={"a1": net})
+
+
+def test_the_first_post_of_a_recreated_database_is_not_taken_for_the_first_post_of_the_old_one(
+        tmp_path, campaigns_dir, clock):
+    # Mastodon keeps an Idempotency-Key for an hour and answers a second post with the same key with the first
+    # post: with "campaign-bot-1" in both databases the second text was recorded sent and never published.
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    account = FakeNetwork("a1", idempotent=True)  # one account on the network, two databases posting to it
+    old, new = (_app(tmp_path, name, campaigns_dir, account, clock) for name in ("old", "new"))
+    try:
+        for app, text in ((old, "Please act today"), (new, "Act: write to the ministry")):
+            plan(app)
+            lifecycle.queue(app, "test", clock.now(), text, "tester")
+            assert Dispatcher(app).run_once() == 1
+        assert account.texts == ["Please act today", "Act: write to the ministry"]
+        assert old.post_key(1) != new.post_key(1)
+        assert old.post_key(1) == old.post_key(1)
+    finally:
+        old.engine.dispose()
+        new.engine.dispose()
+
+
+def test_a_bluesky_record_key_depends_on_the_database_and_stays_the_same_for_one_delivery():
+    at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    one, other = "campaign-bot-3f2a9c-1", "campaign-bot-77b0e1-1"
+    assert delivery_tid(1, at, one) == delivery_tid(1, at, one)
+    assert delivery_tid(1, at, one) != delivery_tid(1, at, other)
+    assert delivery_tid(1, at, "campaign-bot-1") == delivery_tid(1, at)  # a legacy key keeps its record key
+    keys = {delivery_tid(n, at, f"campaign-bot-3f2a9c-{n}") for n in range(1, 3000)}
+    assert len(keys) == 2999  # deliveries due at one instant still get distinct keys
