@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,6 +54,19 @@ def test_without_a_base_url_alerts_link_to_the_web_apps_public_url(tmp_path):
     config = load_config(config_with(tmp_path, '[amplify]\npublic_url = "https://kit.example.org"\n'
                                                '[alerts_settings]\nbase_url = "https://staff.example.org"\n'))
     assert config.alerts_settings.base_url == "https://staff.example.org"
+
+
+def test_apprise_log_lines_never_reach_the_console(tmp_path):
+    # Apprise logs an unparseable URL with its user and the ends of its password ("bogus://carol:l...3@host"):
+    # a user saw it under the one-line error. Only our line is printed.
+    path = config_with(tmp_path, '[[alerts]]\nurl_env = "CAMPAIGN_BOT_TEST_ALERT"\n')
+    env = {**os.environ, "CAMPAIGN_BOT_TEST_ALERT": "bogus://carol:letmein123@host/x"}
+    done = subprocess.run([sys.executable, "-m", "bot", "validate", "--config", str(path), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "url_env" in done.stderr and "carol" not in done.stderr + done.stdout, done.stderr
+    assert "apprise" not in done.stderr.lower().replace("a url apprise can send to", "").replace("the apprise wiki", ""), \
+        done.stderr
 
 
 def test_an_unknown_event_is_named(tmp_path):

@@ -7,12 +7,14 @@ quotes a value read from the environment.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bot.errors import ConfigError
@@ -96,10 +98,18 @@ def short_label(url: str) -> str:
     return f"{scheme}://{host}" if host else f"{scheme}://"
 
 
-def _check_apprise(url: str, where: str, quote: bool) -> None:
-    import apprise  # imported only when alerts are configured
+def load_apprise() -> ModuleType:
+    """Apprise, imported only when alerts are configured, with its log kept to itself: its lines can quote a
+    credential URL's user and the ends of its password. We report failures through its LogCapture, scrubbed
+    (bot/alerts/transport.py)."""
+    logging.getLogger("apprise").propagate = False  # before the import: it logs while importing
+    import apprise
 
-    if apprise.Apprise.instantiate(url) is None:
+    return apprise
+
+
+def _check_apprise(url: str, where: str, quote: bool) -> None:
+    if load_apprise().Apprise.instantiate(url) is None:
         shown = f" ({short_label(url)})" if quote else ""
         raise ConfigError(f"{where}: not a URL Apprise can send to{shown}; see the Apprise wiki for the URL forms")
 

@@ -12,7 +12,7 @@ import re
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.alerts.settings import Destination
+from bot.alerts.settings import Destination, load_apprise
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
@@ -59,8 +59,7 @@ def _reason(log_text: str, url: str) -> str:
 
 class AppriseTransport:
     def notify(self, destination: Destination, title: str, body: str) -> None:
-        import apprise
-
+        apprise = load_apprise()
         plugin = apprise.Apprise.instantiate(destination.url)
         if plugin is None:
             raise TransportError("not a URL Apprise can send to", permanent=True)
