@@ -94,6 +94,9 @@ def test_rotating_the_key_and_starting_without_it(app, monkeypatch):
                            "encrypted tokens: set it to the key they were encrypted with")
     code, _, err = invoke("web", "--port", "1")  # refused before it listens
     assert code == 1 and err.startswith("error: $CAMPAIGN_BOT_SECRET_KEY is not set")
+    code, _, err = invoke("run", "--web", "--port", "1")  # said once, and nothing said to have started
+    assert code == 1 and err.strip().startswith("error: $CAMPAIGN_BOT_SECRET_KEY is not set"), err
+    assert len(err.strip().splitlines()) == 1 and "started" not in err
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)  # the old key, removed after the rotation
     code, _, err = invoke("run")
     assert code == 1 and "cannot be decrypted with any key" in err and len(err.strip().splitlines()) == 1

@@ -121,8 +121,15 @@ def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
 def _prepare_and_run(ctx: click.Context, kwargs: dict[str, Any], web_port: int) -> None:
     path = kwargs.get("config_path") or (ctx.find_root().obj or {}).get("config_path")
     dry_run = bool(kwargs.get("dry_run"))
-    # Migrate here, once: two children creating a fresh SQLite database at the same moment collide.
-    _core(ctx, path, dry_run).engine.dispose()
+    from bot.supporters.accounts import check_key
+
+    # Migrate here, once: two children creating a fresh SQLite database at the same moment collide. A missing
+    # key is said once, here, before anything is said to have started (each child would say it again).
+    core = _core(ctx, path, dry_run)
+    try:
+        check_key(core.sessions)
+    finally:
+        core.engine.dispose()
     run_with_web(path, dry_run, web_port)
 
 
