@@ -68,7 +68,7 @@ class AppriseTransport:
         plugin.socket_read_timeout = min(plugin.socket_read_timeout or READ_TIMEOUT, READ_TIMEOUT)
         sender = apprise.Apprise()
         sender.add(plugin)
-        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = sender.notify(title=title, body=body)
         if not ok:
             raise TransportError(_reason(captured.getvalue(), destination.url))
