@@ -53,3 +53,30 @@ def test_a_bluesky_record_key_depends_on_the_database_and_stays_the_same_for_one
     assert delivery_tid(1, at, "campaign-bot-1") == delivery_tid(1, at)  # a legacy key keeps its record key
     keys = {delivery_tid(n, at, f"campaign-bot-3f2a9c-{n}") for n in range(1, 3000)}
     assert len(keys) == 2999  # deliveries due at one instant still get distinct keys
+
+
+def test_a_database_that_already_held_deliveries_keeps_the_keys_its_posts_were_first_tried_with(
+        tmp_path, campaigns_dir, clock):
+    # A post tried before the upgrade (its outcome unknown) must be retried with the same key, or it could go
+    # out twice: such a database gets no key of its own.
+    from alembic import command
+
+    from bot.store.db import _alembic_config
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    app = _app(tmp_path, "old", campaigns_dir, FakeNetwork("a1"), clock)
+    try:
+        plan(app)
+        lifecycle.queue(app, "test", clock.now(), "Please act today", "tester")
+        assert app.post_key(1) != "campaign-bot-1"  # a new database has its own key
+        cfg = _alembic_config()
+        with app.engine.begin() as conn:  # back to before the key, with deliveries planned, and up again
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0011")
+            command.upgrade(cfg, "head")
+        upgraded = _app(tmp_path, "old", campaigns_dir, FakeNetwork("a1"), clock)
+        assert upgraded.post_key(1) == "campaign-bot-1"
+        upgraded.engine.dispose()
+    finally:
+        app.engine.dispose()
