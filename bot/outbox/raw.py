@@ -7,7 +7,8 @@ come back as SQLAlchemy's (an outage is an OperationalError wherever it happens)
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,12 +19,15 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # positional drivers (sqlite3): the parameters in order
     fixed: dict[str, Any]  # the statement's own literal values, processed once
     processors: dict[str, Callable[[Any], Any]]
+    returned: tuple[Any, ...]  # the RETURNING columns (their types process what comes back)
+    row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
+    readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
 
 
 class Raw:
@@ -43,12 +47,15 @@ class Raw:
             value = value.value if isinstance(value, enum.Enum) else value
             fixed[name] = processors[name](value) if name in processors else value
         order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")})
+        returned = tuple(getattr(self.statement, "exported_columns", ()))
+        done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")},
+                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None)
         self._compiled[dialect.name] = done
         return done
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> tuple[int, Any]:
-        """Run on ``conn``'s driver connection: (rows changed, the first row returned or None)."""
+        """Run on ``conn``'s driver connection: (rows changed, the first row returned or None), the row's
+        values processed by their columns' types as SQLAlchemy's result would (a datetime of a SQLite text)."""
         dialect = conn.dialect
         c = self._compiled.get(dialect.name) or self._compile(dialect)
         values = dict(c.fixed)
@@ -72,6 +79,16 @@ class Raw:
                 conn.invalidate()
             raise wrapped from exc
         try:
-            return cursor.rowcount, cursor.fetchone() if cursor.description else None
+            found = cursor.fetchone() if cursor.description else None
+            return cursor.rowcount, None if found is None else self._row(c, dialect, cursor.description, found)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _row(c: _Compiled, dialect: Dialect, description: Sequence[Any], found: Sequence[Any]) -> Any:
+        if c.row is None:
+            return found
+        if c.readers is None:  # how SQLAlchemy picks them: the column's type for this dialect and driver type
+            c.readers = [col.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                         for col, d in zip(c.returned, description, strict=True)]
+        return c.row(*(value if read is None else read(value) for read, value in zip(c.readers, found, strict=True)))
