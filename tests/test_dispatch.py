@@ -187,3 +187,29 @@ def test_the_wake_up_time_ignores_posts_already_due_so_a_held_account_cannot_spi
     later = clock.now() + timedelta(minutes=5)
     lifecycle.queue(app, "test", later, "later", "t")
     assert d.next_due_at() == later
+
+
+def test_a_post_edited_after_its_batch_was_read_goes_out_as_edited_and_not_before_its_new_time(
+        make_app, campaigns_dir, clock):
+    """The batch is read once; a person edits (`campaign-bot edit`) two of its posts while the first is being
+    published. The claim reads the row again: the edited text goes out, the post moved later waits."""
+    app, net = one_post_app(make_app, campaigns_dir, clock)
+    for text in ("Second {{ link }}", "Third {{ link }}"):
+        lifecycle.queue(app, "test", clock.now(), text, "tester")
+    first, second, third = deliveries(app, kind="queued")
+    later = clock.now() + timedelta(hours=1)
+
+    def edit_the_others(post):
+        if post.delivery_id == first.id:
+            lifecycle.edit_delivery(app, second.id, "ana", text="Second, corrected {{ link }}")
+            lifecycle.edit_delivery(app, third.id, "ana", at=later)
+
+    net.on_publish = edit_the_others
+    assert Dispatcher(app).run_once() == 2
+    assert net.texts == ["Free them now https://example.org/ua", "Second, corrected https://example.org/ua"]
+    row = deliveries(app, id=third.id)[0]
+    assert (row.status, row.attempts, row.due_at) == (PLANNED, 0, later)
+    clock.advance(timedelta(hours=1))
+    assert Dispatcher(app).run_once() == 1
+    assert net.texts[-1] == "Third https://example.org/ua"
+    assert [p.post.scheduled_at for p in net.posts] == [clock.now() - timedelta(hours=1)] * 2 + [later]

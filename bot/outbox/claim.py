@@ -146,10 +146,22 @@ def _due_statement() -> Any:
             .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
 
 
+_SENT_FIELDS = (D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread, D.attempts,
+                D.due_at)
+"""What a claim returns: the row's fields as they are when it is claimed (``attempts`` counting this one)."""
+
+
+def _claimed(row: Any, account_id: str) -> Claimed:
+    return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
+                   list(row.media or []), bool(row.reply_in_thread), row.attempts, as_utc(row.due_at))
+
+
 def _take_statement(one: bool) -> Any:
-    """The claim and the re-check in one statement: still planned, not deferred, its campaign in the right
-    state, no emergency stop; a closing message also waits while a post of its campaign and account is in
-    flight. ``one``: by a single id (the hot path; an expanding IN is rendered again on every call)."""
+    """The claim and the re-check in one statement: still planned, still due (a person may have moved it
+    later since the batch was read), not deferred, its campaign in the right state, no emergency stop; a
+    closing message also waits while a post of its campaign and account is in flight. RETURNING gives back
+    what is sent, as the row is now (its text may have been edited since the batch was read). ``one``: by a
+    single id (the hot path; an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
@@ -158,13 +170,13 @@ def _take_statement(one: bool) -> Any:
         inflight.c.status == Status.SENDING, inflight.c.id != D.id))
     which = D.id == bindparam("b_id") if one else D.id.in_(bindparam("b_ids", expanding=True))
     return (update(DELIVERIES)
-            .where(which, D.status == Status.PLANNED,
+            .where(which, D.status == Status.PLANNED, D.due_at <= now,
                    or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~_stopped(),
                    or_(D.kind != Kind.CLOSING, ~closing_waits))
             .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
                     lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,
                     updated_at=now)
-            .returning(D.id))
+            .returning(*_SENT_FIELDS))
 
 
 _DUE, _TAKE, _TAKE_ONE = _due_statement(), _take_statement(False), Raw(_take_statement(True))
@@ -183,26 +195,21 @@ def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> S
 
 def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now: datetime,
          lease_until: datetime) -> list[Claimed]:
-    """Claim these rows if they may still be sent now: still planned, not deferred, their campaign in the
+    """Claim these rows if they may still be sent now: still planned, still due, not deferred, their campaign in the
     right state, no emergency stop; a closing message also waits while a post of its campaign and account
     is in flight (it must reply under the last post that really went out). One statement."""
     if not rows:
         return []
-    taken = set(conn.scalars(_TAKE, {"b_ids": [r.id for r in rows], "b_now": now, "b_owner": owner,
-                                     "b_lease": lease_until}))
-    return [Claimed(r.id, r.campaign_id, account_id, r.kind, r.action, r.language, r.text, list(r.media or []),
-                    r.reply_in_thread, r.attempts + 1, as_utc(r.due_at))
-            for r in rows if r.id in taken]
+    order = {r.id: n for n, r in enumerate(rows)}
+    taken = conn.execute(_TAKE, {"b_ids": list(order), "b_now": now, "b_owner": owner, "b_lease": lease_until})
+    return sorted((_claimed(r, account_id) for r in taken), key=lambda c: order[c.id])
 
 
 def take_one(conn: Connection, owner: str, row: Any, account_id: str, now: datetime,
              lease_until: datetime) -> Claimed | None:
-    """`take` for one row: the hot path's claim, one autocommit statement."""
+    """`take` for one row (only its id is read): the hot path's claim, one autocommit statement."""
     _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until})
-    if taken is None:
-        return None
-    return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
-                   list(row.media or []), row.reply_in_thread, row.attempts + 1, as_utc(row.due_at))
+    return None if taken is None else _claimed(taken, account_id)
 
 
 def release(conn: Connection, owner: str, ids: list[int], now: datetime, why: str) -> int:

@@ -1,13 +1,15 @@
 """The two statements every delivery runs (the claim and the outcome), compiled once per dialect by
 SQLAlchemy and then executed on the driver's own cursor: SQLAlchemy's per-execution work (cache lookup,
 parameter processing, result set-up) cost about as much CPU as the driver and the round trip together.
-Only what SQLAlchemy itself would send is sent: its compiled text, its bind processors; driver errors
-come back as SQLAlchemy's (an outage is an OperationalError wherever it happens)."""
+Only what SQLAlchemy itself would send is sent: its compiled text, its bind processors (found through its
+public API, tests/test_raw.py compares both on each database); driver errors come back as SQLAlchemy's (an
+outage is an OperationalError wherever it happens). Not run: engine events (before_cursor_execute...)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,12 +20,27 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # positional drivers (sqlite3): the parameters in order
     fixed: dict[str, Any]  # the statement's own literal values, processed once
     processors: dict[str, Callable[[Any], Any]]
+    returned: tuple[Any, ...]  # the RETURNING columns (their types process what comes back)
+    row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
+    readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
+
+
+def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
+    """Each parameter's bind processor, found as SQLAlchemy finds them (public API only): the type of the bound
+    parameter, as this dialect implements it. Keyed by the names in the compiled text."""
+    unescape = {escaped: name for name, escaped in (compiled.escaped_bind_names or {}).items()}
+    found: dict[str, Callable[[Any], Any]] = {}
+    for name in compiled.params:
+        process = compiled.binds[unescape.get(name, name)].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            found[name] = process
+    return found
 
 
 class Raw:
@@ -31,47 +48,65 @@ class Raw:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
-        processors: dict[str, Any] = dict(compiled._bind_processors)  # noqa: SLF001 - applied on each execution
+        processors = _bind_processors(compiled, dialect)
         fixed = {}
-        for name, value in (compiled.construct_params(_check=False) or {}).items():
+        for name, value in compiled.params.items():  # the literals' values; ours (b_*) are given on each call
             if name.startswith("b_"):
                 continue
             value = value.value if isinstance(value, enum.Enum) else value
             fixed[name] = processors[name](value) if name in processors else value
         order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")})
-        self._compiled[dialect.name] = done
+        returned = tuple(getattr(self.statement, "exported_columns", ()))
+        done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")},
+                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None)
+        self._compiled[(dialect.name, dialect.driver)] = done
         return done
 
-    def execute(self, conn: Connection, params: dict[str, Any]) -> tuple[int, Any]:
-        """Run on ``conn``'s driver connection: (rows changed, the first row returned or None)."""
-        dialect = conn.dialect
-        c = self._compiled.get(dialect.name) or self._compile(dialect)
+    def render(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, Any]:
+        """The SQL and the parameters given to the driver's cursor: what SQLAlchemy would give it."""
+        c = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
         values = dict(c.fixed)
         for name, value in params.items():
             process = c.processors.get(name)
             values[name] = process(value) if process is not None else value
-        bound: Any = [values[name] for name in c.order] if c.order is not None else values
+        return c.sql, [values[name] for name in c.order] if c.order is not None else values
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> tuple[int, Any]:
+        """Run on ``conn``'s driver connection: (rows changed, the first row returned or None), the row's
+        values processed by their columns' types as SQLAlchemy's result would (a datetime of a SQLite text)."""
+        dialect = conn.dialect
+        sql, bound = self.render(dialect, params)
+        c = self._compiled[(dialect.name, dialect.driver)]
         if not conn.in_transaction():  # so that a caller's commit() commits what the driver began
             conn.begin()
         driver = conn.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
         try:
-            cursor.execute(c.sql, bound)
+            cursor.execute(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
             cursor.close()
-            wrapped = DBAPIError.instance(c.sql, bound, exc, dialect.loaded_dbapi.Error,
+            wrapped = DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
             if wrapped.connection_invalidated:
                 conn.invalidate()
             raise wrapped from exc
         try:
-            return cursor.rowcount, cursor.fetchone() if cursor.description else None
+            found = cursor.fetchone() if cursor.description else None
+            return cursor.rowcount, None if found is None else self._row(c, dialect, cursor.description, found)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _row(c: _Compiled, dialect: Dialect, description: Sequence[Any], found: Sequence[Any]) -> Any:
+        if c.row is None:
+            return found
+        if c.readers is None:  # how SQLAlchemy picks them: the column's type for this dialect and driver type
+            c.readers = [col.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                         for col, d in zip(c.returned, description, strict=True)]
+        return c.row(*(value if read is None else read(value) for read, value in zip(c.readers, found, strict=True)))

@@ -1,0 +1,81 @@
+"""Raw (bot/outbox/raw.py) runs the hot path's statements on the driver's cursor: what it sends must be what
+SQLAlchemy's own conn.execute sends for the same statement (captured by a before_cursor_execute event), and
+what it reads back what SQLAlchemy's result gives, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from bot.outbox import claim, record
+from tests.conftest import deliveries
+from tests.test_dispatch import one_post_app
+
+
+def by_sqlalchemy(conn, steps) -> list[tuple[str, Any, int, Any]]:
+    """What conn.execute gives the driver for each step, rows changed and the row read back (rolled back)."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, sql, parameters, _context, _many):
+        seen.append((sql, parameters))
+
+    done = []
+    event.listen(conn.engine, "before_cursor_execute", capture)
+    try:
+        with conn.begin() as transaction:
+            for raw, params in steps:
+                result = conn.execute(raw.statement, params)
+                row = result.one() if result.returns_rows else None
+                done.append((result.rowcount, row))
+            transaction.rollback()
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", capture)
+    return [(sql, parameters, changed, row) for (sql, parameters), (changed, row) in zip(seen, done, strict=True)]
+
+
+def by_raw(conn, steps) -> list[tuple[int, Any]]:
+    with conn.begin() as transaction:
+        done = [raw.execute(conn, params) for raw, params in steps]
+        transaction.rollback()
+    return done
+
+
+def same(ours: Any, theirs: Any) -> None:
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict) and ours.keys() == theirs.keys()
+        for name in theirs:
+            same(ours[name], theirs[name])
+    elif isinstance(theirs, list | tuple):
+        assert isinstance(ours, list | tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            same(a, b)
+    elif hasattr(theirs, "obj"):  # psycopg's Json wrapper (no equality of its own)
+        assert type(ours) is type(theirs) and ours.obj == theirs.obj
+    else:
+        assert type(ours) in (type(theirs), str) and ours == theirs, (ours, theirs)
+
+
+def test_raw_sends_what_sqlalchemy_sends_and_reads_what_it_reads(make_app, campaigns_dir, clock):
+    app, _ = one_post_app(make_app, campaigns_dir, clock)
+    [delivery] = deliveries(app, kind="queued")
+    now = clock.now() + timedelta(microseconds=123456)  # microseconds: a SQLite text without them compares wrong
+    claim_params = {"b_id": delivery.id, "b_now": now, "b_owner": "w1", "b_lease": now + timedelta(minutes=5)}
+    sent_params = {"b_id": delivery.id, "b_owner": "w1", "b_now": now, "b_remote_id": "r1", "b_url": "https://x/r1",
+                   "b_ref": {"cid": "c1", "n": [1, 2]}, "b_reply": "r0", "b_root": {"id": "r0", "ref": {}}}
+    steps = [(claim._TAKE_ONE, claim_params), (record._SENT_REPLY, sent_params)]
+    with app.engine.connect() as conn:
+        theirs, ours = by_sqlalchemy(conn, steps), by_raw(conn, steps)
+        for (raw, params), (sql, parameters, changed, row), (our_changed, our_row) in zip(steps, theirs, ours,
+                                                                                          strict=True):
+            our_sql, our_parameters = raw.render(conn.dialect, params)
+            assert our_sql == sql
+            same(our_parameters, parameters)
+            assert our_changed == 1
+            if row is None:
+                assert changed == 1
+            else:  # (SQLAlchemy's rowcount of an UPDATE ... RETURNING on sqlite3 is 0, taken before the fetch)
+                assert tuple(our_row) == tuple(row) and our_row._fields == tuple(row._fields)
+                assert our_row.due_at == delivery.due_at and our_row.due_at.tzinfo is not None
+                assert (our_row.media, our_row.text, our_row.attempts) == ([], delivery.text, 1)
