@@ -375,3 +375,9 @@ def test_refresh_reads_now_after_a_failed_read_within_the_budget(make_app, campa
     assert not any("read again after" in n for n in done.notes)
     with app.engine.connect() as conn:
         assert conn.scalar(select(READERS.c.last_error)) is None
+
+
+def test_report_with_both_json_and_csv_is_a_command_line_error_exit_2():
+    result = CliRunner().invoke(cli, ["report", "--json", "--csv"])
+    assert result.exit_code == 2, result.output
+    assert "--json and --csv: choose one" in result.output

@@ -10,7 +10,6 @@ import click
 
 from bot.cli.base import cli, config_option, friendly, make_app, print_json
 from bot.cli.fmt import echo, heading, wrapped
-from bot.errors import UserError
 from bot.reach.collect import collect
 from bot.reach.report import CSV_COLUMNS, report, rows
 
@@ -33,7 +32,7 @@ def report_cmd(ctx: click.Context, config_path: str | None, campaign: str | None
     """How far each campaign travelled: posts sent, boosts, likes, replies, quotes, supporters' boosts,
     share-kit clicks and the target's responses, per network and per post, and the totals over time."""
     if as_json and as_csv:
-        raise UserError("--json and --csv: choose one")
+        raise click.UsageError("--json and --csv: choose one", ctx)
     app = make_app(ctx, config_path)
     if refresh:
         done = collect(app, campaign=campaign, force=True)
