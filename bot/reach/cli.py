@@ -51,8 +51,9 @@ def report_cmd(ctx: click.Context, config_path: str | None, campaign: str | None
             _text(r)
 
 
-def _figures(values: dict[str, Any]) -> str:
-    return ", ".join(f"{values[k] if values.get(k) is not None else '-'} {label}" for k, label in LABELS)
+def _figures(values: dict[str, Any], labels: tuple[tuple[str, str], ...] = LABELS) -> str:
+    """``-`` for a count not known (a post not read yet, quotes a network does not count)."""
+    return ", ".join(f"{values[k] if values.get(k) is not None else '-'} {label}" for k, label in labels)
 
 
 def _text(r: dict[str, Any]) -> None:
@@ -66,7 +67,7 @@ def _text(r: dict[str, Any]) -> None:
     for p in r["posts"]:
         read = f"read {p['collected_at']}" if p["collected_at"] else "not read yet"
         echo(f"  #{p['delivery_id']} {p['sent_at']} {p['account']} ({p['network']}, {p['language']}): {read}")
-        echo(wrapped(_figures(p), 6))
+        echo(wrapped(_figures(p, LABELS[1:]), 6))  # one post each: no "1 posts"
         if p["url"]:
             echo(f"      {p['url']}")
     for a in r["responses"]:
