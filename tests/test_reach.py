@@ -357,3 +357,27 @@ def test_totals_over_time_count_each_post_at_its_latest_reading_and_are_thinned_
     long = {1: [snap(i, 1, i, i) for i in range(1000)]}
     thinned = over_time(long, points=50)
     assert len(thinned) == 50 and thinned[0]["likes"] == 0 and thinned[-1]["likes"] == 999
+
+
+def test_refresh_reads_now_after_a_failed_read_within_the_budget(make_app, campaigns_dir, clock, mastodon_server,
+                                                                 monkeypatch):
+    app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
+    clock.advance(timedelta(minutes=10))
+    net = app.network("org")
+    url = net.settings.api_base_url
+    net.settings.api_base_url = "http://127.0.0.1:9"  # nothing listens there
+    net._client = None
+    assert any("retried later" in n for n in collect(app).notes)
+    net.settings.api_base_url, net._client = url, None  # the user fixed it
+    assert collect(app).snapshots == 0  # the schedule still waits for the retry time
+    done = collect(app, force=True)  # `report --refresh`: now
+    assert done.snapshots == 1, done.notes
+    assert not any("read again after" in n for n in done.notes)
+    with app.engine.connect() as conn:
+        assert conn.scalar(select(READERS.c.last_error)) is None
+
+
+def test_report_with_both_json_and_csv_is_a_command_line_error_exit_2():
+    result = CliRunner().invoke(cli, ["report", "--json", "--csv"])
+    assert result.exit_code == 2, result.output
+    assert "--json and --csv: choose one" in result.output

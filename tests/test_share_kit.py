@@ -252,3 +252,32 @@ def test_a_paused_campaign_has_nothing_to_share_and_an_unknown_one_no_feed(web: 
     assert web.client().get("/c/nosuch/feed.atom").status_code == 404
     lifecycle.set_state(web.core, "test", "resume", "test")
     assert "share-card" in web.client().get("/c/test").text
+
+
+@SQLITE
+def test_a_feed_entry_posted_on_several_networks_has_one_alternate_link_and_the_others_related(
+        web: Web, clock: FakeClock) -> None:
+    """RFC 4287 4.2.7.2: at most one rel="alternate" link per type and hreflang in an entry."""
+    import xml.etree.ElementTree as ET
+
+    plan(web.core)
+    lifecycle.queue(web.core, "test", clock.now(), "The same call everywhere {{ link }}", "tester")
+    Dispatcher(web.core).run_once()
+    sent = [d for d in _sent(web) if d.text.startswith("The same call everywhere")]
+    assert len({d.account_id for d in sent}) == 2  # the same text from both accounts: one entry per language
+    body = web.client().get("/c/test/feed.atom").content
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = [e for e in ET.fromstring(body).iter(f"{atom}entry")
+               if (e.findtext(f"{atom}content") or "").startswith("The same call everywhere")]
+    for entry in entries:
+        links = [(link.get("rel", "alternate"), link.get("type"), link.get("hreflang"), link.get("href"))
+                 for link in entry.iter(f"{atom}link")]
+        alternates = [(t, h) for rel, t, h, _ in links if rel == "alternate"]
+        assert len(alternates) == len(set(alternates)) == 1, links
+    multi = [e for e in entries if len(list(e.iter(f"{atom}link"))) > 1]
+    assert multi, "no entry links to several posts"
+    [first] = [e for e in parsed.entries if e.content[0].value.startswith("The same call everywhere")][:1]
+    assert first.link in {d.remote_url for d in sent}
+    assert {link.rel for link in first.links} == {"alternate", "related"}

@@ -289,3 +289,31 @@ def test_a_status_of_another_instance_is_resolved_on_the_supporters_before_the_r
             net.boost(Post(2, "k", "https://org.example/@org/43", "en"))
     finally:
         theirs.stop()
+
+
+def test_the_report_counts_supporters_boosts_per_post_and_a_post_not_read_yet_has_no_counts(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.reach.report import report, rows
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    for name in ("bob", "carol"):
+        connect(app, mock, name)
+    first = org_posts(app, clock)
+    tick(app)
+    Dispatcher(app).run_once()
+    second = org_posts(app, clock, "Second call {{ link }}")
+    with app.engine.connect() as conn:
+        [r] = report(conn, "test")
+    per_post = {p["delivery_id"]: p for p in r["posts"]}
+    assert per_post[first.id]["supporter_boosts"] == 2 and per_post[second.id]["supporter_boosts"] == 0
+    assert r["totals"]["supporter_boosts"] == 2 == r["networks"]["mastodon"]["supporter_boosts"]
+    unread = ("boosts", "likes", "replies", "quotes", "collected_at")
+    assert {k: per_post[first.id][k] for k in unread} == dict.fromkeys(unread)  # not read yet: unknown, not 0
+    [post_row] = [x for x in rows([r]) if x["level"] == "post" and x["delivery_id"] == first.id]
+    assert (post_row["boosts"], post_row["supporter_boosts"]) == ("", 2)
+    monkeypatch.setenv("CAMPAIGN_BOT_CONFIG", str(app.config.path))
+    text = CliRunner().invoke(cli, ["report", "test"]).stdout
+    assert "1 posts" not in text and "- boosts, - likes" in text and "2 supporters' boosts" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from bot.app import App
 from bot.cli import cli
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, new_key
+from tests.conftest import write_campaign
 
 KEY = new_key()
 
@@ -39,8 +41,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> App:
+def app(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)
+    write_campaign(campaigns_dir)  # campaign "test": `supporters add --campaign` refuses an unknown one
     return make_app(config_extra='[amplify]\npublic_url = "https://bot.example.org"\n')
 
 
@@ -121,3 +124,40 @@ def test_a_bluesky_supporter_is_added_with_an_app_password_checked_by_logging_in
     with app.sessions() as s:
         [fan] = service.list_supporters(s)
         assert service.credentials(s, Cipher([KEY]), fan.id) == {"app_password": "fan-app-password"}
+
+
+def test_an_unknown_campaign_is_refused_in_one_line_naming_it(app, mock, monkeypatch):
+    monkeypatch.setenv("BOB_TOKEN", "bob_token")
+    code, out, err = invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+                            "--access-token-env", "BOB_TOKEN", "--name", "bob", "--campaign", "nosuch")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "no campaign 'nosuch'" in err
+    code, _, err = invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+                          "--access-token-env", "BOB_TOKEN", "--name", "bob", "--campaign", "tset")
+    assert code == 1 and "no campaign 'tset' (did you mean 'test'?)" in err
+    assert invoke("supporters", "list")[1].strip() == "no supporters"
+
+
+def test_removing_a_supporter_already_disconnected_changes_nothing(app, mock, monkeypatch):
+    monkeypatch.setenv("BOB_TOKEN", "bob_token")
+    invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+           "--access-token-env", "BOB_TOKEN", "--name", "bob", "--by", "ana")
+    assert invoke("supporters", "remove", "bob", "--by", "ana")[0] == 0
+    [before] = json.loads(invoke("supporters", "list", "--json")[1])
+    code, out, _ = invoke("supporters", "remove", before["name"], "--by", "eve")
+    assert code == 0
+    assert out.strip() == f"supporter {before['name']} was already disconnected (removed with the CLI by ana); " \
+                          "nothing changed"
+    assert json.loads(invoke("supporters", "list", "--json")[1]) == [before]
+
+
+def test_adding_the_same_account_under_a_new_name_says_it_replaces_the_first(app, mock, monkeypatch):
+    monkeypatch.setenv("BOB_TOKEN", "bob_token")
+    add = ("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+           "--access-token-env", "BOB_TOKEN")
+    code, out, _ = invoke(*add, "--name", "bob")
+    assert code == 0 and "replaces" not in out
+    code, out, _ = invoke(*add, "--name", "bobby")
+    assert code == 0 and "replaces bob, now disconnected" in out
+    states = {s["name"]: s["state"] for s in json.loads(invoke("supporters", "list", "--json")[1])}
+    assert states["bobby"] == "connected" and list(states.values()).count("disconnected") == 1

@@ -11,6 +11,8 @@ from urllib.parse import quote, urlsplit
 
 import click
 
+from bot.app import App
+from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.cli.base import by_option, cli, config_option, friendly, json_option, make_app, print_json
 from bot.errors import UserError
 from bot.networks.base import NetworkError
@@ -43,6 +45,9 @@ def add(ctx: click.Context, config_path: str | None, network: str, name: str, ap
         access_token_env: str | None, handle: str | None, app_password_env: str | None, service_url: str,
         campaigns: tuple[str, ...], by: str) -> None:
     """Add a supporter with a token they made themselves (the web app's connect page does OAuth instead)."""
+    app = make_app(ctx, config_path)
+    if campaigns:
+        _check_campaigns(app, campaigns)
     if network == "mastodon":
         if not api_base_url or not access_token_env:
             raise UserError("supporters add --network mastodon needs --api-base-url and --access-token-env")
@@ -59,7 +64,6 @@ def add(ctx: click.Context, config_path: str | None, network: str, name: str, ap
         who = verify(network, base, handle.lstrip("@") if handle else None, credentials)
     except NetworkError as exc:
         raise UserError(f"{network} did not accept the credentials in ${env}: {exc}") from None
-    app = make_app(ctx, config_path)
     instance = urlsplit(base).netloc
     if network == "mastodon" and "@" not in who:
         who = f"{who}@{instance}"
@@ -68,7 +72,19 @@ def add(ctx: click.Context, config_path: str | None, network: str, name: str, ap
                                credentials=credentials, instance=instance, api_base_url=base, handle=who,
                                campaigns=list(campaigns) or None, actor=by)
     chosen = ", ".join(done.supporter.campaigns) or "every campaign"
-    click.echo(f"supporter {name} ({network}, {who}) connected: boosts {chosen}")
+    replaces = f"; replaces {done.replaced}, now disconnected (same account)" if done.replaced else ""
+    click.echo(f"supporter {name} ({network}, {who}) connected: boosts {chosen}{replaces}")
+
+
+def _check_campaigns(app: App, campaigns: tuple[str, ...]) -> None:
+    """Refuse a campaign id neither in the database nor among the campaign files, in one line."""
+    with app.sessions() as session:
+        known = set(service.campaign_ids(session))
+    known |= {p.stem for p in campaign_files(app.config.campaigns_dir)}
+    unknown = [c for c in dict.fromkeys(campaigns) if c not in known]
+    if unknown:
+        raise UserError("supporters add: " + "; ".join(f"no campaign {c!r}{did_you_mean(c, known)}" for c in unknown)
+                        + " (see `campaign-bot status`)")
 
 
 @supporters.command("list")
@@ -109,6 +125,10 @@ def remove(ctx: click.Context, config_path: str | None, name: str, by: str) -> N
         found = service.by_name(session, name)
         if found is None:
             raise UserError(f"no supporter named {name!r} (see `campaign-bot supporters list`)")
+        if not found.connected:
+            click.echo(f"supporter {name} was already disconnected ({found.disconnect_reason or 'no reason kept'}); "
+                       "nothing changed")
+            return
         service.disconnect(session, found.id, app.clock.now(), f"removed with the CLI by {by}", actor=by)
     click.echo(f"supporter {name} disconnected; their token is deleted")
 

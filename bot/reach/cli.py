@@ -10,7 +10,6 @@ import click
 
 from bot.cli.base import cli, config_option, friendly, make_app, print_json
 from bot.cli.fmt import echo, heading, wrapped
-from bot.errors import UserError
 from bot.reach.collect import collect
 from bot.reach.report import CSV_COLUMNS, report, rows
 
@@ -33,7 +32,7 @@ def report_cmd(ctx: click.Context, config_path: str | None, campaign: str | None
     """How far each campaign travelled: posts sent, boosts, likes, replies, quotes, supporters' boosts,
     share-kit clicks and the target's responses, per network and per post, and the totals over time."""
     if as_json and as_csv:
-        raise UserError("--json and --csv: choose one")
+        raise click.UsageError("--json and --csv: choose one", ctx)
     app = make_app(ctx, config_path)
     if refresh:
         done = collect(app, campaign=campaign, force=True)
@@ -52,8 +51,9 @@ def report_cmd(ctx: click.Context, config_path: str | None, campaign: str | None
             _text(r)
 
 
-def _figures(values: dict[str, Any]) -> str:
-    return ", ".join(f"{values[k] if values.get(k) is not None else '-'} {label}" for k, label in LABELS)
+def _figures(values: dict[str, Any], labels: tuple[tuple[str, str], ...] = LABELS) -> str:
+    """``-`` for a count not known (a post not read yet, quotes a network does not count)."""
+    return ", ".join(f"{values[k] if values.get(k) is not None else '-'} {label}" for k, label in labels)
 
 
 def _text(r: dict[str, Any]) -> None:
@@ -67,7 +67,7 @@ def _text(r: dict[str, Any]) -> None:
     for p in r["posts"]:
         read = f"read {p['collected_at']}" if p["collected_at"] else "not read yet"
         echo(f"  #{p['delivery_id']} {p['sent_at']} {p['account']} ({p['network']}, {p['language']}): {read}")
-        echo(wrapped(_figures(p), 6))
+        echo(wrapped(_figures(p, LABELS[1:]), 6))  # one post each: no "1 posts"
         if p["url"]:
             echo(f"      {p['url']}")
     for a in r["responses"]:

@@ -53,7 +53,9 @@ class Pass:
 
 
 def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pass:
-    """Read what is due (``force``: every published post of ``campaign``, or of every campaign)."""
+    """Read what is due (``force``: every published post of ``campaign``, or of every campaign, now: even
+    before the retry time a failed read set, since the user may have fixed the cause; still within the read
+    budget)."""
     now = app.clock.now()
     done = Pass()
     with app.engine.begin() as conn:
@@ -72,7 +74,7 @@ def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pa
             done.notes.append(f"{account_id}: not read now (posts are due or the account is held; posting first)")
         elif state is not None and state.unavailable and state.retry_at and as_utc(state.retry_at) > now:
             continue  # said once, when it was found out
-        elif state is not None and state.retry_at and as_utc(state.retry_at) > now:
+        elif not force and state is not None and state.retry_at and as_utc(state.retry_at) > now:
             done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
                               f"({state.last_error or 'waiting'})")
         else:
@@ -104,7 +106,7 @@ def _read_account(app: App, net: Any, account_id: str, network: str, posts: list
             stored, others = responses.record(conn, account_id, network, page.mentions, now)
             state = schedule.reader(conn, account_id, now)
             schedule.update_reader(conn, account_id, now, cursor=page.cursor or cursor, last_error=None,
-                                   others_answers=(state.others_answers or 0) + others)
+                                   retry_at=None, others_answers=(state.others_answers or 0) + others)
         done.responses += stored
         done.others += others
         wanted = posts[:(granted - 1) * batch]

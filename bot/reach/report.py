@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from bot.clock import as_utc
 from bot.errors import NotFound
@@ -52,8 +52,14 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
     answered: dict[int | None, int] = defaultdict(int)
     for a in answers:
         answered[a.delivery_id] += 1
-    boosts: dict[str, int] = {str(n): int(c) for n, c in conn.execute(select(D.network, func.count()).where(
-        D.campaign_id == campaign_id, D.action == Action.BOOST, D.status == Status.SENT).group_by(D.network))}
+    boosts: dict[str, int] = defaultdict(int)
+    boosted: dict[int, int] = defaultdict(int)  # supporters' boosts sent, per organisation post
+    for network, key in conn.execute(select(D.network, D.plan_key).where(
+            D.campaign_id == campaign_id, D.action == Action.BOOST, D.status == Status.SENT)):
+        boosts[str(network)] += 1
+        post_id = boosted_post(key)
+        if post_id is not None:
+            boosted[post_id] += 1
     clicks = clicks_for(conn, campaign_id)
 
     posts = []
@@ -63,13 +69,13 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
         post = {"delivery_id": d.id, "account": d.account_id, "network": d.network, "kind": d.kind,
                 "language": d.language, "sent_at": stamp(as_utc(d.sent_at)), "url": d.remote_url,
                 "text": d.text, "collected_at": stamp(as_utc(last.collected_at)) if last else None,
-                "posts": 1, "boosts": last.reposts if last else 0, "likes": last.likes if last else 0,
-                "replies": last.replies if last else 0, "quotes": last.quotes if last else None,
-                "target_responses": answered[d.id]}
+                "posts": 1, "boosts": last.reposts if last else None, "likes": last.likes if last else None,
+                "replies": last.replies if last else None, "quotes": last.quotes if last else None,
+                "supporter_boosts": boosted[d.id], "target_responses": answered[d.id]}
         posts.append(post)
         _add(networks[d.network], post)
     for network in sorted(set(boosts) | set(clicks)):
-        networks[network]["supporter_boosts"] += boosts.get(network, 0)
+        networks[network]["supporter_boosts"] = boosts.get(network, 0)  # every one, also of a post not listed
         networks[network]["share_clicks"] += int(clicks.get(network, 0))
     plain = answered[None]  # plain mentions: no post, counted on their network
     for a in answers:
@@ -85,6 +91,13 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
                            "author": a.author, "kind": a.kind, "text": a.text, "url": a.url,
                            "received_at": stamp(as_utc(a.received_at))} for a in answers],
             "unavailable": _unavailable(conn, {d.account_id for d in sent})}
+
+
+def boosted_post(plan_key: str) -> int | None:
+    """The organisation post a supporter's boost row boosts: its plan key is ``boost:<delivery id>:...``
+    (bot/outbox/amplify.py)."""
+    parts = plan_key.split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[0] == "boost" and parts[1].isdigit() else None
 
 
 def over_time(history: dict[int, list[Any]], points: int = MAX_POINTS) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ injected clock's time) and an ``actor`` for the audit log. Secrets go in and out
     by_manage_token(session, token) -> Supporter | None           connected supporters only
     by_id / by_name(session, ...) -> Supporter | None
     list_supporters(session) -> list[Supporter]
+    campaign_ids(session) -> list[str]                             the campaigns the database knows
     credentials(session, cipher, supporter_id) -> dict[str, str]  decrypted; for the adapter only
     mastodon_app(session, cipher, instance) -> MastodonApp | None
     save_mastodon_app(session, cipher, now, instance=, api_base_url=, client_id=, client_secret=,
@@ -94,6 +95,8 @@ class Connected:
     supporter: Supporter
     manage_token: str
     """The private manage link's token, in clear: shown once (a page, or the CLI), stored only as a hash."""
+    replaced: str | None = None
+    """The name of the supporter entry for the same account that this one replaced (now disconnected)."""
 
 
 @dataclass(frozen=True)
@@ -150,12 +153,13 @@ def connect(session: Session, cipher: Cipher, now: datetime, *, network: str, na
         raise UserError(f"supporters: network {network!r} is not supported (use {' or '.join(NETWORKS)})")
     if not name.strip():
         raise UserError("supporters: a supporter needs a name")
-    previous = None
+    previous, replaced = None, None
     if handle:
         previous = session.scalars(select(SupporterRow).where(
             SupporterRow.network == network, SupporterRow.instance == instance, SupporterRow.handle == handle,
             SupporterRow.state == CONNECTED)).first()
     if previous is not None:  # a new row, so no worker keeps using the old token under the same account id
+        replaced = previous.name
         disconnect(session, previous.id, now, "connected again", actor)
     taken = session.scalar(select(SupporterRow.id).where(SupporterRow.name == name))
     if taken is not None:
@@ -175,7 +179,7 @@ def connect(session: Session, cipher: Cipher, now: datetime, *, network: str, na
     session.flush()
     audit.record(session, now, actor, action, note=None, supporter_id=row.id, network=network, instance=instance,
                  campaigns="all" if row.all_campaigns else chosen)
-    return Connected(_view(session, row), token)
+    return Connected(_view(session, row), token, replaced)
 
 
 def _row(session: Session, supporter_id: int) -> SupporterRow:
@@ -221,6 +225,13 @@ def disconnect(session: Session, supporter_id: int, now: datetime, reason: str, 
         audit.record(session, now, actor, "supporter_disconnected", note=reason, supporter_id=row.id,
                      network=row.network, instance=row.instance, boosts_cancelled=cancelled)
     return _view(session, row)
+
+
+def campaign_ids(session: Session) -> list[str]:
+    """The campaigns the database knows (loaded from their files by `plan`, `run`, `validate`...)."""
+    from bot.store.models import CampaignRow
+
+    return list(session.scalars(select(CampaignRow.id).order_by(CampaignRow.id)))
 
 
 def by_id(session: Session, supporter_id: int) -> Supporter | None:

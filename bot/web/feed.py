@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 FEED_ENTRIES = 50
+ATOM = "http://www.w3.org/2005/Atom"
 TITLE_CHARS = 90
 
 
@@ -112,5 +113,18 @@ def atom(app: App, campaign_id: str, base_url: str) -> bytes:
             fe.link(href=url, rel="alternate" if i == 0 else "related")
         if not e.links:
             fe.link(href=page, rel="alternate")
-    data: bytes = fg.atom_str(pretty=True)
-    return data
+    return _link_relations(fg.atom_str(pretty=True))
+
+
+def _link_relations(data: bytes) -> bytes:
+    """feedgen 1.0 writes no rel (nor type, hreflang) on an entry's links (its loop reads them from the new XML
+    element instead of the link's data), so each would be an alternate, and RFC 4287 4.2.7.2 allows one
+    alternate per type and hreflang: the entry's first link is its alternate, the others are related."""
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    for entry in root.iterchildren(f"{{{ATOM}}}entry"):
+        for i, link in enumerate(entry.iterchildren(f"{{{ATOM}}}link")):
+            link.set("rel", "alternate" if i == 0 else "related")
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return out
