@@ -43,6 +43,7 @@ from bot.store.db import is_sqlite
 from bot.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 5.0  # after a tick failed unexpectedly, the next one (sooner than the safety tick)
 
 
 def _files_signature(directory: Path) -> frozenset[tuple[str, int, int]]:
@@ -201,7 +202,8 @@ class Daemon:
         if link is not None:
             with contextlib.suppress(SQLAlchemyError):
                 link.conn.invalidate()
-            link.close()
+            with contextlib.suppress(SQLAlchemyError):
+                link.close()
 
     def _schedule_wake(self, after: Any = None) -> None:
         try:
@@ -216,7 +218,12 @@ class Daemon:
         poll = self.app.config.bot.poll_seconds
         while not self.stopping.is_set():
             self.waker.wait(poll, self.stopping)
-            self.dispatch_job()
+            try:
+                self.dispatch_job()
+            except Exception:  # pool exhausted (TimeoutError), a driver's error, a bug: the loop must go on
+                log.exception("dispatch tick failed; trying again shortly")
+                self._drop_tick_link()
+                self.waker.wake_in(min(poll, RETRY_SECONDS))
 
     def heartbeat(self) -> None:
         """Tell other workers we are alive; when we stop beating they free what we held."""

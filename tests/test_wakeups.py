@@ -116,3 +116,27 @@ def test_a_post_queued_for_now_wakes_a_postgresql_daemon_at_once(running, databa
     assert wait_for(listening, timeout=15, poll=0.1)
     lifecycle.queue(app, "test", datetime.now(UTC), "Right now", "tester", account="a3")
     assert wait_for(lambda: sent(nets) == ["Right now"], timeout=15, poll=0.05), sent(nets)
+
+
+def test_a_tick_that_fails_unexpectedly_does_not_stop_the_loop(running, caplog):
+    """Any error of a tick (here the pool's TimeoutError from recovery, once) is logged; the next tick runs."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    app, nets, daemon = running
+    recover = daemon.dispatcher.expire_leases
+    failures: list[int] = []
+
+    def expire_once() -> Any:
+        if not failures:
+            failures.append(1)
+            raise PoolTimeout("QueuePool limit reached")
+        return recover()
+
+    daemon.dispatcher.expire_leases = expire_once  # type: ignore[method-assign]
+    start(daemon)
+    assert wait_for(lambda: failures, timeout=15, poll=0.05)
+    lifecycle.queue(app, "test", datetime.now(UTC) + timedelta(seconds=1), "After the failure", "tester",
+                    account="a4")
+    daemon.waker.wake_now()  # as the NOTIFY does on PostgreSQL (a dead loop would hear nothing)
+    assert wait_for(lambda: sent(nets) == ["After the failure"], timeout=20, poll=0.05), sent(nets)
+    assert "dispatch tick failed" in caplog.text
