@@ -40,7 +40,7 @@ from bot.outbox.claim import Claimed
 from bot.outbox.enums import Action, Status
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
-from bot.store.locks import AccountLocks
+from bot.store.locks import AccountLocks, idle_keep
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -64,7 +64,7 @@ class Dispatcher:
                            self.settings.max_attempts)
         self._rng = random.Random()
         self.budgets = budgets.BudgetBook()
-        self.locks = AccountLocks(app.engine, keep=self.settings.concurrency)
+        self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency))
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:

@@ -124,3 +124,15 @@ def test_a_read_only_worker_lock_file_is_one_clear_line(make_app, database_url):
     path.chmod(0o444)
     with pytest.raises(ConfigError, match="worker lock .* cannot open it for writing"):
         Daemon(app).run()
+
+
+def test_the_postgresql_pool_has_room_for_the_senders_and_the_idle_locks_they_keep():
+    """Idle account locks hold pooled connections: the steady pool counts them besides the senders."""
+    from bot.store.db import make_engine
+    from bot.store.locks import idle_keep
+
+    for concurrency in (1, 8, 20):
+        engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", concurrency=concurrency)
+        assert engine.pool.size() >= concurrency + idle_keep(concurrency) + 4  # type: ignore[attr-defined]
+        engine.dispose()
+

@@ -17,6 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 PLAN_LOCK = 0x63616D7062  # "campb"
 
 
+def idle_keep(concurrency: int) -> int:
+    """How many idle account locks a worker keeps (each on a pooled connection: see make_engine)."""
+    return concurrency
+
+
 def account_key(account_id: str) -> int:
     """A stable signed 64-bit key for an account's lock."""
     return int.from_bytes(hashlib.blake2b(f"account:{account_id}".encode(), digest_size=8).digest(), "big",
