@@ -228,14 +228,16 @@ class Dispatcher:
         healthy = False
         try:
             with Link(self.app.engine, conn, auto=True) as link:
-                done = self._run_account(link, account_id, limit)
+                done = self._run_account(link, account_id, limit, locked=conn is not None)
                 healthy = not link.reconnected
                 return done
         finally:
             if conn is not None:
                 self.locks.give_back(account_id, conn, healthy)
 
-    def _run_account(self, link: Link, account_id: str, limit: int | None) -> int:
+    def _run_account(self, link: Link, account_id: str, limit: int | None, locked: bool = False) -> int:
+        """``locked``: the link's connection holds the account's lock; if an outcome write had to reconnect,
+        the lock died with the old connection (another worker may hold the account now): the run ends."""
         done, cleared = 0, False
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
@@ -255,6 +257,9 @@ class Dispatcher:
                     if row.misconfigured and not cleared:
                         cleared = True
                         link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
+                if locked and link.reconnected:
+                    log.warning("account %s: its lock was lost with its connection; the rest waits", account_id)
+                    return done
                 if decision.stops_account:  # the account cannot (or should not) post now: the rest waits
                     return done
             if not took or len(rows) < size:  # a short batch was all that was due: no second, empty read

@@ -136,3 +136,46 @@ def test_the_postgresql_pool_has_room_for_the_senders_and_the_idle_locks_they_ke
         assert engine.pool.size() >= concurrency + idle_keep(concurrency) + 4  # type: ignore[attr-defined]
         engine.dispose()
 
+
+def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_send(make_app, campaigns_dir,
+                                                                                     clock, database_url):
+    """The lock's connection dies during a send: the outcome is written on a fresh connection (which holds no
+    lock, so another worker may take the account): the run ends there instead of sending on, lockless."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    from bot import lifecycle
+    from bot.deliveries import PLANNED, SENT
+    from bot.dispatch import Dispatcher
+    from bot.planner import plan
+    from tests.conftest import deliveries, write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    killed: list[int] = []
+
+    def kill_the_lock_holder(_post: object) -> None:
+        if killed:
+            return
+        with app.engine.connect() as conn:
+            killed.extend(conn.scalars(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")))
+
+    net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
+    app = make_app(networks={"a1": net}, accounts=("a1",))
+    plan(app)
+    for n in range(2):
+        lifecycle.queue(app, "test", clock.now(), f"Post {n}", "tester")
+    d = Dispatcher(app)
+    try:
+        assert d.run_account("a1") == 1
+        assert killed == [True]
+        assert net.texts == ["Post 0"]
+        rows = deliveries(app, kind="queued")
+        assert len(rows) == 2 and {r.status for r in rows} == {SENT, PLANNED}
+    finally:
+        d.close()
