@@ -159,13 +159,18 @@ class Daemon:
             self._drop_tick_link()
             return
         self.dispatcher.locks.sweep()
+        waiting = []
         with self.busy_lock:
             for account_id in accounts:
                 if account_id in self.busy:
                     self.again.add(account_id)  # runs again as soon as its current run ends
                     continue
                 self.busy.add(account_id)
+                if len(self.busy) > self.app.config.bot.concurrency:
+                    waiting.append(account_id)  # queued for a free sender, not started
                 self.pool.submit(self._run_account, account_id)
+        for account_id in waiting:  # no idle lock kept for an account that waits: another worker may run it
+            self.dispatcher.locks.release(account_id)
         self._schedule_wake(after=started)
 
     def amplify_job(self) -> None:
@@ -254,6 +259,10 @@ class Daemon:
             log.info("stopping (%s): finishing the sends in flight", signal.Signals(signum).name if signum else "stop")
         self.stopping.set()
         self.waker.wake_now()
+        # The idle accounts' locks go at once (the ones in use go as their sends end): other workers may
+        # take those accounts while ours finish.
+        with contextlib.suppress(SQLAlchemyError):
+            self.dispatcher.locks.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 

@@ -64,7 +64,7 @@ class Dispatcher:
                            self.settings.max_attempts)
         self._rng = random.Random()
         self.budgets = budgets.BudgetBook()
-        self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency))
+        self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:

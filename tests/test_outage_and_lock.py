@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -179,3 +180,73 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
         assert len(rows) == 2 and {r.status for r in rows} == {SENT, PLANNED}
     finally:
         d.close()
+
+
+def _lock_is_free(app: Any, account_id: str) -> bool:
+    """Whether another worker could take the account now (its lock taken and given back at once)."""
+    from sqlalchemy import text
+
+    from bot.store.locks import account_key
+
+    with app.engine.connect() as conn:
+        got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": account_key(account_id)}))
+        if got:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": account_key(account_id)})
+        conn.commit()
+        return got
+
+
+def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_url: str, **bot: Any) -> Any:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from bot import lifecycle
+    from bot.planner import plan
+    from tests.conftest import write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    net = FakeNetwork("a1")
+    app = make_app(networks={"a1": net}, accounts=("a1",), **bot)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "First", "tester")
+    daemon = Daemon(app)
+    assert daemon.dispatcher.run_account("a1") == 1  # its lock is now kept, idle, for its next run
+    assert not _lock_is_free(app, "a1")
+    return app, net, daemon
+
+
+def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir, clock, database_url):
+    from bot import lifecycle
+
+    app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url)
+    try:
+        daemon.stop()
+        assert _lock_is_free(app, "a1")  # before the sends in flight end and the pool shuts down
+        lifecycle.queue(app, "test", clock.now(), "Second", "tester")
+        daemon.dispatcher.run_account("a1")  # a run ending while we stop gives its lock back at once
+        assert _lock_is_free(app, "a1")
+    finally:
+        daemon.dispatcher.close()
+
+
+def test_an_account_waiting_for_a_free_sender_keeps_no_idle_lock(make_app, campaigns_dir, clock, database_url):
+    import threading
+
+    from bot import lifecycle
+
+    app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url, concurrency=1)
+    gate = threading.Event()
+    try:
+        with daemon.busy_lock:
+            daemon.busy.add("elsewhere")
+        daemon.pool.submit(gate.wait, 30)  # the only sender is busy: a1 waits in the queue
+        lifecycle.queue(app, "test", clock.now(), "Second", "tester")
+        daemon.dispatch_job()
+        assert _lock_is_free(app, "a1")  # another worker may send a1's post meanwhile
+    finally:
+        gate.set()
+        daemon.pool.shutdown(wait=True)
+        daemon._drop_tick_link()
+        daemon.dispatcher.close()
+    assert net.texts == ["First", "Second"]  # and it ran once a sender was free

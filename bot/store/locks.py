@@ -75,8 +75,9 @@ class AccountLocks:
     is nothing to lock: `take` gives (True, None, False)."""
 
     def __init__(self, engine: Engine, keep: int, idle_seconds: float = 30.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, stopping: threading.Event | None = None) -> None:
         self.engine = engine
+        self.stopping = stopping or threading.Event()  # set: every lock given back is let go at once
         self.keep = keep
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
@@ -105,7 +106,7 @@ class AccountLocks:
     def give_back(self, account_id: str, conn: Connection, healthy: bool) -> None:
         """Keep the lock for the account's next run (``healthy``: its connection is the one that took it and
         did not fail), or let it go."""
-        if not healthy:
+        if not healthy or self.stopping.is_set():
             self._let_go(conn)
             return
         with self._lock:
@@ -123,6 +124,14 @@ class AccountLocks:
                 del self._idle[account_id]
         for _, conn in stale:
             self._let_go(conn)
+
+    def release(self, account_id: str) -> None:
+        """Let go of the account's idle lock, if we keep one (it waits for a free sender: another worker may
+        take the account meanwhile)."""
+        with self._lock:
+            held = self._idle.pop(account_id, None)
+        if held is not None:
+            self._let_go(held[0])
 
     def close(self) -> None:
         with self._lock:
