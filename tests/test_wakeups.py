@@ -140,3 +140,59 @@ def test_a_tick_that_fails_unexpectedly_does_not_stop_the_loop(running, caplog):
     daemon.waker.wake_now()  # as the NOTIFY does on PostgreSQL (a dead loop would hear nothing)
     assert wait_for(lambda: sent(nets) == ["After the failure"], timeout=20, poll=0.05), sent(nets)
     assert "dispatch tick failed" in caplog.text
+
+
+class RefusingEngine:
+    """The test database's engine, whose first ``refusals`` raw connections are refused."""
+
+    def __init__(self, engine: Any, refusals: int) -> None:
+        self.engine, self.dialect, self.refusals = engine, engine.dialect, refusals
+
+    def raw_connection(self) -> Any:
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionRefusedError("refused")
+        return self.engine.raw_connection()
+
+
+def _listener_pids(app: Any) -> list[int]:
+    from sqlalchemy import text
+
+    with app.engine.connect() as conn:
+        return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %' "
+                                      "AND datname = current_database()")))
+
+
+def test_the_listener_backs_off_afresh_after_it_listened_and_renews_its_connection(make_app, database_url,
+                                                                                  caplog):
+    """Failures before a LISTEN back off (0.01, 0.02, ... s); once it listened, a lost connection is retried
+    after the first delay again; and the connection is replaced every refresh_seconds (half-open ones)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    from sqlalchemy import text
+
+    from bot.wakeups import DueListener
+
+    app = make_app()
+    heard: list[int] = []
+    stopping = threading.Event()
+    listener = DueListener(RefusingEngine(app.engine, 5), lambda: heard.append(1), stopping,  # type: ignore[arg-type]
+                           first_delay=0.01, refresh_seconds=600)
+    listener.start()
+    try:
+        assert wait_for(lambda: heard, timeout=15, poll=0.05)
+        assert [r.getMessage().split("again in ")[1][:4] for r in caplog.records if r.levelname == "WARNING"] == [
+            "0.01", "0.02", "0.04", "0.08", "0.16"]
+        caplog.clear()
+        pid = listener._raw.driver_connection.info.backend_pid  # this listener's, not an earlier test's
+        assert pid in _listener_pids(app)
+        with app.engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        assert wait_for(lambda: len(heard) >= 2, timeout=15, poll=0.05)
+        assert [r.getMessage().split("again in ")[1][:4] for r in caplog.records if r.levelname == "WARNING"] == [
+            "0.01"]
+        listener.refresh_seconds = 0.2  # the connection is replaced, no failure needed
+        assert wait_for(lambda: len(heard) >= 4, timeout=15, poll=0.05)
+    finally:
+        stopping.set()
+        listener.thread.join(timeout=15)
