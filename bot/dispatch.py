@@ -196,8 +196,12 @@ class Dispatcher:
         statement (autocommit on the hot path), else a transaction."""
         deadline, delay = time.monotonic() + self.settings.lease_seconds * 0.8, 0.5
         with self._link(link) as own:
+            broken = False
             while True:
                 try:
+                    if broken:  # a fresh connection, tried like the write (it fails while the database is down)
+                        own.reconnect()
+                        broken = False
                     (own.once if single else own.run)(step)
                     return
                 except OperationalError as exc:
@@ -207,7 +211,7 @@ class Dispatcher:
                     log.debug("could not %s yet: database unavailable; retrying in %.1fs", what, delay)
                     time.sleep(delay)
                     delay = min(delay * 2, 5)
-                    own.reconnect()
+                    broken = True
 
     # -- loops ---------------------------------------------------------------------------------------------
 

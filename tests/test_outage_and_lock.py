@@ -250,3 +250,50 @@ def test_an_account_waiting_for_a_free_sender_keeps_no_idle_lock(make_app, campa
         daemon._drop_tick_link()
         daemon.dispatcher.close()
     assert net.texts == ["First", "Second"]  # and it ran once a sender was free
+
+
+def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campaigns_dir, clock, database_url):
+    """The connection dies during a send and the database refuses the first reconnection: the outcome is still
+    written (retried for most of the lease), not given up after the first failed reconnection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the connection is killed with pg_terminate_backend")
+    from sqlalchemy import event, text
+    from sqlalchemy.exc import OperationalError
+
+    from bot import lifecycle
+    from bot.deliveries import SENT
+    from bot.dispatch import Dispatcher
+    from bot.planner import plan
+    from tests.conftest import deliveries, write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    refusals: list[int] = []
+
+    def refuse_once(_conn: Any) -> None:
+        if refusals == [0]:
+            refusals.append(1)
+            raise OperationalError("connect", {}, ConnectionRefusedError("database restarting"))
+
+    def kill_the_lock_holder(_post: object) -> None:
+        with app.engine.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+        refusals.append(0)  # the next connection is refused
+
+    net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
+    app = make_app(networks={"a1": net}, accounts=("a1",), lease_seconds=60)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "Post", "tester")
+    event.listen(app.engine, "engine_connect", refuse_once)
+    d = Dispatcher(app)
+    try:
+        assert d.run_account("a1") == 1
+    finally:
+        d.close()
+    assert refusals == [0, 1]
+    [row] = deliveries(app, kind="queued")
+    assert row.status == SENT
