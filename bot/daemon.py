@@ -43,6 +43,7 @@ from bot.store.db import is_sqlite
 from bot.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 5.0  # after a tick failed unexpectedly, the next one (sooner than the safety tick)
 
 
 def _files_signature(directory: Path) -> frozenset[tuple[str, int, int]]:
@@ -158,13 +159,18 @@ class Daemon:
             self._drop_tick_link()
             return
         self.dispatcher.locks.sweep()
+        waiting = []
         with self.busy_lock:
             for account_id in accounts:
                 if account_id in self.busy:
                     self.again.add(account_id)  # runs again as soon as its current run ends
                     continue
                 self.busy.add(account_id)
+                if len(self.busy) > self.app.config.bot.concurrency:
+                    waiting.append(account_id)  # queued for a free sender, not started
                 self.pool.submit(self._run_account, account_id)
+        for account_id in waiting:  # no idle lock kept for an account that waits: another worker may run it
+            self.dispatcher.locks.release(account_id)
         self._schedule_wake(after=started)
 
     def amplify_job(self) -> None:
@@ -201,7 +207,8 @@ class Daemon:
         if link is not None:
             with contextlib.suppress(SQLAlchemyError):
                 link.conn.invalidate()
-            link.close()
+            with contextlib.suppress(SQLAlchemyError):
+                link.close()
 
     def _schedule_wake(self, after: Any = None) -> None:
         try:
@@ -216,7 +223,12 @@ class Daemon:
         poll = self.app.config.bot.poll_seconds
         while not self.stopping.is_set():
             self.waker.wait(poll, self.stopping)
-            self.dispatch_job()
+            try:
+                self.dispatch_job()
+            except Exception:  # pool exhausted (TimeoutError), a driver's error, a bug: the loop must go on
+                log.exception("dispatch tick failed; trying again shortly")
+                self._drop_tick_link()
+                self.waker.wake_in(min(poll, RETRY_SECONDS))
 
     def heartbeat(self) -> None:
         """Tell other workers we are alive; when we stop beating they free what we held."""
@@ -247,6 +259,10 @@ class Daemon:
             log.info("stopping (%s): finishing the sends in flight", signal.Signals(signum).name if signum else "stop")
         self.stopping.set()
         self.waker.wake_now()
+        # The idle accounts' locks go at once (the ones in use go as their sends end): other workers may
+        # take those accounts while ours finish.
+        with contextlib.suppress(SQLAlchemyError):
+            self.dispatcher.locks.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 

@@ -40,7 +40,7 @@ from bot.outbox.claim import Claimed
 from bot.outbox.enums import Action, Status
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
-from bot.store.locks import AccountLocks
+from bot.store.locks import AccountLocks, idle_keep
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -64,7 +64,7 @@ class Dispatcher:
                            self.settings.max_attempts)
         self._rng = random.Random()
         self.budgets = budgets.BudgetBook()
-        self.locks = AccountLocks(app.engine, keep=self.settings.concurrency)
+        self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:
@@ -196,8 +196,12 @@ class Dispatcher:
         statement (autocommit on the hot path), else a transaction."""
         deadline, delay = time.monotonic() + self.settings.lease_seconds * 0.8, 0.5
         with self._link(link) as own:
+            broken = False
             while True:
                 try:
+                    if broken:  # a fresh connection, tried like the write (it fails while the database is down)
+                        own.reconnect()
+                        broken = False
                     (own.once if single else own.run)(step)
                     return
                 except OperationalError as exc:
@@ -207,7 +211,7 @@ class Dispatcher:
                     log.debug("could not %s yet: database unavailable; retrying in %.1fs", what, delay)
                     time.sleep(delay)
                     delay = min(delay * 2, 5)
-                    own.reconnect()
+                    broken = True
 
     # -- loops ---------------------------------------------------------------------------------------------
 
@@ -228,14 +232,16 @@ class Dispatcher:
         healthy = False
         try:
             with Link(self.app.engine, conn, auto=True) as link:
-                done = self._run_account(link, account_id, limit)
+                done = self._run_account(link, account_id, limit, locked=conn is not None)
                 healthy = not link.reconnected
                 return done
         finally:
             if conn is not None:
                 self.locks.give_back(account_id, conn, healthy)
 
-    def _run_account(self, link: Link, account_id: str, limit: int | None) -> int:
+    def _run_account(self, link: Link, account_id: str, limit: int | None, locked: bool = False) -> int:
+        """``locked``: the link's connection holds the account's lock; if an outcome write had to reconnect,
+        the lock died with the old connection (another worker may hold the account now): the run ends."""
         done, cleared = 0, False
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
@@ -255,6 +261,9 @@ class Dispatcher:
                     if row.misconfigured and not cleared:
                         cleared = True
                         link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
+                if locked and link.reconnected:
+                    log.warning("account %s: its lock was lost with its connection; the rest waits", account_id)
+                    return done
                 if decision.stops_account:  # the account cannot (or should not) post now: the rest waits
                     return done
             if not took or len(rows) < size:  # a short batch was all that was due: no second, empty read

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 CHANNEL = "campaign_bot_due"
+REFRESH_SECONDS = 300.0  # the listening connection is replaced this often (see DueListener)
 
 
 class Waker:
@@ -63,27 +64,40 @@ class Waker:
 
 class DueListener:
     """LISTEN on a connection of its own; every notification wakes the loop. After a lost connection it
-    listens again and wakes the loop once (what was committed meanwhile was not heard)."""
+    listens again and wakes the loop once (what was committed meanwhile was not heard). It takes a fresh
+    connection every ``refresh_seconds`` as well: a half-open one (the server gone without a word) would
+    otherwise stay deaf for good."""
 
-    def __init__(self, engine: Engine, on_due: Callable[[], None], stopping: threading.Event) -> None:
+    def __init__(self, engine: Engine, on_due: Callable[[], None], stopping: threading.Event, *,
+                 refresh_seconds: float = REFRESH_SECONDS, first_delay: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.on_due = on_due
         self.stopping = stopping
+        self.refresh_seconds = refresh_seconds
+        self.first_delay = first_delay
+        self._monotonic = monotonic
         self.thread = threading.Thread(target=self._listen_forever, name="listen", daemon=True)
         self._raw: Any = None
+        self._listened = False
 
     def start(self) -> None:
         if self.engine.dialect.name == "postgresql":
             self.thread.start()
 
     def _listen_forever(self) -> None:
-        delay = 1.0
+        delay = self.first_delay
         while not self.stopping.is_set():
+            self._listened = False
             try:
-                self._listen()
-                delay = 1.0
+                self._listen()  # returns when it is time for a fresh connection
+                delay = self.first_delay
+                continue
             except Exception as exc:  # SQLAlchemy's or the driver's own (psycopg.Error): listen again later
-                log.debug("listening for due posts failed (%s); again in %.0fs", exc, delay)
+                if self._listened:  # it had been listening: this is a new failure, not a run of them
+                    delay = self.first_delay
+                log.warning("listening for due posts failed (%s); again in %.2fs (the safety tick still runs)",
+                            exc, delay)
             finally:
                 self._drop()
             self.stopping.wait(delay)
@@ -94,9 +108,11 @@ class DueListener:
         pg = self._raw.driver_connection
         pg.autocommit = True
         pg.execute(f"LISTEN {CHANNEL}")
+        self._listened = True
         self.on_due()
-        while not self.stopping.is_set():
-            for _ in pg.notifies(timeout=1.0):
+        began = self._monotonic()
+        while not self.stopping.is_set() and self._monotonic() - began < self.refresh_seconds:
+            for _ in pg.notifies(timeout=min(1.0, self.refresh_seconds)):
                 self.on_due()
 
     def _drop(self) -> None:

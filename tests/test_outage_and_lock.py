@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -124,3 +125,175 @@ def test_a_read_only_worker_lock_file_is_one_clear_line(make_app, database_url):
     path.chmod(0o444)
     with pytest.raises(ConfigError, match="worker lock .* cannot open it for writing"):
         Daemon(app).run()
+
+
+def test_the_postgresql_pool_has_room_for_the_senders_and_the_idle_locks_they_keep():
+    """Idle account locks hold pooled connections: the steady pool counts them besides the senders."""
+    from bot.store.db import make_engine
+    from bot.store.locks import idle_keep
+
+    for concurrency in (1, 8, 20):
+        engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", concurrency=concurrency)
+        assert engine.pool.size() >= concurrency + idle_keep(concurrency) + 4  # type: ignore[attr-defined]
+        engine.dispose()
+
+
+def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_send(make_app, campaigns_dir,
+                                                                                     clock, database_url):
+    """The lock's connection dies during a send: the outcome is written on a fresh connection (which holds no
+    lock, so another worker may take the account): the run ends there instead of sending on, lockless."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    from bot import lifecycle
+    from bot.deliveries import PLANNED, SENT
+    from bot.dispatch import Dispatcher
+    from bot.planner import plan
+    from tests.conftest import deliveries, write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    killed: list[int] = []
+
+    def kill_the_lock_holder(_post: object) -> None:
+        if killed:
+            return
+        with app.engine.connect() as conn:
+            killed.extend(conn.scalars(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")))
+
+    net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
+    app = make_app(networks={"a1": net}, accounts=("a1",))
+    plan(app)
+    for n in range(2):
+        lifecycle.queue(app, "test", clock.now(), f"Post {n}", "tester")
+    d = Dispatcher(app)
+    try:
+        assert d.run_account("a1") == 1
+        assert killed == [True]
+        assert net.texts == ["Post 0"]
+        rows = deliveries(app, kind="queued")
+        assert len(rows) == 2 and {r.status for r in rows} == {SENT, PLANNED}
+    finally:
+        d.close()
+
+
+def _lock_is_free(app: Any, account_id: str) -> bool:
+    """Whether another worker could take the account now (its lock taken and given back at once)."""
+    from sqlalchemy import text
+
+    from bot.store.locks import account_key
+
+    with app.engine.connect() as conn:
+        got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": account_key(account_id)}))
+        if got:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": account_key(account_id)})
+        conn.commit()
+        return got
+
+
+def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_url: str, **bot: Any) -> Any:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from bot import lifecycle
+    from bot.planner import plan
+    from tests.conftest import write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    net = FakeNetwork("a1")
+    app = make_app(networks={"a1": net}, accounts=("a1",), **bot)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "First", "tester")
+    daemon = Daemon(app)
+    assert daemon.dispatcher.run_account("a1") == 1  # its lock is now kept, idle, for its next run
+    assert not _lock_is_free(app, "a1")
+    return app, net, daemon
+
+
+def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir, clock, database_url):
+    from bot import lifecycle
+
+    app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url)
+    try:
+        daemon.stop()
+        assert _lock_is_free(app, "a1")  # before the sends in flight end and the pool shuts down
+        lifecycle.queue(app, "test", clock.now(), "Second", "tester")
+        daemon.dispatcher.run_account("a1")  # a run ending while we stop gives its lock back at once
+        assert _lock_is_free(app, "a1")
+    finally:
+        daemon.dispatcher.close()
+
+
+def test_an_account_waiting_for_a_free_sender_keeps_no_idle_lock(make_app, campaigns_dir, clock, database_url):
+    import threading
+
+    from bot import lifecycle
+
+    app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url, concurrency=1)
+    gate = threading.Event()
+    try:
+        with daemon.busy_lock:
+            daemon.busy.add("elsewhere")
+        daemon.pool.submit(gate.wait, 30)  # the only sender is busy: a1 waits in the queue
+        lifecycle.queue(app, "test", clock.now(), "Second", "tester")
+        daemon.dispatch_job()
+        assert _lock_is_free(app, "a1")  # another worker may send a1's post meanwhile
+    finally:
+        gate.set()
+        daemon.pool.shutdown(wait=True)
+        daemon._drop_tick_link()
+        daemon.dispatcher.close()
+    assert net.texts == ["First", "Second"]  # and it ran once a sender was free
+
+
+def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campaigns_dir, clock, database_url):
+    """The connection dies during a send and the database refuses the first reconnection: the outcome is still
+    written (retried for most of the lease), not given up after the first failed reconnection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the connection is killed with pg_terminate_backend")
+    from sqlalchemy import event, text
+    from sqlalchemy.exc import OperationalError
+
+    from bot import lifecycle
+    from bot.deliveries import SENT
+    from bot.dispatch import Dispatcher
+    from bot.planner import plan
+    from tests.conftest import deliveries, write_campaign
+    from tests.fakes import FakeNetwork
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    refusals: list[int] = []
+
+    def refuse_once(_conn: Any) -> None:
+        if refusals == [0]:
+            refusals.append(1)
+            raise OperationalError("connect", {}, ConnectionRefusedError("database restarting"))
+
+    def kill_the_lock_holder(_post: object) -> None:
+        with app.engine.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+        refusals.append(0)  # the next connection is refused
+
+    net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
+    app = make_app(networks={"a1": net}, accounts=("a1",), lease_seconds=60)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "Post", "tester")
+    event.listen(app.engine, "engine_connect", refuse_once)
+    d = Dispatcher(app)
+    try:
+        assert d.run_account("a1") == 1
+    finally:
+        d.close()
+    assert refusals == [0, 1]
+    [row] = deliveries(app, kind="queued")
+    assert row.status == SENT

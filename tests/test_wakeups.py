@@ -116,3 +116,83 @@ def test_a_post_queued_for_now_wakes_a_postgresql_daemon_at_once(running, databa
     assert wait_for(listening, timeout=15, poll=0.1)
     lifecycle.queue(app, "test", datetime.now(UTC), "Right now", "tester", account="a3")
     assert wait_for(lambda: sent(nets) == ["Right now"], timeout=15, poll=0.05), sent(nets)
+
+
+def test_a_tick_that_fails_unexpectedly_does_not_stop_the_loop(running, caplog):
+    """Any error of a tick (here the pool's TimeoutError from recovery, once) is logged; the next tick runs."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    app, nets, daemon = running
+    recover = daemon.dispatcher.expire_leases
+    failures: list[int] = []
+
+    def expire_once() -> Any:
+        if not failures:
+            failures.append(1)
+            raise PoolTimeout("QueuePool limit reached")
+        return recover()
+
+    daemon.dispatcher.expire_leases = expire_once  # type: ignore[method-assign]
+    start(daemon)
+    assert wait_for(lambda: failures, timeout=15, poll=0.05)
+    lifecycle.queue(app, "test", datetime.now(UTC) + timedelta(seconds=1), "After the failure", "tester",
+                    account="a4")
+    daemon.waker.wake_now()  # as the NOTIFY does on PostgreSQL (a dead loop would hear nothing)
+    assert wait_for(lambda: sent(nets) == ["After the failure"], timeout=20, poll=0.05), sent(nets)
+    assert "dispatch tick failed" in caplog.text
+
+
+class RefusingEngine:
+    """The test database's engine, whose first ``refusals`` raw connections are refused."""
+
+    def __init__(self, engine: Any, refusals: int) -> None:
+        self.engine, self.dialect, self.refusals = engine, engine.dialect, refusals
+
+    def raw_connection(self) -> Any:
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionRefusedError("refused")
+        return self.engine.raw_connection()
+
+
+def _listener_pids(app: Any) -> list[int]:
+    from sqlalchemy import text
+
+    with app.engine.connect() as conn:
+        return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %' "
+                                      "AND datname = current_database()")))
+
+
+def test_the_listener_backs_off_afresh_after_it_listened_and_renews_its_connection(make_app, database_url,
+                                                                                  caplog):
+    """Failures before a LISTEN back off (0.01, 0.02, ... s); once it listened, a lost connection is retried
+    after the first delay again; and the connection is replaced every refresh_seconds (half-open ones)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    from sqlalchemy import text
+
+    from bot.wakeups import DueListener
+
+    app = make_app()
+    heard: list[int] = []
+    stopping = threading.Event()
+    listener = DueListener(RefusingEngine(app.engine, 5), lambda: heard.append(1), stopping,  # type: ignore[arg-type]
+                           first_delay=0.01, refresh_seconds=600)
+    listener.start()
+    try:
+        assert wait_for(lambda: heard, timeout=15, poll=0.05)
+        assert [r.getMessage().split("again in ")[1][:4] for r in caplog.records if r.levelname == "WARNING"] == [
+            "0.01", "0.02", "0.04", "0.08", "0.16"]
+        caplog.clear()
+        pid = listener._raw.driver_connection.info.backend_pid  # this listener's, not an earlier test's
+        assert pid in _listener_pids(app)
+        with app.engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        assert wait_for(lambda: len(heard) >= 2, timeout=15, poll=0.05)
+        assert [r.getMessage().split("again in ")[1][:4] for r in caplog.records if r.levelname == "WARNING"] == [
+            "0.01"]
+        listener.refresh_seconds = 0.2  # the connection is replaced, no failure needed
+        assert wait_for(lambda: len(heard) >= 4, timeout=15, poll=0.05)
+    finally:
+        stopping.set()
+        listener.thread.join(timeout=15)

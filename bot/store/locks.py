@@ -17,6 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 PLAN_LOCK = 0x63616D7062  # "campb"
 
 
+def idle_keep(concurrency: int) -> int:
+    """How many idle account locks a worker keeps (each on a pooled connection: see make_engine)."""
+    return concurrency
+
+
 def account_key(account_id: str) -> int:
     """A stable signed 64-bit key for an account's lock."""
     return int.from_bytes(hashlib.blake2b(f"account:{account_id}".encode(), digest_size=8).digest(), "big",
@@ -70,8 +75,9 @@ class AccountLocks:
     is nothing to lock: `take` gives (True, None, False)."""
 
     def __init__(self, engine: Engine, keep: int, idle_seconds: float = 30.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, stopping: threading.Event | None = None) -> None:
         self.engine = engine
+        self.stopping = stopping or threading.Event()  # set: every lock given back is let go at once
         self.keep = keep
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
@@ -100,7 +106,7 @@ class AccountLocks:
     def give_back(self, account_id: str, conn: Connection, healthy: bool) -> None:
         """Keep the lock for the account's next run (``healthy``: its connection is the one that took it and
         did not fail), or let it go."""
-        if not healthy:
+        if not healthy or self.stopping.is_set():
             self._let_go(conn)
             return
         with self._lock:
@@ -118,6 +124,14 @@ class AccountLocks:
                 del self._idle[account_id]
         for _, conn in stale:
             self._let_go(conn)
+
+    def release(self, account_id: str) -> None:
+        """Let go of the account's idle lock, if we keep one (it waits for a free sender: another worker may
+        take the account meanwhile)."""
+        with self._lock:
+            held = self._idle.pop(account_id, None)
+        if held is not None:
+            self._let_go(held[0])
 
     def close(self) -> None:
         with self._lock:
