@@ -240,7 +240,10 @@ class Daemon:
 
     def _beat_forever(self) -> None:
         while not self.stopping.wait(workers.HEARTBEAT_SECONDS):
-            self.heartbeat()
+            try:
+                self.heartbeat()
+            except Exception:  # noqa: BLE001 - a worker that stops beating is declared dead and its posts freed
+                log.exception("heartbeat failed; will beat again")
 
     def _leave(self) -> None:
         try:

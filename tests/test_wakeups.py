@@ -142,6 +142,25 @@ def test_a_tick_that_fails_unexpectedly_does_not_stop_the_loop(running, caplog):
     assert "dispatch tick failed" in caplog.text
 
 
+def test_a_heartbeat_that_fails_unexpectedly_does_not_stop_the_beats(running, caplog):
+    """A worker whose heartbeat thread died would look dead while it sends: others would free its posts."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    _app, _nets, daemon = running
+    beat, calls = daemon.heartbeat, []
+
+    def beat_failing_once() -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the first beat of the heartbeat thread (the first is the start's own)
+            raise PoolTimeout("QueuePool limit reached")
+        beat()
+
+    daemon.heartbeat = beat_failing_once  # type: ignore[method-assign]
+    start(daemon)
+    assert wait_for(lambda: len(calls) >= 3, timeout=30, poll=0.1), calls  # the beat after the failure
+    assert "heartbeat failed" in caplog.text
+
+
 class RefusingEngine:
     """The test database's engine, whose first ``refusals`` raw connections are refused."""
 
