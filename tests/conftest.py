@@ -221,3 +221,12 @@ def make_app(
     yield factory
     for app in apps:
         app.engine.dispose()
+
+
+@pytest.fixture
+def mastodon_server() -> Iterator[Any]:
+    """A fresh mastodon-mock (an independent implementation of Mastodon's API) on 127.0.0.1, for one test."""
+    from mastodon_mock.testing.server import MockServer
+
+    with MockServer() as server:
+        yield server

@@ -27,13 +27,6 @@ __all__ = ["web"]
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def mastodon_server() -> Iterator[Any]:
-    from mastodon_mock.testing.server import MockServer
-
-    with MockServer() as server:
-        yield server
-
 
 @pytest.fixture
 def key(monkeypatch: pytest.MonkeyPatch) -> str:

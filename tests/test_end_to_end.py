@@ -22,13 +22,6 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.subprocess
 
 
-@pytest.fixture
-def mastodon_server():
-    from mastodon_mock.testing.server import MockServer
-
-    with MockServer() as server:
-        yield server
-
 
 def statuses(base_url: str) -> list[dict]:
     headers = {"Authorization": "Bearer alice_token"}

@@ -33,13 +33,6 @@ bluesky = "@cancilleria.bsky.social"
 """
 
 
-@pytest.fixture
-def mastodon_server():
-    from mastodon_mock.testing.server import MockServer
-
-    with MockServer() as server:
-        yield server
-
 
 def mastodon_app(make_app, campaigns_dir, server, monkeypatch):
     """The organisation posts as alice on mastodon-mock; bob is the target."""

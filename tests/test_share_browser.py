@@ -5,7 +5,6 @@ Screenshots go to tests/artefacts/ (not committed): look at them after a change 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,13 +51,6 @@ def test_a_supporter_opens_the_kit_and_shares_on_their_own_mastodon_server(brows
     values = page.locator("input[name=instance]").evaluate_all("els => els.map(e => e.value)")
     assert values == ["mastodon.example", "mastodon.example"]
 
-
-@pytest.fixture
-def mastodon_server() -> Iterator[Any]:
-    from mastodon_mock.testing.server import MockServer
-
-    with MockServer() as server:
-        yield server
 
 
 def test_a_supporter_connects_their_mastodon_account_through_oauth_and_manages_it(
