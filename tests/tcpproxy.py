@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 
 
 class TcpProxy:
@@ -44,12 +45,15 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, seen: Callable[[bytes], None] | None = None) -> None:
+        """Copy src to dst until either closes; ``seen`` is shown every chunk before it is passed on."""
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if seen is not None:
+                    seen(data)
                 dst.sendall(data)
         except OSError:
             pass

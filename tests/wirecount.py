@@ -4,10 +4,10 @@ the sqlite3 module runs (its implicit BEGIN and COMMIT included)."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -54,7 +54,7 @@ class CountingProxy(TcpProxy):
         self._count_lock = threading.Lock()
         super().__init__(host, port)
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, seen: Callable[[bytes], None] | None = None) -> None:
         try:
             from_client = src.getsockname()[1] == self.port
         except OSError:
@@ -63,22 +63,16 @@ class CountingProxy(TcpProxy):
             super()._pipe(src, dst)
             return
         stream = _ClientStream()
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                trips = stream.feed(data)
-                if trips:
-                    with self._count_lock:
-                        self.trips += trips
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.close()
+
+        def count(data: bytes) -> None:
+            if seen is not None:
+                seen(data)
+            trips = stream.feed(data)
+            if trips:
+                with self._count_lock:
+                    self.trips += trips
+
+        super()._pipe(src, dst, count)
 
 
 class SqliteCounter:
