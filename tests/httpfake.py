@@ -66,6 +66,8 @@ class FakeServer:
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
         self.holds: list[threading.Event] = []
+        self.incomplete = 0
+        """Requests whose body never arrived in full: dropped unhandled, as a real server drops them."""
         self.lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
@@ -138,6 +140,13 @@ class FakeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # The client went away mid-body (killed between the headers and the body): a real server
+                    # (nginx buffers the whole body, Puma reads it before Rails sees it) never handles this.
+                    with server.lock:
+                        server.incomplete += 1
+                    self.close_connection = True
+                    return
                 parts = urlsplit(self.path)
                 req = Request(self.command, parts.path, parse_qs(parts.query),
                               {k.lower(): v for k, v in self.headers.items()}, body)
