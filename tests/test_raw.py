@@ -79,3 +79,46 @@ def test_raw_sends_what_sqlalchemy_sends_and_reads_what_it_reads(make_app, campa
                 assert tuple(our_row) == tuple(row) and our_row._fields == tuple(row._fields)
                 assert our_row.due_at == delivery.due_at and our_row.due_at.tzinfo is not None
                 assert (our_row.media, our_row.text, our_row.attempts) == ([], delivery.text, 1)
+
+
+def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(make_app, campaigns_dir, clock):
+    """The reads of the hot path (the account's due batch, the tick's due accounts and next due time) run raw
+    too: the same SQL and parameters as conn.execute, and every row read back the same, types included (a
+    media list from JSON, a boolean, a datetime with its zone)."""
+    app, _ = one_post_app(make_app, campaigns_dir, clock)
+    [delivery] = deliveries(app, kind="queued")
+    due_now = delivery.due_at + timedelta(microseconds=1)
+    steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}),
+             (claim._DUE_ACCOUNTS, {"b_now": due_now}),
+             (claim._NEXT_DUE, {"b_now": delivery.due_at - timedelta(minutes=1)}),
+             (claim._NEXT_DUE, {"b_now": due_now})]
+    with app.engine.connect() as conn:
+        for raw, params in steps:
+            seen: list[tuple[str, Any]] = []
+
+            def capture(_conn, _cursor, sql, parameters, _context, _many, seen=seen):
+                seen.append((sql, parameters))
+
+            event.listen(conn.engine, "before_cursor_execute", capture)
+            try:
+                theirs = conn.execute(raw.statement, params).all()
+            finally:
+                event.remove(conn.engine, "before_cursor_execute", capture)
+            conn.rollback()
+            ours = raw.all(conn, params)
+            conn.rollback()
+            [(sql, parameters)] = seen
+            our_sql, our_parameters = raw.render(conn.dialect, params)
+            assert our_sql == sql
+            same(our_parameters, parameters)
+            assert len(ours) == len(theirs) == 1
+            for our_row, row in zip(ours, theirs, strict=True):
+                assert tuple(our_row) == tuple(row) and our_row._fields == tuple(row._fields)
+                assert [type(v) for v in our_row] == [type(v) for v in row]
+    [batch] = steps[0:1]
+    with app.engine.connect() as conn:
+        [row] = claim._DUE.all(conn, batch[1])
+        assert (row.id, row.media, bool(row.misconfigured)) == (delivery.id, [], False)
+        assert row.due_at == delivery.due_at and row.due_at.tzinfo is not None
+        [nxt] = claim._NEXT_DUE.all(conn, steps[2][1])
+        assert nxt.due == delivery.due_at and nxt.deferred is None

@@ -82,7 +82,7 @@ def _due_accounts_statement() -> Any:
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
     """Accounts with posts due now that may post: one statement (emergency stop and holds folded in)."""
-    return sorted(set(conn.scalars(_DUE_ACCOUNTS, {"b_now": now})))
+    return sorted({row.account_id for row in _DUE_ACCOUNTS.all(conn, {"b_now": now})})
 
 
 def _next_due_statement() -> Any:
@@ -93,12 +93,12 @@ def _next_due_statement() -> Any:
     return select(due.label("due"), deferred.label("deferred"))
 
 
-_NEXT_DUE = _next_due_statement()
+_NEXT_DUE = Raw(_next_due_statement())
 
 
 def next_due_at(conn: Connection, now: datetime) -> datetime | None:
     """The next time a planned delivery comes due or its deferral ends, strictly after now."""
-    row = conn.execute(_NEXT_DUE, {"b_now": now}).one()
+    [row] = _NEXT_DUE.all(conn, {"b_now": now})
     times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
     return min(times) if times else None
 
@@ -179,17 +179,17 @@ def _take_statement(one: bool) -> Any:
             .returning(*_SENT_FIELDS))
 
 
-_DUE, _TAKE, _TAKE_ONE = _due_statement(), _take_statement(False), Raw(_take_statement(True))
-_DUE_ACCOUNTS = _due_accounts_statement()
+_DUE, _TAKE, _TAKE_ONE = Raw(_due_statement()), _take_statement(False), Raw(_take_statement(True))
+_DUE_ACCOUNTS = Raw(_due_accounts_statement())
 
 
 def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
     """Up to ``limit`` due deliveries of one account, oldest first (read only: nothing is claimed)."""
     params = {"b_account": account_id, "b_now": now, "b_limit": limit}
-    rows = conn.execute(_DUE, params).all()
+    rows = _DUE.all(conn, params)
     if any(_stale(r, now) for r in rows):
         mark_missed(conn, account_id, now)
-        rows = [r for r in conn.execute(_DUE, params).all() if not _stale(r, now)]
+        rows = [r for r in _DUE.all(conn, params) if not _stale(r, now)]
     return rows
 
 

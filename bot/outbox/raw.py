@@ -78,6 +78,14 @@ class Raw:
     def execute(self, conn: Connection, params: dict[str, Any]) -> tuple[int, Any]:
         """Run on ``conn``'s driver connection: (rows changed, the first row returned or None), the row's
         values processed by their columns' types as SQLAlchemy's result would (a datetime of a SQLite text)."""
+        changed, rows = self._run(conn, params, many=False)
+        return changed, rows[0] if rows else None
+
+    def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+        """Every row a query returns, read as SQLAlchemy's result reads them (the batch read, the tick)."""
+        return self._run(conn, params, many=True)[1]
+
+    def _run(self, conn: Connection, params: dict[str, Any], many: bool) -> tuple[int, list[Any]]:
         dialect = conn.dialect
         sql, bound = self.render(dialect, params)
         c = self._compiled[(dialect.name, dialect.driver)]
@@ -97,8 +105,10 @@ class Raw:
                 conn.invalidate()
             raise wrapped from exc
         try:
-            found = cursor.fetchone() if cursor.description else None
-            return cursor.rowcount, None if found is None else self._row(c, dialect, cursor.description, found)
+            if not cursor.description:
+                return cursor.rowcount, []
+            found = cursor.fetchall() if many else cursor.fetchmany(1)
+            return cursor.rowcount, [self._row(c, dialect, cursor.description, row) for row in found]
         finally:
             cursor.close()
 
