@@ -3,6 +3,8 @@ is down and reported when it keeps failing, while posting goes on; no secret in 
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +15,7 @@ from sqlalchemy import text
 from bot import lifecycle, reports
 from bot.alerts import queue
 from bot.alerts.detect import detect
-from bot.alerts.runner import tick
+from bot.alerts.runner import start, tick
 from bot.alerts.transport import TransportError, scrub
 from bot.cli import cli
 from bot.deliveries import FAILED, SENT, UNKNOWN
@@ -184,9 +186,36 @@ def test_alerts_test_says_which_destination_worked_without_printing_a_secret(mak
 
 def test_alerts_test_exits_0_when_every_destination_worked(make_app, campaigns_dir):
     with webhook() as hook:
-        make_app(config_extra=alerts_config(f'url = "{hook.url}"'))
+        make_app(config_extra=alerts_config(f'url = "{hook.url}"', base_url="https://bot.example.org"))
         result = CliRunner().invoke(cli, ["alerts", "test"], catch_exceptions=False)
     assert result.exit_code == 0 and result.output.startswith("ok      json://127.0.0.1:")
+    assert "warning" not in result.output
+
+
+def test_without_the_web_apps_address_alerts_carry_no_dead_link_and_staff_are_told_once(make_app, campaigns_dir,
+                                                                                        caplog):
+    """A bare path like /campaigns/test in an e-mail leads nowhere: no link at all, and one warning line from
+    `alerts test` and from the worker's start."""
+    write_campaign(campaigns_dir, **ONE_LANGUAGE)
+    with webhook() as hook:
+        app = make_app(config_extra=alerts_config(f'url = "{hook.url}"'))
+        result = CliRunner().invoke(cli, ["alerts", "test"], catch_exceptions=False)
+        assert result.exit_code == 0
+        assert result.stderr.count("warning: alerts will carry no link to the web app: set [alerts_settings] "
+                                   "base_url (or [amplify] public_url)") == 1
+        plan(app)
+        lifecycle.close(app, "test", "success", "ana")
+        tick(app)
+        closed = hook.messages()[-1]
+    assert "Campaign: test" in closed and "Settle it here" not in closed and "/campaigns/" not in closed
+    stopping = threading.Event()
+    stopping.set()
+    with caplog.at_level(logging.WARNING, logger="bot.alerts.runner"):
+        thread = start(app, stopping)
+        thread.join(timeout=30)
+    assert [r.getMessage() for r in caplog.records if "no link" in r.getMessage()] == [
+        "alerts: alerts will carry no link to the web app: set [alerts_settings] base_url (or [amplify] public_url) "
+        "to its address, like https://bot.example.org"]
 
 
 class RecordingTransport:

@@ -49,8 +49,10 @@ class Alert:
     account_id: str | None = None
 
 
-def link(settings: AlertSettings, path: str) -> str:
-    return f"{settings.base_url}{path}" if settings.base_url else path
+def link(settings: AlertSettings, path: str) -> str | None:
+    """The web app's page for an alert, or None when the app's address is unknown: a bare path such as
+    ``/campaigns/x`` in an e-mail or a chat message leads nowhere (``NO_ADDRESS`` says so once at start)."""
+    return f"{settings.base_url}{path}" if settings.base_url else None
 
 
 def _titles(conn: Connection) -> dict[str, str]:

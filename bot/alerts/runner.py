@@ -117,6 +117,8 @@ def start(app: App, stopping: threading.Event) -> threading.Thread | None:
     if not app.config.alerts:
         return None
     interval = app.config.alerts_settings.interval_seconds
+    if warning := app.config.alerts_settings.missing_address:
+        log.warning("alerts: %s", warning)
 
     def loop() -> None:
         while not stopping.is_set():

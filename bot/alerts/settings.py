@@ -60,6 +60,14 @@ class AlertSettings:
     base_url: str | None = None
     interval_seconds: float = 15.0
 
+    @property
+    def missing_address(self) -> str | None:
+        """The one warning line when alerts cannot link to the web app, else None."""
+        if self.base_url:
+            return None
+        return ("alerts will carry no link to the web app: set [alerts_settings] base_url (or [amplify] public_url) "
+                "to its address, like https://bot.example.org")
+
 
 def parse_duration(value: Any, where: str) -> timedelta:
     """`90` or `"90s"`, `"2m"`, `"1h"`, `"1d"`."""

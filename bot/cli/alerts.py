@@ -28,6 +28,8 @@ def test_cmd(ctx: click.Context, config_path: str | None) -> None:
     config = load(ctx, config_path)
     if not config.alerts:
         raise UserError(f"{config.path or 'config'}: no [[alerts]] destination to test (see config.example.toml)")
+    if warning := config.alerts_settings.missing_address:
+        click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)
     failed = 0
     for destination in config.alerts:
         error = send_test(destination)
