@@ -115,6 +115,24 @@ def test_staff_sign_in_and_see_the_dashboard(web: Web, browser_page: Any) -> Non
     shot(page, "audit")
 
 
+def test_a_person_changes_their_password_from_the_menu_and_signs_in_with_it(web: Web, browser_page: Any) -> None:
+    page = browser_page
+    sign_in(page, "organiser")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Your password").click()
+    page.wait_for_url("**/password")
+    page.get_by_label("New password").fill("a new and longer password")
+    page.get_by_label("The same again").fill("a new and longer password")
+    shot(page, "password")
+    page.get_by_role("button", name="Save password").click()
+    page.get_by_text("Password changed.").wait_for()
+    sign_out(page)
+    page.get_by_label("Name").fill("organiser")
+    page.get_by_label("Password").fill("a new and longer password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+
+
 def test_an_organiser_queues_a_post_and_sees_it_in_the_timeline(web: Web, browser_page: Any) -> None:
     page = browser_page
     plan(web.core)
