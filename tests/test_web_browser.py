@@ -105,6 +105,11 @@ def test_staff_sign_in_and_see_the_dashboard(web: Web, browser_page: Any) -> Non
     shot(page, "dashboard")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     shot(page, "dashboard-phone")
+    # Every column of the campaigns table is on the screen: no sideways scrolling to find what failed.
+    table = page.locator("#campaigns-h + div")
+    assert table.evaluate("e => e.scrollWidth <= e.clientWidth")
+    failed = page.locator("td[data-label='Failed / unknown']").first.bounding_box()
+    assert failed is not None and failed["x"] + failed["width"] <= 390
     page.goto("/campaigns/test")
     shot(page, "campaign-phone")
     page.set_viewport_size({"width": 1200, "height": 900})
@@ -147,6 +152,11 @@ def test_an_organiser_queues_a_post_and_sees_it_in_the_timeline(web: Web, browse
     rows = page.locator("table.timeline tr", has_text="Please write to the ministry today https://example.org/ua")
     assert rows.count() == 2
     shot(page, "campaign-timeline")
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone each post is a card: nothing off screen
+    assert page.locator("#timeline-h + div").evaluate("e => e.scrollWidth <= e.clientWidth")
+    cancel = page.get_by_role("button", name="Cancel post").first.bounding_box()
+    assert cancel is not None and cancel["x"] + cancel["width"] <= 390
+    shot(page, "campaign-timeline-phone")
 
 
 def test_an_organisers_post_awaits_approval_and_staff_approve_it(web: Web, browser_page: Any) -> None:
