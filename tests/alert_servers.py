@@ -1,30 +1,36 @@
-"""Local alert receivers for the tests: a JSON webhook (http.server) and an SMTP server (aiosmtpd), on 127.0.0.1."""
+"""Local alert receivers for the tests: a JSON webhook (on tests/httpfake.py) and an SMTP server (aiosmtpd),
+on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.httpfake import FakeServer, Request, Response
 
 
 class Webhook:
-    """Collects the JSON bodies posted to it (Apprise's json:// sends title, message and type)."""
+    """Collects the JSON bodies posted to it (Apprise's json:// sends title, message and type). On the fake
+    server of the adapter tests: a request whose body never arrived in full is dropped, as a real one drops it."""
 
-    def __init__(self, server: ThreadingHTTPServer) -> None:
-        self.server = server
+    def __init__(self) -> None:
+        self.server = FakeServer()
         self.received: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+
+        @self.server.route("POST", "/hook")
+        def receive(req: Request) -> Response:
+            with self.server.lock:
+                self.received.append(req.json())
+            return Response(200, {})
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"json://127.0.0.1:{self.server.httpd.server_address[1]}/hook"
 
     def messages(self) -> list[str]:
-        with self.lock:
+        with self.server.lock:
             return [str(m.get("message", "")) for m in self.received]
 
     def events(self) -> list[str]:
@@ -34,29 +40,12 @@ class Webhook:
 
 @contextmanager
 def webhook() -> Iterator[Webhook]:
-    holder: list[Webhook] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            with holder[0].lock:
-                holder[0].received.append(body)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Webhook(server))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    hook = Webhook()
+    hook.server.start()
     try:
-        yield holder[0]
+        yield hook
     finally:
-        server.shutdown()
-        server.server_close()
+        hook.server.stop()
 
 
 def free_port() -> int:
