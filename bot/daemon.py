@@ -142,9 +142,9 @@ class Daemon:
             self.plan_job()
 
     def dispatch_job(self) -> None:
-        """One tick: settle what dead workers held (every few seconds), hand each due account to the pool,
-        then set the next wake-up: the next due time after this tick began, so one that passed during the
-        tick runs the next tick at once."""
+        """One tick: settle what dead workers held (every few seconds), read the due accounts and the next due
+        time after this tick began (one statement), hand each due account to the pool, then set the next
+        wake-up at that time: one that passes during the tick runs the next tick at once."""
         if self.stopping.is_set():
             return
         started = self.app.clock.now()
@@ -152,7 +152,7 @@ class Daemon:
             if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
                 self.dispatcher.expire_leases()
                 self._recovered_at = time.monotonic()
-            accounts = self.dispatcher.due_accounts(started, self._tick())
+            tick = self.dispatcher.tick(started, self._tick())
             self.outage.ok()
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
@@ -161,7 +161,7 @@ class Daemon:
         self.dispatcher.locks.sweep()
         waiting = []
         with self.busy_lock:
-            for account_id in accounts:
+            for account_id in tick.accounts:
                 if account_id in self.busy:
                     self.again.add(account_id)  # runs again as soon as its current run ends
                     continue
@@ -171,7 +171,8 @@ class Daemon:
                 self.pool.submit(self._run_account, account_id)
         for account_id in waiting:  # no idle lock kept for an account that waits: another worker may run it
             self.dispatcher.locks.release(account_id)
-        self._schedule_wake(after=started)
+        if tick.next_due is not None:
+            self.waker.wake_in((tick.next_due - self.app.clock.now()).total_seconds())
 
     def amplify_job(self) -> None:
         """Supporters' boosts of published posts (bot/supporters/waves.py), after the dispatch tick."""
@@ -209,15 +210,6 @@ class Daemon:
                 link.conn.invalidate()
             with contextlib.suppress(SQLAlchemyError):
                 link.close()
-
-    def _schedule_wake(self, after: Any = None) -> None:
-        try:
-            when = self.dispatcher.next_due_at(after, self._tick())
-        except OperationalError:
-            self._drop_tick_link()
-            return
-        if when is not None:
-            self.waker.wake_in((when - self.app.clock.now()).total_seconds())
 
     def _dispatch_forever(self) -> None:
         poll = self.app.config.bot.poll_seconds

@@ -77,6 +77,11 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
+    def tick(self, now: datetime, link: Link | None = None) -> claim.Tick:
+        """The accounts due now and the next due time after now: one statement (the daemon's tick)."""
+        with self._link(link) as own:
+            return own.once(lambda conn: claim.tick(conn, now))
+
     def due_accounts(self, now: datetime | None = None, link: Link | None = None) -> list[str]:
         with self._link(link) as own:
             return own.once(lambda conn: claim.due_accounts(conn, now or self.app.clock.now()))

@@ -88,12 +88,11 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
     app, _ = one_post_app(make_app, campaigns_dir, clock)
     [delivery] = deliveries(app, kind="queued")
     due_now = delivery.due_at + timedelta(microseconds=1)
-    steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}),
-             (claim._DUE_ACCOUNTS, {"b_now": due_now}),
-             (claim._NEXT_DUE, {"b_now": delivery.due_at - timedelta(minutes=1)}),
-             (claim._NEXT_DUE, {"b_now": due_now})]
+    steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}, 1),
+             (claim._TICK, {"b_now": delivery.due_at - timedelta(minutes=1)}, 1),  # no account due, the next time
+             (claim._TICK, {"b_now": due_now}, 2)]  # its account, no next time
     with app.engine.connect() as conn:
-        for raw, params in steps:
+        for raw, params, count in steps:
             seen: list[tuple[str, Any]] = []
 
             def capture(_conn, _cursor, sql, parameters, _context, _many, seen=seen):
@@ -111,14 +110,13 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
             our_sql, our_parameters = raw.render(conn.dialect, params)
             assert our_sql == sql
             same(our_parameters, parameters)
-            assert len(ours) == len(theirs) == 1
+            assert len(ours) == len(theirs) == count
             for our_row, row in zip(ours, theirs, strict=True):
                 assert tuple(our_row) == tuple(row) and our_row._fields == tuple(row._fields)
                 assert [type(v) for v in our_row] == [type(v) for v in row]
-    [batch] = steps[0:1]
     with app.engine.connect() as conn:
-        [row] = claim._DUE.all(conn, batch[1])
+        [row] = claim._DUE.all(conn, steps[0][1])
         assert (row.id, row.media, bool(row.misconfigured)) == (delivery.id, [], False)
         assert row.due_at == delivery.due_at and row.due_at.tzinfo is not None
-        [nxt] = claim._NEXT_DUE.all(conn, steps[2][1])
-        assert nxt.due == delivery.due_at and nxt.deferred is None
+        assert claim.tick(conn, delivery.due_at - timedelta(minutes=1)) == claim.Tick([], delivery.due_at)
+        assert claim.tick(conn, due_now) == claim.Tick([delivery.account_id], None)

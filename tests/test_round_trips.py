@@ -5,6 +5,7 @@ COMMIT that psycopg sends on its own included) and per statement on SQLite, so t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,3 +63,31 @@ def test_a_batch_of_deliveries_costs_at_most_two_and_a_half_round_trips_each(
     assert all(r.status == SENT for r in deliveries(app, kind="queued"))
     print(f"{trips / sent:.2f} round trips per delivery")
     assert trips / sent <= 2.5, f"{trips} round trips for {sent} deliveries ({trips / sent:.2f} each)"
+
+
+def test_a_dispatch_tick_is_one_round_trip(make_app, campaigns_dir, clock, proxies):
+    """The daemon's tick reads the due accounts and the next due time in one statement (issue 9: it was two
+    per tick, and in steady state a tick runs for each post)."""
+    import time
+
+    from bot.daemon import Daemon
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    app = make_app(networks={"a1": FakeNetwork("a1")}, accounts=(), config_extra='[accounts.a1]\nnetwork = "console"\n')
+    plan(app)
+    later = clock.now() + timedelta(hours=1)
+    lifecycle.queue(app, "test", later, "Later: {{ link }}", "tester")
+    counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
+    daemon = Daemon(app)
+    try:
+        daemon._recovered_at = time.monotonic()  # the recovery pass (every few seconds) is not this tick's
+        daemon.dispatch_job()  # the first opens the tick's connection
+        before = counter.trips
+        daemon.dispatch_job()
+        assert counter.trips - before == 1
+        assert daemon.waker.pending == pytest.approx(3600, abs=5)  # the next wake-up: when that post is due
+    finally:
+        daemon.pool.shutdown()
+        daemon.dispatcher.close()
+        daemon._drop_tick_link()

@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Kind, Status
@@ -80,27 +94,49 @@ def _due_accounts_statement() -> Any:
             .where(_runnable(now), ~_stopped(), ~_account_blocked(now)).distinct())
 
 
-def due_accounts(conn: Connection, now: datetime) -> list[str]:
-    """Accounts with posts due now that may post: one statement (emergency stop and holds folded in)."""
-    return sorted({row.account_id for row in _DUE_ACCOUNTS.all(conn, {"b_now": now})})
-
-
 def _next_due_statement() -> Any:
-    """Two index range scans (each min is one index probe), in one statement: one round trip per tick."""
+    """Two index range scans (each min is one index probe)."""
     now = bindparam("b_now", type_=UTCDateTime())
     due = select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now).scalar_subquery()
     deferred = select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now).scalar_subquery()
-    return select(due.label("due"), deferred.label("deferred"))
+    return select(null(), due.label("due"), deferred.label("deferred"))
 
 
-_NEXT_DUE = Raw(_next_due_statement())
+def _tick_statement() -> Any:
+    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now,
+    then one row (its account NULL) with the next due time and the next end of a deferral, strictly after now."""
+    none = cast(null(), UTCDateTime())
+    accounts = _due_accounts_statement().add_columns(none.label("due"), none.label("deferred"))
+    return union_all(accounts, _next_due_statement())
+
+
+_TICK = Raw(_tick_statement())
+
+
+@dataclass(frozen=True)
+class Tick:
+    accounts: list[str]
+    """Accounts with posts due now that may post (the emergency stop and the accounts' holds folded in)."""
+    next_due: datetime | None
+    """The next time a planned delivery comes due or its deferral ends, strictly after now."""
+
+
+def tick(conn: Connection, now: datetime) -> Tick:
+    accounts, times = set(), []
+    for row in _TICK.all(conn, {"b_now": now}):
+        if row.account_id is not None:
+            accounts.add(row.account_id)
+        else:
+            times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
+    return Tick(sorted(accounts), min(times) if times else None)
+
+
+def due_accounts(conn: Connection, now: datetime) -> list[str]:
+    return tick(conn, now).accounts
 
 
 def next_due_at(conn: Connection, now: datetime) -> datetime | None:
-    """The next time a planned delivery comes due or its deferral ends, strictly after now."""
-    [row] = _NEXT_DUE.all(conn, {"b_now": now})
-    times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
-    return min(times) if times else None
+    return tick(conn, now).next_due
 
 
 def _stale(row: Any, now: datetime) -> bool:
@@ -180,7 +216,6 @@ def _take_statement(one: bool) -> Any:
 
 
 _DUE, _TAKE, _TAKE_ONE = Raw(_due_statement()), _take_statement(False), Raw(_take_statement(True))
-_DUE_ACCOUNTS = Raw(_due_accounts_statement())
 
 
 def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
