@@ -74,3 +74,34 @@ def test_validate_warns_when_schedules_exceed_an_accounts_budget(tmp_path, campa
     assert warning.field == "accounts.x_free"
     assert "post 48 times in the 24 h" in warning.message and "17 posts per 24 h" in warning.message
     assert result.errors == []
+
+
+def test_each_window_counts_what_the_account_sent_or_may_have_sent_in_it(make_app, campaigns_dir, clock):
+    """The counts behind the rate budgets (one raw statement for all windows): sent and unknown rows count,
+    each window from its own start; other accounts' and other statuses' rows do not."""
+    from bot.outbox.budgets import used_in_windows
+    from bot.outbox.link import Link
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1", "a2"]', languages='languages = ["en"]',
+                   ask='ask = "Act"', schedule=LATER)
+    app = make_app(networks={a: FakeNetwork(a) for a in ("a1", "a2")}, accounts=(),
+                   config_extra="".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in ("a1", "a2")))
+    plan(app)
+    start = clock.now()
+    for n, minutes in enumerate((0, 30, 100, 110)):  # sent 110, 80, 10 and 0 minutes before `now`
+        clock.set(start + timedelta(minutes=minutes))
+        lifecycle.queue(app, "test", clock.now(), f"post {n}", "t", account="a1")
+        Dispatcher(app).run_once()
+    lifecycle.queue(app, "test", clock.now(), "a2's post", "t", account="a2")
+    Dispatcher(app).run_once()
+    with app.sessions() as s:
+        rows = {r.text: r for r in s.scalars(select(DeliveryRow).where(DeliveryRow.kind == "queued"))}
+        rows["post 2"].status = "unknown"  # may have gone out: counted
+        rows["post 3"].status = "failed"  # did not: not counted
+        s.commit()
+    windows = (BudgetWindow(limit=10, per_seconds=3600), BudgetWindow(limit=10, per_seconds=6000),
+               BudgetWindow(limit=10, per_seconds=86400))
+    with Link(app.engine) as link:
+        assert link.run(lambda conn: used_in_windows(conn, "a1", windows, clock.now())) == [1, 2, 3]
+        assert link.run(lambda conn: used_in_windows(conn, "a1", windows[:1], clock.now())) == [1]
+        assert link.run(lambda conn: used_in_windows(conn, "a2", windows, clock.now())) == [1, 1, 1]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.outbox import claim, record
+from bot.outbox import budgets, claim, record
 from tests.conftest import deliveries
 from tests.test_dispatch import one_post_app
 
@@ -90,7 +90,10 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
     due_now = delivery.due_at + timedelta(microseconds=1)
     steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}, 1),
              (claim._TICK, {"b_now": delivery.due_at - timedelta(minutes=1)}, 1),  # no account due, the next time
-             (claim._TICK, {"b_now": due_now}, 2)]  # its account, no next time
+             (claim._TICK, {"b_now": due_now}, 2),  # its account, no next time
+             (budgets._used_statement(2), {"b_account": delivery.account_id, "b_since_0": due_now - timedelta(hours=1),
+                                           "b_since_1": due_now - timedelta(days=1),
+                                           "b_widest": due_now - timedelta(days=1)}, 1)]  # a rate budget's counts
     with app.engine.connect() as conn:
         for raw, params, count in steps:
             seen: list[tuple[str, Any]] = []

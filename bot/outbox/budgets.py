@@ -9,13 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
 from bot.budgets import BudgetWindow
 from bot.clock import as_utc
 from bot.outbox.enums import ErrorKind, Status
+from bot.outbox.raw import Raw
 from bot.outbox.record import set_account
 from bot.outbox.tables import DELIVERIES, stamp
+from bot.store.models import UTCDateTime
 
 D = DELIVERIES.c
 
@@ -92,14 +94,27 @@ class BudgetBook:
                 self._seen.pop(account_id, None)
 
 
+def _used_statement(windows: int) -> Raw:
+    """Posts sent (or maybe sent) in each of ``windows`` windows, ``b_since_N`` the start of the N-th and
+    ``b_widest`` the earliest: one statement, run raw (it runs whenever an account's lock is taken afresh)."""
+    counts = [func.coalesce(func.sum(case((D.sent_at >= bindparam(f"b_since_{n}", type_=UTCDateTime()), 1),
+                                          else_=0)), 0).label(f"w{n}") for n in range(windows)]
+    return Raw(select(*counts).where(D.account_id == bindparam("b_account"),
+                                     or_(D.status == Status.SENT, D.status == Status.UNKNOWN),
+                                     D.sent_at >= bindparam("b_widest", type_=UTCDateTime())))
+
+
+_USED: dict[int, Raw] = {}
+"""By number of windows (an account has one to three)."""
+
+
 def used_in_windows(conn: Connection, account_id: str, windows: tuple[BudgetWindow, ...],
                     now: datetime) -> list[int]:
     """Posts the account sent (or may have sent) in each window: one statement for all windows."""
-    widest = now - timedelta(seconds=max(w.per_seconds for w in windows))
-    counts = [func.coalesce(func.sum(case((D.sent_at >= now - timedelta(seconds=w.per_seconds), 1), else_=0)), 0)
-              for w in windows]
-    row = conn.execute(select(*counts).where(D.account_id == account_id, D.status.in_((Status.SENT, Status.UNKNOWN)),
-                                             D.sent_at >= widest)).one()
+    raw = _USED.get(len(windows)) or _USED.setdefault(len(windows), _used_statement(len(windows)))
+    params: dict[str, object] = {f"b_since_{n}": now - timedelta(seconds=w.per_seconds) for n, w in enumerate(windows)}
+    params |= {"b_account": account_id, "b_widest": now - timedelta(seconds=max(w.per_seconds for w in windows))}
+    [row] = raw.all(conn, params)
     return [int(v) for v in row]
 
 
