@@ -11,10 +11,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import BigInteger, Connection, Engine, bindparam, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.outbox.raw import Raw
+
 PLAN_LOCK = 0x63616D7062  # "campb"
+# An account's lock is taken and let go once per run of an account whose lock was not kept: run raw, as the
+# hot path's statements are (bot/outbox/raw.py).
+_TRY_LOCK = Raw(select(func.pg_try_advisory_lock(bindparam("b_key", type_=BigInteger())).label("got")))
+_UNLOCK_ALL = Raw(select(func.pg_advisory_unlock_all().label("done")))
 
 
 def idle_keep(concurrency: int) -> int:
@@ -94,7 +100,7 @@ class AccountLocks:
             return True, held[0], False
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": account_key(account_id)}))
+            got = bool(_TRY_LOCK.execute(conn, {"b_key": account_key(account_id)})[1].got)
         except BaseException:
             conn.close()
             raise
@@ -141,7 +147,7 @@ class AccountLocks:
 
     def _let_go(self, conn: Connection) -> None:
         try:
-            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            _UNLOCK_ALL.execute(conn, {})
             conn.close()
         except SQLAlchemyError:  # a dead connection: its locks died with it
             conn.invalidate()
