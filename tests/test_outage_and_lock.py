@@ -297,3 +297,22 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
     assert refusals == [0, 1]
     [row] = deliveries(app, kind="queued")
     assert row.status == SENT
+
+
+def test_a_broken_idle_lock_connection_does_not_keep_the_other_accounts_locks(make_app, database_url):
+    """Letting idle locks go goes on past a connection the driver already knows is broken (its error raised
+    before any statement runs): the other accounts' locks are let go, so other workers may take them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from bot.store.locks import AccountLocks
+
+    app = make_app()
+    locks = AccountLocks(app.engine, keep=10)
+    for account_id in ("a1", "a2"):
+        mine, conn, _ = locks.take(account_id)
+        assert mine and conn is not None
+        locks.give_back(account_id, conn, healthy=True)
+    held = locks._idle["a1"][0]
+    held.connection.driver_connection.close()  # broken under SQLAlchemy's feet: no statement can run on it
+    locks.close()
+    assert _lock_is_free(app, "a1") and _lock_is_free(app, "a2")

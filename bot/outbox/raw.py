@@ -93,11 +93,13 @@ class Raw:
             conn.begin()
         driver = conn.connection.driver_connection
         assert driver is not None
-        cursor = driver.cursor()
-        try:
+        cursor = None
+        try:  # a connection the driver knows is closed fails at cursor(): wrapped too, as SQLAlchemy wraps it
+            cursor = driver.cursor()
             cursor.execute(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
             wrapped = DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
