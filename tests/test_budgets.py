@@ -99,7 +99,8 @@ def test_each_window_counts_what_the_account_sent_or_may_have_sent_in_it(make_ap
         rows["post 2"].status = "unknown"  # may have gone out: counted
         rows["post 3"].status = "failed"  # did not: not counted
         s.commit()
-    windows = (BudgetWindow(limit=10, per_seconds=3600), BudgetWindow(limit=10, per_seconds=6000),
+    # The second window starts exactly when post 1 was sent (80 minutes ago): a window includes its start.
+    windows = (BudgetWindow(limit=10, per_seconds=3600), BudgetWindow(limit=10, per_seconds=4800),
                BudgetWindow(limit=10, per_seconds=86400))
     with Link(app.engine) as link:
         assert link.run(lambda conn: used_in_windows(conn, "a1", windows, clock.now())) == [1, 2, 3]

@@ -132,10 +132,12 @@ def tick(conn: Connection, now: datetime) -> Tick:
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
+    """The tick's accounts (its other half, two index probes, costs next to nothing)."""
     return tick(conn, now).accounts
 
 
 def next_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The tick's next due time (its other half is the due-accounts read: run_once and the planner's log)."""
     return tick(conn, now).next_due
 
 
