@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,6 +45,7 @@ from bot.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0  # after a tick failed unexpectedly, the next one (sooner than the safety tick)
+PLAN_RETRY_SECONDS = 5.0  # after a plan skipped because another process held the planner's lock
 
 
 def _files_signature(directory: Path) -> frozenset[tuple[str, int, int]]:
@@ -120,6 +122,12 @@ class Daemon:
     def plan_job(self) -> None:
         try:
             report = plan(self.app)
+            if report.busy:  # another process held the planner's lock for a moment: our turn comes soon, not
+                # at the next interval (the web app storing the files as a worker starts must not cost minutes)
+                retry_at = self.app.clock.now() + timedelta(seconds=PLAN_RETRY_SECONDS)
+                self.scheduler.add_job(self.plan_job, "date", run_date=retry_at, id="plan-retry",
+                                       replace_existing=True)
+                return
             for issue in report.issues:
                 if issue.severity == "warning":
                     log.warning("%s", issue)

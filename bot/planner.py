@@ -41,6 +41,9 @@ class PlanReport:
     updated: int = 0
     cancelled: int = 0
     skipped: int = 0
+    busy: bool = False
+    """Nothing was planned: another process held the planner's lock (a worker planning, or the web app or a
+    command storing the campaign files)."""
     issues: list[Issue] = field(default_factory=list)
     campaigns: dict[str, LoadedCampaign] = field(default_factory=dict)
 
@@ -232,8 +235,8 @@ def plan(app: App, result: LoadResult | None = None) -> PlanReport:
     several workers only one plans at a time (the others skip their turn)."""
     with advisory_lock(app.engine, PLAN_LOCK) as acquired:
         if not acquired:
-            log.debug("another worker is planning; skipping this turn")
-            return PlanReport()
+            log.debug("another process is planning or storing the campaigns; skipping this turn")
+            return PlanReport(busy=True)
         return _plan(app, result)
 
 

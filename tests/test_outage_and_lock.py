@@ -316,3 +316,38 @@ def test_a_broken_idle_lock_connection_does_not_keep_the_other_accounts_locks(ma
     held.connection.driver_connection.close()  # broken under SQLAlchemy's feet: no statement can run on it
     locks.close()
     assert _lock_is_free(app, "a1") and _lock_is_free(app, "a2")
+
+
+def test_while_another_process_stores_the_campaigns_the_worker_plans_again_shortly(make_app, campaigns_dir,
+                                                                                  database_url, clock):
+    """One planner at a time on SQLite too: the web app and commands store the campaign files from processes
+    of their own, and two first starts inserting the same campaign crashed one of them (UNIQUE constraint).
+    The planner's lock is a file lock there (held here as another process would hold it: flock is per open
+    file); while it is held the worker's plan skips its turn and tries again in seconds, and a command's
+    sync waits for it."""
+    import threading
+
+    from bot.cli.base import sync
+    from bot.planner import plan
+    from bot.store.locks import PLAN_LOCK, advisory_lock
+    from tests.conftest import write_campaign
+
+    write_campaign(campaigns_dir)
+    app = make_app()
+    daemon = Daemon(app)
+    synced = threading.Event()
+    try:
+        with advisory_lock(app.engine, PLAN_LOCK, wait=True) as got:
+            assert got
+            assert plan(app).busy
+            daemon.plan_job()
+            retry = daemon.scheduler.get_job("plan-retry")
+            assert retry is not None and retry.trigger.run_date > clock.now()
+            waiting = threading.Thread(target=lambda: (sync(app), synced.set()), daemon=True)
+            waiting.start()
+            assert not synced.wait(0.5)  # a command's sync waits for the lock
+        waiting.join(timeout=60)
+        assert synced.is_set()
+        assert not plan(app).busy and plan(app).issues == []
+    finally:
+        daemon.dispatcher.close()

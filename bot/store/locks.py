@@ -1,19 +1,24 @@
 """PostgreSQL advisory locks: one planner at a time, and one worker per account at a time (so an account's
-posts stay in order when several workers share the database). On SQLite there is one worker, so the locks
-always succeed."""
+posts stay in order when several workers share the database). On SQLite there is one worker, so account
+locks always succeed; the planner's lock is a file lock beside the database (the web app and commands write
+campaign definitions from processes of their own)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import BigInteger, Connection, Engine, bindparam, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import ConfigError
 from bot.outbox.raw import Raw
 
 PLAN_LOCK = 0x63616D7062  # "campb"
@@ -38,7 +43,8 @@ def account_key(account_id: str) -> int:
 def advisory_lock(engine: Engine, key: int, *, wait: bool = False) -> Iterator[bool]:
     """Hold a session-level advisory lock for the block; yields whether it was acquired."""
     if engine.dialect.name != "postgresql":
-        yield True
+        with _file_lock(engine, key, wait=wait) as got:
+            yield got
         return
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -52,6 +58,34 @@ def advisory_lock(engine: Engine, key: int, *, wait: bool = False) -> Iterator[b
         finally:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+@contextmanager
+def _file_lock(engine: Engine, key: int, *, wait: bool) -> Iterator[bool]:
+    """advisory_lock on SQLite: flock on a file beside the database file, for every process using it (none
+    for an in-memory database, which one process alone sees)."""
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:":
+        yield True
+        return
+    path = Path(f"{database}.plan.lock" if key == PLAN_LOCK else f"{database}.lock-{key & 0xFFFFFFFFFFFFFFFF:x}")
+    try:
+        handle = open(path, "a")  # noqa: SIM115 - closed below, after the lock is let go
+    except OSError as exc:
+        raise ConfigError(f"lock file {path}: cannot open it for writing ({exc.strerror}); campaign-bot needs "
+                          "write access to the database's folder") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
 
 
 @contextmanager
