@@ -75,3 +75,8 @@ def test_the_campaign_page_draws_the_engagement_chart(web: Web, browser_page: An
     assert page.get_by_role("heading", name="The target answered").is_visible()
     chart.screenshot(path=str(shot.__globals__["ARTEFACTS"] / "reach-chart.png"))
     shot(page, "campaign-reach")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: each network is a card, nothing off screen
+    assert page.locator("table.reach").evaluate("e => e.parentElement.scrollWidth <= e.parentElement.clientWidth")
+    responses = page.locator("table.reach tfoot td[data-label=\"Target's responses\"]").bounding_box()
+    assert responses is not None and responses["x"] + responses["width"] <= 390
+    shot(page, "campaign-reach-phone")
