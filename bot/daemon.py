@@ -28,7 +28,6 @@ from typing import IO, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.alerts.runner import start as start_alerts
@@ -41,6 +40,7 @@ from bot.outbox.link import Link
 from bot.planner import plan
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
+from bot.store.locks import beside_database, open_lock_file
 from bot.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
@@ -63,17 +63,12 @@ class SingleWorkerLock:
 
     def __init__(self, app: App) -> None:
         self.handle: IO[str] | None = None
-        database = make_url(str(app.engine.url)).database
-        self.path = Path(f"{database}.worker.lock") if database and database != ":memory:" else None
+        self.path = beside_database(app.engine, ".worker.lock")
 
     def acquire(self) -> None:
         if self.path is None:
             return
-        try:
-            self.handle = open(self.path, "a+")  # noqa: SIM115 - held for the life of the process
-        except OSError as exc:
-            raise ConfigError(f"worker lock {self.path}: cannot open it for writing ({exc.strerror}); the worker "
-                              "needs write access to the database's folder") from None
+        self.handle = open_lock_file(self.path, "worker lock")  # held for the life of the process
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

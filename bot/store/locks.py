@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import BigInteger, Connection, Engine, bindparam, func, select, text
 from sqlalchemy.engine import make_url
@@ -60,21 +61,30 @@ def advisory_lock(engine: Engine, key: int, *, wait: bool = False) -> Iterator[b
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
+def beside_database(engine: Engine, suffix: str) -> Path | None:
+    """A file next to a SQLite database file (its lock files); None for an in-memory database, which one
+    process alone sees."""
+    database = make_url(str(engine.url)).database
+    return Path(f"{database}{suffix}") if database and database != ":memory:" else None
+
+
+def open_lock_file(path: Path, what: str) -> IO[str]:
+    """Open (create) a lock file, or one line saying why it cannot be (``what``: which lock, for that line)."""
+    try:
+        return open(path, "a+")  # noqa: SIM115 - the caller holds it as long as its lock
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot open it for writing ({exc.strerror}); campaign-bot needs "
+                          "write access to the database's folder") from None
+
+
 @contextmanager
 def _file_lock(engine: Engine, key: int, *, wait: bool) -> Iterator[bool]:
-    """advisory_lock on SQLite: flock on a file beside the database file, for every process using it (none
-    for an in-memory database, which one process alone sees)."""
-    database = make_url(str(engine.url)).database
-    if not database or database == ":memory:":
+    """advisory_lock on SQLite: flock on a file beside the database file, for every process using it."""
+    path = beside_database(engine, ".plan.lock" if key == PLAN_LOCK else f".lock-{key & 0xFFFFFFFFFFFFFFFF:x}")
+    if path is None:
         yield True
         return
-    path = Path(f"{database}.plan.lock" if key == PLAN_LOCK else f"{database}.lock-{key & 0xFFFFFFFFFFFFFFFF:x}")
-    try:
-        handle = open(path, "a")  # noqa: SIM115 - closed below, after the lock is let go
-    except OSError as exc:
-        raise ConfigError(f"lock file {path}: cannot open it for writing ({exc.strerror}); campaign-bot needs "
-                          "write access to the database's folder") from None
-    try:
+    with open_lock_file(path, "planner's lock") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -84,8 +94,6 @@ def _file_lock(engine: Engine, key: int, *, wait: bool) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        handle.close()
 
 
 @contextmanager
