@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import drop_pg_database, emit, fresh_pg_database, pg_url, write_world
-from bot.app import bootstrap
-from bot.config import load_config
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
+from bot.planning.planner import plan
+from bot.worker.dispatch import Dispatcher
 
 DB = "campaign_bot_bench_claim"
 

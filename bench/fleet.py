@@ -18,11 +18,11 @@ from mastodon import Mastodon
 from sqlalchemy import func, select
 
 from bench.common import write_world
-from bot import lifecycle
-from bot.app import App
-from bot.daemon import Daemon
+from bot.actions import lifecycle
+from bot.bootstrap import App
 from bot.outbox import staff
 from bot.store.models import DeliveryRow
+from bot.worker.daemon import Daemon
 
 LIFTED = "rate_budget = [{ limit = 1000000, per_seconds = 60 }]\n"
 CAMPAIGN = "c00000"

@@ -12,11 +12,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bench.common import emit, timed, write_world
-from bot.app import bootstrap
+from bot.bootstrap import bootstrap
 from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.templates import render
-from bot.config import load_config
-from bot.planner import plan
+from bot.config.settings import load_config
+from bot.planning.planner import plan
 
 
 def post(campaign_id: str, account: str, text: str) -> None:  # what each naive job would run

@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.common import emit, timed, write_world
-from bot.app import bootstrap
-from bot.config import load_config
-from bot.planner import plan
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
+from bot.planning.planner import plan
 from bot.store.models import DeliveryRow
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import emit, peak_rss_mb, timed, write_world
-from bot.app import bootstrap
-from bot.config import load_config
-from bot.planner import plan
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
+from bot.planning.planner import plan
 from bot.reach.report import campaign_report
 from bot.reach.schedule import due_posts
 

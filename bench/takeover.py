@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from bench import fleet
 from bench.common import REPO, ServerProcess, drop_pg_database, emit, fresh_pg_database, pg_url
-from bot.app import bootstrap
-from bot.config import load_config
-from bot.planner import plan
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
+from bot.planning.planner import plan
 from bot.store.models import DeliveryRow, WorkerRow
 
 NAME = "campaign_bot_bench_takeover"

@@ -76,7 +76,7 @@ def run(quick: bool) -> dict[str, object]:
     import os
 
     from bot.campaigns.validate import load_campaigns
-    from bot.config import load_config
+    from bot.config.settings import load_config
 
     for var in ("BENCH_X_TOKEN", "BENCH_MASTODON_TOKEN", "BENCH_BLUESKY_PASSWORD"):
         os.environ.setdefault(var, "bench")

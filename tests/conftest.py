@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from bot.app import App, bootstrap
+from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
-from bot.config import load_config
+from bot.config.settings import load_config
 from bot.store.db import make_engine
 from bot.store.models import Base, DeliveryRow
 from tests.fakes import FakeNetwork

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.config import AccountSettings
+from bot.config.settings import AccountSettings
 from bot.networks.base import Network, Post, Published
 
 

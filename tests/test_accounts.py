@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.accounts import AccountDirectory, guess_network
-from bot.app import bootstrap
+from bot.accounts.directory import AccountDirectory, guess_network
+from bot.bootstrap import bootstrap
 from bot.cli import cli
-from bot.config import load_config
+from bot.config.settings import load_config
 from bot.networks.base import Misconfigured, Post
-from bot.networks.console import ConsoleNetwork
+from bot.networks.console.adapter import ConsoleNetwork
 from tests.conftest import REPO, campaign_toml
 
 ACCOUNTS = """
@@ -168,7 +168,7 @@ def test_an_account_missing_from_the_config_is_misconfigured_never_printed_to_th
 def test_starting_the_cli_and_measuring_texts_imports_no_network_client_library():
     probe = (
         "import sys\n"
-        "import bot.cli, bot.app, bot.campaigns.validate, bot.reports\n"
+        "import bot.cli, bot.bootstrap, bot.campaigns.validate, bot.queries.reports\n"
         "from bot.networks.registry import ADAPTERS, network_class\n"
         "for kind in ADAPTERS:\n"
         "    cls = network_class(kind)\n"
@@ -184,7 +184,7 @@ def test_with_no_config_a_bluesky_account_previews_with_its_bluesky_handle_not_t
     from sqlalchemy import select
 
     from bot.clock import FakeClock
-    from bot.planner import plan
+    from bot.planning.planner import plan
     from bot.store.models import DeliveryRow
 
     monkeypatch.chdir(tmp_path)
@@ -225,7 +225,7 @@ class StoredSecrets:
 
 def test_an_account_from_outside_the_config_brings_its_own_secrets_to_its_adapter(config_file):
     from bot.networks.base import MemoryStore
-    from bot.networks.mastodon import MastodonSettings
+    from bot.networks.mastodon.adapter import MastodonSettings
 
     settings = MastodonSettings(network="mastodon", api_base_url="https://m.example", access_token_env="token")
     directory = AccountDirectory(load_config(config_file), accounts={

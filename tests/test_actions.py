@@ -3,13 +3,13 @@ action to the adapter, and an adapter that does not perform an action fails that
 
 from sqlalchemy import update
 
-from bot import lifecycle
-from bot.deliveries import FAILED, SENT
-from bot.dispatch import Dispatcher
+from bot.actions import lifecycle
 from bot.networks.base import Post, Published
-from bot.outbox.enums import Action
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import FAILED, SENT
+from bot.states import Action
 from bot.store.models import DeliveryRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER

@@ -12,19 +12,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from bot import lifecycle, reports
+from bot.actions import lifecycle
 from bot.alerts import queue
 from bot.alerts.detect import detect
 from bot.alerts.runner import start, tick
 from bot.alerts.transport import TransportError, scrub
 from bot.cli import cli
-from bot.deliveries import FAILED, SENT, UNKNOWN
-from bot.dispatch import Dispatcher
 from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError
 from bot.outbox import workers
 from bot.outbox.policy import Hold
 from bot.outbox.record import hold_account
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import FAILED, SENT, UNKNOWN
+from bot.queries import reports
+from bot.worker.dispatch import Dispatcher
 from tests.alert_servers import closed_port_url, smtp, webhook
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.settings import ALL_EVENTS, AlertSettings
-from bot.config import load_config
+from bot.config.alerts import ALL_EVENTS, AlertSettings
+from bot.config.settings import load_config
 from bot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from bot.alerts.runner import tick
-from bot.heartbeat import beat
+from bot.queries.liveness import beat
 from bot.web import users
 from bot.web.app import create_app
 from bot.web.users import add_user

@@ -2,14 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot import lifecycle
-from bot.budgets import BudgetWindow, budget_for, busiest
+from bot.actions import lifecycle
 from bot.campaigns.validate import load_campaigns
-from bot.config import load_config
-from bot.deliveries import MISSED, PLANNED, SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.config.settings import load_config
+from bot.networks.budgets import BudgetWindow, budget_for, busiest
+from bot.planning.planner import plan
+from bot.planning.rows import MISSED, PLANNED, SENT
 from bot.store.models import DeliveryRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 

@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot import lifecycle
+from bot.actions import lifecycle
 from bot.cli import cli
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, QUEUED, SENT
-from bot.dispatch import Dispatcher
 from bot.errors import UserError
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, PLANNED, QUEUED, SENT
 from bot.store.models import AuditRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 
 

@@ -10,12 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot import account_state, lifecycle, reports
+from bot.accounts import state as account_state
+from bot.actions import lifecycle
 from bot.cli import cli
-from bot.deliveries import CALL_TO_ACTION, CLOSING, PLANNED, QUEUED, SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import CALL_TO_ACTION, CLOSING, PLANNED, QUEUED, SENT
+from bot.queries import reports
 from bot.store.models import AuditRow, Base, CampaignRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 
 LONG_ID = "peru-children-humanitarian-status"
@@ -228,8 +230,8 @@ def test_a_queued_post_in_the_database_is_previewed_once(make_app, campaigns_dir
 
 
 def test_status_says_whether_a_worker_is_alive(make_app, campaigns_dir, clock):
-    from bot.heartbeat import beat
     from bot.outbox import workers
+    from bot.queries.liveness import beat
 
     app, _ = sent_campaign(make_app, campaigns_dir, clock)
     assert "WORKER: no worker is running" in invoke("status")[1]

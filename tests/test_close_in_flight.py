@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from bot import lifecycle
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT, UNKNOWN
-from bot.dispatch import Dispatcher
+from bot.actions import lifecycle
 from bot.networks.base import OutcomeUnknown, TransientError
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT, UNKNOWN
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER, bootstrap_like

@@ -17,10 +17,10 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.networks.mastodon_oauth import pkce_pair, server_info
+from bot.networks.mastodon.oauth import pkce_pair, server_info
+from bot.store.supporters import MastodonAppRow, SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import require_cipher
-from bot.supporters.tables import MastodonAppRow, SupporterRow
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
@@ -202,9 +202,9 @@ def test_pkce_challenge_is_the_s256_of_the_verifier_and_mastodon_mock_offers_it(
 def test_a_supporter_connected_on_the_web_boosts_the_organisations_next_post(
         make_app: Any, campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch, mastodon_server: Any,
         clock: Any) -> None:
-    from bot.dispatch import Dispatcher
     from bot.supporters.waves import tick
     from bot.web.app import create_app
+    from bot.worker.dispatch import Dispatcher
     from tests.test_supporters_boost import boost_app, boosters, org_posts
 
     core = boost_app(make_app, campaigns_dir, monkeypatch, mastodon_server)  # the organisation posts as alice
@@ -250,7 +250,7 @@ def test_only_public_mastodon_servers_are_called_unless_the_app_itself_runs_loca
 
 
 def test_a_server_before_mastodon_4_3_gets_the_code_flow_without_pkce_and_errors_hold_no_secret() -> None:
-    from bot.networks.mastodon_oauth import OAuthError, authorize_url, exchange_code
+    from bot.networks.mastodon.oauth import OAuthError, authorize_url, exchange_code
     from tests.httpfake import FakeServer
     from tests.httpfake import Request as FakeRequest
     from tests.httpfake import Response as FakeResponse

@@ -1,10 +1,10 @@
 from datetime import timedelta
 
-from bot import lifecycle
-from bot.deliveries import FAILED, MISSED, PLANNED, SENT, UNKNOWN
-from bot.dispatch import Dispatcher
+from bot.actions import lifecycle
 from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError, RateLimited, TransientError
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import FAILED, MISSED, PLANNED, SENT, UNKNOWN
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 
@@ -137,7 +137,7 @@ def test_revoked_credentials_disable_that_account_and_the_others_go_on(make_app,
     assert a1.texts == [] and a1.calls == 1
     held = deliveries(app, account_id="a1", kind="queued")
     assert all(d.status == PLANNED for d in held) and "revoked" in held[0].error
-    from bot.reports import status
+    from bot.queries.reports import status
 
     assert status(app)["accounts"][0]["account"] == "a1" and status(app)["accounts"][0]["disabled"]
 
@@ -172,7 +172,7 @@ def test_a_text_over_the_accounts_limit_is_failed_before_sending(make_app, campa
 
 def bootstrap_like(app):
     """A second worker on the same database (a restarted daemon): new owner id, same networks."""
-    from bot.app import bootstrap
+    from bot.bootstrap import bootstrap
 
     return bootstrap(app.config, clock=app.clock, networks=app.network_overrides, engine=app.engine)
 

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from bot.cli import cli
-from bot.config import BotSettings, load_config
+from bot.config.settings import BotSettings, load_config
 from bot.networks.registry import ADAPTERS, network_class
 
 REPO = Path(__file__).resolve().parent.parent

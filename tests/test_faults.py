@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import lifecycle
-from bot.app import bootstrap
-from bot.config import load_config
-from bot.deliveries import SENT, UNKNOWN
-from bot.planner import plan
+from bot.actions import lifecycle
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
+from bot.planning.planner import plan
+from bot.planning.rows import SENT, UNKNOWN
 from bot.store.models import DeliveryRow
 from tests.conftest import TARGETS
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX

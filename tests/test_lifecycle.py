@@ -2,11 +2,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import lifecycle
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.actions import lifecycle
+from bot.planning.planner import plan
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT
 from bot.store.models import AuditRow, CampaignRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot import lifecycle
-from bot.deliveries import PLANNED, SENT
-from bot.dispatch import Dispatcher
+from bot.actions import lifecycle
 from bot.errors import ConfigError
 from bot.networks.base import Misconfigured
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import PLANNED, SENT
 from bot.store.models import AccountStateRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER

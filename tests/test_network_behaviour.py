@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.account_state import DbAccountStore
-from bot.app import bootstrap
-from bot.config import load_config
+from bot.accounts.state import DbAccountStore
+from bot.bootstrap import bootstrap
+from bot.config.settings import load_config
 from bot.networks.base import Misconfigured, OutcomeUnknown, PermanentError, RateLimited, TransientError
-from bot.networks.bluesky import BlueskyNetwork, BlueskySettings
-from bot.networks.mastodon import MastodonNetwork, MastodonSettings
-from bot.networks.x import XNetwork, XSettings
+from bot.networks.bluesky.adapter import BlueskyNetwork, BlueskySettings
+from bot.networks.mastodon.adapter import MastodonNetwork, MastodonSettings
+from bot.networks.x.adapter import XNetwork, XSettings
 from tests.fake_networks import FakeBluesky, FakeX
 from tests.httpfake import Response
 from tests.test_network_contract import post
@@ -183,7 +183,7 @@ def test_mastodon_length_follows_the_instance_and_is_cached_in_the_database(app,
 
 
 def test_a_disabled_account_can_be_enabled_again(app):
-    from bot import account_state
+    from bot.accounts import state as account_state
     from bot.store.models import AccountStateRow
 
     with app.sessions.begin() as s:
@@ -305,7 +305,7 @@ def test_a_mastodon_token_file_that_disappears_is_misconfigured_and_works_once_r
 
 
 def test_an_x_text_is_parsed_by_twitter_text_once_for_its_length_and_its_validity():
-    from bot.networks.x import parse_text
+    from bot.networks.x.adapter import parse_text
 
     text = "Una sola vez, por favor https://example.org/ua #Perú 👍🏽"
     before = parse_text.cache_info()
@@ -333,7 +333,7 @@ def test_a_mastodon_post_whose_outcome_is_unknown_is_found_among_the_accounts_re
 def test_a_status_rendered_as_mastodon_renders_it_reads_back_as_the_text_we_posted():
     """The markup of Mastodon's TextFormatter (app/lib/text_formatter.rb): links split into invisible and ellipsis
     spans, mentions as h-cards showing @user, hashtags with the tag in a span."""
-    from bot.networks.mastodon import _comparable, _html_text
+    from bot.networks.mastodon.adapter import _comparable, _html_text
 
     content = ('<p><span class="h-card" translate="no"><a href="https://example.org/@someone" class="u-url mention">'
                '@<span>someone</span></a></span> please act now <a href="https://m.example/tags/FreeThem" '

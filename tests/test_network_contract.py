@@ -26,9 +26,9 @@ from bot.networks.base import (
     ThreadRef,
     TransientError,
 )
-from bot.networks.bluesky import BlueskyNetwork, BlueskySettings
-from bot.networks.mastodon import MastodonNetwork, MastodonSettings
-from bot.networks.x import XNetwork, XSettings
+from bot.networks.bluesky.adapter import BlueskyNetwork, BlueskySettings
+from bot.networks.mastodon.adapter import MastodonNetwork, MastodonSettings
+from bot.networks.x.adapter import XNetwork, XSettings
 from tests.fake_networks import FakeBluesky, FakeX
 from tests.httpfake import Response
 

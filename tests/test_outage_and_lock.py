@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.daemon import Daemon, SingleWorkerLock
-from bot.outage import OutageLog
+from bot.worker.daemon import Daemon, SingleWorkerLock
+from bot.worker.outage import OutageLog
 
 
 class Ticks:
@@ -46,8 +46,8 @@ def test_an_outage_is_logged_once_reminded_each_minute_and_its_end_noted(caplog)
 def test_the_daemon_logs_a_real_outage_once_and_a_line_when_it_ends(tmp_path, pg_database, caplog):
     from sqlalchemy.engine import make_url
 
-    from bot.app import bootstrap
-    from bot.config import load_config
+    from bot.bootstrap import bootstrap
+    from bot.config.settings import load_config
     from tests.tcpproxy import TcpProxy
 
     if pg_database is None:
@@ -146,10 +146,10 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
         pytest.skip("account locks are PostgreSQL's")
     from sqlalchemy import text
 
-    from bot import lifecycle
-    from bot.deliveries import PLANNED, SENT
-    from bot.dispatch import Dispatcher
-    from bot.planner import plan
+    from bot.actions import lifecycle
+    from bot.planning.planner import plan
+    from bot.planning.rows import PLANNED, SENT
+    from bot.worker.dispatch import Dispatcher
     from tests.conftest import deliveries, write_campaign
     from tests.fakes import FakeNetwork
 
@@ -199,8 +199,8 @@ def _lock_is_free(app: Any, account_id: str) -> bool:
 def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_url: str, **bot: Any) -> Any:
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
-    from bot import lifecycle
-    from bot.planner import plan
+    from bot.actions import lifecycle
+    from bot.planning.planner import plan
     from tests.conftest import write_campaign
     from tests.fakes import FakeNetwork
 
@@ -217,7 +217,7 @@ def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_
 
 
 def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir, clock, database_url):
-    from bot import lifecycle
+    from bot.actions import lifecycle
 
     app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url)
     try:
@@ -233,7 +233,7 @@ def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir
 def test_an_account_waiting_for_a_free_sender_keeps_no_idle_lock(make_app, campaigns_dir, clock, database_url):
     import threading
 
-    from bot import lifecycle
+    from bot.actions import lifecycle
 
     app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url, concurrency=1)
     gate = threading.Event()
@@ -260,10 +260,10 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
     from sqlalchemy import event, text
     from sqlalchemy.exc import OperationalError
 
-    from bot import lifecycle
-    from bot.deliveries import SENT
-    from bot.dispatch import Dispatcher
-    from bot.planner import plan
+    from bot.actions import lifecycle
+    from bot.planning.planner import plan
+    from bot.planning.rows import SENT
+    from bot.worker.dispatch import Dispatcher
     from tests.conftest import deliveries, write_campaign
     from tests.fakes import FakeNetwork
 
@@ -328,7 +328,7 @@ def test_while_another_process_stores_the_campaigns_the_worker_plans_again_short
     import threading
 
     from bot.cli.base import sync
-    from bot.planner import plan
+    from bot.planning.planner import plan
     from bot.store.locks import PLAN_LOCK, advisory_lock
     from tests.conftest import write_campaign
 

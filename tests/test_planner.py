@@ -2,11 +2,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
-from bot.reports import preview
+from bot.planning.planner import plan
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, PLANNED, SENT
+from bot.queries.reports import preview
 from bot.store.models import DeliveryRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import write_campaign
 
 

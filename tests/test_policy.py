@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.outbox.enums import ErrorKind, Status
 from bot.outbox.policy import Answer, Hold, Retry, decide
+from bot.states import ErrorKind, Status
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RESET = NOW + timedelta(minutes=15)

@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot import lifecycle
+from bot.actions import lifecycle
 from bot.cli import cli
-from bot.dispatch import Dispatcher
 from bot.networks.reading import Counts
-from bot.planner import plan
+from bot.planning.planner import plan
 from bot.reach import collect as reach_collect
 from bot.reach.collect import collect
 from bot.reach.report import report, rows
 from bot.reach.schedule import next_reading
 from bot.reach.tables import READERS, RESPONSES
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import START, deliveries, write_campaign
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
@@ -318,8 +318,8 @@ def test_the_reach_migration_creates_exactly_the_reach_tables(tmp_path):
 def test_the_daemon_runs_one_collection_job_whatever_the_restarts(tmp_path):
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.app import bootstrap
-    from bot.config import load_config
+    from bot.bootstrap import bootstrap
+    from bot.config.settings import load_config
 
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[bot]\ndatabase_url = "sqlite:///{tmp_path}/bot.db"\n', encoding="utf-8")

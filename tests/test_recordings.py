@@ -13,8 +13,8 @@ import vcr
 import yaml
 
 from bot.networks.base import Media, PermanentError, Post, ThreadRef
-from bot.networks.mastodon import MastodonNetwork, MastodonSettings
-from bot.networks.x import XNetwork, XSettings
+from bot.networks.mastodon.adapter import MastodonNetwork, MastodonSettings
+from bot.networks.x.adapter import XNetwork, XSettings
 from tests.conftest import SHARED, shared
 from tests.test_network_contract import png
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot import lifecycle
-from bot.deliveries import SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.actions import lifecycle
+from bot.planning.planner import plan
+from bot.planning.rows import SENT
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.wirecount import CountingProxy, SqliteCounter
@@ -70,7 +70,7 @@ def test_a_dispatch_tick_is_one_round_trip(make_app, campaigns_dir, clock, proxi
     per tick, and in steady state a tick runs for each post)."""
     import time
 
-    from bot.daemon import Daemon
+    from bot.worker.daemon import Daemon
 
     write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
                    ask='ask = "Act now"', schedule=LATER)

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from bot.deliveries import MISSED, SENT
-from bot.dispatch import Dispatcher
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.planning.rows import MISSED, SENT
 from bot.store.models import DeliveryRow
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER

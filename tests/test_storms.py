@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import lifecycle
-from bot.app import bootstrap
+from bot.actions import lifecycle
+from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.config import load_config
-from bot.deliveries import FAILED, PLANNED, SENT, UNKNOWN
-from bot.dispatch import Dispatcher
-from bot.planner import plan
-from bot.reports import status
+from bot.config.settings import load_config
+from bot.planning.planner import plan
+from bot.planning.rows import FAILED, PLANNED, SENT, UNKNOWN
+from bot.queries.reports import status
 from bot.store.models import DeliveryRow
+from bot.worker.dispatch import Dispatcher
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
 from tests.httpfake import Response
 from tests.test_faults import LIFTED, mastodon_account, set_env, world

@@ -15,17 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import lifecycle
-from bot.app import App
+from bot.actions import lifecycle
+from bot.bootstrap import App
 from bot.clock import FakeClock
-from bot.dispatch import Dispatcher
 from bot.outbox.amplify import plan_unboosts, plan_wave, unplanned_posts
-from bot.planner import plan
+from bot.planning.planner import plan
 from bot.store.models import DeliveryRow
+from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import new_key, require_cipher
-from bot.supporters.tables import SupporterRow
 from bot.supporters.waves import tick
+from bot.worker.dispatch import Dispatcher
 from tests.conftest import deliveries, write_campaign
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
@@ -272,7 +272,7 @@ def test_on_close_supporters_boost_the_closing_message_and_planned_boosts_of_cal
 
 def test_a_status_of_another_instance_is_resolved_on_the_supporters_before_the_reblog(monkeypatch):
     from bot.networks.base import Post, TransientError
-    from bot.networks.mastodon import MastodonNetwork, MastodonSettings
+    from bot.networks.mastodon.adapter import MastodonNetwork, MastodonSettings
     from tests.fake_networks import FakeMastodon
 
     theirs = FakeMastodon().start()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bot.app import App
+from bot.bootstrap import App
 from bot.cli import cli
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, new_key

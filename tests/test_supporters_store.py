@@ -12,14 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-import bot.supporters.tables  # noqa: F401 - registers the tables
-from bot.app import App
+import bot.store.supporters  # noqa: F401 - registers the tables
+from bot.bootstrap import App
 from bot.errors import UserError
 from bot.store.db import make_engine, upgrade
 from bot.store.models import AuditRow, Base
+from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, SecretKeyError, cipher_from_env, new_key, require_cipher
-from bot.supporters.tables import SupporterRow
 
 TOKEN = "tok-SECRET-mastodon-0123456789"
 APP_PASSWORD = "abcd-efgh-SECRET-ijkl"
@@ -179,9 +179,9 @@ def test_the_key_comes_from_the_environment_and_a_bad_one_is_one_clear_line() ->
 
 def test_a_worker_keeps_a_bounded_number_of_supporters_adapters(make_app: Callable[..., App],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.app
+    import bot.bootstrap
 
-    monkeypatch.setattr(bot.app, "OUTSIDE_ADAPTERS", 2)
+    monkeypatch.setattr(bot.bootstrap, "OUTSIDE_ADAPTERS", 2)
     app = make_app()
     cipher = Cipher([new_key()])
     with app.sessions.begin() as s:

@@ -4,9 +4,9 @@ import pytest
 import yaml
 from twitter_text.config import config as twitter_config
 
-from bot.networks.bluesky import BlueskyNetwork
-from bot.networks.mastodon import mastodon_length
-from bot.networks.x import MAX_WEIGHTED, is_valid_post, weighted_length
+from bot.networks.bluesky.adapter import BlueskyNetwork
+from bot.networks.mastodon.adapter import mastodon_length
+from bot.networks.x.adapter import MAX_WEIGHTED, is_valid_post, weighted_length
 from tests.conftest import SHARED, shared
 
 CONFORMANCE_FILE = "conformance/twitter-text/validate.yml"

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from bot.campaigns.validate import load_campaigns
 from bot.cli import cli
-from bot.config import load_config
+from bot.config.settings import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).parent / "corpus" / "broken"
@@ -76,7 +76,7 @@ def test_an_invalid_file_never_stops_the_others(tmp_path, config):
         shutil.copy(CORPUS / name, folder / name)
     shutil.copy(REPO / "campaigns" / "peru-children-humanitarian-status.toml", folder / "peru.toml")
     config.bot.campaigns_dir = str(folder)
-    from bot.config import Config
+    from bot.config.settings import Config
 
     fallback = Config(bot=config.bot, accounts={}, path=None, console_fallback=True)
     result = load_campaigns(fallback, NOW)

@@ -12,7 +12,7 @@ from bot.campaigns.loader import campaign_files
 from bot.campaigns.texts import MAX_FILE_BYTES, MAX_TEXT
 from bot.campaigns.validate import load_campaigns
 from bot.cli import cli
-from bot.config import load_config
+from bot.config.settings import load_config
 from tests.conftest import campaign_toml, write_campaign
 
 NOW = datetime(2026, 11, 30, 13, tzinfo=UTC)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot import lifecycle
+from bot.actions import lifecycle
 from bot.clock import SystemClock
-from bot.daemon import Daemon
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.worker.daemon import Daemon
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 from tests.waiting import wait_for
@@ -84,7 +84,7 @@ def test_posts_due_milliseconds_apart_all_go_out_without_waiting_for_the_safety_
 
 
 def test_the_waker_keeps_the_earliest_wake_up_and_consumes_it_only_when_due():
-    from bot.wakeups import Waker
+    from bot.worker.wakeups import Waker
 
     now = [100.0]
     waker = Waker(monotonic=lambda: now[0])
@@ -190,7 +190,7 @@ def test_the_listener_backs_off_afresh_after_it_listened_and_renews_its_connecti
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     from sqlalchemy import text
 
-    from bot.wakeups import DueListener
+    from bot.worker.wakeups import DueListener
 
     app = make_app()
     heard: list[int] = []

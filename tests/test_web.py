@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.heartbeat import beat
+from bot.queries.liveness import beat
 from bot.store.models import AuditRow, ControlRow, DeliveryRow
 from tests.conftest import deliveries
 from tests.web_fixtures import Web, csrf_of, sign_in, web  # noqa: F401 - the fixture
@@ -158,7 +158,7 @@ def test_an_organiser_edits_and_cancels_a_queued_post(web: Web) -> None:
 
 
 def test_an_organiser_changes_only_the_posts_they_queued(web: Web) -> None:
-    from bot import lifecycle
+    from bot.actions import lifecycle
 
     lifecycle.queue(web.core, "test", web.core.clock.now(), "someone else's", "ana", account="a1", language="en")
     (row,) = deliveries(web.core, kind="queued")
@@ -203,7 +203,7 @@ def test_the_queue_form_offers_the_campaigns_languages_and_accounts_in_its_zone(
 
 
 def test_the_timeline_shows_the_next_posts_and_links_to_the_rest(web: Web) -> None:
-    from bot.planner import plan
+    from bot.planning.planner import plan
 
     plan(web.core)
     client = web.client("organiser")

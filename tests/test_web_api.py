@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import cli
+from bot.store.access import TokenRow
 from bot.web import users
-from bot.web.models import TokenRow
 from tests.conftest import deliveries
 from tests.web_fixtures import Web, csrf_of, web  # noqa: F401 - the fixture
 
@@ -82,8 +82,8 @@ def test_an_organisers_post_waits_for_approval_by_someone_else_with_the_staff_ro
 
 
 def test_nobody_approves_their_own_post(web: Web) -> None:
+    from bot.actions import web_services as services
     from bot.errors import UserError
-    from bot.web import services
 
     services.queue_for_approval(web.core, "test", web.core.clock.now(), "mine", "staff")
     (pending,) = services.pending_approvals(web.core)
@@ -157,9 +157,9 @@ def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(w
 
 
 def test_a_post_awaiting_approval_is_cancelled_by_the_close_and_not_approved_after_it(web: Web) -> None:
-    from bot import lifecycle
+    from bot.actions import lifecycle
+    from bot.actions import web_services as services
     from bot.errors import UserError
-    from bot.web import services
 
     services.queue_for_approval(web.core, "test", web.core.clock.now(), "late post", "organiser")
     (pending,) = services.pending_approvals(web.core)

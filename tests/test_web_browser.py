@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.heartbeat import beat
-from bot.planner import plan
+from bot.planning.planner import plan
+from bot.queries.liveness import beat
 from bot.web import users
 from tests.conftest import deliveries
 from tests.web_fixtures import PASSWORD, Web, web  # noqa: F401 - the fixture

@@ -8,9 +8,9 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import bot.heartbeat  # noqa: F401 - registers its table
-import bot.web.models  # noqa: F401 - registers the tables
-import bot.web.share  # noqa: F401 - registers the share kit's tables
+import bot.queries.liveness  # noqa: F401 - registers its table
+import bot.reach.links  # noqa: F401 - registers the share kit's tables
+import bot.store.access  # noqa: F401 - registers the tables
 from bot.store.db import make_engine, upgrade
 from bot.store.models import Base
 

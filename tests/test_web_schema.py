@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.heartbeat import beat
+from bot.queries.liveness import beat
 from bot.web.users import create_token
 from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
 

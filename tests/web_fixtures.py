@@ -13,8 +13,8 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.app import App
-from bot.planner import sync_definitions
+from bot.bootstrap import App
+from bot.planning.planner import sync_definitions
 from bot.web import users
 from bot.web.app import create_app
 from bot.web.users import add_user

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from bot.alerts.settings import AlertSettings, Event
-from bot.outbox.enums import ErrorKind, Status
+from bot.config.alerts import AlertSettings, Event
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, human, stamp
+from bot.queries.reports import deadline
 from bot.reach.tables import TargetResponseRow
-from bot.reports import deadline
+from bot.states import ErrorKind, Status
 from bot.store.models import AuditRow
 
 LOOKBACK = timedelta(days=3)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.alerts.detect import Alert
 from bot.alerts.models import ALERTS, FAILED, PENDING, SENDING, SENDS, SENT
-from bot.alerts.settings import Destination
+from bot.config.alerts import Destination
 
 LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(seconds=30)

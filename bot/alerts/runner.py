@@ -18,11 +18,11 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.alerts import queue
 from bot.alerts.detect import detect
-from bot.alerts.settings import Destination
 from bot.alerts.transport import AppriseTransport, Transport, TransportError
+from bot.config.alerts import Destination
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 PER_STEP = 50

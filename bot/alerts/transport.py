@@ -12,7 +12,7 @@ import re
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.alerts.settings import Destination, load_apprise
+from bot.config.alerts import Destination, load_apprise
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0

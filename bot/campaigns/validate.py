@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.accounts import account_languages, resolve_account
-from bot.budgets import BudgetWindow, budget_for, busiest
+from bot.accounts.directory import account_languages, resolve_account
 from bot.campaigns.deadlines import deadline_passed
 from bot.campaigns.loader import (
     TARGETS_FILE,
@@ -27,7 +26,8 @@ from bot.campaigns.schedule import campaign_slots, rule_ever_posts
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, pick, render
 from bot.campaigns.texts import messages
-from bot.config import Config
+from bot.config.settings import Config
+from bot.networks.budgets import BudgetWindow, budget_for, busiest
 from bot.networks.registry import network_class
 from bot.networks.text import graphemes
 

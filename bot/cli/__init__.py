@@ -4,11 +4,10 @@ A user's mistake is one line on stderr and exit status 1, never a traceback; a c
 parse is exit status 2 (see EXIT_CODES).
 """
 
-from bot.cli import actions, admin, alerts, supporters, views
+from bot.cli import actions, admin, alerts, report, supporters, views
 from bot.cli.base import EXIT_CODES, cli, main
-from bot.reach import cli as _reach_cli  # noqa: F401 - registers `report` (bot/reach/cli.py)
-from bot.web.cli import register as _register_web
+from bot.cli.web import register as _register_web
 
-_register_web(cli, admin.run)  # the web app's commands: web, users, tokens, run --web (bot/web/cli.py)
+_register_web(cli, admin.run)  # the web app's commands: web, users, tokens, run --web (bot/cli/web.py)
 
-__all__ = ["EXIT_CODES", "actions", "admin", "alerts", "cli", "main", "supporters", "views"]
+__all__ = ["EXIT_CODES", "actions", "admin", "alerts", "cli", "main", "report", "supporters", "views"]

@@ -6,10 +6,11 @@ from typing import Any
 
 import click
 
-from bot import lifecycle, reports
+from bot.actions import lifecycle
 from bot.cli.base import by_option, cli, config_option, friendly, json_option, make_app, print_json, sync
 from bot.cli.fmt import echo, heading, local, wrapped
 from bot.errors import UserError
+from bot.queries import reports
 
 OUTCOME_HELP = "success, or no-further-action (no_further_action is the same)."
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from bot.app import App, bootstrap
+from bot.bootstrap import App, bootstrap
 from bot.cli.base import EXIT_ERROR, EXIT_OK, cli, config_option, friendly, load, make_app
-from bot.config import Config
+from bot.config.settings import Config
 from bot.errors import UserError
 from bot.store.db import redact
 
@@ -55,7 +55,7 @@ def throwaway_database(config: Config) -> Path:
 @friendly
 def run(ctx: click.Context, config_path: str | None, dry_run: bool) -> None:
     """Run the daemon: plan, post on time, send closing messages."""
-    from bot.daemon import Daemon
+    from bot.worker.daemon import Daemon
 
     logging.getLogger("bot").setLevel(logging.INFO)
     config = load(ctx, config_path, dry_run=dry_run)
@@ -100,7 +100,7 @@ def validate(ctx: click.Context, config_path: str | None, paths: tuple[Path, ...
     from bot.campaigns.validate import load_campaigns
 
     config = load(ctx, config_path)
-    from bot.accounts import AccountDirectory
+    from bot.accounts.directory import AccountDirectory
 
     result = load_campaigns(config, datetime.now(UTC), _campaign_paths(paths))
     misconfigured = AccountDirectory(config).problems
@@ -150,7 +150,7 @@ def accounts_check(ctx: click.Context, config_path: str | None) -> None:
 @friendly
 def accounts_enable(ctx: click.Context, config_path: str | None, account: str) -> None:
     """Re-enable an account that was disabled when its credentials were refused."""
-    from bot import account_state
+    from bot.accounts import state as account_state
 
     app = make_app(ctx, config_path)
     changed = account_state.enable(app, account)

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import OperationalError
 
-from bot.app import App, bootstrap
-from bot.config import CONFIG_ENV, Config, load_config
+from bot.bootstrap import App, bootstrap
+from bot.config.settings import CONFIG_ENV, Config, load_config
 from bot.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,7 +78,7 @@ def make_app(ctx: click.Context, config_path: str | None) -> App:
 def sync(app: App) -> None:
     """Make the database know the campaigns on disk, for the commands that change state (they work without a
     daemon). Reports never call this: they are read-only."""
-    from bot.planner import sync_definitions
+    from bot.planning.planner import sync_definitions
     from bot.store.locks import PLAN_LOCK, advisory_lock
 
     result = app.load_campaigns(budgets=False)

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import click
 
-from bot.app import App
+from bot.bootstrap import App
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.cli.base import by_option, cli, config_option, friendly, json_option, make_app, print_json
 from bot.errors import UserError

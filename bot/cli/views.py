@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from bot import reports
+from bot.actions.lifecycle import human_duration
 from bot.cli.alerts import alert_failures
 from bot.cli.base import cli, config_option, friendly, json_option, make_app, print_json
 from bot.cli.fmt import WIDTH, echo, heading, kind_label, local, wrapped
-from bot.deliveries import (
+from bot.errors import UserError
+from bot.planning.rows import (
     CALL_TO_ACTION,
     CLOSING,
     FAILED,
@@ -22,9 +23,8 @@ from bot.deliveries import (
     UNKNOWN,
     UPDATE,
 )
-from bot.errors import UserError
-from bot.lifecycle import human_duration
-from bot.outbox.enums import Status
+from bot.queries import reports
+from bot.states import Status
 
 STATUSES = [str(s) for s in Status]  # the values, as stored (not the enum's names)
 KINDS = [str(k) for k in (CALL_TO_ACTION, UPDATE, QUEUED, CLOSING)]

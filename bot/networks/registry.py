@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from bot.networks.base import Network
 
 ADAPTERS: dict[str, str] = {
-    "console": "bot.networks.console:ConsoleNetwork",
-    "mastodon": "bot.networks.mastodon:MastodonNetwork",
-    "x": "bot.networks.x:XNetwork",
-    "bluesky": "bot.networks.bluesky:BlueskyNetwork",
+    "console": "bot.networks.console.adapter:ConsoleNetwork",
+    "mastodon": "bot.networks.mastodon.adapter:MastodonNetwork",
+    "x": "bot.networks.x.adapter:XNetwork",
+    "bluesky": "bot.networks.bluesky.adapter:BlueskyNetwork",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.budgets import BudgetWindow
+from bot.networks.budgets import BudgetWindow
 
 
 class AccountSettings(BaseModel):

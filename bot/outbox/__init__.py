@@ -6,7 +6,7 @@ Claim (bot.outbox.claim), record an outcome under the lease (bot.outbox.record),
 What to record after a network call is decided by the pure bot.outbox.policy.
 """
 
-from bot.outbox.enums import Action, ErrorKind, Kind, Status
 from bot.outbox.staff import cancel_unsent, insert_planned, revive, update_planned
+from bot.states import Action, ErrorKind, Kind, Status
 
 __all__ = ["Action", "ErrorKind", "Kind", "Status", "cancel_unsent", "insert_planned", "revive", "update_planned"]

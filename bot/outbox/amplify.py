@@ -37,11 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.outbox.enums import Action, ErrorKind, Status
 from bot.outbox.staff import wake_workers
 from bot.outbox.tables import ACCOUNTS, DELIVERIES
+from bot.states import Action, ErrorKind, Status
 from bot.store.models import UTCDateTime
-from bot.supporters.tables import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
+from bot.store.supporters import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
 
 D, S, SC, W = DELIVERIES.c, SUPPORTERS.c, SUPPORTER_CAMPAIGNS.c, WAVES.c
 BOOSTABLE = ("mastodon", "bluesky")

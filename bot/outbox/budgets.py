@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
-from bot.budgets import BudgetWindow
 from bot.clock import as_utc
-from bot.outbox.enums import ErrorKind, Status
-from bot.outbox.raw import Raw
+from bot.networks.budgets import BudgetWindow
 from bot.outbox.record import set_account
 from bot.outbox.tables import DELIVERIES, stamp
+from bot.states import ErrorKind, Status
 from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 D = DELIVERIES.c
 

@@ -31,10 +31,10 @@ from sqlalchemy import (
 )
 
 from bot.clock import as_utc
-from bot.outbox.enums import ErrorKind, Kind, Status
-from bot.outbox.raw import Raw
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
+from bot.states import ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c

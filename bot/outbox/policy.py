@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.outbox.enums import ErrorKind, Status
+from bot.states import ErrorKind, Status
 
 UNKNOWN_COOLDOWN = timedelta(seconds=60)  # an account waits after an unknown outcome on a non-idempotent network
 MISCONFIGURED_RETRY = timedelta(seconds=60)  # a missing secret is looked for again about once a minute

@@ -11,11 +11,11 @@ from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal,
 
 from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
-from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.policy import Decision, Hold
-from bot.outbox.raw import Raw
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.states import ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from bot.errors import NotFound, UserError
-from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import DELIVERIES
+from bot.states import ErrorKind, Kind, Status
 
 D = DELIVERIES.c
 REVIVABLE = (ErrorKind.CLOSED, ErrorKind.UNSCHEDULED)
@@ -30,7 +30,7 @@ def wake_workers(conn: Connection) -> None:
 
 
 def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """New planned deliveries (rows as built by bot.deliveries.row)."""
+    """New planned deliveries (rows as built by bot.planning.rows.row)."""
     if not rows:
         return 0
     for r in rows:

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
-from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
+from bot.states import ErrorKind, Kind, Status
 
 HEARTBEAT_SECONDS = 2.0
 DEAD_AFTER = timedelta(seconds=10)

@@ -32,7 +32,7 @@ from bot.reach.tables import READERS, SNAPSHOTS
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 30

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, select
 
 from bot.clock import as_utc
 from bot.errors import NotFound
-from bot.outbox.enums import Action, Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, stamp
 from bot.reach.clicks import clicks_for
 from bot.reach.tables import READERS, RESPONSES, SNAPSHOTS
+from bot.states import Action, Status
 
 D, S, R = DELIVERIES.c, SNAPSHOTS.c, RESPONSES.c
 COUNTS = ("boosts", "likes", "replies", "quotes")

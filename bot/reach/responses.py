@@ -17,9 +17,9 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.networks.reading import Mention, handle_key
-from bot.outbox.enums import Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES
 from bot.reach.tables import RESPONSES
+from bot.states import Status
 
 D = DELIVERIES.c
 

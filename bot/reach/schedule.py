@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from bot.clock import as_utc
-from bot.outbox.enums import Action, Status
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES
 from bot.reach.tables import READERS, SNAPSHOTS
+from bot.states import Action, Status
 
 D, C, S = DELIVERIES.c, CAMPAIGNS.c, SNAPSHOTS.c
 STEPS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))

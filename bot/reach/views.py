@@ -11,7 +11,7 @@ from bot.reach.chart import engagement_svg
 from bot.reach.report import campaign_report, report, summary_line
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 
 def campaign_reach(core: App, campaign_id: str) -> dict[str, Any] | None:

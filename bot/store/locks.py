@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import ConfigError
-from bot.outbox.raw import Raw
+from bot.store.raw import Raw
 
 PLAN_LOCK = 0x63616D7062  # "campb"
 # An account's lock is taken and let go once per run of an account whose lock was not kept: run raw, as the

@@ -20,9 +20,9 @@ from bot.networks.base import AccountStore
 from bot.networks.registry import account_settings_model
 from bot.networks.secrets import Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
+from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher
-from bot.supporters.tables import SupporterRow
 
 AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
 TOKEN = "access_token"

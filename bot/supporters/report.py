@@ -11,8 +11,8 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import DeliveryRow
+from bot.store.supporters import AmplifyWaveRow, SupporterCampaignRow, SupporterRow
 from bot.supporters.service import ACCOUNT_PREFIX, CONNECTED
-from bot.supporters.tables import AmplifyWaveRow, SupporterCampaignRow, SupporterRow
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ injected clock's time) and an ``actor`` for the audit log. Secrets go in and out
                       redirect_uri=, scopes=) -> MastodonApp     registered once per instance, then kept
     ensure_mastodon_app(session, cipher, now, instance, api_base_url, redirect_uri, register) -> MastodonApp
         the kept app, or ``register(api_base_url, redirect_uri, SCOPES) -> (client_id, client_secret)``
-        (bot.networks.mastodon_oauth.register_app) called once and saved
+        (bot.networks.mastodon.oauth.register_app) called once and saved
     rotate_secrets(session, cipher) -> int                         `campaign-bot secrets rotate`
     supporters_exist(session) -> bool                              start-up check for the key
 
@@ -48,10 +48,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot import audit
 from bot.errors import UserError
+from bot.store import audit
+from bot.store.supporters import MastodonAppRow, SupporterCampaignRow, SupporterRow
 from bot.supporters.crypto import Cipher
-from bot.supporters.tables import MastodonAppRow, SupporterCampaignRow, SupporterRow
 
 NETWORKS = ("mastodon", "bluesky")
 CONNECTED = "connected"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, select
 
 from bot.outbox.amplify import pending_accounts, plan_waves
+from bot.store.supporters import SupporterRow
 from bot.supporters.accounts import preload, revoked
-from bot.supporters.tables import SupporterRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 

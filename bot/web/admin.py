@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import UserError
+from bot.store.access import ROLES
 from bot.web import users
 from bot.web.auth import CSRF, require
-from bot.web.models import ROLES
 from bot.web.rendering import flash, render
 from bot.web.users import Person
 

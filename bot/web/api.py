@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from bot import lifecycle, reports
+from bot.actions import lifecycle
+from bot.actions import web_services as services
 from bot.errors import NotFound
-from bot.web import services, views
+from bot.queries import pages as views
+from bot.queries import reports
 from bot.web.auth import require
 from bot.web.users import Person
 

@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.alerts.runner import running as alerts_running
-from bot.app import App
+from bot.bootstrap import App
 from bot.errors import NotFound, UserError
+from bot.store.access import SecretRow
 from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn
-from bot.web.models import SecretRow
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from bot.errors import UserError
-from bot.networks import mastodon_oauth as oauth
+from bot.networks.mastodon import oauth
 from bot.store.models import CampaignRow
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, cipher_from_env

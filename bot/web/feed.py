@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
-from bot.deliveries import CLOSING, SENT
-from bot.outbox.enums import Action
+from bot.planning.rows import CLOSING, SENT
+from bot.queries.kit import loaded_campaign
+from bot.states import Action
 from bot.store.models import DeliveryRow
-from bot.web.kit import loaded_campaign
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"

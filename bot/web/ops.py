@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import heartbeat
+from bot.queries import liveness as heartbeat
 from bot.store.models import DeliveryRow
 from bot.web.auth import PUBLIC, require
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 router = APIRouter()
 LATENESS_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)

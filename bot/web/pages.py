@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from bot import lifecycle, reports
+from bot.actions import lifecycle
+from bot.actions import web_services as services
 from bot.errors import NotFound, UserError
+from bot.queries import pages as views
+from bot.queries import reports
 from bot.reach import views as reach_views
-from bot.web import services, views
 from bot.web.auth import CSRF, require
 from bot.web.rendering import flash, render
 from bot.web.users import Person

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import NotFound
+from bot.queries.kit import build_kit, loaded_campaign
+from bot.reach.links import ShareLinkRow, count_click, with_source
 from bot.supporters.crypto import SecretKeyError, cipher_from_env
 from bot.web.auth import PUBLIC, require
 from bot.web.feed import atom
-from bot.web.kit import build_kit, loaded_campaign
 from bot.web.rendering import templates
-from bot.web.share import ShareLinkRow, count_click, with_source
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

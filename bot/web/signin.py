@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot import audit
 from bot.errors import UserError
+from bot.store import audit
 from bot.web import users
 from bot.web.auth import CSRF, PUBLIC, require
 from bot.web.rendering import flash, render

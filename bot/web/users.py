@@ -13,12 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import audit
 from bot.errors import NotFound, UserError
-from bot.web.models import ROLES, TokenRow, UserRow
+from bot.store import audit
+from bot.store.access import ROLES, TokenRow, UserRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from bot import recovery
 from bot.errors import ConfigError
 from bot.networks.base import (
     AuthRevoked,
@@ -37,13 +36,14 @@ from bot.networks.base import (
 )
 from bot.outbox import budgets, claim, record
 from bot.outbox.claim import Claimed
-from bot.outbox.enums import Action, Status
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
+from bot.states import Action, Status
 from bot.store.locks import AccountLocks, idle_keep
+from bot.worker import recovery
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 BATCH = 20

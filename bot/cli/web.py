@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config import CONFIG_ENV
+from bot.config.settings import CONFIG_ENV
 from bot.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +41,7 @@ def _friendly(func: F) -> F:
 
 
 def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) -> Any:
-    from bot.app import bootstrap
+    from bot.bootstrap import bootstrap
     from bot.cli.base import load
 
     return bootstrap(load(ctx, config_path, dry_run=dry_run))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.accounts import account_languages
+from bot.accounts.directory import account_languages
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import pick, render
-from bot.outbox.enums import Action, Kind, Status
+from bot.states import Action, Kind, Status
 
 # The enums are defined once (bot/outbox/enums.py); these names stay for the modules that import them.
 PLANNED, SENDING, SENT = Status.PLANNED, Status.SENDING, Status.SENT

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from bot.networks.atkeys import delivery_tid, repost_rkey
 from bot.networks.base import (
     AccountInfo,
     AccountStore,
@@ -37,10 +36,11 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.networks.bluesky_errors import error_name as _error_name
-from bot.networks.bluesky_errors import rate_limited as _rate_limited
-from bot.networks.bluesky_errors import session_dead as _session_dead
-from bot.networks.bluesky_reads import read_counts, read_mentions
+from bot.networks.bluesky.errors import error_name as _error_name
+from bot.networks.bluesky.errors import rate_limited as _rate_limited
+from bot.networks.bluesky.errors import session_dead as _session_dead
+from bot.networks.bluesky.keys import delivery_tid, repost_rkey
+from bot.networks.bluesky.reads import read_counts, read_mentions
 from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings

@@ -11,24 +11,27 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from bot import account_state, audit, lifecycle, reports
+from bot.accounts import state as account_state
+from bot.actions import lifecycle
+from bot.actions.lifecycle import Result
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
-from bot.deliveries import PLANNED, QUEUED, message_rows
 from bot.errors import NotFound, UserError
-from bot.lifecycle import Result
 from bot.networks.registry import network_class
 from bot.outbox import staff
-from bot.outbox.enums import Status
-from bot.reports import delivery_dict
+from bot.planning.rows import PLANNED, QUEUED, message_rows
+from bot.queries import reports
+from bot.queries.reports import delivery_dict
+from bot.states import Status
+from bot.store import audit
+from bot.store.access import ApprovalRow
 from bot.store.models import DeliveryRow
 from bot.web.auth import Forbidden
-from bot.web.models import ApprovalRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 AWAITING_APPROVAL = Status.AWAITING_APPROVAL
 EDITABLE = (PLANNED, AWAITING_APPROVAL)

@@ -14,12 +14,12 @@ from bot.errors import ConfigError
 from bot.networks.base import Misconfigured, Post, Published
 from bot.networks.registry import network_class
 from bot.outbox import workers
-from bot.outbox.enums import ErrorKind, Kind, Status
 from bot.outbox.link import Link
 from bot.outbox.record import record_sent
+from bot.states import ErrorKind, Kind, Status
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 

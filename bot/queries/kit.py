@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
-from bot.deliveries import CALL_TO_ACTION, SENT
 from bot.errors import NotFound
 from bot.networks.registry import network_class
+from bot.planning.rows import CALL_TO_ACTION, SENT
+from bot.reach.links import ensure_code
 from bot.store.models import CampaignRow, DeliveryRow
-from bot.web.share import ensure_code
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 KIT_NETWORKS = ("x", "mastodon", "bluesky")
 NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}

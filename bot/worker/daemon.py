@@ -31,17 +31,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.alerts.runner import start as start_alerts
-from bot.app import App
-from bot.dispatch import Dispatcher
+from bot.bootstrap import App
 from bot.errors import ConfigError
-from bot.outage import OutageLog
 from bot.outbox import workers
 from bot.outbox.link import Link
-from bot.planner import plan
+from bot.planning.planner import plan
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
 from bot.store.locks import beside_database, open_lock_file
-from bot.wakeups import DueListener, Waker
+from bot.worker.dispatch import Dispatcher
+from bot.worker.outage import OutageLog
+from bot.worker.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0  # after a tick failed unexpectedly, the next one (sooner than the safety tick)

@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.account_state import DbAccountStore
-from bot.accounts import AccountDirectory, AccountView
+from bot.accounts.directory import AccountDirectory, AccountView
+from bot.accounts.state import DbAccountStore
 from bot.campaigns.loader import LoadResult
 from bot.campaigns.validate import LoadCache, load_campaigns
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.config.settings import Config
 from bot.networks.base import Network
 from bot.store.db import ensure_schema, make_engine, make_sessionmaker
 from bot.store.models import InstallationRow

@@ -15,7 +15,7 @@ from bot.outbox import workers
 from bot.store.models import WorkerRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 FRESH_SECONDS = 30
 """A heartbeat older than this means the worker is gone (or stuck)."""

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.health import failing_destinations
 from bot.campaigns.loader import campaign_files, did_you_mean
-from bot.deliveries import PLANNED, SENDING
 from bot.errors import NotFound
-from bot.heartbeat import worker_alive
-from bot.previews import close_preview, iso, known_campaigns, preview, reply_parent
+from bot.planning.rows import PLANNED, SENDING
+from bot.queries.liveness import worker_alive
+from bot.queries.previews import close_preview, iso, known_campaigns, preview, reply_parent
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 __all__ = ["close_preview", "delivery_dict", "history", "iso", "known_campaigns", "preview", "reply_parent",
            "status"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.alerts.settings import AlertSettings, Destination, parse_destinations, parse_settings
+from bot.config.alerts import AlertSettings, Destination, parse_destinations, parse_settings
 from bot.errors import ConfigError
 from bot.networks.settings import AccountSettings
 

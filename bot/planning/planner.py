@@ -15,21 +15,23 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, lifecycle, outbox
-from bot.accounts import account_languages
+from bot import outbox
+from bot.accounts.directory import account_languages
+from bot.actions import lifecycle
 from bot.campaigns.deadlines import calls_to_action
 from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
 from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, PLANNED, SENDING, SENT, UNKNOWN, UPDATE, media_for, row
-from bot.outbox.enums import ErrorKind
 from bot.outbox.staff import REVIVABLE
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, PLANNED, SENDING, SENT, UNKNOWN, UPDATE, media_for, row
+from bot.states import ErrorKind
+from bot.store import audit
 from bot.store.locks import PLAN_LOCK, advisory_lock
 from bot.store.models import CampaignRow, DeliveryRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 FILE_ACTOR = "campaign file"

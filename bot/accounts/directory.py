@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.budgets import BudgetWindow, budget_for
-from bot.config import Config
+from bot.config.settings import Config
 from bot.networks.base import AccountStore, Misconfigured, Network
-from bot.networks.console import ConsoleNetwork
+from bot.networks.budgets import BudgetWindow, budget_for
+from bot.networks.console.adapter import ConsoleNetwork
 from bot.networks.registry import network_class
 from bot.networks.secrets import EnvSecrets, Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
@@ -73,7 +73,7 @@ def account_languages(view: AccountView, campaign_languages: list[str]) -> list[
 
 
 class AccountDirectory:
-    """Every account the engine may post for. Built once per process (bot.app.bootstrap); the secrets of
+    """Every account the engine may post for. Built once per process (bot.bootstrap.bootstrap); the secrets of
     every account are read when it is built, and what cannot be read is in ``problems``.
 
     ``accounts`` adds accounts that are not in the config, each with its own Secrets; ``lookup`` is asked

@@ -35,9 +35,9 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.networks.mastodon_reads import MENTION_RE, counts_of, mention_of, version_of
-from bot.networks.mastodon_reads import comparable as _comparable
-from bot.networks.mastodon_reads import html_text as _html_text
+from bot.networks.mastodon.reads import MENTION_RE, counts_of, mention_of, version_of
+from bot.networks.mastodon.reads import comparable as _comparable
+from bot.networks.mastodon.reads import html_text as _html_text
 from bot.networks.reading import Counts, MentionsPage
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings

@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
 from bot.campaigns.loader import LoadedCampaign, did_you_mean
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
-from bot.deliveries import CLOSING, QUEUED, message_rows
 from bot.errors import NotFound, UserError
 from bot.outbox import staff
-from bot.outbox.enums import ErrorKind, Status
+from bot.planning.rows import CLOSING, QUEUED, message_rows
+from bot.states import ErrorKind, Status
+from bot.store import audit
 from bot.store.models import CampaignRow, ControlRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 OUTCOMES = ("success", "no_further_action")
 

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 
-from bot.deliveries import PLANNED, SENT
 from bot.outbox.budgets import remaining
-from bot.reports import delivery_dict
+from bot.planning.rows import PLANNED, SENT
+from bot.queries.reports import delivery_dict
 from bot.store.models import AccountStateRow, AuditRow, CampaignRow, DeliveryRow
 from bot.supporters.report import campaign_supporters
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 TIMELINE_LIMIT = 300
 UPCOMING = 30

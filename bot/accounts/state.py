@@ -16,7 +16,7 @@ from bot.store.models import AccountStateRow
 
 
 class _HasDatabase(Protocol):
-    """What enable() needs of the application (bot.app.App has both)."""
+    """What enable() needs of the application (bot.bootstrap.App has both)."""
 
     @property
     def sessions(self) -> sessionmaker[Session]: ...

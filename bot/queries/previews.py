@@ -1,5 +1,5 @@
 """Previews, computed in memory and never written: the coming timeline (`plan`) and what a close would do
-(`close --dry-run`). The web app calls them too (through bot.reports), on every page view.
+(`close --dry-run`). The web app calls them too (through bot.queries.reports), on every page view.
 
 Campaigns are read from the files as they are now, falling back on the database's last good definition for
 a file that no longer loads. A file's status that the planner has not applied yet is shown as it will be.
@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.actions.lifecycle import normalise_outcome
 from bot.campaigns.loader import LoadedCampaign, LoadResult, did_you_mean
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
-from bot.deliveries import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENDING, SENT, message_rows
 from bot.errors import NotFound
-from bot.lifecycle import normalise_outcome
 from bot.networks.registry import network_class
 from bot.outbox.record import last_published
 from bot.outbox.staff import REVIVABLE
-from bot.planner import desired_rows, last_variants
+from bot.planning.planner import desired_rows, last_variants
+from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENDING, SENT, message_rows
 from bot.store.models import CampaignRow, DeliveryRow
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.bootstrap import App
 
 
 def iso(value: datetime | None) -> str | None:
