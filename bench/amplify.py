@@ -16,18 +16,18 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from bench.common import ServerProcess, drop_pg_database, emit, fresh_pg_database, peak_rss_mb, pg_url, write_world
-from bot.actions import lifecycle
 from bot.bootstrap import App, bootstrap
 from bot.config.settings import load_config
 from bot.outbox import workers
 from bot.outbox.amplify import plan_waves
-from bot.planning.planner import plan
 from bot.store.models import DeliveryRow
 from bot.store.supporters import SUPPORTERS
 from bot.supporters.crypto import Cipher, new_key
 from bot.supporters.waves import tick
 from bot.worker.daemon import Daemon
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 
 CONCURRENCY = {"postgresql": 40, "sqlite": 8}  # SQLite's engine pools 15 connections
 DEAD_HOLDS = 20  # boosts the dead worker claimed and never sent

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from bench.common import drop_pg_database, emit, fresh_pg_database, pg_url, write_world
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
 
 DB = "campaign_bot_bench_claim"
 

@@ -17,7 +17,7 @@ from bench import fleet
 from bench.common import ServerProcess, drop_pg_database, emit, fresh_pg_database, pg_url
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
+from bot.worker.plan import plan
 
 NAME = "campaign_bot_bench_dispatch"
 LEAD = 4.0  # seconds from queueing to the due instant: the daemon starts and plans meanwhile (not measured)

@@ -18,11 +18,11 @@ from mastodon import Mastodon
 from sqlalchemy import func, select
 
 from bench.common import write_world
-from bot.actions import lifecycle
 from bot.bootstrap import App
 from bot.outbox import staff
 from bot.store.models import DeliveryRow
 from bot.worker.daemon import Daemon
+from tests import staff as lifecycle
 
 LIFTED = "rate_budget = [{ limit = 1000000, per_seconds = 60 }]\n"
 CAMPAIGN = "c00000"

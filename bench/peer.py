@@ -16,7 +16,7 @@ from bot.bootstrap import bootstrap
 from bot.campaigns.schedule import campaign_slots
 from bot.campaigns.templates import render
 from bot.config.settings import load_config
-from bot.planning.planner import plan
+from bot.worker.plan import plan
 
 
 def post(campaign_id: str, account: str, text: str) -> None:  # what each naive job would run

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from bench.common import emit, timed, write_world
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
 from bot.store.models import DeliveryRow
+from bot.worker.plan import plan
 
 
 def _world(tmp: str, name: str, campaigns: int) -> Path:

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from bench.common import emit, peak_rss_mb, timed, write_world
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
 from bot.reach.report import campaign_report
 from bot.reach.schedule import due_posts
+from bot.worker.plan import plan
 
 
 def _fill(app, posts: int, readings: int) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from bench import fleet
 from bench.common import ServerProcess, drop_pg_database, emit, fresh_pg_database, pg_url
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
+from bot.worker.plan import plan
 
 NAME = "campaign_bot_bench_steady"
 LEAD = 5.0  # seconds between queueing and the first post: the daemon starts and plans meanwhile

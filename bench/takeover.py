@@ -22,8 +22,8 @@ from bench import fleet
 from bench.common import REPO, ServerProcess, drop_pg_database, emit, fresh_pg_database, pg_url
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
 from bot.store.models import DeliveryRow, WorkerRow
+from bot.worker.plan import plan
 
 NAME = "campaign_bot_bench_takeover"
 LIMIT = 120.0  # seconds after the kill before giving up

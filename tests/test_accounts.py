@@ -184,8 +184,8 @@ def test_with_no_config_a_bluesky_account_previews_with_its_bluesky_handle_not_t
     from sqlalchemy import select
 
     from bot.clock import FakeClock
-    from bot.planning.planner import plan
     from bot.store.models import DeliveryRow
+    from bot.worker.plan import plan
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CAMPAIGN_BOT_CONFIG", raising=False)

@@ -3,13 +3,12 @@ action to the adapter, and an adapter that does not perform an action fails that
 
 from sqlalchemy import update
 
-from bot.actions import lifecycle
 from bot.networks.base import Post, Published
-from bot.planning.planner import plan
-from bot.planning.rows import FAILED, SENT
-from bot.states import Action
+from bot.states import Action, Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER
@@ -53,7 +52,7 @@ def test_each_action_goes_to_the_adapter_method_that_performs_it(make_app, campa
         conn.execute(update(DeliveryRow).where(DeliveryRow.id == second.id).values(action=Action.BOOST))
     Dispatcher(app).run_once()
     assert net.texts == ["first"] and net.boosted == [second.id]
-    assert [d.status for d in deliveries(app, kind="queued")] == [SENT, SENT]
+    assert [d.status for d in deliveries(app, kind="queued")] == [Status.SENT, Status.SENT]
 
 
 def test_an_action_the_adapter_does_not_perform_fails_with_a_reason_and_the_rest_go_on(make_app, campaigns_dir,
@@ -65,5 +64,5 @@ def test_an_action_the_adapter_does_not_perform_fails_with_a_reason_and_the_rest
         conn.execute(update(DeliveryRow).where(DeliveryRow.id == first.id).values(action=Action.UNBOOST))
     Dispatcher(app).run_once()
     failed, sent = deliveries(app, kind="queued")
-    assert failed.status == FAILED and "cannot unboost" in failed.error and net.calls == 1
-    assert sent.status == SENT and net.texts == ["second"]
+    assert failed.status == Status.FAILED and "cannot unboost" in failed.error and net.calls == 1
+    assert sent.status == Status.SENT and net.texts == ["second"]

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from bot.actions import lifecycle
 from bot.alerts import queue
 from bot.alerts.detect import detect
 from bot.alerts.runner import start, tick
@@ -22,10 +21,11 @@ from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError
 from bot.outbox import workers
 from bot.outbox.policy import Hold
 from bot.outbox.record import hold_account
-from bot.planning.planner import plan
-from bot.planning.rows import FAILED, SENT, UNKNOWN
 from bot.queries import reports
+from bot.states import Status
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.alert_servers import closed_port_url, smtp, webhook
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
@@ -84,7 +84,7 @@ def test_every_event_is_alerted_once_at_a_local_webhook_with_its_page_and_no_sec
         lifecycle.queue(app, "test", clock.now(), "First {{ link }}", "tester")
         lifecycle.queue(app, "test", clock.now(), "Second {{ link }}", "tester")
         Dispatcher(app).run_once()
-        assert {d.status for d in deliveries(app, account_id="a1")} == {FAILED, UNKNOWN}
+        assert {d.status for d in deliveries(app, account_id="a1")} == {Status.FAILED, Status.UNKNOWN}
         with app.engine.begin() as conn:
             hold_account(conn, "a3", clock.now(), Hold.MISCONFIGURED, None, "TOKEN_A3 is not set")
         lifecycle.pause_all(app, "ana", "the case changed", paused=True)
@@ -139,7 +139,7 @@ def test_an_unreachable_alert_url_is_retried_and_reported_while_posting_goes_on(
         first = tick(app)
         assert (first.sent, first.failed) == (1, ["broken"])
         assert Dispatcher(app).run_once() == 1  # the post goes out whatever the alert service does
-        assert [d.status for d in deliveries(app, kind="closing")] == [SENT]
+        assert [d.status for d in deliveries(app, kind="closing")] == [Status.SENT]
         assert tick(app).failed == []  # not due yet: backoff
         for _ in range(2):
             clock.advance(timedelta(minutes=5))

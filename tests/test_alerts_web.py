@@ -9,20 +9,19 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from bot.actions import people
 from bot.alerts.runner import tick
 from bot.queries.liveness import beat
-from bot.web import users
 from bot.web.app import create_app
-from bot.web.users import add_user
 from tests.alert_servers import closed_port_url, webhook
 from tests.conftest import write_campaign
 from tests.waiting import wait_for
-from tests.web_fixtures import PASSWORD, load, sign_in
+from tests.web_fixtures import PASSWORD, add_user, load, sign_in, token_for
 
 
 @pytest.fixture(autouse=True)
 def _cheap_hashes(monkeypatch):
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    monkeypatch.setattr(people, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 def test_the_web_process_alerts_a_dead_worker_while_it_serves(make_app, campaigns_dir, clock):
@@ -41,7 +40,7 @@ def test_the_dashboard_and_the_api_show_an_alert_destination_that_keeps_failing(
     write_campaign(campaigns_dir)
     core = make_app(config_extra=f'[[alerts]]\nurl = "{closed_port_url()}"\nname = "staff hook"\n')
     load(core)
-    add_user(core, "staff", "staff", PASSWORD, "test")
+    add_user(core, "staff", "staff", PASSWORD)
     beat(core)
     clock.advance(timedelta(minutes=5))  # worker_down: something to send
     for _ in range(3):
@@ -51,6 +50,6 @@ def test_the_dashboard_and_the_api_show_an_alert_destination_that_keeps_failing(
     sign_in(client, "staff")
     page = client.get("/").text
     assert "Alerts to <strong>staff hook</strong> keep failing (1 waiting" in page
-    bearer = {"Authorization": f"Bearer {users.create_token(core, 'script', 'staff', 'test')}"}
+    bearer = {"Authorization": f"Bearer {token_for(core, 'staff', 'script')}"}
     [failing] = client.get("/api/status", headers=bearer).json()["alerts_failing"]
     assert failing["destination"] == "staff hook" and failing["waiting"] == 1

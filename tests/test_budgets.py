@@ -2,14 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.actions import lifecycle
 from bot.campaigns.validate import load_campaigns
 from bot.config.settings import load_config
 from bot.networks.budgets import BudgetWindow, budget_for, busiest
-from bot.planning.planner import plan
-from bot.planning.rows import MISSED, PLANNED, SENT
+from bot.states import Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 
@@ -49,7 +49,7 @@ def test_posts_over_the_budget_are_deferred_until_it_frees_never_dropped(make_ap
     d.run_once()
     assert len(net.posts) == 3
     with app.sessions() as s:
-        waiting = list(s.scalars(select(DeliveryRow).where(DeliveryRow.status == PLANNED,
+        waiting = list(s.scalars(select(DeliveryRow).where(DeliveryRow.status == Status.PLANNED,
                                                             DeliveryRow.kind == "queued")))
     assert len(waiting) == 2 and all(w.not_before == clock.now() + timedelta(hours=1) for w in waiting)
     clock.advance(timedelta(minutes=59))
@@ -59,7 +59,7 @@ def test_posts_over_the_budget_are_deferred_until_it_frees_never_dropped(make_ap
     d.run_once()
     with app.sessions() as s:
         statuses = [r.status for r in s.scalars(select(DeliveryRow).where(DeliveryRow.kind == "queued"))]
-    assert statuses.count(SENT) == 5 and MISSED not in statuses
+    assert statuses.count(Status.SENT) == 5 and Status.MISSED not in statuses
     assert net.texts == [f"post {n}" for n in range(5)]
 
 

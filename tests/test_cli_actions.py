@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.actions import lifecycle
 from bot.cli import cli
 from bot.errors import UserError
-from bot.planning.planner import plan
-from bot.planning.rows import CALL_TO_ACTION, CANCELLED, PLANNED, QUEUED, SENT
+from bot.states import Kind, Status
 from bot.store.models import AuditRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 
 
@@ -38,16 +38,16 @@ def app(make_app, campaigns_dir, clock):
 
 def test_a_cancelled_post_is_never_sent_nor_planned_again_and_the_cancel_is_audited(app, clock):
     lifecycle.queue(app, "test", clock.now() + timedelta(minutes=5), "Extra", "ana", account="a1", language="en")
-    [queued] = deliveries(app, kind=QUEUED)
-    cta = deliveries(app, kind=CALL_TO_ACTION, account_id="a1", status=PLANNED)[0]
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    cta = deliveries(app, kind=Kind.CALL_TO_ACTION, account_id="a1", status=Status.PLANNED)[0]
     assert lifecycle.cancel_delivery(app, queued.id, "ana", "typo").changed
     lifecycle.cancel_delivery(app, cta.id, "ana")
     plan(app)
     clock.advance(timedelta(days=1))
     plan(app)
     Dispatcher(app).run_once()
-    assert deliveries(app, id=queued.id)[0].status == CANCELLED
-    assert deliveries(app, id=cta.id)[0].status == CANCELLED
+    assert deliveries(app, id=queued.id)[0].status == Status.CANCELLED
+    assert deliveries(app, id=cta.id)[0].status == Status.CANCELLED
     assert all(s.post.text != "Extra" for s in app.network("a1").posts)
     assert [(a, n, d["delivery"]) for a, n, d in audit_log(app) if a == "cancel"] == [
         ("cancel", "typo", queued.id), ("cancel", None, cta.id)]
@@ -56,8 +56,8 @@ def test_a_cancelled_post_is_never_sent_nor_planned_again_and_the_cancel_is_audi
 def test_only_a_post_not_yet_sent_is_cancelled_with_one_line_otherwise(app, clock):
     clock.advance(timedelta(hours=1))
     Dispatcher(app).run_once()
-    sent = deliveries(app, status=SENT)[0]
-    with pytest.raises(UserError, match=f"delivery {sent.id} is sent; only a planned or queued post is cancelled"):
+    sent = deliveries(app, status=Status.SENT)[0]
+    with pytest.raises(UserError, match=f"delivery {sent.id} is sent; only a post not sent yet is cancelled"):
         lifecycle.cancel_delivery(app, sent.id, "ana")
     with pytest.raises(UserError, match="no delivery 999999"):
         lifecycle.cancel_delivery(app, 999999, "ana")
@@ -65,7 +65,7 @@ def test_only_a_post_not_yet_sent_is_cancelled_with_one_line_otherwise(app, cloc
 
 def test_editing_a_queued_post_is_validated_like_queue_and_audited(app, clock):
     lifecycle.queue(app, "test", clock.now() + timedelta(hours=1), "Extra", "ana", account="a1", language="en")
-    [queued] = deliveries(app, kind=QUEUED)
+    [queued] = deliveries(app, kind=Kind.QUEUED)
     later = clock.now() + timedelta(hours=3)
     lifecycle.edit_delivery(app, queued.id, "ben", text="Now: {{ ask }} {{ link }}", at=later)
     edited = deliveries(app, id=queued.id)[0]
@@ -76,7 +76,7 @@ def test_editing_a_queued_post_is_validated_like_queue_and_audited(app, clock):
         lifecycle.edit_delivery(app, queued.id, "ben", text="x" * 501)
     with pytest.raises(UserError, match="ago; give a time to come"):
         lifecycle.edit_delivery(app, queued.id, "ben", at=clock.now() - timedelta(days=6))
-    cta = deliveries(app, kind=CALL_TO_ACTION)[0]
+    cta = deliveries(app, kind=Kind.CALL_TO_ACTION)[0]
     with pytest.raises(UserError, match="only queued posts are edited"):
         lifecycle.edit_delivery(app, cta.id, "ben", text="hi")
     assert deliveries(app, id=queued.id)[0].text == "Now: Act now https://example.org/ua"
@@ -88,24 +88,23 @@ def test_cancel_and_edit_on_the_command_line(app, clock):
     at = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
     code, out, err = invoke("queue", "test", "--at", at, "--text", "Extra", "--account", "a1", "--language", "en")
     assert code == 0, err
-    [queued] = deliveries(app, kind=QUEUED)
+    [queued] = deliveries(app, kind=Kind.QUEUED)
     code, out, err = invoke("edit", str(queued.id), "--text", "Better {{ link }}")
     assert code == 0 and out.strip() == f"delivery {queued.id} edited: text", err
     assert deliveries(app, id=queued.id)[0].text == "Better https://example.org/ua"
     code, _, err = invoke("edit", str(queued.id), "--at", "2020-01-01T00:00Z")
     assert code == 1 and err.count("\n") == 1 and "ago" in err
     code, out, _ = invoke("cancel", str(queued.id), "--note", "not needed")
-    assert code == 0 and deliveries(app, id=queued.id)[0].status == CANCELLED
+    assert code == 0 and deliveries(app, id=queued.id)[0].status == Status.CANCELLED
     code, _, err = invoke("cancel", str(queued.id))
-    assert code == 1 and err == f"error: delivery {queued.id} is cancelled; only a planned or queued post is " \
-                               "cancelled\n"
+    assert code == 1 and err == f"error: delivery {queued.id} is cancelled; only a post not sent yet is cancelled\n"
 
 
 def test_queue_at_a_past_time_is_refused_in_one_line_with_a_rounded_duration_and_now_still_works(app):
     six_days_ago = (datetime.now(UTC) - timedelta(days=6, hours=3)).isoformat(timespec="seconds")
     code, _, err = invoke("queue", "test", "--at", six_days_ago, "--text", "Late", "--language", "en")
-    assert code == 1 and err == f"error: --at {six_days_ago}: that was 6 days ago; give a time to come, or now\n"
-    assert not deliveries(app, kind=QUEUED)
+    assert code == 1 and err == f"error: --at: {six_days_ago} was 6 days ago; give a time to come, or now\n"
+    assert not deliveries(app, kind=Kind.QUEUED)
     code, out, err = invoke("queue", "test", "--at", "now", "--text", "Now", "--language", "en")
     assert code == 0 and out.startswith("queued 2 post(s)"), err
 

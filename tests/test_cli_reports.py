@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.accounts import state as account_state
-from bot.actions import lifecycle
 from bot.cli import cli
-from bot.planning.planner import plan
-from bot.planning.rows import CALL_TO_ACTION, CLOSING, PLANNED, QUEUED, SENT
 from bot.queries import reports
+from bot.states import Kind, Status
 from bot.store.models import AuditRow, Base, CampaignRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 
 LONG_ID = "peru-children-humanitarian-status"
@@ -67,7 +67,7 @@ def test_the_preview_shows_a_close_in_the_file_as_closing_messages_to_come_and_n
     app, path = sent_campaign(make_app, campaigns_dir, clock)
     path.write_text(path.read_text().replace('status = "active"', 'status = "closed"\noutcome = "success"'))
     rows, _ = reports.preview(app, "test", 2)
-    assert {r["kind"] for r in rows} == {CLOSING}
+    assert {r["kind"] for r in rows} == {Kind.CLOSING}
     assert len(rows) == 4 and all(r["on_next_plan"] for r in rows)
     code, out, _ = invoke("plan", "test")
     assert code == 0 and out.count("CLOSE IN THE FILE: queued at the next plan") == 4
@@ -155,8 +155,8 @@ def test_history_filters_by_status_kind_since_and_keeps_the_most_recent_under_li
     Dispatcher(app).run_once()
     lifecycle.close(app, "test", "success", by="ana")
     everything = reports.history(app, "test")
-    assert {r["kind"] for r in reports.history(app, kinds=[CLOSING])} == {CLOSING}
-    assert {r["status"] for r in reports.history(app, statuses=[SENT])} == {SENT}
+    assert {r["kind"] for r in reports.history(app, kinds=[Kind.CLOSING])} == {Kind.CLOSING}
+    assert {r["status"] for r in reports.history(app, statuses=[Status.SENT])} == {Status.SENT}
     since = datetime(2026, 11, 30, 19, tzinfo=UTC)
     assert all(r["due_at"] >= "2026-11-30T19:00:00+00:00" for r in reports.history(app, since=since))
     last_two = reports.history(app, "test", limit=2)
@@ -164,7 +164,8 @@ def test_history_filters_by_status_kind_since_and_keeps_the_most_recent_under_li
     code, out, _ = invoke("history", "test", "--status", "sent", "--kind", "call_to_action", "--since", "2026-11-30",
                           "--limit", "3", "--json")
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 3 and {(r["status"], r["kind"]) for r in rows} == {(SENT, CALL_TO_ACTION)}
+    assert code == 0 and len(rows) == 3
+    assert {(r["status"], r["kind"]) for r in rows} == {(Status.SENT, Kind.CALL_TO_ACTION)}
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
 
 
@@ -202,8 +203,8 @@ def test_status_shows_an_account_held_as_misconfigured(make_app, campaigns_dir, 
 def test_close_dry_run_shows_each_closing_message_what_it_replies_under_and_what_is_cancelled(
         make_app, campaigns_dir, clock, spelling):
     app, _ = sent_campaign(make_app, campaigns_dir, clock)
-    last = {(d.account_id, d.language): d for d in deliveries(app, status=SENT, kind=CALL_TO_ACTION)}
-    pending = len(deliveries(app, status=PLANNED))
+    last = {(d.account_id, d.language): d for d in deliveries(app, status=Status.SENT, kind=Kind.CALL_TO_ACTION)}
+    pending = len(deliveries(app, status=Status.PLANNED))
     before = snapshot(app)
     data = reports.close_preview(app, "test", spelling)
     assert data["outcome"] == "no_further_action" and data["cancelled"] == pending
@@ -216,7 +217,7 @@ def test_close_dry_run_shows_each_closing_message_what_it_replies_under_and_what
     assert snapshot(app) == before
     lifecycle.close(app, "test", spelling, by="ana")
     assert reports.close_preview(app, "test", "success")["already_closed"]
-    assert len(deliveries(app, kind=CLOSING)) == len(data["messages"])
+    assert len(deliveries(app, kind=Kind.CLOSING)) == len(data["messages"])
 
 
 def test_a_queued_post_in_the_database_is_previewed_once(make_app, campaigns_dir, clock):
@@ -225,7 +226,7 @@ def test_a_queued_post_in_the_database_is_previewed_once(make_app, campaigns_dir
     plan(app)
     lifecycle.queue(app, "test", clock.now() + timedelta(hours=1), "Extra", "ana", language="en")
     rows, _ = reports.preview(app, "test", 1)
-    queued = [r for r in rows if r["kind"] == QUEUED]
+    queued = [r for r in rows if r["kind"] == Kind.QUEUED]
     assert len(queued) == 2 and all(r["delivery"] for r in queued)
 
 

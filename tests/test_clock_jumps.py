@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.planning.planner import plan
-from bot.planning.rows import MISSED, SENT
+from bot.states import Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 
@@ -37,15 +37,15 @@ def test_jumps_forward_and_back_never_burst_or_repeat(make_app, campaigns_dir, c
     plan(app)
     d.run_once()
     # Only the slot within the 30-minute grace goes out; the older ones are missed, not a burst.
-    assert len(net.posts) == 3 + 1 and statuses(app)[MISSED] == 4
+    assert len(net.posts) == 3 + 1 and statuses(app)[Status.MISSED] == 4
     clock.advance(timedelta(hours=-3))  # jump back 3 h: those slots were decided already
     tick(10, 18)
-    assert statuses(app)[SENT] == len(net.posts)
+    assert statuses(app)[Status.SENT] == len(net.posts)
     clock.advance(timedelta(hours=3))
     tick(10, 6)
     sent_ids = [p.post.delivery_id for p in net.posts]
     assert len(sent_ids) == len(set(sent_ids))  # never the same delivery twice
-    assert len(net.texts) == statuses(app)[SENT]
+    assert len(net.texts) == statuses(app)[Status.SENT]
 
 
 def test_a_jump_back_while_a_post_is_claimed_does_not_duplicate_it(make_app, campaigns_dir, clock):

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from bot.actions import lifecycle
 from bot.networks.base import OutcomeUnknown, TransientError
-from bot.planning.planner import plan
-from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT, UNKNOWN
+from bot.states import Kind, Status
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER, bootstrap_like
@@ -36,9 +36,9 @@ def test_a_call_to_action_that_went_out_while_the_campaign_closed_is_sent_and_th
     clock.advance(timedelta(hours=1))  # the 09:00 Lima post is due
     close_during_publish(app, net)
     Dispatcher(app).run_once()
-    [cta] = [d for d in deliveries(app, kind=CALL_TO_ACTION) if d.status == SENT]
-    [closing] = deliveries(app, kind=CLOSING)
-    assert closing.status == SENT and closing.in_reply_to == cta.remote_id
+    [cta] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.status == Status.SENT]
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.in_reply_to == cta.remote_id
 
 
 def test_a_call_to_action_that_surely_did_not_go_out_when_the_campaign_closed_is_cancelled_never_planned(
@@ -48,9 +48,9 @@ def test_a_call_to_action_that_surely_did_not_go_out_when_the_campaign_closed_is
     close_during_publish(app, net)
     net.fail_next(TransientError("503 Service Unavailable"))
     Dispatcher(app).run_once()
-    [attempted] = [d for d in deliveries(app, kind=CALL_TO_ACTION) if d.attempts]
-    assert attempted.status == CANCELLED and "closed while this was in flight" in attempted.error
-    assert not deliveries(app, status=PLANNED, kind=CALL_TO_ACTION)
+    [attempted] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert attempted.status == Status.CANCELLED and "closed while this was in flight" in attempted.error
+    assert not deliveries(app, status=Status.PLANNED, kind=Kind.CALL_TO_ACTION)
 
 
 def test_a_call_to_action_that_may_have_gone_out_when_the_campaign_closed_is_unknown_for_a_person(
@@ -60,8 +60,8 @@ def test_a_call_to_action_that_may_have_gone_out_when_the_campaign_closed_is_unk
     close_during_publish(app, net)
     net.fail_next(OutcomeUnknown("read timeout"))
     Dispatcher(app).run_once()
-    [attempted] = [d for d in deliveries(app, kind=CALL_TO_ACTION) if d.attempts]
-    assert attempted.status == UNKNOWN and "may or may not" in attempted.error
+    [attempted] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert attempted.status == Status.UNKNOWN and "may or may not" in attempted.error
 
 
 def test_a_crash_during_a_send_then_a_close_settles_the_post_by_reading_it_back_and_reopen_never_resends_it(
@@ -77,9 +77,9 @@ def test_a_crash_during_a_send_then_a_close_settles_the_post_by_reading_it_back_
     fresh = Dispatcher(bootstrap_like(app))
     fresh.run_once()
     [row] = deliveries(app, id=claimed.id)
-    assert row.status == SENT and row.remote_id == "a1-1"
-    [closing] = deliveries(app, kind=CLOSING)
-    assert closing.status == SENT and closing.in_reply_to == row.remote_id  # under the post that really went out
+    assert row.status == Status.SENT and row.remote_id == "a1-1"
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.in_reply_to == row.remote_id  # under the post that really went out
     lifecycle.set_state(app, "test", "reopen", by="ana")
     plan(app)
     clock.advance(timedelta(days=1))
@@ -102,11 +102,11 @@ def test_a_crash_during_a_send_then_a_close_is_unknown_when_the_network_cannot_t
     clock.advance(timedelta(minutes=10))
     fresh.run_once()
     [row] = deliveries(app, id=claimed.id)
-    assert row.status == UNKNOWN and "campaign closed" in row.error
+    assert row.status == Status.UNKNOWN and "campaign closed" in row.error
     lifecycle.set_state(app, "test", "reopen", by="ana")
     plan(app)
     fresh.run_once()
-    assert deliveries(app, id=claimed.id)[0].status == UNKNOWN
+    assert deliveries(app, id=claimed.id)[0].status == Status.UNKNOWN
     assert [p.post.delivery_id for p in net.posts].count(claimed.id) == 1
 
 
@@ -117,9 +117,9 @@ def test_the_closing_message_replies_under_the_last_published_post_whichever_its
     d = Dispatcher(app)
     d.run_once()
     [queued] = deliveries(app, kind="queued")
-    assert queued.status == SENT
+    assert queued.status == Status.SENT
     lifecycle.close(app, "test", "success", by="ana")
     d.run_once()
-    [closing] = deliveries(app, kind=CLOSING)
-    assert closing.status == SENT and closing.in_reply_to == queued.remote_id
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.in_reply_to == queued.remote_id
     assert net.posts[-1].post.in_reply_to.remote_id == queued.remote_id

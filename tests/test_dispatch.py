@@ -1,10 +1,10 @@
 from datetime import timedelta
 
-from bot.actions import lifecycle
 from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError, RateLimited, TransientError
-from bot.planning.planner import plan
-from bot.planning.rows import FAILED, MISSED, PLANNED, SENT, UNKNOWN
+from bot.states import Status
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 
@@ -29,7 +29,7 @@ def test_a_due_post_is_sent_once_and_recorded(make_app, campaigns_dir, clock):
     assert d.run_once() == 0
     assert net.texts == ["Free them now https://example.org/ua"]
     [row] = deliveries(app, kind="queued")
-    assert (row.status, row.remote_id, row.attempts) == (SENT, "a1-1", 1)
+    assert (row.status, row.remote_id, row.attempts) == (Status.SENT, "a1-1", 1)
     assert row.sent_at == clock.now() and row.remote_url.endswith("/a1-1")
 
 
@@ -45,7 +45,7 @@ def test_a_crash_between_claim_and_record_resends_once_on_an_idempotent_network(
     clock.advance(timedelta(seconds=31))
     assert fresh.run_once() == 1
     [row] = deliveries(app, kind="queued")
-    assert row.status == SENT and row.attempts == 2
+    assert row.status == Status.SENT and row.attempts == 2
     assert len(net.posts) == 1  # the retry carried the same idempotency key: no duplicate
 
 
@@ -57,7 +57,7 @@ def test_a_crash_between_claim_and_record_is_flagged_unknown_without_idempotency
     fresh = Dispatcher(bootstrap_like(app))
     fresh.run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == UNKNOWN and "may or may not exist" in row.error
+    assert row.status == Status.UNKNOWN and "may or may not exist" in row.error
     assert len(net.posts) == 1 and net.calls == 0  # never retried blindly
 
 
@@ -70,9 +70,9 @@ def test_an_unknown_outcome_is_settled_by_reading_the_account_when_the_network_a
     post = d.prepare(claimed)
     net.deliver_silently(post)
     net.fail_next(OutcomeUnknown("read timeout"))
-    assert d.send(claimed, post) == SENT
+    assert d.send(claimed, post) == Status.SENT
     [row] = deliveries(app, kind="queued")
-    assert row.status == SENT and row.remote_id == "a1-1"
+    assert row.status == Status.SENT and row.remote_id == "a1-1"
 
 
 def test_outcome_unknown_without_a_way_to_check_is_flagged_for_a_person(make_app, campaigns_dir, clock):
@@ -80,7 +80,7 @@ def test_outcome_unknown_without_a_way_to_check_is_flagged_for_a_person(make_app
     net.fail_next(OutcomeUnknown("connection dropped after the request was sent"))
     Dispatcher(app).run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == UNKNOWN and "connection dropped" in row.error
+    assert row.status == Status.UNKNOWN and "connection dropped" in row.error
     Dispatcher(app).run_once()
     assert net.calls == 1
 
@@ -91,12 +91,12 @@ def test_transient_errors_back_off_then_fail_with_the_last_error(make_app, campa
     d = Dispatcher(app)
     d.run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == PLANNED and row.not_before > clock.now() and row.error == "502 Bad Gateway"
+    assert row.status == Status.PLANNED and row.not_before > clock.now() and row.error == "502 Bad Gateway"
     for _ in range(5):
         clock.advance(timedelta(hours=1))
         d.run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == FAILED and "504 Gateway Timeout" in row.error and row.attempts == 3
+    assert row.status == Status.FAILED and "504 Gateway Timeout" in row.error and row.attempts == 3
     assert net.calls == 3
 
 
@@ -107,13 +107,13 @@ def test_a_rate_limit_defers_until_the_reset_and_does_not_count_as_an_attempt(ma
     d = Dispatcher(app)
     d.run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == PLANNED and row.not_before == reset and row.attempts == 0
+    assert row.status == Status.PLANNED and row.not_before == reset and row.attempts == 0
     clock.advance(timedelta(minutes=14))
     d.run_once()
     assert net.calls == 1
     clock.advance(timedelta(minutes=2))
     d.run_once()
-    assert deliveries(app, kind="queued")[0].status == SENT
+    assert deliveries(app, kind="queued")[0].status == Status.SENT
 
 
 def test_a_permanent_error_fails_at_once(make_app, campaigns_dir, clock):
@@ -121,7 +121,7 @@ def test_a_permanent_error_fails_at_once(make_app, campaigns_dir, clock):
     net.fail_next(PermanentError("422 Validation failed: Text character limit of 500 exceeded"))
     Dispatcher(app).run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == FAILED and "character limit" in row.error and net.calls == 1
+    assert row.status == Status.FAILED and "character limit" in row.error and net.calls == 1
 
 
 def test_revoked_credentials_disable_that_account_and_the_others_go_on(make_app, campaigns_dir, clock):
@@ -136,7 +136,7 @@ def test_revoked_credentials_disable_that_account_and_the_others_go_on(make_app,
     assert a2.texts == ["one", "two"]
     assert a1.texts == [] and a1.calls == 1
     held = deliveries(app, account_id="a1", kind="queued")
-    assert all(d.status == PLANNED for d in held) and "revoked" in held[0].error
+    assert all(d.status == Status.PLANNED for d in held) and "revoked" in held[0].error
     from bot.queries.reports import status
 
     assert status(app)["accounts"][0]["account"] == "a1" and status(app)["accounts"][0]["disabled"]
@@ -150,13 +150,13 @@ def test_posts_missed_while_down_are_sent_within_the_grace_window_and_marked_mis
     # Down from 08:00 to 09:30 in Lima: the 09:00 posts are 30 minutes late, still inside the grace.
     clock.advance(timedelta(hours=1, minutes=30))
     Dispatcher(app).run_once()
-    assert len(deliveries(app, status=SENT)) == 4
+    assert len(deliveries(app, status=Status.SENT)) == 4
     # Down from 09:30 until 17:00: the 15:00 posts are two hours late: missed, not a burst of stale posts.
     clock.advance(timedelta(hours=7, minutes=30))
     Dispatcher(app).run_once()
-    missed = deliveries(app, status=MISSED)
+    missed = deliveries(app, status=Status.MISSED)
     assert len(missed) == 4 and all("past the campaign's grace window" in d.error for d in missed)
-    assert len(deliveries(app, status=SENT)) == 4
+    assert len(deliveries(app, status=Status.SENT)) == 4
 
 
 def test_a_text_over_the_accounts_limit_is_failed_before_sending(make_app, campaigns_dir, clock):
@@ -167,7 +167,7 @@ def test_a_text_over_the_accounts_limit_is_failed_before_sending(make_app, campa
     lifecycle.queue(app, "test", clock.now(), "far more than ten characters", "t")
     Dispatcher(app).run_once()
     [row] = deliveries(app, kind="queued")
-    assert row.status == FAILED and "limit of 10" in row.error and net.calls == 0
+    assert row.status == Status.FAILED and "limit of 10" in row.error and net.calls == 0
 
 
 def bootstrap_like(app):
@@ -208,7 +208,7 @@ def test_a_post_edited_after_its_batch_was_read_goes_out_as_edited_and_not_befor
     assert Dispatcher(app).run_once() == 2
     assert net.texts == ["Free them now https://example.org/ua", "Second, corrected https://example.org/ua"]
     row = deliveries(app, id=third.id)[0]
-    assert (row.status, row.attempts, row.due_at) == (PLANNED, 0, later)
+    assert (row.status, row.attempts, row.due_at) == (Status.PLANNED, 0, later)
     clock.advance(timedelta(hours=1))
     assert Dispatcher(app).run_once() == 1
     assert net.texts[-1] == "Third https://example.org/ua"

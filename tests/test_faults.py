@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.actions import lifecycle
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
-from bot.planning.planner import plan
-from bot.planning.rows import SENT, UNKNOWN
+from bot.states import Status
 from bot.store.models import DeliveryRow
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import TARGETS
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
 
@@ -172,7 +172,7 @@ def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path,
             rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.kind == "queued")))
         by_account = {a: [r for r in rows if r.account_id == a] for a in ("m", "x", "b")}
         # Mastodon and Bluesky: every delivery sent, and exactly once on the server.
-        assert {r.status for r in by_account["m"] + by_account["b"]} == {SENT}
+        assert {r.status for r in by_account["m"] + by_account["b"]} == {Status.SENT}
         mastodon_texts = Counter(st["content"] for st in mastodon.statuses)
         bluesky_texts = Counter(p["text"] for p in bluesky.posts())
         for n in range(167):
@@ -182,8 +182,8 @@ def test_killing_the_worker_at_random_never_duplicates_or_loses_a_post(tmp_path,
         x_texts = Counter(t["text"] for t in x.tweets)
         assert all(c == 1 for c in x_texts.values())
         for r in by_account["x"]:
-            assert r.status in (SENT, UNKNOWN), (r.id, r.status, r.error)
-            if r.status == SENT:
+            assert r.status in (Status.SENT, Status.UNKNOWN), (r.id, r.status, r.error)
+            if r.status == Status.SENT:
                 assert x_texts[r.text] == 1
         print(f"kills={kills} final={dict(final)}")
     finally:

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.actions import lifecycle
-from bot.planning.planner import plan
-from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENT
+from bot.states import Kind, Status
 from bot.store.models import AuditRow, CampaignRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 
 
@@ -22,13 +22,13 @@ def running_campaign(make_app, campaigns_dir, clock):
 def test_closing_cancels_pending_calls_to_action_and_queues_a_closing_reply_per_account(make_app, campaigns_dir,
                                                                                          clock):
     app = running_campaign(make_app, campaigns_dir, clock)
-    pending = len(deliveries(app, status=PLANNED))
+    pending = len(deliveries(app, status=Status.PLANNED))
     result = lifecycle.close(app, "test", "success", by="ana", note="status granted on 17 December")
     assert result.changed and f"cancelled {pending}" in result.message
-    assert not deliveries(app, status=PLANNED, kind=CALL_TO_ACTION)
-    cancelled = deliveries(app, status=CANCELLED)
+    assert not deliveries(app, status=Status.PLANNED, kind=Kind.CALL_TO_ACTION)
+    cancelled = deliveries(app, status=Status.CANCELLED)
     assert len(cancelled) == pending and all("closed (success) by ana" in d.error for d in cancelled)
-    closing = deliveries(app, kind=CLOSING)
+    closing = deliveries(app, kind=Kind.CLOSING)
     assert {(d.account_id, d.language) for d in closing} == {("a1", "es"), ("a1", "en"), ("a2", "es"), ("a2", "en")}
     en = [d for d in closing if d.language == "en"]
     assert en[0].text == "No further action is requested. Many thanks to all who sent appeals."
@@ -37,7 +37,8 @@ def test_closing_cancels_pending_calls_to_action_and_queues_a_closing_reply_per_
 def test_each_closing_message_is_sent_once_as_a_reply_to_the_accounts_last_call_to_action(make_app, campaigns_dir,
                                                                                          clock):
     app = running_campaign(make_app, campaigns_dir, clock)
-    last_cta = {(d.account_id, d.language): d.remote_id for d in deliveries(app, status=SENT, kind=CALL_TO_ACTION)}
+    sent = deliveries(app, status=Status.SENT, kind=Kind.CALL_TO_ACTION)
+    last_cta = {(d.account_id, d.language): d.remote_id for d in sent}
     lifecycle.close(app, "test", "no-further-action", by="ana")
     d = Dispatcher(app)
     assert d.run_once() == 4
@@ -45,8 +46,8 @@ def test_each_closing_message_is_sent_once_as_a_reply_to_the_accounts_last_call_
     clock.advance(timedelta(days=3))
     plan(app)
     assert d.run_once() == 0  # nothing more, ever: no call to action after the close
-    closing = deliveries(app, kind=CLOSING)
-    assert all(c.status == SENT for c in closing)
+    closing = deliveries(app, kind=Kind.CLOSING)
+    assert all(c.status == Status.SENT for c in closing)
     for c in closing:
         assert c.in_reply_to == last_cta[(c.account_id, c.language)]
     for account in ("a1", "a2"):
@@ -74,9 +75,9 @@ def test_a_call_to_action_due_before_the_close_but_not_yet_claimed_is_not_sent_a
     d = Dispatcher(app)
     lifecycle.close(app, "test", "success", by="ana")
     d.run_once()
-    closing_a1 = [dd.id for dd in deliveries(app, kind=CLOSING, account_id="a1")]
+    closing_a1 = [dd.id for dd in deliveries(app, kind=Kind.CLOSING, account_id="a1")]
     assert sorted(s.post.delivery_id for s in app.network("a1").posts) == closing_a1  # no call to action
-    assert {dd.kind for dd in deliveries(app, status=SENT)} == {CLOSING}
+    assert {dd.kind for dd in deliveries(app, status=Status.SENT)} == {Kind.CLOSING}
 
 
 def test_pause_holds_a_campaign_and_resume_lets_it_go_on(make_app, campaigns_dir, clock):
@@ -108,13 +109,13 @@ def test_reopen_cancels_unsent_closing_messages_and_plans_again(make_app, campai
     write_campaign(campaigns_dir)
     app = make_app(horizon_days=1)
     plan(app)
-    calls = [d.id for d in deliveries(app, kind=CALL_TO_ACTION)]
+    calls = [d.id for d in deliveries(app, kind=Kind.CALL_TO_ACTION)]
     lifecycle.close(app, "test", "success", by="ana")
     assert lifecycle.set_state(app, "test", "reopen", by="ana", note="closed by mistake").changed
-    assert all(d.status == CANCELLED for d in deliveries(app, kind=CLOSING))
+    assert all(d.status == Status.CANCELLED for d in deliveries(app, kind=Kind.CLOSING))
     report = plan(app)
     assert (report.inserted, report.updated) == (0, len(calls))  # the cancelled calls planned again, no new rows
-    assert [d.id for d in deliveries(app, status=PLANNED)] == calls
+    assert [d.id for d in deliveries(app, status=Status.PLANNED)] == calls
 
 
 def test_a_file_edited_to_closed_closes_the_campaign_on_reload(make_app, campaigns_dir, clock):
@@ -126,9 +127,9 @@ def test_a_file_edited_to_closed_closes_the_campaign_on_reload(make_app, campaig
     with app.sessions() as s:
         row = s.get(CampaignRow, "test")
         assert (row.state, row.outcome, row.state_changed_by) == ("closed", "success", "campaign file")
-    assert len(deliveries(app, kind=CLOSING)) == 4
+    assert len(deliveries(app, kind=Kind.CLOSING)) == 4
     plan(app)  # reloading again is not a second close
-    assert len(deliveries(app, kind=CLOSING)) == 4
+    assert len(deliveries(app, kind=Kind.CLOSING)) == 4
 
 
 def test_a_cli_close_holds_even_while_the_file_still_says_active(make_app, campaigns_dir, clock):
@@ -140,7 +141,7 @@ def test_a_cli_close_holds_even_while_the_file_still_says_active(make_app, campa
     plan(app)
     with app.sessions() as s:
         assert s.get(CampaignRow, "test").state == "closed"
-    assert not deliveries(app, status=PLANNED, kind=CALL_TO_ACTION)
+    assert not deliveries(app, status=Status.PLANNED, kind=Kind.CALL_TO_ACTION)
 
 
 def test_every_state_change_is_audited(make_app, campaigns_dir, clock):
@@ -176,7 +177,7 @@ def test_queue_refuses_a_closed_campaign_and_bad_input_in_one_line(make_app, cam
         lifecycle.queue(app, "test", clock.now(), "{{ target }}", "ana")
     with pytest.raises(UserError, match="over console's limit of 500"):
         lifecycle.queue(app, "test", clock.now(), "x" * 501, "ana")
-    with pytest.raises(UserError, match="does not post this campaign"):
+    with pytest.raises(UserError, match="is not one of the campaign's accounts"):
         lifecycle.queue(app, "test", clock.now(), "hi", "ana", account="a9")
     with pytest.raises(UserError, match="needs a UTC offset"):
         lifecycle.parse_when("2026-12-01T09:00", clock.now())

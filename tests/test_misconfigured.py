@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.actions import lifecycle
 from bot.errors import ConfigError
 from bot.networks.base import Misconfigured
-from bot.planning.planner import plan
-from bot.planning.rows import PLANNED, SENT
+from bot.states import Status
 from bot.store.models import AccountStateRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER
@@ -44,12 +44,12 @@ def test_a_missing_secret_holds_the_account_its_posts_wait_and_the_others_go_on(
     assert a2.texts == ["one", "two"]
     assert a1.texts == [] and a1.calls == 6
     held = deliveries(app, account_id="a1", kind="queued")
-    assert [r.status for r in held] == [PLANNED, PLANNED] and all(r.attempts == 0 for r in held)
+    assert [r.status for r in held] == [Status.PLANNED, Status.PLANNED] and all(r.attempts == 0 for r in held)
     assert "TOKEN_A1" in held[0].error
     state = account_state(app, "a1")
     assert "TOKEN_A1" in state.misconfigured_reason and not state.disabled
     assert not [r for r in caplog.records if r.exc_info], "no traceback for a missing secret"
     d.run_once()  # the secret is back
     assert a1.texts == ["one", "two"]
-    assert {r.status for r in deliveries(app, account_id="a1", kind="queued")} == {SENT}
+    assert {r.status for r in deliveries(app, account_id="a1", kind="queued")} == {Status.SENT}
     assert account_state(app, "a1").misconfigured_reason is None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bot.states import Status
 from bot.worker.daemon import Daemon, SingleWorkerLock
 from bot.worker.outage import OutageLog
 
@@ -146,10 +147,9 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
         pytest.skip("account locks are PostgreSQL's")
     from sqlalchemy import text
 
-    from bot.actions import lifecycle
-    from bot.planning.planner import plan
-    from bot.planning.rows import PLANNED, SENT
     from bot.worker.dispatch import Dispatcher
+    from bot.worker.plan import plan
+    from tests import staff as lifecycle
     from tests.conftest import deliveries, write_campaign
     from tests.fakes import FakeNetwork
 
@@ -177,7 +177,7 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
         assert killed == [True]
         assert net.texts == ["Post 0"]
         rows = deliveries(app, kind="queued")
-        assert len(rows) == 2 and {r.status for r in rows} == {SENT, PLANNED}
+        assert len(rows) == 2 and {r.status for r in rows} == {Status.SENT, Status.PLANNED}
     finally:
         d.close()
 
@@ -199,8 +199,8 @@ def _lock_is_free(app: Any, account_id: str) -> bool:
 def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_url: str, **bot: Any) -> Any:
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
-    from bot.actions import lifecycle
-    from bot.planning.planner import plan
+    from bot.worker.plan import plan
+    from tests import staff as lifecycle
     from tests.conftest import write_campaign
     from tests.fakes import FakeNetwork
 
@@ -217,7 +217,7 @@ def _one_account_daemon(make_app: Any, campaigns_dir: Any, clock: Any, database_
 
 
 def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir, clock, database_url):
-    from bot.actions import lifecycle
+    from tests import staff as lifecycle
 
     app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url)
     try:
@@ -233,7 +233,7 @@ def test_stopping_lets_the_idle_account_locks_go_at_once(make_app, campaigns_dir
 def test_an_account_waiting_for_a_free_sender_keeps_no_idle_lock(make_app, campaigns_dir, clock, database_url):
     import threading
 
-    from bot.actions import lifecycle
+    from tests import staff as lifecycle
 
     app, net, daemon = _one_account_daemon(make_app, campaigns_dir, clock, database_url, concurrency=1)
     gate = threading.Event()
@@ -260,10 +260,9 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
     from sqlalchemy import event, text
     from sqlalchemy.exc import OperationalError
 
-    from bot.actions import lifecycle
-    from bot.planning.planner import plan
-    from bot.planning.rows import SENT
     from bot.worker.dispatch import Dispatcher
+    from bot.worker.plan import plan
+    from tests import staff as lifecycle
     from tests.conftest import deliveries, write_campaign
     from tests.fakes import FakeNetwork
 
@@ -296,7 +295,7 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
         d.close()
     assert refusals == [0, 1]
     [row] = deliveries(app, kind="queued")
-    assert row.status == SENT
+    assert row.status == Status.SENT
 
 
 def test_a_broken_idle_lock_connection_does_not_keep_the_other_accounts_locks(make_app, database_url):
@@ -328,8 +327,8 @@ def test_while_another_process_stores_the_campaigns_the_worker_plans_again_short
     import threading
 
     from bot.cli.base import sync
-    from bot.planning.planner import plan
     from bot.store.locks import PLAN_LOCK, advisory_lock
+    from bot.worker.plan import plan
     from tests.conftest import write_campaign
 
     write_campaign(campaigns_dir)

@@ -2,11 +2,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.planning.planner import plan
-from bot.planning.rows import CALL_TO_ACTION, CANCELLED, PLANNED, SENT
 from bot.queries.reports import preview
+from bot.states import Kind, Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
 from tests.conftest import write_campaign
 
 
@@ -26,7 +26,7 @@ def test_plan_makes_one_row_per_slot_account_and_language(make_app, campaigns_di
     assert report.inserted == 24
     planned = rows(app)
     assert {(d.account_id, d.language) for d in planned} == {("a1", "es"), ("a1", "en"), ("a2", "es"), ("a2", "en")}
-    assert all(d.kind == CALL_TO_ACTION and d.status == PLANNED for d in planned)
+    assert all(d.kind == Kind.CALL_TO_ACTION and d.status == Status.PLANNED for d in planned)
     first = planned[0]
     assert first.due_at.isoformat() == "2026-11-30T14:00:00+00:00"  # 09:00 in Lima
     assert (first.account_id, first.language, first.variant) == ("a1", "en", 0)
@@ -65,7 +65,7 @@ def test_rotation_carries_on_from_the_last_sent_post_as_the_horizon_rolls(make_a
         clock.advance(timedelta(hours=6))
         plan(app)
         dispatcher.run_once()
-    sent = [d.variant for d in rows(app, account_id="a1", language="es", status=SENT)]
+    sent = [d.variant for d in rows(app, account_id="a1", language="es", status=Status.SENT)]
     assert len(sent) >= 5
     assert all(a != b for a, b in zip(sent, sent[1:], strict=False))
     assert all(b == (a + 1) % 3 for a, b in zip(sent, sent[1:], strict=False))
@@ -77,15 +77,15 @@ def test_editing_the_file_updates_unsent_rows_and_never_sent_ones(make_app, camp
     plan(app)
     clock.advance(timedelta(hours=1, minutes=1))  # past the first slot (14:00 UTC)
     Dispatcher(app).run_once()
-    sent_before = {d.id: d.text for d in rows(app, status=SENT)}
+    sent_before = {d.id: d.text for d in rows(app, status=Status.SENT)}
     assert len(sent_before) == 4
 
     path.write_text(path.read_text().replace("CTA three", "CTA three, edited"), encoding="utf-8")
     report = plan(app)
     assert report.updated > 0
-    assert {d.id: d.text for d in rows(app, status=SENT)} == sent_before
-    assert any(d.text == "CTA three, edited" for d in rows(app, status=PLANNED))
-    assert not any(d.text == "CTA three" for d in rows(app, status=PLANNED))
+    assert {d.id: d.text for d in rows(app, status=Status.SENT)} == sent_before
+    assert any(d.text == "CTA three, edited" for d in rows(app, status=Status.PLANNED))
+    assert not any(d.text == "CTA three" for d in rows(app, status=Status.PLANNED))
 
 
 def test_removing_a_rule_cancels_its_future_rows(make_app, campaigns_dir):
@@ -97,7 +97,7 @@ def test_removing_a_rule_cancels_its_future_rows(make_app, campaigns_dir):
     path.write_text(path.read_text().replace('[[schedule]]\nid = "evening"\ncron = "0 17 * * *"', ""))
     report = plan(app)
     assert report.cancelled == len(rows(app, rule_id="evening")) > 0
-    assert all(d.status == CANCELLED and "no longer" in d.error for d in rows(app, rule_id="evening"))
+    assert all(d.status == Status.CANCELLED and "no longer" in d.error for d in rows(app, rule_id="evening"))
 
 
 def test_an_invalid_edit_keeps_the_last_good_version_running(make_app, campaigns_dir, clock):
@@ -144,7 +144,7 @@ def test_a_slot_passed_within_the_grace_window_when_the_file_first_loads_is_stil
     app = make_app(horizon_days=1)
     plan(app)
     assert Dispatcher(app).run_once() == 4
-    assert {d.due_at.isoformat() for d in rows(app, status=SENT)} == {"2026-11-30T14:00:00+00:00"}
+    assert {d.due_at.isoformat() for d in rows(app, status=Status.SENT)} == {"2026-11-30T14:00:00+00:00"}
 
 
 def test_a_preview_of_a_rule_every_minute_is_not_cut_off_at_twenty_thousand_slots(make_app, campaigns_dir, clock):
@@ -177,7 +177,7 @@ def test_calls_to_action_stop_at_act_by_and_say_the_days_left_on_the_day_they_go
                             '[messages.closing.no_further_action]\ntext = "Thanks"\n')
     app = make_app(accounts=("a1",), horizon_days=5)
     plan(app)
-    planned = rows(app, kind=CALL_TO_ACTION)
+    planned = rows(app, kind=Kind.CALL_TO_ACTION)
     lima = [(d.due_at - timedelta(hours=5)).strftime("%m-%d %H:%M") for d in planned]
     assert lima == ["11-30 09:00", "11-30 15:00", "12-01 09:00", "12-01 15:00", "12-02 09:00", "12-02 15:00"]
     assert [d.text for d in planned[::2]] == ["2 days left to act by 2 December", "1 days left to act by 2 December",

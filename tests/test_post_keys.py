@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.actions import lifecycle
 from bot.bootstrap import bootstrap
 from bot.config.settings import load_config
 from bot.networks.bluesky.keys import delivery_tid
-from bot.planning.planner import plan
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 

@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.actions import lifecycle
 from bot.cli import cli
 from bot.networks.reading import Counts
-from bot.planning.planner import plan
 from bot.reach import collect as reach_collect
 from bot.reach.collect import collect
 from bot.reach.report import report, rows
 from bot.reach.schedule import next_reading
 from bot.reach.tables import READERS, RESPONSES
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import START, deliveries, write_campaign
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'

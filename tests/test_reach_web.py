@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from bot.actions import lifecycle
 from bot.networks.reading import Mention
 from bot.reach import responses
 from bot.reach.chart import engagement_svg
 from bot.reach.tables import SNAPSHOTS
 from bot.worker.dispatch import Dispatcher
+from tests import staff as lifecycle
 from tests.conftest import deliveries
 from tests.test_web_browser import browser_page, server, shot, sign_in  # noqa: F401 - fixtures
 from tests.web_fixtures import Web, web  # noqa: F401 - the fixture

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.actions import lifecycle
-from bot.planning.planner import plan
-from bot.planning.rows import SENT
+from bot.states import Status
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.wirecount import CountingProxy, SqliteCounter
@@ -60,7 +60,7 @@ def test_a_batch_of_deliveries_costs_at_most_two_and_a_half_round_trips_each(
     sent = Dispatcher(app).run_once()
     trips = counter.trips - before
     assert sent == 2 * PER_ACCOUNT
-    assert all(r.status == SENT for r in deliveries(app, kind="queued"))
+    assert all(r.status == Status.SENT for r in deliveries(app, kind="queued"))
     print(f"{trips / sent:.2f} round trips per delivery")
     assert trips / sent <= 2.5, f"{trips} round trips for {sent} deliveries ({trips / sent:.2f} each)"
 

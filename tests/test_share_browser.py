@@ -103,7 +103,7 @@ def test_the_kit_shows_chinese_and_persian_with_persian_right_to_left(browser_pa
 
 
 def test_after_the_close_the_kit_shows_the_closing_message_and_nothing_to_post(browser_page: Any, web: Web) -> None:
-    from bot.actions import lifecycle
+    from tests import staff as lifecycle
 
     lifecycle.close(web.core, "test", "success", "test")
     page = browser_page

@@ -11,14 +11,14 @@ import feedparser
 import pytest
 from sqlalchemy import inspect, select
 
-from bot.actions import lifecycle
 from bot.campaigns.templates import render
 from bot.clock import FakeClock
-from bot.planning.planner import plan
 from bot.queries.kit import build_kit, loaded_campaign
 from bot.reach.clicks import ShareClickRow, click_counts
 from bot.reach.report import campaign_report
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import REPO, write_campaign
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from bot.planning.planner import plan
-from bot.planning.rows import MISSED, SENT
+from bot.states import Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER
@@ -35,8 +35,8 @@ def test_fifty_thousand_stale_rows_are_marked_missed_and_the_due_post_still_goes
     assert Dispatcher(app).run_once() == 1
     assert net.texts == ["Due now"]
     with app.sessions() as s:
-        missed = s.scalar(select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == MISSED))
+        missed = s.scalar(select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == Status.MISSED))
     assert missed == STALE
     [sample] = deliveries(app, plan_key="stale|0")
     assert "past the campaign's grace window of 60 min" in sample.error
-    assert deliveries(app, plan_key="fresh")[0].status == SENT
+    assert deliveries(app, plan_key="fresh")[0].status == Status.SENT

@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.actions import lifecycle
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config.settings import load_config
-from bot.planning.planner import plan
-from bot.planning.rows import FAILED, PLANNED, SENT, UNKNOWN
 from bot.queries.reports import status
+from bot.states import Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
 from tests.httpfake import Response
 from tests.test_faults import LIFTED, mastodon_account, set_env, world
@@ -82,18 +82,19 @@ def test_storms_bursts_timeouts_and_a_revoked_token_end_sent_or_reported(tmp_pat
                                                             DeliveryRow.kind == "queued")))
                 for a in ("m", "x", "b")}
     # Mastodon rode out the 429s, 503s and timeouts: all sent, once each (Idempotency-Key).
-    assert {r.status for r in rows["m"]} == {SENT}
+    assert {r.status for r in rows["m"]} == {Status.SENT}
     assert Counter(st["content"] for st in mastodon.statuses) == Counter(f"Storm {n}" for n in range(20))
     # X: the dropped answers are unknown (free tier cannot read to settle them); so are 500s (X may have
     # created those); nothing is ever posted twice; everything else was sent.
     x_status = Counter(r.status for r in rows["x"])
-    assert set(x_status) <= {SENT, UNKNOWN, FAILED} and x_status[UNKNOWN] == 7 and x_status[SENT] == 13
-    assert all(r.error for r in rows["x"] if r.status != SENT)
+    assert set(x_status) <= {Status.SENT, Status.UNKNOWN, Status.FAILED}
+    assert x_status[Status.UNKNOWN] == 7 and x_status[Status.SENT] == 13
+    assert all(r.error for r in rows["x"] if r.status != Status.SENT)
     assert all(c == 1 for c in Counter(t["text"] for t in x.tweets).values())
     # Bluesky: sent until the password was revoked; then the account is disabled and its posts wait, reported.
     b_status = Counter(r.status for r in rows["b"])
-    assert b_status == Counter({SENT: 20, PLANNED: 5})
-    held = [r for r in rows["b"] if r.status == PLANNED]
+    assert b_status == Counter({Status.SENT: 20, Status.PLANNED: 5})
+    held = [r for r in rows["b"] if r.status == Status.PLANNED]
     assert any("account disabled" in (r.error or "") for r in held)  # the rest simply wait for the account
     report = status(app)
     [disabled] = [a for a in report["accounts"] if a["disabled"]]

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import lifecycle
 from bot.bootstrap import App
 from bot.networks.base import AuthRevoked, Post, TransientError
 from bot.networks.bluesky.keys import repost_rkey
-from bot.planning.planner import plan
 from bot.supporters import service
 from bot.supporters.crypto import new_key, require_cipher
 from bot.supporters.waves import tick
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fake_networks import FakeBluesky
 

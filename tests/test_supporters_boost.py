@@ -15,17 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.actions import lifecycle
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.outbox.amplify import plan_unboosts, plan_wave, unplanned_posts
-from bot.planning.planner import plan
 from bot.store.models import DeliveryRow
 from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import new_key, require_cipher
 from bot.supporters.waves import tick
 from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
@@ -225,10 +225,10 @@ def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, ca
                                                                     clock):
     from argon2 import PasswordHasher
 
+    from bot.actions import people
     from bot.supporters.report import campaign_supporters
-    from bot.web import users
     from bot.web.app import create_app
-    from tests.web_fixtures import PASSWORD, Web
+    from tests.web_fixtures import PASSWORD, Web, add_user
 
     app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
     connect(app, mock, "bob")
@@ -244,8 +244,8 @@ def test_staff_see_the_supporters_and_the_boosts_each_post_received(make_app, ca
     [boosted] = seen.posts
     assert (boosted.delivery_id, boosted.sent, boosted.total) == (post.id, 2, 2)
 
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-    users.add_user(app, "staff", "staff", PASSWORD, "test")
+    monkeypatch.setattr(people, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    add_user(app, "staff", "staff", PASSWORD)
     page = Web(app, create_app(app, secret_key="x" * 40)).client("staff").get("/campaigns/test").text
     assert "Supporters" in page and "2 of 2" in page
     # Boosts are not in the timeline (one row per supporter would drown it): no row names a supporter's account.

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.actions import lifecycle
 from bot.clock import SystemClock
-from bot.planning.planner import plan
 from bot.worker.daemon import Daemon
+from bot.worker.plan import plan
+from tests import staff as lifecycle
 from tests.conftest import write_campaign
 from tests.fakes import FakeNetwork
 from tests.waiting import wait_for

@@ -6,17 +6,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bot.actions import approvals, people, posts
+from bot.actions.base import Actor, Approvals, Via
 from bot.cli import cli
+from bot.queries.approvals import pending
+from bot.states import Role
 from bot.store.access import TokenRow
-from bot.web import users
 from tests.conftest import deliveries
-from tests.web_fixtures import Web, csrf_of, web  # noqa: F401 - the fixture
+from tests.web_fixtures import ADMIN, Web, add_user, csrf_of, token_for, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
 
 
 def _bearer(web: Web, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {users.create_token(web.core, f'script-{role}', role, 'test')}"}
+    return {"Authorization": f"Bearer {token_for(web.core, role)}"}
 
 
 def test_the_api_refuses_a_request_without_a_token(web: Web) -> None:
@@ -30,7 +33,7 @@ def test_the_api_ignores_the_session_cookie(web: Web) -> None:
 
 
 def test_a_token_is_stored_hashed(web: Web) -> None:
-    token = users.create_token(web.core, "deploy", "staff", "test")
+    token = token_for(web.core, "staff", "deploy")
     with web.core.sessions() as s:
         stored = s.scalars(select(TokenRow.token_hash)).one()
     assert token not in stored and len(stored) == 64
@@ -59,13 +62,14 @@ def test_bad_api_input_is_a_4xx_naming_the_field(web: Web) -> None:
     missing = client.post("/api/campaigns/test/queue", json={}, headers=headers)
     assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "text"
     late = client.post("/api/campaigns/test/queue", json={"text": "hi", "at": "soon"}, headers=headers)
-    assert late.status_code == 400 and "--at" in late.json()["detail"]
+    problem = late.json()
+    assert late.status_code == 400 and problem["pointer"] == "/at" and "--" not in problem["detail"]
     unknown = client.get("/api/campaigns/nope", headers=headers)
     assert unknown.status_code == 404
 
 
 def test_an_organisers_post_waits_for_approval_by_someone_else_with_the_staff_role(web: Web) -> None:
-    web.app.state.approval_default = "required"
+    web.app.state.approvals = Approvals(posts=True)
     organiser = web.client("organiser")
     token = csrf_of(organiser, "/campaigns/test")
     organiser.post("/campaigns/test/queue", data={"csrf": token, "text": "Please write", "language": "en"})
@@ -82,13 +86,24 @@ def test_an_organisers_post_waits_for_approval_by_someone_else_with_the_staff_ro
 
 
 def test_nobody_approves_their_own_post(web: Web) -> None:
-    from bot.actions import web_services as services
-    from bot.errors import UserError
+    from bot.actions.errors import Forbidden
 
-    services.queue_for_approval(web.core, "test", web.core.clock.now(), "mine", "staff")
-    (pending,) = services.pending_approvals(web.core)
-    with pytest.raises(UserError, match="someone else"):
-        services.approve(web.core, pending["id"], "staff")
+    staff = Actor("staff", Role.STAFF, Via.WEB)
+    campaign_requires_approval(web)
+    posts.queue(web.core, Actor("organiser", Role.ORGANISER, Via.WEB), "test", at=web.core.clock.now(), text="mine")
+    (request,) = pending(web.core)
+    posts.edit(web.core, staff, deliveries(web.core, kind="queued")[0].id, text="mine, edited")
+    waiting = [a for a in pending(web.core) if a.requested_by == "staff"]
+    with pytest.raises(Forbidden, match="someone else"):
+        approvals.decide(web.core, staff, waiting[0].id, True)
+
+
+def campaign_requires_approval(web: Web) -> None:
+    from tests.conftest import write_campaign
+    from tests.web_fixtures import load
+
+    write_campaign(web.core.config.campaigns_dir, extra='approval = "required"')
+    load(web.core)
 
 
 def _run(web: Web, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -101,17 +116,17 @@ def test_users_are_added_listed_given_a_role_and_removed_from_the_command_line(w
     code, _ = _run(web, "users", "add", "ana", "--role", "staff", "--password-env", "ANA_PW",
                    env={"ANA_PW": "a long enough password"})
     assert code == 0
-    assert users.authenticate(web.core, "ana", "a long enough password") is not None
+    assert people.sign_in(web.core, "ana", "a long enough password") is not None
     assert _run(web, "users", "set-role", "ana", "organiser")[0] == 0
     code, out = _run(web, "users", "list")
     assert "ana\torganiser" in out
     assert _run(web, "users", "remove", "ana")[0] == 0
-    assert users.person(web.core, "ana") is None
+    assert people.person(web.core, "ana") is None
 
 
 def test_a_short_password_is_one_clear_line(web: Web) -> None:
     code, out = _run(web, "users", "add", "bo", "--role", "staff", "--password-env", "PW", env={"PW": "short"})
-    assert code == 1 and out.strip() == "error: password: at least 10 characters, please"
+    assert code == 1 and out.strip() == "error: --password-env: at least 10 characters, please"
 
 
 def test_tokens_create_prints_the_token_once_and_it_works(web: Web) -> None:
@@ -123,9 +138,9 @@ def test_tokens_create_prints_the_token_once_and_it_works(web: Web) -> None:
 
 def test_the_first_run_link_signs_in_once_and_asks_for_a_password(web: Web) -> None:
     for name in ("organiser", "staff", "admin"):
-        users.remove_user(web.core, name, "test")
-    link = users.first_run_link(web.core, "http://127.0.0.1:8000")
-    assert link is not None and users.first_run_link(web.core, "http://127.0.0.1:8000") is None
+        people.remove_user(web.core, ADMIN, name)
+    link = people.first_run_link(web.core, "http://127.0.0.1:8000")
+    assert link is not None and people.first_run_link(web.core, "http://127.0.0.1:8000") is None
     client = web.client()
     path = link.removeprefix("http://127.0.0.1:8000")
     response = client.get(path)
@@ -135,8 +150,8 @@ def test_the_first_run_link_signs_in_once_and_asks_for_a_password(web: Web) -> N
 
 
 def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(web: Web) -> None:
-    web.app.state.close_approval_default = "required"
-    users.add_user(web.core, "staff2", "staff", "correct horse battery", "test")
+    web.app.state.approvals = Approvals(closes=True)
+    add_user(web.core, "staff2", "staff")
     first = web.client("staff")
     first.post("/campaigns/test/close", data={"csrf": csrf_of(first, "/"), "outcome": "success", "note": "won"})
     assert deliveries(web.core, kind="closing") == []
@@ -144,7 +159,7 @@ def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(w
     assert "Close the case (success): won" in page
     approval_id = page.split('action="/approvals/')[1].split("/")[0]
     own = first.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(first, "/")})
-    assert own.status_code == 400 and deliveries(web.core, kind="closing") == []
+    assert own.status_code == 403 and deliveries(web.core, kind="closing") == []
     second = web.client("staff2")
     second.post(f"/approvals/{approval_id}/approve", data={"csrf": csrf_of(second, "/")})
     assert len(deliveries(web.core, kind="closing")) == 4
@@ -157,15 +172,16 @@ def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(w
 
 
 def test_a_post_awaiting_approval_is_cancelled_by_the_close_and_not_approved_after_it(web: Web) -> None:
-    from bot.actions import lifecycle
-    from bot.actions import web_services as services
     from bot.errors import UserError
+    from tests import staff as lifecycle
 
-    services.queue_for_approval(web.core, "test", web.core.clock.now(), "late post", "organiser")
-    (pending,) = services.pending_approvals(web.core)
+    campaign_requires_approval(web)
+    posts.queue(web.core, Actor("organiser", Role.ORGANISER, Via.WEB), "test", at=web.core.clock.now(),
+                text="late post")
+    (request,) = pending(web.core)
     lifecycle.close(web.core, "test", "success", "staff")
     with pytest.raises(UserError, match="is closed"):
-        services.approve(web.core, pending["id"], "staff")
+        approvals.decide(web.core, Actor("staff", Role.STAFF, Via.WEB), request.id, True)
     assert {d.status for d in deliveries(web.core, kind="queued")} == {"cancelled"}  # the close cancelled it
 
 
@@ -176,7 +192,7 @@ def test_a_campaign_file_that_requires_approval_holds_an_organisers_post_without
 
     write_campaign(campaigns_dir, extra='approval = "required"')
     load(web.core)  # the file changed: the planner stores the new definition
-    assert web.app.state.approval_default == "none"
+    assert web.app.state.approvals.posts is False
     organiser = web.client("organiser")
     organiser.post("/campaigns/test/queue", data={"csrf": csrf_of(organiser, "/campaigns/test"),
                                                   "text": "Please write", "language": "en"})

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from bot.planning.planner import plan
+from bot.actions import people
+from bot.actions.base import Approvals
 from bot.queries.liveness import beat
-from bot.web import users
+from bot.worker.plan import plan
 from tests.conftest import deliveries
-from tests.web_fixtures import PASSWORD, Web, web  # noqa: F401 - the fixture
+from tests.web_fixtures import ADMIN, PASSWORD, Web, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
 
@@ -161,7 +162,7 @@ def test_an_organiser_queues_a_post_and_sees_it_in_the_timeline(web: Web, browse
 
 def test_an_organisers_post_awaits_approval_and_staff_approve_it(web: Web, browser_page: Any) -> None:
     page = browser_page
-    web.app.state.approval_default = "required"
+    web.app.state.approvals = Approvals(posts=True)
     sign_in(page, "organiser")
     page.goto("/campaigns/test")
     page.get_by_label("Text").fill("A post for review")
@@ -216,7 +217,7 @@ def test_staff_use_the_emergency_stop(web: Web, browser_page: Any) -> None:
 def test_a_removed_user_is_signed_out_at_once(web: Web, browser_page: Any) -> None:
     page = browser_page
     sign_in(page, "organiser")
-    users.remove_user(web.core, "organiser", "test")
+    people.remove_user(web.core, ADMIN, "organiser")
     page.goto("/")
     assert "/login" in page.url
 

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from bot.web.app import create_app
-from tests.web_fixtures import ROLES, Web, csrf_of, web  # noqa: F401 - the fixture
+from tests.web_fixtures import ROLES, Web, csrf_of, token_for, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
 
@@ -144,10 +144,9 @@ def _request(web: Web, role: str | None, method: str, path: str) -> Any:
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])
 def test_each_role_reaches_exactly_the_routes_its_rule_allows(web: Web, role: str | None) -> None:
     from bot.queries.liveness import beat
-    from bot.web.users import create_token
 
     beat(web.core)  # /healthz answers 200 only with a live worker
-    web.tokens = {r: create_token(web.core, f"t-{r}", r, "test") for r in ROLES}
+    web.tokens = {r: token_for(web.core, r, f"t-{r}") for r in ROLES}
     problems = []
     for method, path, _ in _routes():
         rule = RULES[(method, path)]

@@ -18,8 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bot.queries.liveness import beat
-from bot.web.users import create_token
-from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
+from tests.web_fixtures import Web, token_for, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]
 MAX_EXAMPLES = 4
@@ -31,7 +30,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_api_answers_every_generated_request_within_its_schema(web: Web) -> None:
     beat(web.core)  # a live worker, so /healthz answers 200 (the fake clock does not move)
-    headers = {"Authorization": f"Bearer {create_token(web.core, 'schemathesis', 'admin', 'test')}"}
+    headers = {"Authorization": f"Bearer {token_for(web.core, 'admin', 'schemathesis')}"}
     schema = schemathesis.openapi.from_asgi("/openapi.json", web.app)
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 15

@@ -13,11 +13,12 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.actions import people
+from bot.actions.base import Actor, Via
+from bot.actions.files import sync_files
 from bot.bootstrap import App
-from bot.planning.planner import sync_definitions
-from bot.web import users
+from bot.states import Role
 from bot.web.app import create_app
-from bot.web.users import add_user
 from tests.conftest import write_campaign
 
 PASSWORD = "correct horse battery"
@@ -50,17 +51,30 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
     return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/"})
 
 
+ADMIN = Actor("test", Role.ADMIN, Via.CLI)
+
+
 def load(core: App) -> None:
-    sync_definitions(core, core.load_campaigns())
+    sync_files(core, core.load_campaigns())
+
+
+def add_user(core: App, name: str, role: str, password: str = PASSWORD) -> None:
+    people.add_user(core, ADMIN, name, role, password)
+
+
+def token_for(core: App, role: str, name: str | None = None, owner: str | None = None) -> str:
+    """An API token acting as the user ``owner`` (default: the user named after the role)."""
+    who = people.person(core, owner or role, Via.CLI) or Actor(owner or role, Role(role), Via.CLI)
+    return people.create_token(core, who, name or f"script-{role}-{owner or role}", role)[1]
 
 
 @pytest.fixture
 def web(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     # The cheapest argon2 parameters: the tests check the flow, not the hash's cost (2 shared cores).
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    monkeypatch.setattr(people, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     write_campaign(campaigns_dir)
     core = make_app()
     load(core)
     for role in ROLES:
-        add_user(core, role, role, PASSWORD, "test")
+        add_user(core, role, role)
     yield Web(core, create_app(core, secret_key="x" * 40))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.config.settings import Config
 from bot.networks.base import AccountStore, Misconfigured, Network
@@ -40,6 +41,13 @@ class AccountView:
     """Posts are printed, not published (console mode, or a console account)."""
     guessed: bool = False
     """Console mode without a config: ``network`` was guessed from the account id."""
+
+
+class AccountLookup(Protocol):
+    """What rendering a post per account needs to know: which network an account renders for, and its
+    languages (AccountDirectory answers it)."""
+
+    def view(self, account_id: str) -> AccountView | None: ...
 
 
 def guess_network(account_id: str) -> str | None:

@@ -124,7 +124,7 @@ def pydantic_issues(file: str, exc: ValidationError, prefix: str = "") -> list[I
             msg = msg[len("Value error, ") :]
         elif kind == "missing":
             msg = "required field is missing"
-        elif kind == "literal_error":
+        elif kind in ("literal_error", "enum"):
             msg = f"{msg} (found {err.get('input')!r})"
         elif kind in ("time_parsing", "time_type"):
             msg = f"{err.get('input')!r} is not a time of day: write HH:MM on a 24-hour clock, like \"20:00\""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.campaigns.cron import parse_cron
+from bot.states import CampaignState, Outcome
 
 NETWORKS = ("console", "mastodon", "x", "bluesky")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -158,8 +159,8 @@ class Campaign(Strict):
     ends: datetime | None = None
     act_by: datetime | date | None = None
     """The action's deadline, in the campaign's zone: a date (acting that whole day counts) or a datetime."""
-    status: Literal["active", "paused", "closed"] = "active"
-    outcome: Literal["success", "no_further_action"] | None = None
+    status: CampaignState = CampaignState.ACTIVE
+    outcome: Outcome | None = None
     grace_minutes: float = Field(default=60, ge=0)
     approval: Literal["none", "required"] | None = None
     """"required": a post an organiser queues in the web app waits for another staff member's approval."""
@@ -222,7 +223,7 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _cross(self) -> Campaign:
-        if self.status == "closed" and self.outcome is None:
+        if self.status == CampaignState.CLOSED and self.outcome is None:
             raise ValueError("a closed campaign needs an outcome: 'success' or 'no_further_action'")
         if self.starts and self.ends and _aware(self.ends, self.timezone) <= _aware(self.starts, self.timezone):
             raise ValueError("'ends' is not after 'starts'")

@@ -1,4 +1,5 @@
-"""The commands that change state: queue, cancel, edit, close, pause, resume, reopen, resolve. Each is audited."""
+"""The commands that change state: queue, cancel, edit, close, pause, resume, reopen, resolve, approvals. Each
+calls one action (bot/actions/) as the person named by --as."""
 
 from __future__ import annotations
 
@@ -6,20 +7,28 @@ from typing import Any
 
 import click
 
-from bot.actions import lifecycle
-from bot.cli.base import by_option, cli, config_option, friendly, json_option, make_app, print_json, sync
+from bot.actions import approvals, campaigns, emergency, posts
+from bot.actions.base import Result
+from bot.actions.campaigns import parse_outcome
+from bot.actions.times import check_future, parse_time
+from bot.cli.base import actor, by_option, cli, config_option, friendly, json_option, make_app, print_json, sync
 from bot.cli.fmt import echo, heading, local, wrapped
 from bot.errors import UserError
 from bot.queries import reports
+from bot.states import Outcome
 
 OUTCOME_HELP = "success, or no-further-action (no_further_action is the same)."
 
 
-def _outcome(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+def _outcome(_ctx: click.Context, _param: click.Parameter, value: str) -> Outcome:
     try:
-        return lifecycle.normalise_outcome(value)
+        return parse_outcome(value)
     except UserError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _say(result: Result) -> None:
+    click.echo(result.message)
 
 
 @cli.command()
@@ -36,9 +45,10 @@ def queue(ctx: click.Context, config_path: str | None, campaign: str, when: str,
           language: str | None, by: str) -> None:
     """Queue an extra post for a campaign."""
     app = make_app(ctx, config_path)
-    at = lifecycle.parse_future(when, app.clock.now())
+    now = app.clock.now()
+    at = check_future(parse_time(when, now), now, when)
     sync(app)
-    click.echo(lifecycle.queue(app, campaign, at, text, by, account, language).message)
+    _say(posts.queue(app, actor(app, by), campaign, at=at, text=text, account=account, language=language))
 
 
 @cli.command()
@@ -51,7 +61,7 @@ def queue(ctx: click.Context, config_path: str | None, campaign: str, when: str,
 def cancel(ctx: click.Context, config_path: str | None, delivery: int, note: str | None, by: str) -> None:
     """Cancel one post that has not gone out yet (queued or planned); ids are in `history` and `plan --json`."""
     app = make_app(ctx, config_path)
-    click.echo(lifecycle.cancel_delivery(app, delivery, by, note).message)
+    _say(posts.cancel(app, actor(app, by), delivery, note))
 
 
 @cli.command()
@@ -64,10 +74,12 @@ def cancel(ctx: click.Context, config_path: str | None, delivery: int, note: str
 @friendly
 def edit(ctx: click.Context, config_path: str | None, delivery: int, text: str | None, when: str | None,
          by: str) -> None:
-    """Change a queued post's text or time before it goes out."""
+    """Change a queued post's text or time before it goes out (a post that went through approval waits for a
+    new one)."""
     app = make_app(ctx, config_path)
-    at = lifecycle.parse_future(when, app.clock.now()) if when is not None else None
-    click.echo(lifecycle.edit_delivery(app, delivery, by, text=text, at=at).message)
+    now = app.clock.now()
+    at = check_future(parse_time(when, now), now, when) if when is not None else None
+    _say(posts.edit(app, actor(app, by), delivery, text=text, at=at))
 
 
 def print_close_preview(data: dict[str, Any]) -> None:
@@ -104,9 +116,10 @@ def print_close_preview(data: dict[str, Any]) -> None:
 @by_option("closes it")
 @click.pass_context
 @friendly
-def close(ctx: click.Context, config_path: str | None, campaign: str, outcome: str, note: str | None, dry_run: bool,
-          as_json: bool, by: str) -> None:
-    """Close a campaign: cancel pending calls to action and post the closing message everywhere."""
+def close(ctx: click.Context, config_path: str | None, campaign: str, outcome: Outcome, note: str | None,
+          dry_run: bool, as_json: bool, by: str) -> None:
+    """Close a campaign: cancel pending calls to action and post the closing message everywhere (or, where the
+    campaign's close_approval asks for it, wait for a second staff member)."""
     app = make_app(ctx, config_path)
     if dry_run:
         data = reports.close_preview(app, campaign, outcome)
@@ -115,11 +128,13 @@ def close(ctx: click.Context, config_path: str | None, campaign: str, outcome: s
     if as_json:
         raise UserError("close: --json goes with --dry-run")
     sync(app)
-    click.echo(lifecycle.close(app, campaign, outcome, by, note).message)
+    _say(campaigns.close(app, actor(app, by), campaign, outcome, note))
 
 
-def _state_command(action: str, help_text: str, allow_all: bool) -> None:
-    @cli.command(action, help=help_text)
+def _state_command(name: str, help_text: str, allow_all: bool) -> None:
+    change = {"pause": campaigns.pause, "resume": campaigns.resume, "reopen": campaigns.reopen}[name]
+
+    @cli.command(name, help=help_text)
     @config_option
     @click.argument("campaign", required=not allow_all)
     @click.option("--note", "--reason", "note", help="Why, for the audit log (and `status`, for --all).")
@@ -130,17 +145,18 @@ def _state_command(action: str, help_text: str, allow_all: bool) -> None:
                 **kw: Any) -> None:
         if kw.get("all_"):
             if campaign:
-                raise UserError(f"{action}: give a campaign or --all, not both")
-            if action == "pause" and not (note and note.strip()):
+                raise UserError(f"{name}: give a campaign or --all, not both")
+            if name == "pause" and not (note and note.strip()):
                 raise UserError("pause --all: give --reason, why every dispatch is held (shown in `status`)")
             app = make_app(ctx, config_path)
-            click.echo(lifecycle.pause_all(app, by, note, paused=action == "pause").message)
+            who = actor(app, by)
+            _say(emergency.stop_everything(app, who, note or "") if name == "pause" else emergency.lift_stop(app, who))
             return
         if not campaign:
-            raise UserError(f"{action}: which campaign? (or --all)")
+            raise UserError(f"{name}: which campaign? (or --all)")
         app = make_app(ctx, config_path)
         sync(app)
-        click.echo(lifecycle.set_state(app, campaign, action, by, note).message)
+        _say(change(app, actor(app, by), campaign, note))
 
     if allow_all:
         click.option("--all", "all_", is_flag=True, help="Every campaign: the emergency stop.")(command)
@@ -166,4 +182,47 @@ def resolve(ctx: click.Context, config_path: str | None, delivery: int, sent_url
     if sum(bool(x) for x in (sent_url, not_sent, cancel)) != 1:
         raise UserError("resolve: give exactly one of --sent URL, --not-sent or --cancel")
     app = make_app(ctx, config_path)
-    click.echo(lifecycle.resolve(app, delivery, by, sent_url=sent_url, resend=not_sent).message)
+    _say(posts.resolve(app, actor(app, by), delivery, sent_url=sent_url, resend=not_sent))
+
+
+@cli.group("approvals")
+def approvals_group() -> None:
+    """What waits for a second staff member: posts organisers queued, closes."""
+
+
+@approvals_group.command("list")
+@config_option
+@json_option
+@click.pass_context
+@friendly
+def approvals_list(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
+    """Every request waiting for a decision."""
+    from bot.queries.approvals import pending
+
+    app = make_app(ctx, config_path)
+    waiting = pending(app)
+    if as_json:
+        print_json([w.as_json() for w in waiting])
+        return
+    if not waiting:
+        echo("nothing waits for approval")
+    for w in waiting:
+        heading(f"{w.id}: {w.what} ({w.campaign}), asked by {w.requested_by}")
+        click.echo(wrapped(w.text, 6))
+
+
+def _decision(name: str, approve: bool) -> None:
+    @approvals_group.command(name, help=f"{name.capitalize()} a request (someone other than whoever asked).")
+    @config_option
+    @click.argument("approval", type=int)
+    @click.option("--reason", help="Why (kept, and shown to whoever asked).")
+    @by_option("decides")
+    @click.pass_context
+    @friendly
+    def command(ctx: click.Context, config_path: str | None, approval: int, reason: str | None, by: str) -> None:
+        app = make_app(ctx, config_path)
+        _say(approvals.decide(app, actor(app, by), approval, approve, reason))
+
+
+_decision("approve", True)
+_decision("reject", False)

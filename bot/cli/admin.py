@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from bot.bootstrap import App, bootstrap
-from bot.cli.base import EXIT_ERROR, EXIT_OK, cli, config_option, friendly, load, make_app
+from bot.cli.base import EXIT_ERROR, EXIT_OK, actor, by_option, cli, config_option, friendly, load, make_app
 from bot.config.settings import Config
 from bot.errors import UserError
 from bot.store.db import redact
@@ -146,15 +146,15 @@ def accounts_check(ctx: click.Context, config_path: str | None) -> None:
 @accounts.command("enable")
 @config_option
 @click.argument("account")
+@by_option("enables it")
 @click.pass_context
 @friendly
-def accounts_enable(ctx: click.Context, config_path: str | None, account: str) -> None:
+def accounts_enable(ctx: click.Context, config_path: str | None, account: str, by: str) -> None:
     """Re-enable an account that was disabled when its credentials were refused."""
-    from bot.accounts import state as account_state
+    from bot.actions.accounts import enable_account
 
     app = make_app(ctx, config_path)
-    changed = account_state.enable(app, account)
-    click.echo(f"{account} enabled" if changed else f"{account} was not disabled; nothing changed")
+    click.echo(enable_account(app, actor(app, by), account).message)
 
 
 @cli.group()

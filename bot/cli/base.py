@@ -13,9 +13,13 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import OperationalError
 
+from bot.actions.base import Actor, Via
+from bot.actions.errors import ActionError
+from bot.actions.people import person
 from bot.bootstrap import App, bootstrap
 from bot.config.settings import CONFIG_ENV, Config, load_config
 from bot.errors import UserError
+from bot.states import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,8 +45,38 @@ def config_option(func: F) -> F:
 
 
 def by_option(what: str) -> Callable[[F], F]:
-    return click.option("--by", default=default_actor, show_default="your login name",
-                        help=f"Who {what} (for the audit log).")
+    """``--as NAME`` (``--by`` is the older spelling): who acts. A user of the web app acts with their role; any
+    other name (by default the login name) with the admin role, as whoever holds the database may."""
+
+    def decorate(func: F) -> F:
+        return click.option("--as", "--by", "by", default=default_actor, show_default="your login name",
+                            help=f"Who {what}: a user of the web app acts with their role, anyone else as an admin "
+                                 "(for the audit log and four eyes).")(func)
+
+    return decorate
+
+
+def actor(app: App, name: str) -> Actor:
+    """The person the command acts as (see by_option)."""
+    return person(app, name, Via.CLI) or Actor(name, Role.ADMIN, Via.CLI)
+
+
+FLAGS = {"text": "--text", "at": "--at", "language": "--language", "account": "--account", "outcome": "--outcome",
+         "reason": "--reason", "url": "--sent", "note": "--note", "role": "--role", "password": "--password-env",
+         "network": "--network"}
+"""How the CLI names the field an action's error is about."""
+HINTS = {"no_delivery": " (see `campaign-bot history` or `plan`)",
+         "no_campaign": " (campaigns are known once loaded: run `campaign-bot validate` or `plan`)",
+         "closed_no_queue": " (`campaign-bot reopen` it first)",
+         "being_sent": " (`campaign-bot history` shows how it went)"}
+
+
+def cli_message(exc: UserError) -> str:
+    """An action's refusal as the CLI says it: the flag it is about, the sentence, a hint of what to run."""
+    if not isinstance(exc, ActionError):
+        return str(exc)
+    flag = FLAGS.get(exc.field or "")
+    return (f"{flag}: " if flag else "") + exc.message + HINTS.get(exc.code, "")
 
 
 def json_option(func: F) -> F:
@@ -58,7 +92,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {cli_message(exc)}", err=True)
             sys.exit(EXIT_ERROR)
         except OperationalError as exc:
             click.echo(f"error: database unavailable: {str(exc.orig).strip().splitlines()[0]}", err=True)
@@ -78,12 +112,9 @@ def make_app(ctx: click.Context, config_path: str | None) -> App:
 def sync(app: App) -> None:
     """Make the database know the campaigns on disk, for the commands that change state (they work without a
     daemon). Reports never call this: they are read-only."""
-    from bot.planning.planner import sync_definitions
-    from bot.store.locks import PLAN_LOCK, advisory_lock
+    from bot.worker.plan import store_files
 
-    result = app.load_campaigns(budgets=False)
-    with advisory_lock(app.engine, PLAN_LOCK, wait=True):  # not while a worker's planner writes the same rows
-        sync_definitions(app, result)
+    store_files(app)
 
 
 def print_json(data: Any) -> None:

@@ -11,9 +11,10 @@ from urllib.parse import quote, urlsplit
 
 import click
 
+from bot.actions import supporters as act
 from bot.bootstrap import App
 from bot.campaigns.loader import campaign_files, did_you_mean
-from bot.cli.base import by_option, cli, config_option, friendly, json_option, make_app, print_json
+from bot.cli.base import actor, by_option, cli, config_option, friendly, json_option, make_app, print_json
 from bot.errors import UserError
 from bot.networks.base import NetworkError
 from bot.networks.secrets import SecretUnreadable, read_secret
@@ -67,13 +68,18 @@ def add(ctx: click.Context, config_path: str | None, network: str, name: str, ap
     instance = urlsplit(base).netloc
     if network == "mastodon" and "@" not in who:
         who = f"{who}@{instance}"
-    with app.sessions.begin() as session:
-        done = service.connect(session, require_cipher(), app.clock.now(), network=network, name=name,
-                               credentials=credentials, instance=instance, api_base_url=base, handle=who,
-                               campaigns=list(campaigns) or None, actor=by)
-    chosen = ", ".join(done.supporter.campaigns) or "every campaign"
-    replaces = f"; replaces {done.replaced}, now disconnected (same account)" if done.replaced else ""
-    click.echo(f"supporter {name} ({network}, {who}) connected: boosts {chosen}{replaces}")
+    require_cipher()  # before the network is asked: a missing key is one line
+    result, _ = act.connect(app, actor(app, by), network=network, name=name, credentials=credentials,
+                            instance=instance, api_base_url=base, handle=who, campaigns=list(campaigns) or None)
+    click.echo(result.message)
+
+
+def _named(app: App, name: str) -> service.Supporter:
+    with app.sessions() as session:
+        found = service.by_name(session, name)
+    if found is None:
+        raise UserError(f"no supporter named {name!r} (see `campaign-bot supporters list`)")
+    return found
 
 
 def _check_campaigns(app: App, campaigns: tuple[str, ...]) -> None:
@@ -121,16 +127,13 @@ def list_(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
 def remove(ctx: click.Context, config_path: str | None, name: str, by: str) -> None:
     """Disconnect a supporter now: their token and personal data are deleted, planned boosts cancelled."""
     app = make_app(ctx, config_path)
-    with app.sessions.begin() as session:
-        found = service.by_name(session, name)
-        if found is None:
-            raise UserError(f"no supporter named {name!r} (see `campaign-bot supporters list`)")
-        if not found.connected:
-            click.echo(f"supporter {name} was already disconnected ({found.disconnect_reason or 'no reason kept'}); "
-                       "nothing changed")
-            return
-        service.disconnect(session, found.id, app.clock.now(), f"removed with the CLI by {by}", actor=by)
-    click.echo(f"supporter {name} disconnected; their token is deleted")
+    found = _named(app, name)
+    if not found.connected:
+        click.echo(f"supporter {name} was already disconnected ({found.disconnect_reason or 'no reason kept'}); "
+                   "nothing changed")
+        return
+    result = act.disconnect(app, actor(app, by), found.id, f"removed with the CLI by {by}")
+    click.echo(f"supporter {name} disconnected; their token is deleted" if result.changed else result.message)
 
 
 @supporters.command("undo")
@@ -143,12 +146,10 @@ def remove(ctx: click.Context, config_path: str | None, name: str, by: str) -> N
 def undo(ctx: click.Context, config_path: str | None, name: str, campaign: str | None, by: str) -> None:
     """Undo a supporter's boosts (unboost), when they ask; the worker sends the unboosts."""
     app = make_app(ctx, config_path)
-    with app.sessions.begin() as session:
-        found = service.by_name(session, name)
-        if found is None or not found.connected:
-            raise UserError(f"no connected supporter named {name!r}")
-        count = service.undo_boosts(session, found.id, app.clock.now(), campaign, actor=by)
-    click.echo(f"{count} unboost(s) planned for {name}")
+    found = _named(app, name)
+    if not found.connected:
+        raise UserError(f"no connected supporter named {name!r}")
+    click.echo(act.undo_boosts(app, actor(app, by), found.id, campaign).message)
 
 
 @supporters.command("connect-url")

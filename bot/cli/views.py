@@ -8,26 +8,17 @@ from typing import Any
 
 import click
 
-from bot.actions.lifecycle import human_duration
+from bot.actions.times import human_duration
 from bot.cli.alerts import alert_failures
 from bot.cli.base import cli, config_option, friendly, json_option, make_app, print_json
 from bot.cli.fmt import WIDTH, echo, heading, kind_label, local, wrapped
 from bot.errors import UserError
-from bot.planning.rows import (
-    CALL_TO_ACTION,
-    CLOSING,
-    FAILED,
-    MISSED,
-    QUEUED,
-    SENT,
-    UNKNOWN,
-    UPDATE,
-)
 from bot.queries import reports
-from bot.states import Status
+from bot.states import Kind, Status
 
 STATUSES = [str(s) for s in Status]  # the values, as stored (not the enum's names)
-KINDS = [str(k) for k in (CALL_TO_ACTION, UPDATE, QUEUED, CLOSING)]
+STATUS_COLOURS = {Status.SENT: "green", Status.FAILED: "red", Status.UNKNOWN: "yellow", Status.MISSED: "yellow"}
+KINDS = [str(k) for k in (Kind.CALL_TO_ACTION, Kind.UPDATE, Kind.QUEUED, Kind.CLOSING)]
 
 
 @cli.command("plan")
@@ -169,7 +160,7 @@ def history_cmd(ctx: click.Context, config_path: str | None, campaign: str | Non
     for cid, entries in by_campaign.items():
         heading(f"{cid} (times in {entries[0]['timezone'] or 'UTC'})")
         for r in entries:
-            color = {SENT: "green", FAILED: "red", UNKNOWN: "yellow", MISSED: "yellow"}.get(r["status"])
+            color = STATUS_COLOURS.get(r["status"])
             status = click.style(r["status"], fg=color) if color else r["status"]
             click.echo(f"  {r['id']:>5}  {local(r['due_at'], r['timezone'])}  {r['account']}  {r['language']}  "
                        f"{kind_label(r['kind'])}  {status}")

@@ -1,6 +1,6 @@
 """Commands for the web app: `web`, `run --web`, `users ...`, `tokens create`.
 
-bot/cli.py registers them with register(); they build the app the same way as every other command.
+bot/cli/__init__.py registers them with register(); they build the app the same way as every other command.
 """
 
 from __future__ import annotations
@@ -16,34 +16,20 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config.settings import CONFIG_ENV
+from bot.actions import people
+from bot.bootstrap import App, bootstrap
+from bot.cli.base import actor, by_option, friendly, load, sync
+from bot.cli.base import config_option as _config_option
 from bot.errors import UserError
+from bot.queries.people import list_users
+from bot.states import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
-ADMIN_ACTOR = "campaign-bot"
+ROLES = [str(r) for r in Role]
+_friendly = friendly
 
 
-def _config_option(func: F) -> F:
-    return click.option("--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False),
-                        help=f"Config file (default: ./config.toml if present; env {CONFIG_ENV}).")(func)
-
-
-def _friendly(func: F) -> F:
-    """bot.cli.friendly, looked up when called (bot.cli imports this module at its end)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bot.cli.base import friendly
-
-        return friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) -> Any:
-    from bot.bootstrap import bootstrap
-    from bot.cli.base import load
-
+def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) -> App:
     return bootstrap(load(ctx, config_path, dry_run=dry_run))
 
 
@@ -67,16 +53,14 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
     """Serve the web app for staff and organisers (the worker runs separately: campaign-bot run)."""
     import uvicorn
 
-    from bot.cli.base import sync as _sync
     from bot.supporters.accounts import check_key
     from bot.web.app import create_app
-    from bot.web.users import first_run_link
 
     core = _core(ctx, config_path, dry_run)
     check_key(core.sessions)  # supporters' tokens are stored: the key must be set (one line if not)
-    _sync(core)
+    sync(core)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    link = first_run_link(core, f"http://{shown}:{port}")
+    link = people.first_run_link(core, f"http://{shown}:{port}")
     if link:
         click.echo("=" * 78 + "\n No users yet: an admin was created. Sign in ONCE with this link, then choose a "
                    f"password:\n   {link}\n" + "=" * 78, err=True)
@@ -158,25 +142,25 @@ def users_group() -> None:
 @users_group.command("add")
 @_config_option
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]),
+@click.option("--role", required=True, type=click.Choice(ROLES),
               help="What the person may do: organiser queues posts; staff also closes, pauses and approves; "
                    "admin also manages people.")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable "
                                                      "(default: ask for it).")
+@by_option("adds them")
 @click.pass_context
 @_friendly
-def users_add(ctx: click.Context, config_path: str | None, name: str, role: str, password_env: str | None) -> None:
+def users_add(ctx: click.Context, config_path: str | None, name: str, role: str, password_env: str | None,
+              by: str) -> None:
     """Add a person who signs in to the web app."""
-    from bot.web import users
-
     if password_env:
         password = os.environ.get(password_env)
         if not password:
             raise UserError(f"--password-env {password_env}: that environment variable is not set")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    users.add_user(_core(ctx, config_path), name, role, password, ADMIN_ACTOR)
-    click.echo(f"added {name} ({role})")
+    core = _core(ctx, config_path)
+    click.echo(people.add_user(core, actor(core, by), name, role, password).message)
 
 
 @users_group.command("list")
@@ -185,11 +169,9 @@ def users_add(ctx: click.Context, config_path: str | None, name: str, role: str,
 @_friendly
 def users_list(ctx: click.Context, config_path: str | None) -> None:
     """Everyone who may sign in, with their role."""
-    from bot.web import users
-
-    rows = users.list_users(_core(ctx, config_path))
+    rows = list_users(_core(ctx, config_path))
     for u in rows:
-        click.echo(f"{u['name']}\t{u['role']}\tsince {u['created_at']}")
+        click.echo(f"{u.name}\t{u.role}\tsince {u.created_at.isoformat(timespec='seconds')}")
     if not rows:
         click.echo("no users yet: `campaign-bot web` creates an admin on its first start")
 
@@ -197,28 +179,26 @@ def users_list(ctx: click.Context, config_path: str | None) -> None:
 @users_group.command("remove")
 @_config_option
 @click.argument("name")
+@by_option("removes them")
 @click.pass_context
 @_friendly
-def users_remove(ctx: click.Context, config_path: str | None, name: str) -> None:
+def users_remove(ctx: click.Context, config_path: str | None, name: str, by: str) -> None:
     """Remove a person: their open sessions stop working at once."""
-    from bot.web import users
-
-    users.remove_user(_core(ctx, config_path), name, ADMIN_ACTOR)
-    click.echo(f"removed {name}")
+    core = _core(ctx, config_path)
+    click.echo(people.remove_user(core, actor(core, by), name).message)
 
 
 @users_group.command("set-role")
 @_config_option
 @click.argument("name")
-@click.argument("role", type=click.Choice(["admin", "staff", "organiser"]))
+@click.argument("role", type=click.Choice(ROLES))
+@by_option("changes it")
 @click.pass_context
 @_friendly
-def users_set_role(ctx: click.Context, config_path: str | None, name: str, role: str) -> None:
+def users_set_role(ctx: click.Context, config_path: str | None, name: str, role: str, by: str) -> None:
     """Change a person's role."""
-    from bot.web import users
-
-    users.set_role(_core(ctx, config_path), name, role, ADMIN_ACTOR)
-    click.echo(f"{name} is now {role}")
+    core = _core(ctx, config_path)
+    click.echo(people.set_role(core, actor(core, by), name, role).message)
 
 
 @click.group("tokens")
@@ -229,17 +209,17 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @_config_option
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "staff", "organiser"]),
-              help="What a script holding the token may do (as a person with that role).")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="What a script holding the token may do (at most what the person it acts as may do).")
+@by_option("creates it (the token acts as this person)")
 @click.pass_context
 @_friendly
-def tokens_create(ctx: click.Context, config_path: str | None, name: str, role: str) -> None:
-    """Create a token and print it once: only its hash is kept."""
-    from bot.web import users
-
-    token = users.create_token(_core(ctx, config_path), name, role, ADMIN_ACTOR)
+def tokens_create(ctx: click.Context, config_path: str | None, name: str, role: str, by: str) -> None:
+    """Create a token and print it once: only its hash is kept. It acts as the person who created it."""
+    core = _core(ctx, config_path)
+    result, token = people.create_token(core, actor(core, by), name, role)
     click.echo(token)
-    click.echo(f"token {name!r} ({role}) created; this is the only time it is shown", err=True)
+    click.echo(result.message, err=True)
 
 
 def register(cli: click.Group, run: click.Command) -> None:

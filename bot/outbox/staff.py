@@ -1,5 +1,7 @@
-"""Delivery changes people make (close, reopen, queue, resolve) and the planner's inserts: through here, so
-the outbox stays the only code that writes delivery rows."""
+"""Delivery changes people make (through bot/actions/) and the planner's inserts: through here, so the outbox
+stays the only code that writes delivery rows. These functions check nothing a person could get wrong: the
+actions check, then call them; each says whether the row it guards changed, so an action can tell its user
+that something changed meanwhile."""
 
 from __future__ import annotations
 
@@ -9,18 +11,15 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
-from bot.errors import NotFound, UserError
+from bot.outbox.new import NewDelivery
 from bot.outbox.tables import DELIVERIES
-from bot.states import ErrorKind, Kind, Status
+from bot.states import UNSENT, ErrorKind, Kind, Status
 
 D = DELIVERIES.c
 REVIVABLE = (ErrorKind.CLOSED, ErrorKind.UNSCHEDULED)
-UNSENT = (Status.PLANNED, Status.AWAITING_APPROVAL)
-"""What a person may still cancel or change: nothing of it has reached a network."""
-
 
 NOTIFY_DUE = text("SELECT pg_notify('campaign_bot_due', '')")
-"""Wakes every worker's dispatch loop (bot/wakeups.py) when the transaction commits; PostgreSQL only."""
+"""Wakes every worker's dispatch loop (bot/worker/wakeups.py) when the transaction commits; PostgreSQL only."""
 
 
 def wake_workers(conn: Connection) -> None:
@@ -29,21 +28,21 @@ def wake_workers(conn: Connection) -> None:
         conn.execute(NOTIFY_DUE)
 
 
-def insert_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """New planned deliveries (rows as built by bot.planning.rows.row)."""
+def insert_planned(conn: Connection, rows: Sequence[NewDelivery]) -> int:
+    """New planned (or awaiting approval) deliveries."""
     if not rows:
         return 0
     for r in rows:
-        if r.get("status", Status.PLANNED) not in UNSENT:
-            raise ValueError(f"{r.get('plan_key')}: new deliveries are planned or awaiting approval")
-    conn.execute(insert(DELIVERIES), list(rows))
-    if any(r.get("status", Status.PLANNED) == Status.PLANNED for r in rows):
+        if r.status not in UNSENT:
+            raise ValueError(f"{r.plan_key}: new deliveries are planned or awaiting approval")
+    conn.execute(insert(DELIVERIES), [r.values() for r in rows])
+    if any(r.status == Status.PLANNED for r in rows):
         wake_workers(conn)
     return len(rows)
 
 
 def cancel_unsent(conn: Connection, campaign_id: str, now: datetime, reason: str, *,
-                  kinds_except: str | None = None, only_kind: str | None = None,
+                  kinds_except: Kind | None = None, only_kind: Kind | None = None,
                   error_kind: ErrorKind = ErrorKind.CLOSED, ids: Iterable[int] | None = None) -> int:
     """Cancel planned deliveries of a campaign. What is in flight (`sending`) is left to its worker, which
     records it sent, or, its campaign being closed, cancelled or unknown: never planned again."""
@@ -89,87 +88,72 @@ def revive(conn: Connection, ids: Iterable[int], now: datetime) -> int:
     return res.rowcount or 0
 
 
-def campaign_of(conn: Connection, delivery_id: int) -> str | None:
-    return conn.scalar(select(D.campaign_id).where(D.id == delivery_id))
+def one(conn: Connection, delivery_id: int) -> Any:
+    """The fields a person's change to one delivery needs, or None."""
+    return conn.execute(select(D.id, D.status, D.kind, D.action, D.campaign_id, D.account_id, D.language, D.due_at,
+                               D.text, D.error, D.sent_at, D.remote_id, D.queued_by, D.approval_id)
+                        .where(D.id == delivery_id)).first()
 
 
-def resolve(conn: Connection, delivery_id: int, now: datetime, by: str, *, sent_url: str | None,
-            resend: bool, campaign_closed: bool) -> tuple[str, str]:
-    """A person settles an unknown or failed delivery. Returns (campaign id, what was done)."""
-    d = conn.execute(select(D.id, D.status, D.campaign_id, D.kind, D.error, D.sent_at, D.remote_id)
-                     .where(D.id == delivery_id)).first()
-    if d is None:
-        raise NotFound(f"no delivery {delivery_id}")
-    if d.status not in (Status.UNKNOWN, Status.FAILED):
-        raise UserError(f"delivery {delivery_id} is {d.status}; only unknown or failed deliveries are resolved")
+def settle(conn: Connection, delivery_id: int, was: Status, now: datetime, error: str, *,
+           sent_url: str | None = None, sent_id: str | None = None, sent_at: datetime | None = None,
+           resend: bool = False) -> bool:
+    """A person settles an unknown or failed delivery: sent (at ``sent_url``), planned again, or cancelled."""
     values: dict[str, Any]
     if sent_url:
-        values = dict(status=Status.SENT, sent_at=d.sent_at or now, remote_url=sent_url,
-                      remote_id=d.remote_id or sent_url.rstrip("/").rsplit("/", 1)[-1])
-        action = "marked sent"
+        values = dict(status=Status.SENT, sent_at=sent_at or now, remote_url=sent_url, remote_id=sent_id)
     elif resend:
-        if campaign_closed and d.kind != Kind.CLOSING:
-            raise UserError(f"{d.campaign_id} is closed: a call to action is not sent again")
         values = dict(status=Status.PLANNED, not_before=None, lease_owner=None, lease_expires_at=None)
-        action = "queued again"
     else:
         values = dict(status=Status.CANCELLED)
-        action = "cancelled"
-    error = f"{action} by {by}" + (f" (was: {d.error})" if d.error else "")
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status == d.status)
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status == was)
                        .values(error=error, error_kind=ErrorKind.RESOLVED, updated_at=now, **values))
-    if res.rowcount != 1:
-        raise UserError(f"delivery {delivery_id} changed meanwhile; look again")
-    if resend:
+    if res.rowcount == 1 and resend:
         wake_workers(conn)
-    return d.campaign_id, action
+    return res.rowcount == 1
 
 
-def pending(conn: Connection, delivery_id: int) -> Any:
-    """The fields a person's change to one delivery needs, or NotFound."""
-    d = conn.execute(select(D.id, D.status, D.kind, D.campaign_id, D.account_id, D.language, D.due_at)
-                     .where(D.id == delivery_id)).first()
-    if d is None:
-        raise NotFound(f"no delivery {delivery_id} (see `campaign-bot history` or `plan`)")
-    return d
-
-
-def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -> None:
-    """A person cancels one post that has not gone out. Only a planned row changes: one being sent is its
+def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -> bool:
+    """A person cancels one post that has not gone out. Only a row not yet sent changes: one being sent is its
     worker's, and what went out is history."""
-    d = pending(conn, delivery_id)
-    if d.status == Status.SENDING:
-        raise UserError(f"delivery {delivery_id} is being sent right now; check `campaign-bot history` in a minute")
     res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status.in_(UNSENT))
                        .values(status=Status.CANCELLED, error=reason, error_kind=ErrorKind.CANCELLED_BY_HAND,
                                updated_at=now))
-    if res.rowcount != 1:
-        raise UserError(f"delivery {delivery_id} is {d.status}; only a planned or queued post is cancelled")
+    return res.rowcount == 1
 
 
-def edit_queued(conn: Connection, delivery_id: int, now: datetime, *, text: str | None = None,
-                due_at: datetime | None = None) -> None:
-    """Change a queued post's text or time while it is still planned (the caller validated both)."""
+def edit_unsent(conn: Connection, delivery_id: int, now: datetime, *, text: str | None = None,
+                due_at: datetime | None = None, approval_id: int | None = None) -> bool:
+    """Change a queued post's text or time while it is not sent; ``approval_id``: it waits for that approval
+    request (an edit of a post that went through approval goes back to it)."""
     values: dict[str, Any] = {"updated_at": now}
     if text is not None:
         values["text"] = text
     if due_at is not None:
         values.update(due_at=due_at, not_before=None)
+    if approval_id is not None:
+        values.update(approval_id=approval_id, status=Status.AWAITING_APPROVAL)
     res = conn.execute(update(DELIVERIES)
                        .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status.in_(UNSENT))
                        .values(**values))
-    if res.rowcount != 1:
-        raise UserError(f"delivery {delivery_id} changed meanwhile (sent or cancelled); look again")
+    if res.rowcount == 1 and approval_id is None:
+        wake_workers(conn)
+    return res.rowcount == 1
 
 
-def settle_approval(conn: Connection, plan_key_prefix: str, approve: bool, now: datetime, by: str) -> int:
-    """Posts awaiting approval (one queue request: one plan-key prefix) become planned, or are rejected."""
+def settle_approval(conn: Connection, approval_id: int, approve: bool, now: datetime, error: str | None) -> int:
+    """The posts awaiting one approval request become planned, or are cancelled as rejected."""
     values: dict[str, Any] = ({"status": Status.PLANNED} if approve else
-                              {"status": Status.CANCELLED, "error": f"rejected by {by}",
-                               "error_kind": ErrorKind.REJECTED})
+                              {"status": Status.CANCELLED, "error": error, "error_kind": ErrorKind.REJECTED})
     res = conn.execute(update(DELIVERIES)
-                       .where(D.plan_key.startswith(plan_key_prefix), D.status == Status.AWAITING_APPROVAL)
+                       .where(D.approval_id == approval_id, D.status == Status.AWAITING_APPROVAL)
                        .values(updated_at=now, **values))
     if approve and res.rowcount:
         wake_workers(conn)
     return res.rowcount or 0
+
+
+def awaiting(conn: Connection, approval_id: int) -> int:
+    """How many posts still wait for this approval request."""
+    rows = conn.execute(select(D.id).where(D.approval_id == approval_id, D.status == Status.AWAITING_APPROVAL))
+    return len(rows.all())

@@ -20,8 +20,8 @@ from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
 from bot.errors import NotFound
 from bot.networks.registry import network_class
-from bot.planning.rows import CALL_TO_ACTION, SENT
 from bot.reach.links import ensure_code
+from bot.states import Kind, Status
 from bot.store.models import CampaignRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -82,8 +82,9 @@ def loaded_campaign(session: Session, campaign_id: str) -> tuple[CampaignRow, Lo
 def current_variant(session: Session, campaign: LoadedCampaign) -> Message:
     """The call to action the organisation posted last (its first one before anything is sent)."""
     variant = session.scalar(
-        select(DeliveryRow.variant).where(DeliveryRow.campaign_id == campaign.id, DeliveryRow.kind == CALL_TO_ACTION,
-                                          DeliveryRow.status == SENT, DeliveryRow.variant.is_not(None))
+        select(DeliveryRow.variant).where(DeliveryRow.campaign_id == campaign.id,
+                                          DeliveryRow.kind == Kind.CALL_TO_ACTION, DeliveryRow.status == Status.SENT,
+                                          DeliveryRow.variant.is_not(None))
         .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(1))
     variants = campaign.model.messages.call_to_action
     return variants[variant % len(variants)] if variant is not None else variants[0]

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 
 from bot.outbox.budgets import remaining
-from bot.planning.rows import PLANNED, SENT
 from bot.queries.reports import delivery_dict
+from bot.states import Status
 from bot.store.models import AccountStateRow, AuditRow, CampaignRow, DeliveryRow
 from bot.supporters.report import campaign_supporters
 
@@ -47,7 +47,7 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
         if row is None:
             return None
         zone = campaign_zone(row.definition)
-        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_((PLANNED, "awaiting_approval")),
+        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_((Status.PLANNED, "awaiting_approval")),
                  DeliveryRow.due_at > now, DeliveryRow.action == "post")  # supporters' boosts: c["supporters"]
         past = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id,
                                                               DeliveryRow.action == "post", ~(and_(*ahead[:3])))
@@ -69,13 +69,19 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
             "more_planned": planned_total - len(future), "supporters": supporters}
 
 
+def delivery(app: App, delivery_id: int) -> dict[str, Any] | None:
+    with app.sessions() as session:
+        d = session.get(DeliveryRow, delivery_id)
+        return None if d is None else delivery_dict(d)
+
+
 def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:
     """Per campaign: the next planned post of each account."""
     out: dict[str, list[dict[str, Any]]] = {}
     with app.sessions() as session:
         zones = {r.id: campaign_zone(r.definition) for r in session.scalars(select(CampaignRow))}
         stmt = (select(DeliveryRow.campaign_id, DeliveryRow.account_id, func.min(DeliveryRow.due_at))
-                .where(DeliveryRow.status == PLANNED)
+                .where(DeliveryRow.status == Status.PLANNED)
                 .group_by(DeliveryRow.campaign_id, DeliveryRow.account_id)
                 .order_by(DeliveryRow.campaign_id, DeliveryRow.account_id))
         for cid, account, due in session.execute(stmt):
@@ -87,7 +93,7 @@ def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:
 
 def last_sent(app: App, limit: int = 8) -> list[dict[str, Any]]:
     with app.sessions() as session:
-        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status == SENT)
+        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status == Status.SENT)
                                .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(limit))
         return [delivery_dict(d) for d in rows]
 

@@ -9,25 +9,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.actions.lifecycle import normalise_outcome
+from bot.accounts.directory import AccountLookup
+from bot.actions.campaigns import parse_outcome
 from bot.campaigns.loader import LoadedCampaign, LoadResult, did_you_mean
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.errors import NotFound
 from bot.networks.registry import network_class
+from bot.outbox.new import NewDelivery
 from bot.outbox.record import last_published
 from bot.outbox.staff import REVIVABLE
 from bot.planning.planner import desired_rows, last_variants
-from bot.planning.rows import CALL_TO_ACTION, CANCELLED, CLOSING, PLANNED, SENDING, SENT, message_rows
+from bot.planning.rows import message_rows
+from bot.queries.deps import Reads
+from bot.states import CampaignState, Kind, Outcome, Status
 from bot.store.models import CampaignRow, DeliveryRow
 
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+
+class Previews(Reads, Protocol):
+    """The read models' needs, and the accounts and campaign files (previews render what the files say)."""
+
+    @property
+    def accounts(self) -> AccountLookup: ...
+
+    def load_campaigns(self, paths: list[Path] | None = None, *, budgets: bool = True) -> LoadResult: ...
 
 
 def iso(value: datetime | None) -> str | None:
@@ -51,19 +62,20 @@ def _state(row: CampaignRow | None, loaded: LoadedCampaign, from_file: bool) -> 
     """(state, outcome, pending): the planner's rule for a file's status, computed without applying it."""
     model = loaded.model
     if row is None:
-        return model.status, (model.outcome or "no_further_action") if model.status == "closed" else None, False
+        closed = model.status == CampaignState.CLOSED
+        return model.status, (model.outcome or Outcome.NO_FURTHER_ACTION) if closed else None, False
     if not from_file or model.status == row.file_status:
         return row.state, row.outcome, False
-    if model.status == "closed" and row.state != "closed":
-        return "closed", model.outcome or "no_further_action", True
-    if model.status == "paused" and row.state == "active":
-        return "paused", row.outcome, True
-    if model.status == "active" and row.state in ("paused", "closed"):
-        return "active", None, True
+    if model.status == CampaignState.CLOSED and row.state != CampaignState.CLOSED:
+        return CampaignState.CLOSED, model.outcome or Outcome.NO_FURTHER_ACTION, True
+    if model.status == CampaignState.PAUSED and row.state == CampaignState.ACTIVE:
+        return CampaignState.PAUSED, row.outcome, True
+    if model.status == CampaignState.ACTIVE and row.state in (CampaignState.PAUSED, CampaignState.CLOSED):
+        return CampaignState.ACTIVE, None, True
     return row.state, row.outcome, False
 
 
-def known_campaigns(app: App, result: LoadResult | None = None) -> dict[str, Known]:
+def known_campaigns(app: Previews, result: LoadResult | None = None) -> dict[str, Known]:
     """Every campaign the files or the database know, read-only."""
     result = result if result is not None else app.load_campaigns(budgets=False)
     with app.sessions() as session:
@@ -95,45 +107,46 @@ def reply_parent(session: Session, campaign_id: str, account_id: str, language: 
     return last_published(session.connection(), campaign_id, account_id, language)
 
 
-def _measured(r: dict[str, Any]) -> dict[str, Any]:
-    cls = network_class(r["network"])
-    return {"length": cls.measure(r["text"]), "limit": cls.max_length}
+def _measured(network: str, text: str) -> dict[str, Any]:
+    cls = network_class(network)
+    return {"length": cls.measure(text), "limit": cls.max_length}
 
 
-def _closing_rows(app: App, known: Known, outcome: str, now: datetime) -> list[dict[str, Any]]:
+def _closing_rows(app: Previews, known: Known, outcome: str, now: datetime) -> list[NewDelivery]:
     message: Message = getattr(known.loaded.model.messages.closing, outcome)
     try:
-        return message_rows(app, known.loaded, message, kind=CLOSING, key=f"{known.loaded.id}|closing|preview",
-                            due_at=now, now=now, reply_in_thread=True)
+        return message_rows(app.accounts, known.loaded, message, kind=Kind.CLOSING,
+                            key=f"{known.loaded.id}|closing|preview", due_at=now, now=now, reply_in_thread=True)
     except TemplateError as exc:
         raise NotFound(f"{known.loaded.id}: the closing message does not render: {exc}") from None
 
 
-def close_preview(app: App, campaign: str, outcome: str) -> dict[str, Any]:
+def close_preview(app: Previews, campaign: str, outcome: str) -> dict[str, Any]:
     """What `close` would do, without doing it: the closing message per account and language, the post each
     replies under, and how many pending posts it cancels."""
-    outcome = normalise_outcome(outcome)
+    outcome = parse_outcome(outcome)
     now = app.clock.now()
     result = app.load_campaigns(budgets=False)
     known = _find(known_campaigns(app, result), campaign, result.failed)
+    closed = known.state == CampaignState.CLOSED
     data: dict[str, Any] = {"campaign": campaign, "outcome": outcome, "state": known.state,
-                            "timezone": known.loaded.model.timezone, "already_closed": known.state == "closed",
+                            "timezone": known.loaded.model.timezone, "already_closed": closed,
                             "cancelled": 0, "in_flight": 0, "messages": []}
-    if known.state == "closed":
+    if known.state == CampaignState.CLOSED:
         data["outcome"] = known.outcome
         return data
     rows = _closing_rows(app, known, outcome, now)
     with app.sessions() as session:
         pending = select(DeliveryRow.status, DeliveryRow.id).where(
-            DeliveryRow.campaign_id == campaign, DeliveryRow.kind != CLOSING,
-            DeliveryRow.status.in_((PLANNED, SENDING)))
+            DeliveryRow.campaign_id == campaign, DeliveryRow.kind != Kind.CLOSING,
+            DeliveryRow.status.in_((Status.PLANNED, Status.SENDING)))
         statuses = [s for s, _ in session.execute(pending)]
-        data["cancelled"], data["in_flight"] = statuses.count(PLANNED), statuses.count(SENDING)
+        data["cancelled"], data["in_flight"] = statuses.count(Status.PLANNED), statuses.count(Status.SENDING)
         for r in rows:
-            parent = reply_parent(session, campaign, r["account_id"], r["language"])
+            parent = reply_parent(session, campaign, r.account_id, r.language)
             data["messages"].append({
-                "account": r["account_id"], "network": r["network"], "language": r["language"], "text": r["text"],
-                **_measured(r),
+                "account": r.account_id, "network": r.network, "language": r.language, "text": r.text,
+                **_measured(r.network, r.text),
                 "reply_to": None if parent is None else {
                     "delivery": parent.id, "kind": parent.kind, "remote_id": parent.remote_id,
                     "remote_url": parent.remote_url, "sent_at": iso(parent.sent_at)},
@@ -141,14 +154,14 @@ def close_preview(app: App, campaign: str, outcome: str) -> dict[str, Any]:
     return data
 
 
-def _row_out(r: dict[str, Any], zone: str, *, delivery: int | None = None, held: bool = False,
+def _row_out(r: NewDelivery | DeliveryRow, zone: str, *, delivery: int | None = None, held: bool = False,
              pending_close: bool = False) -> dict[str, Any]:
-    return {"campaign": r["campaign_id"], "account": r["account_id"], "network": r["network"], "kind": r["kind"],
-            "language": r["language"], "due_at": iso(r["due_at"]), **_measured(r), "text": r["text"],
+    return {"campaign": r.campaign_id, "account": r.account_id, "network": r.network, "kind": str(r.kind),
+            "language": r.language, "due_at": iso(r.due_at), **_measured(r.network, r.text), "text": r.text,
             "timezone": zone, "delivery": delivery, "held": held, "on_next_plan": pending_close}
 
 
-def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, Any]], list[str]]:
+def preview(app: Previews, campaign: str | None, days: int) -> tuple[list[dict[str, Any]], list[str]]:
     """The upcoming timeline per account over ``days``: the calls to action and updates the files ask for,
     the queued posts and closing messages waiting in the database, and the closing messages a file set to
     closed will queue. Returns (rows, the loader's warnings and errors). Writes nothing."""
@@ -165,27 +178,25 @@ def preview(app: App, campaign: str | None, days: int) -> tuple[list[dict[str, A
             if campaign and cid != campaign:
                 continue
             zone = k.loaded.model.timezone
-            wanted: dict[str, dict[str, Any]] = {}
-            if k.state == "active":
-                wanted = {w["plan_key"]: w for w in
-                          desired_rows(app, k.loaded, now, end, now, last_variants(session, cid, now))}
+            wanted: dict[str, NewDelivery] = {}
+            if k.state == CampaignState.ACTIVE:
+                wanted = {w.plan_key: w for w in
+                          desired_rows(app.accounts, k.loaded, now, end, now, last_variants(session, cid, now))}
             stored = {d.plan_key: d for d in session.scalars(select(DeliveryRow).where(
                 DeliveryRow.campaign_id == cid, DeliveryRow.due_at < end, DeliveryRow.due_at >= earliest,
-                DeliveryRow.status.in_((PLANNED, CANCELLED, SENDING, SENT))))}
+                DeliveryRow.status.in_((Status.PLANNED, Status.CANCELLED, Status.SENDING, Status.SENT))))}
             for key, w in wanted.items():
                 d = stored.get(key)
-                if d is not None and d.status != PLANNED and not (
-                        d.status == CANCELLED and d.error_kind in REVIVABLE):
+                if d is not None and d.status != Status.PLANNED and not (
+                        d.status == Status.CANCELLED and d.error_kind in REVIVABLE):
                     continue  # sent, being sent, or cancelled by hand: not coming
-                out.append((w["due_at"], _row_out(w, zone, delivery=d.id if d is not None else None)))
+                out.append((w.due_at, _row_out(w, zone, delivery=d.id if d is not None else None)))
             for d in stored.values():
-                if d.status != PLANNED or d.plan_key in wanted or d.kind == CALL_TO_ACTION:
+                if d.status != Status.PLANNED or d.plan_key in wanted or d.kind == Kind.CALL_TO_ACTION:
                     continue
-                r = {"campaign_id": cid, "account_id": d.account_id, "network": d.network, "kind": d.kind,
-                     "language": d.language, "text": d.text, "due_at": d.due_at}
-                out.append((d.due_at, _row_out(r, zone, delivery=d.id,
-                                               held=k.state == "paused" and d.kind != CLOSING)))
-            if k.pending_change and k.state == "closed" and k.outcome:
+                out.append((d.due_at, _row_out(d, zone, delivery=d.id,
+                                               held=k.state == CampaignState.PAUSED and d.kind != Kind.CLOSING)))
+            if k.pending_change and k.state == CampaignState.CLOSED and k.outcome:
                 for r in _closing_rows(app, k, k.outcome, now):
                     out.append((now, _row_out(r, zone, pending_close=True)))
     rows = [r for due, r in sorted(out, key=lambda x: (x[1]["account"], x[0])) if due >= earliest]

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from bot.alerts.health import failing_destinations
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.errors import NotFound
-from bot.planning.rows import PLANNED, SENDING
 from bot.queries.liveness import worker_alive
 from bot.queries.previews import close_preview, iso, known_campaigns, preview, reply_parent
+from bot.states import Status
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ def history(app: App, campaign: str | None = None, limit: int | None = None, *,
         if campaign:
             check_campaign_known(app, session, campaign)
         # Future planned posts are the plan (`campaign-bot plan`), not history.
-        stmt = select(DeliveryRow).where(or_(DeliveryRow.status != PLANNED, DeliveryRow.due_at <= app.clock.now()))
+        stmt = select(DeliveryRow).where(or_(DeliveryRow.status != Status.PLANNED,
+                                             DeliveryRow.due_at <= app.clock.now()))
         if campaign:
             stmt = stmt.where(DeliveryRow.campaign_id == campaign)
         if statuses:
@@ -131,7 +132,7 @@ def status(app: App) -> dict[str, Any]:
             counts.setdefault(cid, {})[st] = n
         next_post = dict(session.execute(
             select(DeliveryRow.campaign_id, func.min(DeliveryRow.due_at))
-            .where(DeliveryRow.status == PLANNED).group_by(DeliveryRow.campaign_id)
+            .where(DeliveryRow.status == Status.PLANNED).group_by(DeliveryRow.campaign_id)
         ).all())
         campaigns = []
         for row in session.scalars(select(CampaignRow).order_by(CampaignRow.id)):
@@ -151,7 +152,7 @@ def status(app: App) -> dict[str, Any]:
                 "act_by": iso(act_by),
                 "deadline_passed": bool(act_by and act_by <= now),
                 "sent": c.get("sent", 0),
-                "pending": c.get(PLANNED, 0) + c.get(SENDING, 0),
+                "pending": c.get(Status.PLANNED, 0) + c.get(Status.SENDING, 0),
                 "failed": c.get("failed", 0),
                 "unknown": c.get("unknown", 0),
                 "missed": c.get("missed", 0),

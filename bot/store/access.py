@@ -47,14 +47,15 @@ class ApprovalRow(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20), default="post")  # post | close
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
-    plan_key_prefix: Mapped[str | None] = mapped_column(String(500))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """For a close: the outcome and the note."""
     requested_by: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision: Mapped[str | None] = mapped_column(String(20))  # approved | rejected
+    decision: Mapped[str | None] = mapped_column(String(20))  # bot.states.Decision
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was rejected (shown to the person who asked)."""
 
 
 class SecretRow(Base):

@@ -81,6 +81,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
         Index("ix_deliveries_account_sent", "account_id", "sent_at"),
         Index("ix_deliveries_status_not_before", "status", "not_before"),
+        Index("ix_deliveries_approval", "approval_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -113,6 +114,8 @@ class DeliveryRow(Base):
     error_kind: Mapped[str | None] = mapped_column(String(40))
     queued_by: Mapped[str | None] = mapped_column(String(200))
     """Who queued it (`queue`, the web app): an organiser may change only their own queued posts."""
+    approval_id: Mapped[int | None] = mapped_column(Id)
+    """The approval request this post waits for, or was given (bot/store/access.py ApprovalRow)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

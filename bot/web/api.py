@@ -1,4 +1,5 @@
-"""The JSON API: the same operations as the pages and the CLI, for scripts holding a token."""
+"""The JSON API: the same actions as the pages and the CLI, for scripts holding a token (which act as the
+person who created them). A refusal is ``{"detail": sentence, "code": ..., "pointer": "/field", "params": {...}}``."""
 
 from __future__ import annotations
 
@@ -7,29 +8,35 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from bot.actions import lifecycle
-from bot.actions import web_services as services
-from bot.errors import NotFound
+from bot.actions import approvals, campaigns, emergency, posts
+from bot.actions.base import Actor, Approvals, Result
+from bot.actions.errors import NotFound
+from bot.actions.times import parse_time
 from bot.queries import pages as views
 from bot.queries import reports
+from bot.queries.texts import close_confirmation, measure
 from bot.web.auth import require
-from bot.web.users import Person
 
 
 class Problem(BaseModel):
     detail: Any
+    code: str | None = None
+    pointer: str | None = None
+    """A JSON pointer to the field of the request body it is about."""
+    params: dict[str, Any] | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "bad input: the message names the field"},
+    400: {"model": Problem, "description": "bad input: `pointer` names the field"},
     401: {"model": Problem, "description": "no or unknown token"},
     403: {"model": Problem, "description": "the token's role is not enough"},
     404: {"model": Problem, "description": "no such campaign, delivery or approval"},
+    409: {"model": Problem, "description": "it changed meanwhile (sent, cancelled, decided): look again"},
     422: {"model": Problem, "description": "the request does not match the schema"},
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-Organiser = Annotated[Person, Depends(require("organiser"))]
-Staff = Annotated[Person, Depends(require("staff"))]
+Organiser = Annotated[Actor, Depends(require("organiser"))]
+Staff = Annotated[Actor, Depends(require("staff"))]
 CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
@@ -38,10 +45,16 @@ Text = Annotated[str, Field(min_length=1, max_length=5000)]
 class ResultOut(BaseModel):
     changed: bool
     message: str
+    code: str
 
 
-def _out(result: lifecycle.Result) -> ResultOut:
-    return ResultOut(changed=result.changed, message=result.message)
+def _out(result: Result) -> ResultOut:
+    return ResultOut(changed=result.changed, message=result.message, code=result.code)
+
+
+def _defaults(request: Request) -> Approvals:
+    policy: Approvals = request.app.state.approvals
+    return policy
 
 
 class StatusOut(BaseModel):
@@ -76,13 +89,13 @@ class CampaignOut(BaseModel):
 def campaign(request: Request, campaign: CampaignId, who: Organiser) -> CampaignOut:
     data = views.campaign(request.app.state.core, campaign)
     if data is None:
-        raise NotFound(f"no campaign {campaign!r}")
+        raise NotFound("no_campaign", "campaign", campaign=campaign, suggestion="")
     return CampaignOut(**{k: data[k] for k in CampaignOut.model_fields})
 
 
 class QueueIn(BaseModel):
     text: Text
-    at: str = Field("now", max_length=100, description="ISO 8601 with offset, or now")
+    at: str = Field("now", max_length=100, description="ISO 8601 with offset (not in the past), or now")
     account: str | None = Field(None, max_length=200)
     language: str | None = Field(None, max_length=20)
 
@@ -90,14 +103,9 @@ class QueueIn(BaseModel):
 @router.post("/campaigns/{campaign}/queue", response_model=ResultOut)
 def queue(request: Request, campaign: CampaignId, body: QueueIn, who: Organiser) -> ResultOut:
     core = request.app.state.core
-    when = lifecycle.parse_when(body.at, core.clock.now())
-    with core.sessions() as session:
-        definition = lifecycle.campaign_row(session, campaign).definition
-    setting = views.model_of(definition).get("approval") or request.app.state.approval_default
-    if setting == "required" and not who.can("staff"):
-        return _out(services.queue_for_approval(core, campaign, when, body.text, who.name, body.account,
-                                                body.language))
-    return _out(lifecycle.queue(core, campaign, when, body.text, who.name, body.account, body.language))
+    when = parse_time(body.at, core.clock.now())
+    return _out(posts.queue(core, who, campaign, at=when, text=body.text, account=body.account,
+                            language=body.language, approvals=_defaults(request)))
 
 
 class MeasureIn(BaseModel):
@@ -110,8 +118,8 @@ class MeasureOut(BaseModel):
 
 
 @router.post("/campaigns/{campaign}/measure", response_model=MeasureOut)
-def measure(request: Request, campaign: CampaignId, body: MeasureIn, who: Organiser) -> MeasureOut:
-    return MeasureOut(accounts=services.measure(request.app.state.core, campaign, body.text, body.language))
+def measure_text(request: Request, campaign: CampaignId, body: MeasureIn, who: Organiser) -> MeasureOut:
+    return MeasureOut(accounts=measure(request.app.state.core, campaign, body.text, body.language))
 
 
 Outcome = Literal["success", "no_further_action", "no-further-action"]
@@ -130,7 +138,7 @@ class PreviewOut(BaseModel):
 @router.get("/campaigns/{campaign}/close-preview", response_model=PreviewOut)
 def close_preview(request: Request, campaign: CampaignId, who: Staff,
                   outcome: Annotated[Outcome, Query()] = "success") -> PreviewOut:
-    return PreviewOut(**services.close_preview(request.app.state.core, campaign, outcome))
+    return PreviewOut(**close_confirmation(request.app.state.core, campaign, outcome))
 
 
 class CloseIn(BaseModel):
@@ -140,23 +148,20 @@ class CloseIn(BaseModel):
 
 @router.post("/campaigns/{campaign}/close", response_model=ResultOut)
 def close(request: Request, campaign: CampaignId, body: CloseIn, who: Staff) -> ResultOut:
-    core = request.app.state.core
-    with core.sessions() as session:
-        definition = lifecycle.campaign_row(session, campaign).definition
-    setting = views.model_of(definition).get("close_approval") or request.app.state.close_approval_default
-    if setting == "required":
-        return _out(services.request_close(core, campaign, body.outcome, who.name, body.note))
-    return _out(lifecycle.close(core, campaign, body.outcome, who.name, body.note))
+    return _out(campaigns.close(request.app.state.core, who, campaign, body.outcome, body.note, _defaults(request)))
 
 
 class NoteIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
+STATE_ACTIONS = {"pause": campaigns.pause, "resume": campaigns.resume, "reopen": campaigns.reopen}
+
+
 @router.post("/campaigns/{campaign}/state/{action}", response_model=ResultOut)
 def set_state(request: Request, campaign: CampaignId, action: Literal["pause", "resume", "reopen"], body: NoteIn,
               who: Staff) -> ResultOut:
-    return _out(lifecycle.set_state(request.app.state.core, campaign, action, who.name, body.note))
+    return _out(STATE_ACTIONS[action](request.app.state.core, who, campaign, body.note))
 
 
 class StopIn(BaseModel):
@@ -165,34 +170,40 @@ class StopIn(BaseModel):
 
 @router.post("/stop", response_model=ResultOut)
 def stop(request: Request, body: StopIn, who: Staff) -> ResultOut:
-    return _out(lifecycle.pause_all(request.app.state.core, who.name, body.reason, paused=True))
+    return _out(emergency.stop_everything(request.app.state.core, who, body.reason))
 
 
 @router.post("/stop/lift", response_model=ResultOut)
 def lift(request: Request, who: Staff) -> ResultOut:
-    return _out(lifecycle.pause_all(request.app.state.core, who.name, None, paused=False))
+    return _out(emergency.lift_stop(request.app.state.core, who))
 
 
 class EditIn(BaseModel):
-    text: Text
+    text: Annotated[str | None, Field(min_length=1, max_length=5000)] = None
+    at: str | None = Field(None, max_length=100, description="ISO 8601 with offset (not in the past), or now")
 
 
 @router.post("/deliveries/{delivery_id}/cancel", response_model=ResultOut)
 def cancel(request: Request, delivery_id: DeliveryId, who: Organiser) -> ResultOut:
-    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"), by=who.name)
-    return _out(services.cancel_delivery(request.app.state.core, delivery_id, who.name))
+    return _out(posts.cancel(request.app.state.core, who, delivery_id))
 
 
 @router.post("/deliveries/{delivery_id}/edit", response_model=ResultOut)
 def edit(request: Request, delivery_id: DeliveryId, body: EditIn, who: Organiser) -> ResultOut:
-    services.changeable(request.app.state.core, delivery_id, any_kind=who.can("staff"), by=who.name)
-    return _out(services.edit_delivery(request.app.state.core, delivery_id, body.text, who.name))
+    core = request.app.state.core
+    when = parse_time(body.at, core.clock.now()) if body.at is not None else None
+    return _out(posts.edit(core, who, delivery_id, text=body.text, at=when))
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
 
 
 @router.post("/approvals/{approval_id}/{decision}", response_model=ResultOut)
 def decide(request: Request, approval_id: DeliveryId, decision: Literal["approve", "reject"],
-           who: Staff) -> ResultOut:
-    return _out(services.approve(request.app.state.core, approval_id, who.name, approve=decision == "approve"))
+           who: Staff, body: DecisionIn | None = None) -> ResultOut:
+    return _out(approvals.decide(request.app.state.core, who, approval_id, decision == "approve",
+                                 body.reason if body else None))
 
 
 class AuditOut(BaseModel):

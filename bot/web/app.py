@@ -15,6 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from bot.actions.base import Approvals
+from bot.actions.errors import ActionError
 from bot.alerts.runner import running as alerts_running
 from bot.bootstrap import App
 from bot.errors import NotFound, UserError
@@ -69,8 +71,9 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
                               "Authenticate with `Authorization: Bearer <token>` (`campaign-bot tokens create`).")
     web.state.core = core
     web.state.limiter = LoginLimiter(core.clock)
-    web.state.approval_default = approval_default or os.environ.get(APPROVAL_ENV) or "none"
-    web.state.close_approval_default = close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none"
+    web.state.approvals = Approvals(
+        posts=(approval_default or os.environ.get(APPROVAL_ENV) or "none") == "required",
+        closes=(close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none") == "required")
     web.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(core), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -91,10 +94,21 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
 
     @web.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 400
+        """An action's refusal (or another user error): a JSON problem naming its field by pointer, or the
+        error page saying it in a sentence."""
+        if isinstance(exc, ActionError):
+            status = exc.status
+            body: dict[str, object] = {"detail": exc.message, "code": exc.code,
+                                       "pointer": f"/{exc.field}" if exc.field else None,
+                                       "params": {k: str(v) for k, v in exc.params.items()}}
+        else:
+            status = 404 if isinstance(exc, NotFound) else 400
+            body = {"detail": str(exc)}
         if _wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status)
-        return render(request, "error.html", {"title": "That did not work", "message": str(exc)}, status)
+            return JSONResponse(body, status)
+        message = str(body["detail"])
+        return render(request, "error.html", {"title": "That did not work",
+                                              "message": message[:1].upper() + message[1:]}, status)
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,7 +1,8 @@
 """Who is asking, and may they: session cookies for people, bearer tokens for scripts, CSRF, login limits.
 
 Every route declares the least role it needs with ``Depends(require(ROLE))`` (or ``public``); the route
-table test fails for a route without one.
+table test fails for a route without one. The actions check the role again (bot/actions/): this only refuses
+early, with the page or status code each surface uses.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import datetime, timedelta
 
 from fastapi import Depends, HTTPException, Request
 
+from bot.actions import people
+from bot.actions.base import Actor, Via
 from bot.clock import Clock
-from bot.web import users
-from bot.web.users import Person
+from bot.states import Role
 
 PUBLIC = "public"
 
@@ -37,25 +39,25 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_person(request: Request) -> Person | None:
+def current_person(request: Request) -> Actor | None:
     core = request.app.state.core
     token = _bearer(request)
     if token is not None:
-        return users.token_person(core, token)
+        return people.token_actor(core, token)
     if request.url.path.startswith("/api/"):
         return None  # the API takes tokens only, so a cookie cannot be replayed cross-site against it
     name = request.session.get("user")
-    return users.person(core, name) if isinstance(name, str) else None
+    return people.person(core, name, Via.WEB) if isinstance(name, str) else None
 
 
-def require(role: str) -> Callable[[Request], Person | None]:
-    def dependency(request: Request) -> Person | None:
+def require(role: str) -> Callable[[Request], Actor | None]:
+    def dependency(request: Request) -> Actor | None:
         if role == PUBLIC:
             return current_person(request)
         who = current_person(request)
         if who is None:
             raise NotSignedIn()
-        if not who.can(role):
+        if not who.can(Role(role)):
             raise Forbidden(role)
         request.state.person = who
         return who

@@ -23,6 +23,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from bot.actions import supporters
+from bot.actions.base import Actor, Via
 from bot.errors import UserError
 from bot.networks.mastodon import oauth
 from bot.store.models import CampaignRow
@@ -33,7 +35,8 @@ from bot.web.public import PRIVATE, instance_host, public_base, public_page
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
 FLOW = "supporter_connect"
-WEB_ACTOR = "supporter (web)"
+SUPPORTER = Actor("supporter (web)", None, Via.SUPPORTER)
+"""Who acts on the connect pages and a manage link: the supporter, authorised by the link they hold."""
 APP_PASSWORD_RE = re.compile(r"^[a-z0-9]{4}(-[a-z0-9]{4}){3}$")
 LOCAL = ("127.0.0.1", "localhost")
 
@@ -163,12 +166,10 @@ def mastodon_callback(request: Request, code: str = "", state: str = "", error: 
         token = oauth.exchange_code(info, app.client_id, app.client_secret, app.redirect_uri, app.scopes, code,
                                     flow.get("verifier"))
         handle = oauth.verify(flow["api_base_url"], token)
-        with core.sessions.begin() as session:
-            connected = service.connect(session, cipher, core.clock.now(), network="mastodon", name=handle,
-                                        credentials={"access_token": token}, instance=flow["instance"],
-                                        api_base_url=flow["api_base_url"], handle=handle,
-                                        campaigns=[flow["campaign"]] if flow.get("campaign") else None,
-                                        actor=WEB_ACTOR)
+        _, connected = supporters.connect(core, SUPPORTER, network="mastodon", name=handle,
+                                          credentials={"access_token": token}, instance=flow["instance"],
+                                          api_base_url=flow["api_base_url"], handle=handle,
+                                          campaigns=[flow["campaign"]] if flow.get("campaign") else None)
     except UserError as exc:
         return _problem(request, str(exc), back)
     return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)
@@ -188,17 +189,15 @@ def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, F
                                  "password", back)
     local = urlsplit(public_base(request)).hostname in LOCAL
     try:
-        cipher = _cipher()
+        _cipher()  # connecting is set up (the key that encrypts the app password is there)
         host, service_url = server_address(server or "bsky.social", "bsky.social", local_allowed=local)
         with core.sessions() as session:
             if session.get(CampaignRow, campaign_id) is None:
                 return _problem(request, f"no campaign {campaign_id!r}", None, 404)
         check_bluesky(handle, app_password.strip(), service_url)
-        with core.sessions.begin() as session:
-            connected = service.connect(session, cipher, core.clock.now(), network="bluesky", name=handle,
-                                        credentials={"app_password": app_password.strip()}, handle=handle,
-                                        instance=host, api_base_url=service_url, campaigns=[campaign_id],
-                                        actor=WEB_ACTOR)
+        _, connected = supporters.connect(core, SUPPORTER, network="bluesky", name=handle,
+                                          credentials={"app_password": app_password.strip()}, handle=handle,
+                                          instance=host, api_base_url=service_url, campaigns=[campaign_id])
     except UserError as exc:
         return _problem(request, str(exc), back)
     return RedirectResponse(f"/m/{connected.manage_token}?welcome=1", status_code=303, headers=PRIVATE)
@@ -229,24 +228,22 @@ def manage(request: Request, token: str) -> Response:
 def choose(request: Request, token: str, scope: Annotated[str, Form()] = "chosen",
            campaign: Annotated[list[str] | None, Form()] = None) -> Response:
     core = request.app.state.core
-    with core.sessions.begin() as session:
+    with core.sessions() as session:
         supporter = service.by_manage_token(session, token)
-        if supporter is None:
-            return _manage_page(request, token)
-        known = set(session.scalars(select(CampaignRow.id)))
-        chosen = None if scope == "all" else [c for c in campaign or [] if c in known]
-        service.set_campaigns(session, supporter.id, chosen, core.clock.now(), WEB_ACTOR)
+    if supporter is None:
+        return _manage_page(request, token)
+    supporters.choose_campaigns(core, SUPPORTER, supporter.id, None if scope == "all" else campaign or [])
     return _manage_page(request, token, "Saved: your choice applies to the next posts.")
 
 
 @router.post("/m/{token}/disconnect")
 def disconnect(request: Request, token: str) -> Response:
     core = request.app.state.core
-    with core.sessions.begin() as session:
+    with core.sessions() as session:
         supporter = service.by_manage_token(session, token)
-        if supporter is None:
-            return _manage_page(request, token)
-        service.disconnect(session, supporter.id, core.clock.now(), "disconnected by the supporter", WEB_ACTOR)
+    if supporter is None:
+        return _manage_page(request, token)
+    supporters.disconnect(core, SUPPORTER, supporter.id, "disconnected by the supporter")
     return public_page(request, "public_error.html", {
         "title": "Disconnected", "message": "Your account is disconnected: the bot will not boost for you any "
         "more, and your token is deleted. You may also revoke campaign-bot in your account's settings."})

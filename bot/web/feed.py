@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
-from bot.planning.rows import CLOSING, SENT
 from bot.queries.kit import loaded_campaign
-from bot.states import Action
+from bot.states import Action, Kind, Status
 from bot.store.models import DeliveryRow
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
     with app.sessions() as session:
         row, campaign = loaded_campaign(session, campaign_id)
         sent = session.scalars(
-            select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.status == SENT,
+            select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.status == Status.SENT,
                                       DeliveryRow.action == str(Action.POST), DeliveryRow.sent_at.is_not(None))
             .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(FEED_ENTRIES * 4))
         entries: dict[str, Entry] = {}
@@ -75,7 +74,7 @@ def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
     message: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
     closing: list[Entry] = []
     for language in campaign.model.languages:
-        sent_closing = [e for e in entries.values() if e.kind == CLOSING and e.language == language]
+        sent_closing = [e for e in entries.values() if e.kind == Kind.CLOSING and e.language == language]
         if sent_closing:
             closing.extend(sent_closing)
             continue
@@ -83,10 +82,10 @@ def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
             text = render(message, campaign.model, campaign.targets, language, "console", closed_at)
         except TemplateError:
             continue
-        closing.append(Entry(f"{campaign_id}|closing|{language}", language, str(CLOSING), text, closed_at))
+        closing.append(Entry(f"{campaign_id}|closing|{language}", language, str(Kind.CLOSING), text, closed_at))
     for e in closing:
         e.updated = newest
-    rest = sorted((e for e in entries.values() if e.kind != CLOSING), key=lambda e: e.published, reverse=True)
+    rest = sorted((e for e in entries.values() if e.kind != Kind.CLOSING), key=lambda e: e.published, reverse=True)
     return row.title, (closing + rest)[:FEED_ENTRIES]
 
 

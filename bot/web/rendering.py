@@ -1,7 +1,9 @@
-"""Rendering pages: the templates and the one-shot flash message (the routers and the app both use them)."""
+"""Rendering pages: the templates, the one-shot flash message, and an action's refusal shown beside the form
+field it is about (the routers and the app use them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from bot.actions.errors import ActionError
 from bot.web.auth import csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -23,3 +26,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session["flash"] = {"message": message, "kind": kind}
+
+
+def field_errors(exc: ActionError, fields: Sequence[str], fallback: str) -> dict[str, str]:
+    """The refusal under the form field it is about (``fallback`` when it is about none of the form's)."""
+    field = exc.field if exc.field is not None and exc.field in fields else fallback
+    return {field: exc.message}

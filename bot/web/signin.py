@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.errors import UserError
-from bot.store import audit
-from bot.web import users
+from bot.actions import people
+from bot.actions.base import Actor
+from bot.actions.errors import ActionError
 from bot.web.auth import CSRF, PUBLIC, require
 from bot.web.rendering import flash, render
-from bot.web.users import Person
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,12 +23,9 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _sign_in(request: Request, who: Person, next_url: str) -> Response:
+def _sign_in(request: Request, who: Actor, next_url: str) -> Response:
     request.session.clear()  # a fresh session (and CSRF token) for every sign-in
     request.session["user"] = who.name
-    core = request.app.state.core
-    with core.sessions.begin() as session:
-        audit.record(session, core.clock.now(), who.name, "sign_in", None, None)
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -48,7 +44,7 @@ def login(request: Request, name: Annotated[str, Form()] = "", password: Annotat
     if limiter.blocked(name, address):
         return render(request, "login.html", {**context, "error": "Too many failed attempts: wait 15 minutes, "
                                                                   "or ask an admin to reset your password."}, 429)
-    who = users.authenticate(core, name, password)
+    who = people.sign_in(core, name, password)
     if who is None:
         limiter.failed(name, address)
         return render(request, "login.html", {**context, "error": "Wrong name or password."}, 400)
@@ -57,7 +53,7 @@ def login(request: Request, name: Annotated[str, Form()] = "", password: Annotat
 
 @router.get("/login/once", dependencies=[Depends(require(PUBLIC))])
 def login_once(request: Request, token: str = "") -> Response:
-    who = users.use_signin_token(request.app.state.core, token) if token else None
+    who = people.sign_in_once(request.app.state.core, token) if token else None
     if who is None:
         return render(request, "error.html", {"title": "This link was used already",
                                               "message": "A sign-in link works once. Sign in with your password, "
@@ -68,24 +64,22 @@ def login_once(request: Request, token: str = "") -> Response:
 
 
 @router.post("/logout", dependencies=[CSRF])
-def logout(request: Request, who: Annotated[Person, Depends(require("organiser"))]) -> Response:
+def logout(request: Request, who: Annotated[Actor, Depends(require("organiser"))]) -> Response:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/password")
-def password_page(request: Request, who: Annotated[Person, Depends(require("organiser"))]) -> Response:
+def password_page(request: Request, who: Annotated[Actor, Depends(require("organiser"))]) -> Response:
     return render(request, "password.html", {"error": None})
 
 
 @router.post("/password", dependencies=[CSRF])
-def password_change(request: Request, who: Annotated[Person, Depends(require("organiser"))],
+def password_change(request: Request, who: Annotated[Actor, Depends(require("organiser"))],
                     password: Annotated[str, Form()] = "", again: Annotated[str, Form()] = "") -> Response:
-    if password != again:
-        return render(request, "password.html", {"error": "The two passwords differ."}, 400)
     try:
-        users.set_password(request.app.state.core, who.name, password, who.name)
-    except UserError as exc:
-        return render(request, "password.html", {"error": str(exc).removeprefix("password: ")}, 400)
+        people.set_password(request.app.state.core, who, who.name, password, again)
+    except ActionError as exc:
+        return render(request, "password.html", {"error": exc.message[:1].upper() + exc.message[1:] + "."}, 400)
     flash(request, "Password changed.")
     return RedirectResponse("/", status_code=303)

@@ -35,12 +35,12 @@ from bot.bootstrap import App
 from bot.errors import ConfigError
 from bot.outbox import workers
 from bot.outbox.link import Link
-from bot.planning.planner import plan
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
 from bot.store.locks import beside_database, open_lock_file
 from bot.worker.dispatch import Dispatcher
 from bot.worker.outage import OutageLog
+from bot.worker.plan import plan
 from bot.worker.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)

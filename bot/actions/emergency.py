@@ -1,0 +1,46 @@
+"""The emergency stop: every dispatch is held until someone lifts it (a claim re-checks it in the same
+statement, so nothing is sent after it commits)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.actions.base import Actor, Context, Result, action
+from bot.actions.errors import ActionError
+from bot.states import Audit, Role
+from bot.store import audit
+from bot.store.models import ControlRow
+
+
+def control_row(session: Session) -> ControlRow:
+    row = session.get(ControlRow, 1, with_for_update=True)
+    if row is None:
+        row = ControlRow(id=1, paused_all=False)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _switch(ctx: Context, actor: Actor, reason: str | None, paused: bool) -> Result:
+    actor.require(Role.STAFF)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        row = control_row(session)
+        if row.paused_all == paused:
+            return Result(False, "already_stopped" if paused else "not_stopped")
+        row.paused_all, row.reason, row.changed_by, row.changed_at = paused, reason, actor.name, now
+        audit.record(session, now, actor.name, Audit.PAUSE_ALL if paused else Audit.RESUME_ALL, None, reason)
+    return Result(True, "stopped" if paused else "stop_lifted")
+
+
+@action
+def stop_everything(ctx: Context, actor: Actor, reason: str) -> Result:
+    """Hold every dispatch; the reason is shown to everyone (status, the dashboard)."""
+    if not reason or not reason.strip():
+        raise ActionError("needs_reason", "reason")
+    return _switch(ctx, actor, reason.strip(), True)
+
+
+@action
+def lift_stop(ctx: Context, actor: Actor) -> Result:
+    return _switch(ctx, actor, None, False)

@@ -1,0 +1,82 @@
+"""The campaign files as the database knows them: each valid file's definition is stored (the last good version
+runs on if the file breaks later), and a change of a file's `status` acts as the matching command would, by the
+"campaign file" actor. The database stays the authority: a close from a person holds while the file still says
+active. The planner, the CLI and the web app call this under the planner's lock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.accounts.directory import AccountLookup
+from bot.actions.base import FILE_ACTOR, Context, action
+from bot.actions.campaigns import close_in, set_state_in
+from bot.campaigns.loader import LoadedCampaign, LoadResult
+from bot.states import Audit, CampaignState, Outcome
+from bot.store import audit
+from bot.store.models import CampaignRow
+
+log = logging.getLogger(__name__)
+
+
+def _apply_file_status(session: Session, accounts: AccountLookup, row: CampaignRow, loaded: LoadedCampaign,
+                       now: datetime) -> None:
+    wanted = CampaignState(loaded.model.status)
+    if wanted == row.file_status:
+        return
+    row.file_status = wanted
+    by = FILE_ACTOR.name
+    if wanted == CampaignState.CLOSED and row.state != CampaignState.CLOSED:
+        outcome = Outcome(loaded.model.outcome or Outcome.NO_FURTHER_ACTION)
+        close_in(session, accounts, row, outcome, now, by, "status set to closed in the campaign file")
+    elif wanted == CampaignState.PAUSED and row.state == CampaignState.ACTIVE:
+        set_state_in(session, row, Audit.PAUSE, now, by, "status set to paused in the file")
+    elif wanted == CampaignState.ACTIVE and row.state == CampaignState.PAUSED:
+        set_state_in(session, row, Audit.RESUME, now, by, "status set to active in the file")
+    elif wanted == CampaignState.ACTIVE and row.state == CampaignState.CLOSED:
+        set_state_in(session, row, Audit.REOPEN, now, by, "status set to active in the file")
+
+
+@action
+def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
+    """Store each valid file's definition; return every campaign the database knows, the last good version for
+    a file that no longer loads."""
+    now = ctx.clock.now()
+    effective: dict[str, LoadedCampaign] = {}
+    by = FILE_ACTOR.name
+    with ctx.sessions.begin() as session:
+        rows = {r.id: r for r in session.scalars(select(CampaignRow))}
+        for cid, loaded in result.campaigns.items():
+            digest = loaded.definition_hash()
+            row = rows.get(cid)
+            if row is None:
+                initial = CampaignState(loaded.model.status)
+                row = CampaignRow(id=cid, title=loaded.model.title, state=initial, file_status=initial,
+                                  outcome=loaded.model.outcome if initial == CampaignState.CLOSED else None,
+                                  definition=loaded.definition(), definition_hash=digest, close_seq=0,
+                                  loaded_at=now, state_changed_at=now, state_changed_by=by,
+                                  grace_seconds=int(loaded.model.grace_minutes * 60))
+                session.add(row)  # flushed with the others (no flush per row: a first plan adds a thousand)
+                rows[cid] = row
+                audit.record(session, now, by, Audit.LOAD, cid, None, state=str(initial))
+                continue  # new: its file's status is its state
+            if loaded.model.status != row.file_status:  # it will act: on the row as it is now, locked (a
+                session.refresh(row, with_for_update=True)  # person's close may have landed since it was read)
+            if row.definition_hash != digest:
+                row.definition, row.definition_hash, row.title, row.loaded_at = (
+                    loaded.definition(), digest, loaded.model.title, now)
+                row.grace_seconds = int(loaded.model.grace_minutes * 60)
+                audit.record(session, now, by, Audit.RELOAD, cid, None)
+            _apply_file_status(session, ctx.accounts, row, loaded, now)
+        for cid, row in rows.items():
+            if cid in result.campaigns:
+                effective[cid] = result.campaigns[cid]
+            else:
+                try:
+                    effective[cid] = LoadedCampaign.from_definition(cid, row.definition)
+                except ValueError as exc:  # an old definition the current schema rejects
+                    log.error("campaign %s: stored definition no longer valid: %s", cid, exc)
+    return effective

@@ -1,0 +1,81 @@
+"""Supporters connecting their own Mastodon or Bluesky account, choosing campaigns, undoing their boosts and
+disconnecting: done by the supporter (their private manage link, the connect pages) or by an admin with the CLI.
+
+The credentials were checked with the network before (a network call never runs inside the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from bot.actions.base import Actor, Context, Result, Via, action
+from bot.actions.errors import ActionError, Forbidden, NotFound
+from bot.states import Role
+from bot.store.models import CampaignRow
+from bot.supporters import service
+from bot.supporters.crypto import require_cipher
+
+
+def _allowed(actor: Actor) -> None:
+    """The supporter themselves (holding their manage link, or connecting) or an admin."""
+    if actor.via != Via.SUPPORTER and not actor.can(Role.ADMIN):
+        raise Forbidden("needs_role", role=str(Role.ADMIN))
+
+
+@action
+def connect(ctx: Context, actor: Actor, *, network: str, name: str, credentials: dict[str, str],
+            instance: str | None, api_base_url: str | None, handle: str | None,
+            campaigns: Iterable[str] | None) -> tuple[Result, service.Connected]:
+    """``campaigns`` None: every campaign (the surface checked the ids). The same account connecting again
+    replaces its earlier entry."""
+    _allowed(actor)
+    cipher = require_cipher()
+    with ctx.sessions.begin() as session:
+        done = service.connect(session, cipher, ctx.clock.now(), network=network, name=name,
+                               credentials=credentials, instance=instance, api_base_url=api_base_url, handle=handle,
+                               campaigns=campaigns, actor=actor.name)
+    chosen_text = ", ".join(done.supporter.campaigns) or "every campaign"
+    replaces = f"; replaces {done.replaced}, now disconnected (same account)" if done.replaced else ""
+    return Result(True, "supporter_connected", {"name": name, "network": network, "handle": handle,
+                                                "campaigns": chosen_text, "replaces": replaces}), done
+
+
+@action
+def choose_campaigns(ctx: Context, actor: Actor, supporter_id: int, campaigns: Iterable[str] | None) -> Result:
+    """``campaigns`` None: every campaign; unknown ids are left out."""
+    _allowed(actor)
+    with ctx.sessions.begin() as session:
+        chosen = None
+        if campaigns is not None:
+            known = set(session.scalars(select(CampaignRow.id)))
+            chosen = [c for c in campaigns if c in known]
+        service.set_campaigns(session, supporter_id, chosen, ctx.clock.now(), actor.name)
+    return Result(True, "supporter_campaigns")
+
+
+@action
+def disconnect(ctx: Context, actor: Actor, supporter_id: int, reason: str) -> Result:
+    """Their token and personal data are deleted now, their planned boosts cancelled."""
+    _allowed(actor)
+    with ctx.sessions.begin() as session:
+        found = service.by_id(session, supporter_id)
+        if found is None:
+            raise NotFound("no_supporter", "name", name=str(supporter_id))
+        if not found.connected:
+            return Result(False, "supporter_already_gone", {"name": found.name,
+                                                            "reason": found.disconnect_reason or "no reason kept"})
+        service.disconnect(session, supporter_id, ctx.clock.now(), reason, actor=actor.name)
+    return Result(True, "supporter_removed", {"name": found.name})
+
+
+@action
+def undo_boosts(ctx: Context, actor: Actor, supporter_id: int, campaign_id: str | None = None) -> Result:
+    """Unboosts of what was boosted (of one campaign, or all), due now; planned boosts are cancelled."""
+    _allowed(actor)
+    with ctx.sessions.begin() as session:
+        found = service.by_id(session, supporter_id)
+        if found is None or not found.connected:
+            raise ActionError("supporter_disconnected", "name", name=str(supporter_id))
+        count = service.undo_boosts(session, supporter_id, ctx.clock.now(), campaign_id, actor=actor.name)
+    return Result(True, "unboosts_planned", {"count": count, "name": found.name})

@@ -1,0 +1,46 @@
+"""What a new delivery is: one row per post and account, built by the planner and the actions, inserted by the
+outbox (bot/outbox/staff.py insert_planned). A NamedTuple: tens of thousands are built by a first plan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from bot.states import Action, Kind, Status
+
+
+class NewDelivery(NamedTuple):
+    plan_key: str
+    campaign_id: str
+    account_id: str
+    network: str
+    kind: Kind
+    language: str
+    text: str
+    due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    action: Action = Action.POST
+    rule_id: str | None = None
+    variant: int | None = None
+    media: list[dict[str, str]] = []  # noqa: RUF012 - never mutated; NamedTuple defaults are shared
+    reply_in_thread: bool = False
+    status: Status = Status.PLANNED
+    attempts: int = 0
+    queued_by: str | None = None
+    approval_id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The row as the INSERT takes it (enums as their stored strings)."""
+        row = self._asdict()
+        row["kind"], row["action"], row["status"] = str(self.kind), str(self.action), str(self.status)
+        return row
+
+
+def new_delivery(*, plan_key: str, campaign_id: str, account_id: str, network: str, kind: Kind, language: str,
+                 text: str, due_at: datetime, now: datetime, rule_id: str | None = None, variant: int | None = None,
+                 media: list[dict[str, str]] | None = None, reply_in_thread: bool = False,
+                 queued_by: str | None = None) -> NewDelivery:
+    return NewDelivery(plan_key, campaign_id, account_id, network, kind, language, text, due_at, now, now,
+                       rule_id=rule_id, variant=variant, media=media or [], reply_in_thread=reply_in_thread,
+                       queued_by=queued_by)

@@ -1,0 +1,49 @@
+"""The plan job: under the planner's lock, store what the campaign files say (bot/actions/files.py: a file's
+status acts as the matching command) and expand every active campaign's schedule (bot/planning/planner.py).
+
+Commands that change state without a worker running store the files the same way (``store_files``), waiting
+for the lock, so the database knows the campaigns on disk before they act."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from bot.actions.files import sync_files
+from bot.campaigns.loader import LoadedCampaign, LoadResult
+from bot.planning.planner import Planning, PlanReport, plan_campaigns
+from bot.store.locks import PLAN_LOCK, advisory_lock
+
+log = logging.getLogger(__name__)
+
+
+class PlanDeps(Planning, Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+    def load_campaigns(self, paths: list[Path] | None = None, *, budgets: bool = True) -> LoadResult: ...
+
+
+def plan(deps: PlanDeps, result: LoadResult | None = None) -> PlanReport:
+    """Load the files, store what changed, and plan every active campaign. Safe to run at any time; with
+    several workers only one plans at a time (the others skip their turn)."""
+    with advisory_lock(deps.engine, PLAN_LOCK) as acquired:
+        if not acquired:
+            log.debug("another process is planning or storing the campaigns; skipping this turn")
+            return PlanReport(busy=True)
+        result = result or deps.load_campaigns(budgets=False)
+        report = PlanReport(issues=list(result.issues))
+        for issue in result.errors:
+            log.error("%s", issue)
+        return plan_campaigns(deps, sync_files(deps, result), report)
+
+
+def store_files(deps: PlanDeps) -> dict[str, LoadedCampaign]:
+    """Make the database know the campaigns on disk (for the commands and pages that change state; they work
+    without a worker). Waits while a worker's planner writes the same rows."""
+    result = deps.load_campaigns(budgets=False)
+    with advisory_lock(deps.engine, PLAN_LOCK, wait=True):
+        return sync_files(deps, result)
