@@ -65,6 +65,14 @@ UNSENT = (Status.PLANNED, Status.AWAITING_APPROVAL)
 """What a person may still cancel or change: nothing of it has reached a network."""
 
 
+class Settlement(StrEnum):
+    """What a person found when they checked an account for a post whose outcome was unknown (or that failed)."""
+
+    SENT = "sent"  # it is there: its address is given
+    RESEND = "resend"  # it is not: send it again
+    CANCEL = "cancel"  # it is not, and it must not go out
+
+
 class CampaignState(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"

@@ -165,6 +165,14 @@ def pg_database() -> Iterator[str | None]:
         drop_database(url, name)
 
 
+def beat(app: App) -> None:
+    """Stand in for a live worker: its heartbeat, as the daemon writes it."""
+    from bot.outbox import workers
+
+    with app.engine.begin() as conn:
+        workers.beat(conn, app.owner, app.clock.now())
+
+
 def deliveries(app: App, **where: Any) -> list[DeliveryRow]:
     """Delivery rows matching column=value filters, in id order."""
     with app.sessions() as s:

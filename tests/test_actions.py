@@ -3,7 +3,7 @@ action to the adapter, and an adapter that does not perform an action fails that
 
 from sqlalchemy import update
 
-from bot.networks.base import Post, Published
+from bot.networks.base import Booster, Post, Published
 from bot.states import Action, Status
 from bot.store.models import DeliveryRow
 from bot.worker.dispatch import Dispatcher
@@ -14,8 +14,8 @@ from tests.fakes import FakeNetwork
 from tests.test_dispatch import LATER
 
 
-class BoostingNetwork(FakeNetwork):
-    """A network that can also boost (reblog/repost); records what it boosted."""
+class BoostingNetwork(FakeNetwork, Booster):
+    """A network that declares it can also boost (reblog/repost); records what it boosted."""
 
     def __init__(self, account_id: str) -> None:
         super().__init__(account_id)
@@ -24,6 +24,10 @@ class BoostingNetwork(FakeNetwork):
     def boost(self, post: Post) -> Published:
         self.boosted.append(post.delivery_id)
         return Published(f"boost-{post.delivery_id}", None)
+
+    def unboost(self, post: Post) -> Published:
+        self.boosted.remove(int(post.text))
+        return Published(f"unboost-{post.delivery_id}", None)
 
 
 def queued_app(make_app, campaigns_dir, clock, net):

@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 
 from bot.actions import people
 from bot.alerts.runner import tick
-from bot.queries.liveness import beat
 from bot.web.app import create_app
 from tests.alert_servers import closed_port_url, webhook
-from tests.conftest import write_campaign
+from tests.conftest import beat, write_campaign
 from tests.waiting import wait_for
 from tests.web_fixtures import PASSWORD, add_user, load, sign_in, token_for
 

@@ -232,7 +232,7 @@ def test_a_queued_post_in_the_database_is_previewed_once(make_app, campaigns_dir
 
 def test_status_says_whether_a_worker_is_alive(make_app, campaigns_dir, clock):
     from bot.outbox import workers
-    from bot.queries.liveness import beat
+    from tests.conftest import beat
 
     app, _ = sent_campaign(make_app, campaigns_dir, clock)
     assert "WORKER: no worker is running" in invoke("status")[1]

@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.actions.base import recording
 from bot.networks.mastodon.oauth import pkce_pair, server_info
 from bot.store.supporters import MastodonAppRow, SupporterRow
 from bot.supporters import service
@@ -107,16 +108,21 @@ def test_the_app_is_registered_once_per_instance(web: Web, mastodon_server: Any,
 def test_the_manage_link_changes_the_campaigns_and_disconnects_for_good(web: Web, mastodon_server: Any,
                                                                          key: str) -> None:
     client = web.client()
-    manage, _query = connect_mastodon(client, mastodon_server.base_url)
+    with recording() as seen:  # each step is the supporter's action (bot/actions/supporters.py)
+        manage, _query = connect_mastodon(client, mastodon_server.base_url)
+    assert seen == ["supporters.connect"]
     path = manage.split("?")[0]
-    assert client.post(path, data={"scope": "all"}).status_code == 200
+    with recording() as seen:
+        assert client.post(path, data={"scope": "all"}).status_code == 200
+    assert seen == ["supporters.choose_campaigns"]
     with web.core.sessions() as session:
         assert service.connected_supporters(session)[0].all_campaigns
     client.post(path, data={"scope": "chosen", "campaign": ["test", "not-a-campaign"]})
     with web.core.sessions() as session:
         assert service.connected_supporters(session)[0].campaigns == ("test",)
-    answer = client.post(f"{path}/disconnect")
-    assert answer.status_code == 200 and "Disconnected" in answer.text
+    with recording() as seen:
+        answer = client.post(f"{path}/disconnect")
+    assert answer.status_code == 200 and "Disconnected" in answer.text and seen == ["supporters.disconnect"]
     with web.core.sessions() as session:
         assert service.connected_supporters(session) == []
         row = session.scalars(select(SupporterRow)).one()
@@ -180,8 +186,10 @@ def test_a_bluesky_supporter_connects_with_an_app_password_and_never_their_own(w
     assert wrong.status_code == 400 and "Bluesky refused this handle and app password" in wrong.text
     with web.core.sessions() as session:
         assert service.list_supporters(session) == []
-    done = client.post("/c/test/connect/bluesky", data={**form, "app_password": "abcd-efgh-ijkl-mnop"})
+    with recording() as seen:
+        done = client.post("/c/test/connect/bluesky", data={**form, "app_password": "abcd-efgh-ijkl-mnop"})
     assert done.status_code == 303 and done.headers["location"].startswith("/m/")
+    assert seen == ["supporters.connect"]
     with web.core.sessions() as session:
         row = session.scalars(select(SupporterRow)).one()
         assert (row.network, row.handle, row.api_base_url) == ("bluesky", "alice.bsky.social", pds.url)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from bot.actions.base import recording
 from bot.bootstrap import App
 from bot.cli import cli
 from bot.supporters import service
@@ -49,15 +50,17 @@ def app(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.M
 
 def test_a_supporter_added_from_the_cli_is_listed_and_removed(app, mock, monkeypatch):
     monkeypatch.setenv("BOB_TOKEN", "bob_token")
-    code, out, err = invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
-                            "--access-token-env", "BOB_TOKEN", "--name", "bob", "--campaign", "test", "--by", "ana")
-    assert code == 0, err
+    with recording() as seen:  # each command is an action (bot/actions/supporters.py)
+        code, out, err = invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+                                "--access-token-env", "BOB_TOKEN", "--name", "bob", "--campaign", "test", "--by", "ana")
+    assert code == 0 and seen == ["supporters.connect"], err
     assert "supporter bob (mastodon, bob@" in out and "boosts test" in out and "bob_token" not in out
     code, out, _ = invoke("supporters", "list", "--json")
     [listed] = json.loads(out)
     assert (listed["name"], listed["state"], listed["campaigns"]) == ("bob", "connected", ["test"])
-    code, out, _ = invoke("supporters", "remove", "bob", "--by", "ana")
-    assert code == 0 and "disconnected" in out
+    with recording() as seen:
+        code, out, _ = invoke("supporters", "remove", "bob", "--by", "ana")
+    assert code == 0 and "disconnected" in out and seen == ["supporters.disconnect"]
     code, out, _ = invoke("supporters", "list")
     assert "disconnected (removed with the CLI by ana)" in out and "bob" not in out.replace("by ana", "")
 
@@ -161,3 +164,15 @@ def test_adding_the_same_account_under_a_new_name_says_it_replaces_the_first(app
     assert code == 0 and "replaces bob, now disconnected" in out
     states = {s["name"]: s["state"] for s in json.loads(invoke("supporters", "list", "--json")[1])}
     assert states["bobby"] == "connected" and list(states.values()).count("disconnected") == 1
+
+
+def test_undoing_a_supporters_boosts_from_the_cli_plans_the_unboosts(app, mock, monkeypatch):
+    monkeypatch.setenv("BOB_TOKEN", "bob_token")
+    code, _, err = invoke("supporters", "add", "--network", "mastodon", "--api-base-url", mock.base_url,
+                          "--access-token-env", "BOB_TOKEN", "--name", "bob")
+    assert code == 0, err
+    with recording() as seen:
+        code, out, err = invoke("supporters", "undo", "bob", "--campaign", "test")
+    assert code == 0 and out.strip() == "0 unboost(s) planned for bob" and seen == ["supporters.undo_boosts"], err
+    code, _, err = invoke("supporters", "undo", "nobody")
+    assert code == 1 and err.strip() == "error: no supporter named 'nobody' (see `campaign-bot supporters list`)"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.queries.liveness import beat
 from bot.store.models import AuditRow, ControlRow, DeliveryRow
-from tests.conftest import deliveries
+from tests.conftest import beat, deliveries
 from tests.web_fixtures import Web, csrf_of, sign_in, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]

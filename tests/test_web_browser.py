@@ -16,9 +16,8 @@ import pytest
 
 from bot.actions import people
 from bot.actions.base import Approvals
-from bot.queries.liveness import beat
 from bot.worker.plan import plan
-from tests.conftest import deliveries
+from tests.conftest import beat, deliveries
 from tests.web_fixtures import ADMIN, PASSWORD, Web, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]

@@ -143,7 +143,7 @@ def _request(web: Web, role: str | None, method: str, path: str) -> Any:
 
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])
 def test_each_role_reaches_exactly_the_routes_its_rule_allows(web: Web, role: str | None) -> None:
-    from bot.queries.liveness import beat
+    from tests.conftest import beat
 
     beat(web.core)  # /healthz answers 200 only with a live worker
     web.tokens = {r: token_for(web.core, r, f"t-{r}") for r in ROLES}

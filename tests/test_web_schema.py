@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.queries.liveness import beat
+from tests.conftest import beat
 from tests.web_fixtures import Web, token_for, web  # noqa: F401 - the fixture
 
 __all__ = ["web"]

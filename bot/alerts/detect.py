@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
+from bot.campaigns.deadlines import stored_deadline
 from bot.config.alerts import AlertSettings, Event
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, human, stamp
-from bot.queries.reports import deadline
 from bot.reach.tables import TargetResponseRow
-from bot.states import ErrorKind, Status
+from bot.states import Action, Audit, CampaignState, ErrorKind, Status
 from bot.store.models import AuditRow
 
 LOOKBACK = timedelta(days=3)
@@ -77,7 +77,7 @@ def _deliveries(conn: Connection, now: datetime, s: AlertSettings, titles: dict[
                         .where(d.status.in_([Status.FAILED, Status.UNKNOWN]), d.updated_at >= now - LOOKBACK)
                         .order_by(d.id))
     for r in rows:
-        what = "boost" if r.action == "boost" else "post"
+        what = "boost" if r.action == Action.BOOST else "post"
         where = f"for campaign {_named(titles, r.campaign_id)} on account {r.account_id} ({r.network})"
         if r.status == Status.FAILED:
             because = _FAILED_BECAUSE.get(r.error_kind, "it could not be sent")
@@ -129,9 +129,9 @@ def _worker(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str,
 
 def _deadlines(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str, str]) -> Iterator[Alert]:
     c = CAMPAIGNS.c
-    for r in conn.execute(select(c.id, c.definition).where(c.state == "active").order_by(c.id)):
+    for r in conn.execute(select(c.id, c.definition).where(c.state == CampaignState.ACTIVE).order_by(c.id)):
         definition: dict[str, Any] = r.definition or {}
-        act_by = deadline(definition, (definition.get("campaign") or {}).get("timezone"))
+        act_by = stored_deadline(definition, (definition.get("campaign") or {}).get("timezone"))
         if act_by is None:
             continue
         page = link(s, f"/campaigns/{r.id}")
@@ -150,7 +150,7 @@ def _deadlines(conn: Connection, now: datetime, s: AlertSettings, titles: dict[s
 def _audit(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str, str]) -> Iterator[Alert]:
     a = AUDIT.c
     rows = conn.execute(select(a.id, a.actor, a.action, a.campaign_id, a.note, a.details)
-                        .where(a.action.in_(["pause_all", "close"]), a.at >= now - LOOKBACK).order_by(a.id))
+                        .where(a.action.in_([Audit.PAUSE_ALL, Audit.CLOSE]), a.at >= now - LOOKBACK).order_by(a.id))
     for r in rows:
         if r.action == "pause_all":
             why = f": “{r.note}”" if r.note else ""

@@ -12,17 +12,22 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.alerts import queue
 from bot.alerts.detect import detect
 from bot.alerts.transport import AppriseTransport, Transport, TransportError
+from bot.config import Config
 from bot.config.alerts import Destination
+from bot.store.deps import Database
 
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+
+class Alerting(Database, Protocol):
+    @property
+    def config(self) -> Config: ...
+
 
 log = logging.getLogger(__name__)
 PER_STEP = 50
@@ -61,7 +66,7 @@ def body(send: queue.Claimed) -> str:
     return "\n".join(lines)
 
 
-def tick(app: App, transport: Transport | None = None) -> TickResult:
+def tick(app: Alerting, transport: Transport | None = None) -> TickResult:
     destinations = {d.key: d for d in app.config.alerts}
     result = TickResult()
     if not destinations:
@@ -84,7 +89,7 @@ def tick(app: App, transport: Transport | None = None) -> TickResult:
     return result
 
 
-def _send(app: App, transport: Transport, destination: Destination, send: queue.Claimed,
+def _send(app: Alerting, transport: Transport, destination: Destination, send: queue.Claimed,
           result: TickResult) -> bool:
     error, permanent = None, False
     try:
@@ -111,7 +116,7 @@ def send_test(destination: Destination, transport: Transport | None = None) -> s
     return None
 
 
-def start(app: App, stopping: threading.Event) -> threading.Thread | None:
+def start(app: Alerting, stopping: threading.Event) -> threading.Thread | None:
     """Run ``tick`` every interval on a daemon thread until ``stopping`` is set (the worker's own stop event, or
     the web app's). None when no destination is configured."""
     if not app.config.alerts:
@@ -136,7 +141,7 @@ def start(app: App, stopping: threading.Event) -> threading.Thread | None:
 
 
 @contextlib.contextmanager
-def running(app: App) -> Iterator[None]:
+def running(app: Alerting) -> Iterator[None]:
     """For the web process: alerting runs while the app serves (started and stopped with it)."""
     stopping = threading.Event()
     thread = start(app, stopping)

@@ -7,8 +7,9 @@ Calls to action stop at `act_by`; the campaign stays open (only staff close a ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.campaigns.schema import Campaign, Rule
 
@@ -95,3 +96,23 @@ def deadline_words(act_by: date, language: str) -> str:
         return str(format_skeleton("MMMMd", act_by, locale=locale_for(language)))
     except (UnknownLocaleError, ValueError):
         return str(format_skeleton("MMMMd", act_by, locale="en_001"))
+
+
+def stored_deadline(definition: dict[str, Any] | None, timezone: str | None) -> datetime | None:
+    """The campaign's ``act_by`` as a UTC time (a date means the end of that day in the campaign's zone).
+    Read defensively: older definitions have none."""
+    definition = definition or {}
+    raw = definition.get("act_by") or (definition.get("campaign") or {}).get("act_by")
+    if not raw:
+        return None
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+        if isinstance(raw, str) and len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    except (ValueError, KeyError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone)
+    return when.astimezone(UTC)

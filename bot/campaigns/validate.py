@@ -30,6 +30,7 @@ from bot.config.settings import Config
 from bot.networks.budgets import BudgetWindow, budget_for, busiest
 from bot.networks.registry import network_class
 from bot.networks.text import graphemes
+from bot.states import CampaignState
 
 BLUESKY_MAX_BYTES = 3_000
 """Bluesky also refuses a post text over 3,000 bytes of UTF-8 (the record's maxLength)."""
@@ -112,7 +113,7 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
         for d in dupes:
             issues.append(Issue(file, kind, f"duplicate id {d!r}"))
 
-    if deadline_passed(model, now) and model.status == "active":
+    if deadline_passed(model, now) and model.status == CampaignState.ACTIVE:
         issues.append(Issue(file, "act_by", "the deadline has passed: no more calls to action are posted (the "
                             "campaign stays open until it is closed)", "warning"))
     for i, rule in enumerate(model.schedule):
@@ -165,7 +166,7 @@ def budget_warnings(config: Config, campaigns: Iterable[LoadedCampaign], now: da
     sources: dict[str, set[str]] = {}
     end = now + timedelta(days=days)
     for campaign in campaigns:
-        if campaign.model.status != "active":
+        if campaign.model.status != CampaignState.ACTIVE:
             continue
         slots = [s.at for s in campaign_slots(campaign.model, now, end)]
         for account_id in campaign.model.accounts:

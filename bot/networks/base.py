@@ -112,6 +112,25 @@ class MemoryStore:
         self.values[field] = value
 
 
+class Booster(ABC):
+    """A network on which a supporter's own account boosts the organisation's posts (a reblog, a repost) and
+    takes the boost back when asked. An adapter declares it by subclassing; the registry advertises it."""
+
+    @abstractmethod
+    def boost(self, post: Post) -> Published:
+        """Boost what ``post.text`` names (the organisation post's URL or reference); never twice."""
+
+    @abstractmethod
+    def unboost(self, post: Post) -> Published:
+        """Take the boost back (done if it was never there)."""
+
+
+class NetworkLookup(Protocol):
+    """The adapter that posts for an account (bot.bootstrap's App builds them once and keeps them)."""
+
+    def network(self, account_id: str) -> Network: ...
+
+
 class Network(ABC):
     """One account on one network."""
 

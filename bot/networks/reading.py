@@ -6,6 +6,7 @@ libraries) produce it with their batched read methods ``counts()`` and ``mention
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +53,19 @@ class MentionsPage:
 
     mentions: list[Mention]
     cursor: str | None
+
+
+class Reader(ABC):
+    """A network the bot reads back: published posts' counts and who answered the account (bot/reach/). An
+    adapter declares it by subclassing; the registry advertises it."""
+
+    @abstractmethod
+    def counts(self, refs: list[str]) -> dict[str, Counts]:
+        """Each published post's counts, by its remote id (in batches the network allows)."""
+
+    @abstractmethod
+    def mentions(self, cursor: str | None) -> MentionsPage:
+        """Replies, mentions and quotes of the account since ``cursor``."""
 
 
 def handle_key(handle: str) -> str:

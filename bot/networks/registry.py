@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.networks.settings import AccountSettings
@@ -26,6 +27,30 @@ def network_class(kind: str) -> type[Network]:
     module_name, _, attr = target.partition(":")
     cls: type[Network] = getattr(importlib.import_module(module_name), attr)
     return cls
+
+
+class Capability(StrEnum):
+    """What an adapter can do besides posting, as it declares it (bot/networks/base.py Booster,
+    bot/networks/reading.py Reader)."""
+
+    BOOST = "boost"
+    READ = "read"
+
+
+def capabilities(kind: str) -> frozenset[Capability]:
+    from bot.networks.base import Booster
+    from bot.networks.reading import Reader
+
+    cls = network_class(kind)
+    found = {Capability.BOOST} if issubclass(cls, Booster) else set()
+    if issubclass(cls, Reader):
+        found.add(Capability.READ)
+    return frozenset(found)
+
+
+def kinds_that(capability: Capability) -> tuple[str, ...]:
+    """The networks whose adapters can do this (the console is never one)."""
+    return tuple(k for k in ADAPTERS if k != "console" and capability in capabilities(k))
 
 
 def account_settings_model(kind: str) -> type[AccountSettings]:

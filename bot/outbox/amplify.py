@@ -37,14 +37,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.networks.registry import Capability, kinds_that
 from bot.outbox.staff import wake_workers
 from bot.outbox.tables import ACCOUNTS, DELIVERIES
-from bot.states import Action, ErrorKind, Status
+from bot.states import Action, ErrorKind, Status, SupporterState
 from bot.store.models import UTCDateTime
 from bot.store.supporters import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
 
 D, S, SC, W = DELIVERIES.c, SUPPORTERS.c, SUPPORTER_CAMPAIGNS.c, WAVES.c
-BOOSTABLE = ("mastodon", "bluesky")
+BOOSTABLE = kinds_that(Capability.BOOST)
+"""The networks whose adapters can boost (today Mastodon and Bluesky; X's rules forbid it)."""
 PREFIX = "supporter:"
 LOOKBACK = timedelta(days=1)
 """Posts published longer ago than this get no wave (a worker that was down a day does not boost old news)."""
@@ -108,7 +110,7 @@ def plan_wave(conn: Connection, post: Any, now: datetime, window_seconds: int) -
         false().label("r"), _due(conn, window_seconds).label("due"), literal(str(Status.PLANNED)).label("s"),
         literal(0, Integer()).label("n"), bindparam("now2", type_=UTCDateTime()).label("ca"),
         bindparam("now3", type_=UTCDateTime()).label("ua"),
-    ).where(S.state == "connected", S.network == post.network, chose)
+    ).where(S.state == SupporterState.CONNECTED, S.network == post.network, chose)
     columns = ["plan_key", "campaign_id", "account_id", "network", "kind", "action", "language", "text", "media",
                "reply_in_thread", "due_at", "status", "attempts", "created_at", "updated_at"]
     stmt = (_insert(conn, DELIVERIES).from_select(columns, source)

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from bot.clock import as_utc
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
-from bot.states import ErrorKind, Kind, Status
+from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
 
@@ -58,7 +58,8 @@ class Claimed:
 
 def _campaign_allows() -> ColumnElement[bool]:
     """Calls to action go out while their campaign is active; closing messages once it is closed."""
-    return or_(and_(C.state == "active", D.kind != Kind.CLOSING), and_(C.state == "closed", D.kind == Kind.CLOSING))
+    return or_(and_(C.state == CampaignState.ACTIVE, D.kind != Kind.CLOSING),
+               and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING))
 
 
 def _runnable(now: Any) -> ColumnElement[bool]:
@@ -149,7 +150,7 @@ def _stale(row: Any, now: datetime) -> bool:
 def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
     """Every due post of the account past its campaign's grace window becomes missed: one UPDATE per distinct
     grace window (campaigns share a few), however many rows there are."""
-    graces = conn.scalars(select(C.grace_seconds).where(C.state == "active").distinct()).all()
+    graces = conn.scalars(select(C.grace_seconds).where(C.state == CampaignState.ACTIVE).distinct()).all()
     total = 0
     for grace in graces:
         window = timedelta(seconds=grace)
@@ -158,7 +159,7 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
             update(DELIVERIES)
             .where(D.account_id == account_id, D.status == Status.PLANNED, D.kind != Kind.CLOSING, D.attempts == 0,
                    D.not_before.is_(None), D.due_at < cutoff,
-                   D.campaign_id.in_(select(C.id).where(C.grace_seconds == grace, C.state == "active")))
+                   D.campaign_id.in_(select(C.id).where(C.grace_seconds == grace, C.state == CampaignState.ACTIVE)))
             .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
                     error=f"not sent: still due at {stamp(now)}, past the campaign's grace window of {human(window)}")
         )

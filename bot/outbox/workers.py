@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
-from bot.states import ErrorKind, Kind, Status
+from bot.states import CampaignState, ErrorKind, Kind, Status
 
 HEARTBEAT_SECONDS = 2.0
 DEAD_AFTER = timedelta(seconds=10)
@@ -48,7 +48,7 @@ def orphans(conn: Connection, now: datetime) -> Sequence[Any]:
 def free(conn: Connection, row: Any, now: datetime, status: Status, error: str,
          error_kind: ErrorKind) -> bool:
     """Settle one orphan, if nobody else did meanwhile. Never back to `planned` in a closed campaign."""
-    if status == Status.PLANNED and row.campaign_state == "closed" and row.kind != Kind.CLOSING:
+    if status == Status.PLANNED and row.campaign_state == CampaignState.CLOSED and row.kind != Kind.CLOSING:
         raise ValueError(f"delivery {row.id}: a call to action of a closed campaign is never planned again")
     values: dict[str, Any] = dict(status=status, error=error, error_kind=error_kind, updated_at=now)
     if status == Status.PLANNED:

@@ -1,23 +1,22 @@
-"""What the read models need of the application: the database and the clock (bot.bootstrap's App has them)."""
+"""What the read models need of the application (bot.bootstrap's App has it all)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from bot.accounts.directory import AccountDirectory
+from bot.config import Config
+from bot.store.deps import Database
 
-from bot.clock import Clock
+Reads = Database
+"""The database and the clock."""
 
 
-class Reads(Protocol):
+class ReadsConfig(Database, Protocol):
     @property
-    def sessions(self) -> sessionmaker[Session]: ...
+    def config(self) -> Config: ...
 
+
+class ReadsAccounts(ReadsConfig, Protocol):
     @property
-    def clock(self) -> Clock: ...
-
-
-class ReadsEngine(Reads, Protocol):
-    @property
-    def engine(self) -> Engine: ...
+    def accounts(self) -> AccountDirectory: ...

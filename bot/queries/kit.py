@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -20,12 +19,10 @@ from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
 from bot.errors import NotFound
 from bot.networks.registry import network_class
+from bot.queries.deps import Reads
 from bot.reach.links import ensure_code
-from bot.states import Kind, Status
+from bot.states import CampaignState, Kind, Status
 from bot.store.models import CampaignRow, DeliveryRow
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 KIT_NETWORKS = ("x", "mastodon", "bluesky")
 NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
@@ -116,7 +113,7 @@ def share_text(campaign: LoadedCampaign, message: Message, language: str, networ
     return out
 
 
-def build_kit(app: App, campaign_id: str, base_url: str) -> Kit:
+def build_kit(app: Reads, campaign_id: str, base_url: str) -> Kit:
     """The kit for a campaign; ``base_url`` is the web app's public address (for the short links)."""
     now = app.clock.now()
     with app.sessions.begin() as session:
@@ -125,14 +122,14 @@ def build_kit(app: App, campaign_id: str, base_url: str) -> Kit:
         for language in campaign.model.languages:
             lang = LanguageKit(language)
             kit.languages.append(lang)
-            if row.state == "closed":
+            if row.state == CampaignState.CLOSED:
                 closing: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
                 try:
                     lang.closing = render(closing, campaign.model, campaign.targets, language, "console", now)
                 except TemplateError:
                     lang.closing = None
                 continue
-            if row.state != "active":
+            if row.state != CampaignState.ACTIVE:
                 continue
             message = current_variant(session, campaign)
             for network in KIT_NETWORKS:

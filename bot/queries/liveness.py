@@ -1,40 +1,30 @@
 """Whether a worker is alive, for /healthz, the dashboard and `status`.
 
 The daemon beats in the workers table (bot/outbox/workers.py: the same heartbeat frees a dead worker's
-claims); this module only reads it. `beat` is there for tests and tools that stand in for a worker.
+claims); this module only reads it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from bot.outbox import workers
+from bot.queries.deps import Reads
 from bot.store.models import WorkerRow
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 FRESH_SECONDS = 30
 """A heartbeat older than this means the worker is gone (or stuck)."""
 
-__all__ = ["FRESH_SECONDS", "WorkerRow", "beat", "last_heartbeat", "worker_alive"]
+__all__ = ["FRESH_SECONDS", "last_heartbeat", "worker_alive"]
 
 
-def beat(app: App) -> None:
-    """Record that this process (app.owner) is a live worker."""
-    with app.engine.begin() as conn:
-        workers.beat(conn, app.owner, app.clock.now())
-
-
-def last_heartbeat(app: App) -> datetime | None:
+def last_heartbeat(app: Reads) -> datetime | None:
     with app.sessions() as session:
         return session.scalar(select(func.max(WorkerRow.heartbeat_at)))
 
 
-def worker_alive(app: App) -> tuple[bool, str]:
+def worker_alive(app: Reads) -> tuple[bool, str]:
     """Whether a worker beat recently, and a sentence saying so."""
     last = last_heartbeat(app)
     if last is None:

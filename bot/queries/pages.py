@@ -4,19 +4,17 @@ account, the last sent posts, the accounts and the audit log. Plain dicts, like 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 
 from bot.outbox.budgets import remaining
+from bot.queries.deps import ReadsAccounts
 from bot.queries.reports import delivery_dict
-from bot.states import Status
+from bot.states import UNSENT, Action, Status
 from bot.store.models import AccountStateRow, AuditRow, CampaignRow, DeliveryRow
 from bot.supporters.report import campaign_supporters
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 TIMELINE_LIMIT = 300
 UPCOMING = 30
@@ -38,7 +36,7 @@ def local(value: datetime | None, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
 
 
-def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dict[str, Any] | None:
+def campaign(app: ReadsAccounts, campaign_id: str, upcoming: int | None = UPCOMING) -> dict[str, Any] | None:
     """The campaign and its timeline: what happened (newest TIMELINE_LIMIT) and the next ``upcoming`` planned
     posts (None: all of them)."""
     now = app.clock.now()
@@ -47,10 +45,10 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
         if row is None:
             return None
         zone = campaign_zone(row.definition)
-        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_((Status.PLANNED, "awaiting_approval")),
-                 DeliveryRow.due_at > now, DeliveryRow.action == "post")  # supporters' boosts: c["supporters"]
+        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_(UNSENT),
+                 DeliveryRow.due_at > now, DeliveryRow.action == Action.POST)  # supporters' boosts: c["supporters"]
         past = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id,
-                                                              DeliveryRow.action == "post", ~(and_(*ahead[:3])))
+                                                              DeliveryRow.action == Action.POST, ~(and_(*ahead[:3])))
                                     .order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc()).limit(TIMELINE_LIMIT)))
         future = list(session.scalars(select(DeliveryRow).where(*ahead).order_by(DeliveryRow.due_at, DeliveryRow.id)
                                       .limit(upcoming)))
@@ -69,13 +67,13 @@ def campaign(app: App, campaign_id: str, upcoming: int | None = UPCOMING) -> dic
             "more_planned": planned_total - len(future), "supporters": supporters}
 
 
-def delivery(app: App, delivery_id: int) -> dict[str, Any] | None:
+def delivery(app: ReadsAccounts, delivery_id: int) -> dict[str, Any] | None:
     with app.sessions() as session:
         d = session.get(DeliveryRow, delivery_id)
         return None if d is None else delivery_dict(d)
 
 
-def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:
+def next_posts(app: ReadsAccounts) -> dict[str, list[dict[str, Any]]]:
     """Per campaign: the next planned post of each account."""
     out: dict[str, list[dict[str, Any]]] = {}
     with app.sessions() as session:
@@ -91,23 +89,23 @@ def next_posts(app: App) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def last_sent(app: App, limit: int = 8) -> list[dict[str, Any]]:
+def last_sent(app: ReadsAccounts, limit: int = 8) -> list[dict[str, Any]]:
     with app.sessions() as session:
         rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status == Status.SENT)
                                .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(limit))
         return [delivery_dict(d) for d in rows]
 
 
-def needs_a_person(app: App) -> list[dict[str, Any]]:
+def needs_a_person(app: ReadsAccounts) -> list[dict[str, Any]]:
     """Failed and unknown deliveries that are not settled yet."""
     with app.sessions() as session:
-        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status.in_(("failed", "unknown")),
+        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status.in_((Status.FAILED, Status.UNKNOWN)),
                                                          DeliveryRow.error_kind.is_distinct_from("resolved"))
                                .order_by(DeliveryRow.id).limit(100))
         return [delivery_dict(d) for d in rows]
 
 
-def accounts(app: App) -> list[dict[str, Any]]:
+def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
     """Every configured account (or one a campaign names) with its state and budget used."""
     now = app.clock.now()
     with app.sessions() as session:
@@ -118,7 +116,7 @@ def accounts(app: App) -> list[dict[str, Any]]:
         out = []
         for account_id in sorted(set(app.config.accounts) | named):
             settings = app.config.accounts.get(account_id)
-            view = app.account(account_id)
+            view = app.accounts.view(account_id)
             st = states.get(account_id)
             windows = app.accounts.budget(account_id)
             left, _hold = remaining(session.connection(), account_id, windows, now) if windows else (None, None)
@@ -140,7 +138,7 @@ def accounts(app: App) -> list[dict[str, Any]]:
     return out
 
 
-def audit_log(app: App, actor: str | None = None, action: str | None = None, campaign: str | None = None,
+def audit_log(app: ReadsAccounts, actor: str | None = None, action: str | None = None, campaign: str | None = None,
               limit: int = 200) -> list[dict[str, Any]]:
     with app.sessions() as session:
         stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)

@@ -8,23 +8,21 @@ data; each row carries its campaign's ``timezone`` so a table can show local tim
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.alerts.health import failing_destinations
+from bot.campaigns.deadlines import stored_deadline
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.errors import NotFound
+from bot.queries.deps import ReadsConfig
 from bot.queries.liveness import worker_alive
 from bot.queries.previews import close_preview, iso, known_campaigns, preview, reply_parent
-from bot.states import Status
+from bot.states import CampaignState, Status
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 __all__ = ["close_preview", "delivery_dict", "history", "iso", "known_campaigns", "preview", "reply_parent",
            "status"]
@@ -62,7 +60,7 @@ def _timezones(session: Session) -> dict[str, str]:
     return zones
 
 
-def check_campaign_known(app: App, session: Session, campaign: str) -> None:
+def check_campaign_known(app: ReadsConfig, session: Session, campaign: str) -> None:
     """An unknown campaign id is an error with a did-you-mean, from the database and the file names."""
     known = set(session.scalars(select(CampaignRow.id)))
     if campaign in known:
@@ -73,7 +71,7 @@ def check_campaign_known(app: App, session: Session, campaign: str) -> None:
         raise NotFound(f"no campaign {campaign!r}{did_you_mean(campaign, known)}")
 
 
-def history(app: App, campaign: str | None = None, limit: int | None = None, *,
+def history(app: ReadsConfig, campaign: str | None = None, limit: int | None = None, *,
             statuses: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
             since: datetime | None = None) -> list[dict[str, Any]]:
     """Deliveries in due order, all but future planned ones. ``limit``: the most recent N. ``since``: due at or
@@ -101,27 +99,7 @@ def history(app: App, campaign: str | None = None, limit: int | None = None, *,
     return rows
 
 
-def deadline(definition: dict[str, Any] | None, timezone: str | None) -> datetime | None:
-    """The campaign's ``act_by`` as a UTC time (a date means the end of that day in the campaign's zone).
-    Read defensively: older definitions have none."""
-    definition = definition or {}
-    raw = definition.get("act_by") or (definition.get("campaign") or {}).get("act_by")
-    if not raw:
-        return None
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-        if isinstance(raw, str) and len(raw) == 10:
-            day = date.fromisoformat(raw)
-            return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
-        when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    except (ValueError, KeyError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zone)
-    return when.astimezone(UTC)
-
-
-def status(app: App) -> dict[str, Any]:
+def status(app: ReadsConfig) -> dict[str, Any]:
     now = app.clock.now()
     with app.sessions() as session:
         counts: dict[str, dict[str, int]] = {}
@@ -139,7 +117,7 @@ def status(app: App) -> dict[str, Any]:
             c = counts.get(row.id, {})
             nxt = next_post.get(row.id)
             zone = ((row.definition or {}).get("campaign") or {}).get("timezone")
-            act_by = deadline(row.definition, zone)
+            act_by = stored_deadline(row.definition, zone)
             campaigns.append({
                 "id": row.id,
                 "title": row.title,
@@ -148,28 +126,27 @@ def status(app: App) -> dict[str, Any]:
                 "timezone": zone,
                 "changed_at": iso(row.state_changed_at),
                 "changed_by": row.state_changed_by,
-                "next_post": iso(nxt) if row.state != "paused" and nxt else None,
+                "next_post": iso(nxt) if row.state != CampaignState.PAUSED and nxt else None,
                 "act_by": iso(act_by),
                 "deadline_passed": bool(act_by and act_by <= now),
-                "sent": c.get("sent", 0),
+                "sent": c.get(Status.SENT, 0),
                 "pending": c.get(Status.PLANNED, 0) + c.get(Status.SENDING, 0),
-                "failed": c.get("failed", 0),
-                "unknown": c.get("unknown", 0),
-                "missed": c.get("missed", 0),
-                "cancelled": c.get("cancelled", 0),
+                "failed": c.get(Status.FAILED, 0),
+                "unknown": c.get(Status.UNKNOWN, 0),
+                "missed": c.get(Status.MISSED, 0),
+                "cancelled": c.get(Status.CANCELLED, 0),
             })
         control = session.get(ControlRow, 1)
         accounts = []
         for a in session.scalars(select(AccountStateRow).order_by(AccountStateRow.account_id)):
-            # misconfigured_reason arrives with lane H1's migration; read it so this works before and after.
-            misconfigured = getattr(a, "misconfigured_reason", None)
+            misconfigured = a.misconfigured_reason
             limited = a.rate_limited_until if a.rate_limited_until and a.rate_limited_until > now else None
             if a.disabled or misconfigured or limited:
                 accounts.append({"account": a.account_id, "disabled": a.disabled, "reason": a.disabled_reason,
                                  "misconfigured": misconfigured, "rate_limited_until": iso(limited)})
         zones = _timezones(session)
         unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(
-            select(DeliveryRow).where(DeliveryRow.status == "unknown").order_by(DeliveryRow.id))]
+            select(DeliveryRow).where(DeliveryRow.status == Status.UNKNOWN).order_by(DeliveryRow.id))]
     alive, worker = worker_alive(app)
     with app.engine.connect() as conn:
         failing_alerts = failing_destinations(conn, [d.key for d in app.config.alerts]) if app.config.alerts else []

@@ -15,24 +15,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.clock import as_utc
 from bot.errors import ConfigError
-from bot.networks.base import Misconfigured, NetworkError, RateLimited
-from bot.networks.reading import Counts, ReadNotAvailable
+from bot.networks.base import Misconfigured, NetworkError, NetworkLookup, RateLimited
+from bot.networks.reading import Counts, Reader, ReadNotAvailable
 from bot.outbox import claim
 from bot.reach import responses, schedule
 from bot.reach.schedule import DuePost
 from bot.reach.tables import READERS, SNAPSHOTS
+from bot.store.deps import Database
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
-    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 30
@@ -40,6 +40,10 @@ COLLECT_SECONDS = 30
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 RETRY_RATE_LIMITED = timedelta(minutes=15)
 RETRY_UNAVAILABLE = timedelta(days=1)
+
+
+class Reach(Database, NetworkLookup, Protocol):
+    """What reading back needs: the database, the clock and each account's adapter."""
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Pass:
     notes: list[str] = field(default_factory=list)
 
 
-def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pass:
+def collect(app: Reach, *, campaign: str | None = None, force: bool = False) -> Pass:
     """Read what is due (``force``: every published post of ``campaign``, or of every campaign, now: even
     before the retry time a failed read set, since the user may have fixed the cause; still within the read
     budget)."""
@@ -82,16 +86,16 @@ def collect(app: App, *, campaign: str | None = None, force: bool = False) -> Pa
     return done
 
 
-def _network(app: App, account_id: str) -> Any:
+def _network(app: Reach, account_id: str) -> Reader | None:
     """The account's adapter when it can read back (the console cannot)."""
     try:
         net = app.network(account_id)
     except (Misconfigured, ConfigError):
         return None
-    return net if hasattr(net, "counts") and hasattr(net, "mentions") else None
+    return net if isinstance(net, Reader) else None
 
 
-def _read_account(app: App, net: Any, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
+def _read_account(app: Reach, net: Reader, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
     batch = schedule.BATCH.get(network, 20)
     now = app.clock.now()
     with app.engine.begin() as conn:
@@ -127,7 +131,7 @@ def _read_account(app: App, net: Any, account_id: str, network: str, posts: list
         done.notes.append(f"{account_id}: read failed ({exc}); retried later")
 
 
-def _unavailable(app: App, account_id: str, why: str, done: Pass) -> None:
+def _unavailable(app: Reach, account_id: str, why: str, done: Pass) -> None:
     """Recorded and said once (not an error); asked again a day later in case the tier changed."""
     now = app.clock.now()
     with app.engine.begin() as conn:
@@ -155,7 +159,7 @@ def _snapshots(conn: Connection, posts: list[DuePost], counts: dict[str, Counts]
     return len(rows)
 
 
-def job(app: App) -> Callable[[], None]:
+def job(app: Reach) -> Callable[[], None]:
     """The daemon's periodic collection; a database outage is logged and the next tick tries again."""
 
     def run() -> None:
@@ -173,6 +177,6 @@ def job(app: App) -> Callable[[], None]:
     return run
 
 
-def attach(scheduler: BaseScheduler, app: App) -> None:
+def attach(scheduler: BaseScheduler, app: Reach) -> None:
     """Add the collection job to the daemon's scheduler (stable id: one copy whatever the restarts)."""
     scheduler.add_job(job(app), "interval", seconds=COLLECT_SECONDS, id="reach", replace_existing=True)

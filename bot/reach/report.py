@@ -97,7 +97,7 @@ def boosted_post(plan_key: str) -> int | None:
     """The organisation post a supporter's boost row boosts: its plan key is ``boost:<delivery id>:...``
     (bot/outbox/amplify.py)."""
     parts = plan_key.split(":")
-    return int(parts[1]) if len(parts) > 2 and parts[0] == "boost" and parts[1].isdigit() else None
+    return int(parts[1]) if len(parts) > 2 and parts[0] == Action.BOOST and parts[1].isdigit() else None
 
 
 def over_time(history: dict[int, list[Any]], points: int = MAX_POINTS) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, func, select
 from bot.clock import as_utc
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES
 from bot.reach.tables import READERS, SNAPSHOTS
-from bot.states import Action, Status
+from bot.states import Action, CampaignState, Status
 
 D, C, S = DELIVERIES.c, CAMPAIGNS.c, SNAPSHOTS.c
 STEPS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
@@ -73,7 +73,7 @@ def due_posts(conn: Connection, now: datetime, *, campaign: str | None = None, f
     due = []
     for row in published(conn, campaign):
         last = as_utc(row.last) if row.last is not None else None
-        when = next_reading(as_utc(row.sent_at), last, row.state != "closed")
+        when = next_reading(as_utc(row.sent_at), last, row.state != CampaignState.CLOSED)
         if force or (when is not None and when <= now):
             due.append(DuePost(row.id, row.campaign_id, row.account_id, row.network, row.remote_id))
     return due
@@ -111,7 +111,8 @@ def update_reader(conn: Connection, account_id: str, now: datetime, **values: An
 def answered_accounts(conn: Connection, now: datetime, days: int = 7) -> list[tuple[str, str]]:
     """(account, network) whose notifications are read: they published for a campaign that is open or closed
     less than ``days`` ago (an answer often comes after the close)."""
-    recent = and_(C.state == "closed", C.state_changed_at >= now - timedelta(days=days))
+    recent = and_(C.state == CampaignState.CLOSED, C.state_changed_at >= now - timedelta(days=days))
     rows = conn.execute(select(D.account_id, D.network).distinct().join(CAMPAIGNS, C.id == D.campaign_id)
-                        .where(D.status == Status.SENT, D.action == Action.POST, (C.state != "closed") | recent))
+                        .where(D.status == Status.SENT, D.action == Action.POST,
+                               (C.state != CampaignState.CLOSED) | recent))
     return sorted((r.account_id, r.network) for r in rows)

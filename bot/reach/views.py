@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from markupsafe import Markup
 
 from bot.errors import NotFound
 from bot.reach.chart import engagement_svg
 from bot.reach.report import campaign_report, report, summary_line
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+from bot.store.deps import Database
 
 
-def campaign_reach(core: App, campaign_id: str) -> dict[str, Any] | None:
+def campaign_reach(core: Database, campaign_id: str) -> dict[str, Any] | None:
     """The report of one campaign with its chart (Markup: drawn here from numbers and our own labels)."""
     with core.engine.connect() as conn:
         try:
@@ -24,7 +22,7 @@ def campaign_reach(core: App, campaign_id: str) -> dict[str, Any] | None:
     return data | {"chart": Markup(engagement_svg(data["over_time"]))}  # noqa: S704 - only numbers, escaped text
 
 
-def dashboard_lines(core: App) -> dict[str, str]:
+def dashboard_lines(core: Database) -> dict[str, str]:
     """Campaign id -> its one-line summary."""
     with core.engine.connect() as conn:
         return {r["campaign"]: summary_line(r) for r in report(conn)}

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.states import Action, Status
 from bot.store.models import DeliveryRow
 from bot.store.supporters import AmplifyWaveRow, SupporterCampaignRow, SupporterRow
 from bot.supporters.service import ACCOUNT_PREFIX, CONNECTED
@@ -27,7 +28,7 @@ class PostBoosts:
 
     @property
     def sent(self) -> int:
-        return self.boosts.get("sent", 0)
+        return self.boosts.get(Status.SENT, 0)
 
     @property
     def total(self) -> int:
@@ -56,7 +57,7 @@ def campaign_supporters(session: Session, campaign_id: str, limit: int = 50) -> 
         counts[(network, CONNECTED)] = number
     boosted = (select(DeliveryRow.account_id).where(DeliveryRow.campaign_id == campaign_id,
                                                     DeliveryRow.account_id.startswith(ACCOUNT_PREFIX),
-                                                    DeliveryRow.action == "boost").distinct())
+                                                    DeliveryRow.action == Action.BOOST).distinct())
     gone = (select(SupporterRow.network, SupporterRow.state, func.count())
             .where(SupporterRow.state != CONNECTED,
                    (ACCOUNT_PREFIX + cast(SupporterRow.id, String())).in_(boosted))
@@ -69,7 +70,7 @@ def campaign_supporters(session: Session, campaign_id: str, limit: int = 50) -> 
     by_target: dict[str, dict[str, int]] = defaultdict(dict)
     for text, status, number in session.execute(
             select(DeliveryRow.text, DeliveryRow.status, func.count())
-            .where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.action == "boost")
+            .where(DeliveryRow.campaign_id == campaign_id, DeliveryRow.action == Action.BOOST)
             .group_by(DeliveryRow.text, DeliveryRow.status)):
         by_target[text][status] = number
     out = []

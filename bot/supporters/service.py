@@ -49,11 +49,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
+from bot.networks.registry import Capability, kinds_that
 from bot.store import audit
 from bot.store.supporters import MastodonAppRow, SupporterCampaignRow, SupporterRow
 from bot.supporters.crypto import Cipher
 
-NETWORKS = ("mastodon", "bluesky")
+NETWORKS = kinds_that(Capability.BOOST)
+"""The networks a supporter's account can boost on (their adapters say so: bot/networks/base.py Booster)."""
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 ACCOUNT_PREFIX = "supporter:"

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import exists, select
 
+from bot.accounts.directory import AccountDirectory
+from bot.config import Config
 from bot.outbox.amplify import pending_accounts, plan_waves
+from bot.states import SupporterState
+from bot.store.deps import Database
 from bot.store.supporters import SupporterRow
 from bot.supporters.accounts import preload, revoked
 
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+
+class Waves(Database, Protocol):
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def accounts(self) -> AccountDirectory: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +41,10 @@ class Tick:
     disconnected: int
 
 
-def tick(app: App, limit: int = 50) -> Tick:
+def tick(app: Waves, limit: int = 50) -> Tick:
     now = app.clock.now()
     with app.sessions() as session:
-        if not session.scalar(select(exists().where(SupporterRow.state == "connected"))):
+        if not session.scalar(select(exists().where(SupporterRow.state == SupporterState.CONNECTED))):
             return Tick(0, 0)
     disconnected = revoked(app.sessions, now)
     if disconnected:

@@ -16,7 +16,7 @@ from bot.web.auth import CSRF, require
 from bot.web.rendering import field_errors, flash, render
 
 router = APIRouter(include_in_schema=False)
-Admin = Annotated[Actor, Depends(require("admin"))]
+Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
 
 
 def _page(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None,

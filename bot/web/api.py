@@ -15,6 +15,7 @@ from bot.actions.times import parse_time
 from bot.queries import pages as views
 from bot.queries import reports
 from bot.queries.texts import close_confirmation, measure
+from bot.states import Role
 from bot.web.auth import require
 
 
@@ -35,8 +36,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "the request does not match the schema"},
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-Organiser = Annotated[Actor, Depends(require("organiser"))]
-Staff = Annotated[Actor, Depends(require("staff"))]
+Organiser = Annotated[Actor, Depends(require(Role.ORGANISER))]
+Staff = Annotated[Actor, Depends(require(Role.STAFF))]
 CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]

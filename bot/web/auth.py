@@ -50,7 +50,8 @@ def current_person(request: Request) -> Actor | None:
     return people.person(core, name, Via.WEB) if isinstance(name, str) else None
 
 
-def require(role: str) -> Callable[[Request], Actor | None]:
+def require(role: Role | str) -> Callable[[Request], Actor | None]:
+    """``role``: the least role the route needs, or PUBLIC."""
     def dependency(request: Request) -> Actor | None:
         if role == PUBLIC:
             return current_person(request)

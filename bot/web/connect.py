@@ -27,6 +27,7 @@ from bot.actions import supporters
 from bot.actions.base import Actor, Via
 from bot.errors import UserError
 from bot.networks.mastodon import oauth
+from bot.states import CampaignState
 from bot.store.models import CampaignRow
 from bot.supporters import service
 from bot.supporters.crypto import Cipher, cipher_from_env
@@ -208,7 +209,7 @@ def _manage_page(request: Request, token: str, message: str | None = None) -> Re
     with core.sessions() as session:
         supporter = service.by_manage_token(session, token)
         campaigns = [(c.id, c.title) for c in session.scalars(
-            select(CampaignRow).where(CampaignRow.state != "closed").order_by(CampaignRow.title))]
+            select(CampaignRow).where(CampaignRow.state != CampaignState.CLOSED).order_by(CampaignRow.title))]
     if supporter is None:
         return _problem(request, "this link does not work any more: the account was disconnected, or connected "
                                  "again with a new link", None, 404)

@@ -8,19 +8,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
+from bot.queries.deps import Reads
 from bot.queries.kit import loaded_campaign
-from bot.states import Action, Kind, Status
+from bot.states import Action, CampaignState, Kind, Status
 from bot.store.models import DeliveryRow
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
@@ -51,7 +48,7 @@ def _title(text: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
+def feed_entries(app: Reads, campaign_id: str) -> tuple[str, list[Entry]]:
     """(title, entries newest first)."""
     with app.sessions() as session:
         row, campaign = loaded_campaign(session, campaign_id)
@@ -67,7 +64,7 @@ def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
             entry.published = min(entry.published, d.sent_at)
             if d.remote_url:
                 entry.links.append(d.remote_url)
-    if row.state != "closed":
+    if row.state != CampaignState.CLOSED:
         return row.title, sorted(entries.values(), key=lambda e: e.published, reverse=True)[:FEED_ENTRIES]
     closed_at = row.state_changed_at or app.clock.now()
     newest = max([closed_at, *(e.published for e in entries.values())])
@@ -89,7 +86,7 @@ def feed_entries(app: App, campaign_id: str) -> tuple[str, list[Entry]]:
     return row.title, (closing + rest)[:FEED_ENTRIES]
 
 
-def atom(app: App, campaign_id: str, base_url: str) -> bytes:
+def atom(app: Reads, campaign_id: str, base_url: str) -> bytes:
     """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids."""
     title, entries = feed_entries(app, campaign_id)
     base = base_url.rstrip("/")

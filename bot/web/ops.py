@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -14,11 +13,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.queries import liveness as heartbeat
+from bot.queries.deps import Reads
+from bot.states import Status
 from bot.store.models import DeliveryRow
 from bot.web.auth import PUBLIC, require
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 router = APIRouter()
 LATENESS_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
@@ -48,7 +46,7 @@ def healthz(request: Request) -> Response:
 class DatabaseCollector:
     """Computed at scrape time, so every web process reports the same numbers: the database knows them."""
 
-    def __init__(self, core: App) -> None:
+    def __init__(self, core: Reads) -> None:
         self.core = core
 
     def collect(self) -> Iterator[Metric]:
@@ -62,7 +60,7 @@ class DatabaseCollector:
                                          "error kind", labels=["account", "error_kind"])
             for account, kind, n in session.execute(
                     select(DeliveryRow.account_id, DeliveryRow.error_kind, func.count())
-                    .where(DeliveryRow.status.in_(("failed", "unknown")))
+                    .where(DeliveryRow.status.in_((Status.FAILED, Status.UNKNOWN)))
                     .group_by(DeliveryRow.account_id, DeliveryRow.error_kind)):
                 failures.add_metric([account, kind or "unknown"], n)
             yield failures
@@ -70,12 +68,12 @@ class DatabaseCollector:
                                          "Planned deliveries held back by a rate limit or budget", labels=["account"])
             for account, n in session.execute(
                     select(DeliveryRow.account_id, func.count())
-                    .where(DeliveryRow.status == "planned", DeliveryRow.not_before > now)
+                    .where(DeliveryRow.status == Status.PLANNED, DeliveryRow.not_before > now)
                     .group_by(DeliveryRow.account_id)):
                 deferred.add_metric([account], n)
             yield deferred
             pairs = session.execute(select(DeliveryRow.due_at, DeliveryRow.sent_at)
-                                    .where(DeliveryRow.status == "sent", DeliveryRow.sent_at.is_not(None))).all()
+                                    .where(DeliveryRow.status == Status.SENT, DeliveryRow.sent_at.is_not(None))).all()
         late = [max((sent - due).total_seconds(), 0.0) for due, sent in pairs if sent is not None]
         buckets = [(str(b), sum(1 for x in late if x <= b)) for b in LATENESS_BUCKETS] + [("+Inf", len(late))]
         yield HistogramMetricFamily("campaign_bot_lateness_seconds", "How late sent posts went out",

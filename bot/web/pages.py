@@ -17,13 +17,14 @@ from bot.queries import reports
 from bot.queries.approvals import pending
 from bot.queries.texts import close_confirmation, measure
 from bot.reach import views as reach_views
+from bot.states import Role, Settlement
 from bot.web.auth import CSRF, require
 from bot.web.rendering import field_errors, flash, render
 
 router = APIRouter(include_in_schema=False)
-Organiser = Annotated[Actor, Depends(require("organiser"))]
-Staff = Annotated[Actor, Depends(require("staff"))]
-Admin = Annotated[Actor, Depends(require("admin"))]
+Organiser = Annotated[Actor, Depends(require(Role.ORGANISER))]
+Staff = Annotated[Actor, Depends(require(Role.STAFF))]
+Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
 QUEUE_FIELDS = ("text", "at", "language", "account")
 
 
@@ -178,12 +179,13 @@ def cancel(request: Request, delivery_id: int, who: Organiser) -> Response:
 @router.post("/deliveries/{delivery_id}/resolve", dependencies=[CSRF])
 def resolve(request: Request, delivery_id: int, who: Staff, action: Annotated[str, Form()] = "",
             url: Annotated[str, Form()] = "") -> Response:
-    if action not in ("sent", "resend", "cancel"):
+    if action not in list(Settlement):
         flash(request, "Choose what happened to the post.", "error")
         return _back(request, "/#attention")
     try:
         result = posts.resolve(request.app.state.core, who, delivery_id,
-                               sent_url=url.strip() if action == "sent" else None, resend=action == "resend")
+                               sent_url=url.strip() if action == Settlement.SENT else None,
+                               resend=action == Settlement.RESEND)
     except ActionError as exc:
         if isinstance(exc, NotFound):
             raise

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from bot.actions import people
 from bot.actions.base import Actor
 from bot.actions.errors import ActionError
+from bot.states import Role
 from bot.web.auth import CSRF, PUBLIC, require
 from bot.web.rendering import flash, render
 
@@ -64,18 +65,18 @@ def login_once(request: Request, token: str = "") -> Response:
 
 
 @router.post("/logout", dependencies=[CSRF])
-def logout(request: Request, who: Annotated[Actor, Depends(require("organiser"))]) -> Response:
+def logout(request: Request, who: Annotated[Actor, Depends(require(Role.ORGANISER))]) -> Response:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/password")
-def password_page(request: Request, who: Annotated[Actor, Depends(require("organiser"))]) -> Response:
+def password_page(request: Request, who: Annotated[Actor, Depends(require(Role.ORGANISER))]) -> Response:
     return render(request, "password.html", {"error": None})
 
 
 @router.post("/password", dependencies=[CSRF])
-def password_change(request: Request, who: Annotated[Actor, Depends(require("organiser"))],
+def password_change(request: Request, who: Annotated[Actor, Depends(require(Role.ORGANISER))],
                     password: Annotated[str, Form()] = "", again: Annotated[str, Form()] = "") -> Response:
     try:
         people.set_password(request.app.state.core, who, who.name, password, again)

@@ -31,7 +31,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.alerts.runner import start as start_alerts
-from bot.bootstrap import App
 from bot.errors import ConfigError
 from bot.outbox import workers
 from bot.outbox.link import Link
@@ -41,6 +40,7 @@ from bot.store.locks import beside_database, open_lock_file
 from bot.worker.dispatch import Dispatcher
 from bot.worker.outage import OutageLog
 from bot.worker.plan import plan
+from bot.worker.runtime import Runtime
 from bot.worker.wakeups import DueListener, Waker
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _files_signature(directory: Path) -> frozenset[tuple[str, int, int]]:
 class SingleWorkerLock:
     """SQLite supports one worker: a second `run` on the same database file is refused."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Runtime) -> None:
         self.handle: IO[str] | None = None
         self.path = beside_database(app.engine, ".worker.lock")
 
@@ -92,7 +92,7 @@ class SingleWorkerLock:
 
 
 class Daemon:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Runtime) -> None:
         self.app = app
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(app, self.stopping)

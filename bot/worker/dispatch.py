@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from bot.errors import ConfigError
 from bot.networks.base import (
     AuthRevoked,
+    Booster,
     Media,
     Misconfigured,
     Network,
@@ -41,22 +42,28 @@ from bot.outbox.policy import Answer, Decision, Retry, decide
 from bot.states import Action, Status
 from bot.store.locks import AccountLocks, idle_keep
 from bot.worker import recovery
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 20
 MAX_PASSES = 50  # run_once: a bound, never reached by a finite set of due posts
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
-METHODS: dict[str, str] = {Action.POST: "publish", Action.BOOST: "boost", Action.UNBOOST: "unboost"}
-"""Which adapter method performs each action; an adapter without it does not support the action."""
 
 __all__ = ["BATCH", "HELD", "Claimed", "Dispatcher"]
 
 
+def _performer(net: Network, action: str) -> Callable[[Post], Published] | None:
+    """The adapter's method for the action: posting, or boosting where the adapter declares it can
+    (bot/networks/base.py Booster)."""
+    if action == Action.POST:
+        return net.publish
+    if isinstance(net, Booster):
+        return net.boost if action == Action.BOOST else net.unboost if action == Action.UNBOOST else None
+    return None
+
+
 class Dispatcher:
-    def __init__(self, app: App, stopping: threading.Event | None = None) -> None:
+    def __init__(self, app: Runtime, stopping: threading.Event | None = None) -> None:
         self.app = app
         self.stopping = stopping or threading.Event()
         self.settings = app.config.bot
@@ -172,7 +179,7 @@ class Dispatcher:
     def _publish(self, net: Network, c: Claimed, post: Post) -> tuple[Answer, str, datetime | None, Published | None]:
         """Call the network and classify what it said (adapters raise the classified NetworkErrors)."""
         try:
-            perform: Callable[[Post], Published] | None = getattr(net, METHODS.get(c.action, ""), None)
+            perform = _performer(net, c.action)
             if perform is None:
                 return Answer.UNSUPPORTED, f"the {net.kind} adapter cannot {c.action}", None, None
             length, limit = net.length(post.text), net.limit()

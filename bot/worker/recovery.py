@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,15 +15,13 @@ from bot.networks.registry import network_class
 from bot.outbox import workers
 from bot.outbox.link import Link
 from bot.outbox.record import record_sent
-from bot.states import ErrorKind, Kind, Status
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+from bot.states import CampaignState, ErrorKind, Kind, Status
+from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def settle(app: App, account_id: str, post: Post) -> Published | None:
+def settle(app: Runtime, account_id: str, post: Post) -> Published | None:
     """Ask the network whether the post exists (where it can tell); None when it cannot say."""
     try:
         return app.network(account_id).find_published(post)
@@ -38,7 +35,7 @@ def settle(app: App, account_id: str, post: Post) -> Published | None:
         return None
 
 
-def _idempotent(app: App, account_id: str) -> bool:
+def _idempotent(app: Runtime, account_id: str) -> bool:
     try:
         return app.network(account_id).idempotent
     except (Misconfigured, ConfigError):  # not built without its secret: its network's class still knows
@@ -49,14 +46,14 @@ def _idempotent(app: App, account_id: str) -> bool:
         return False
 
 
-def recover(app: App) -> int:
+def recover(app: Runtime) -> int:
     """Settle every orphaned delivery; returns how many there were."""
     now = app.clock.now()
     with Link(app.engine) as link:
         rows = link.run(lambda conn: workers.orphans(conn, now))
         flagged = []
         for r in rows:
-            closed = r.campaign_state == "closed" and r.kind != Kind.CLOSING
+            closed = r.campaign_state == CampaignState.CLOSED and r.kind != Kind.CLOSING
             if _idempotent(app, r.account_id) and not closed:
                 link.run(partial(workers.free, row=r, now=now, status=Status.PLANNED,
                                  error_kind=ErrorKind.LEASE_EXPIRED,

@@ -28,6 +28,7 @@ from bot.networks.base import (
     AccountInfo,
     AccountStore,
     AuthRevoked,
+    Booster,
     Network,
     OutcomeUnknown,
     PermanentError,
@@ -41,7 +42,7 @@ from bot.networks.bluesky.errors import rate_limited as _rate_limited
 from bot.networks.bluesky.errors import session_dead as _session_dead
 from bot.networks.bluesky.keys import delivery_tid, repost_rkey
 from bot.networks.bluesky.reads import read_counts, read_mentions
-from bot.networks.reading import Counts, MentionsPage
+from bot.networks.reading import Counts, MentionsPage, Reader
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
@@ -70,7 +71,7 @@ def _subject(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-class BlueskyNetwork(Network):
+class BlueskyNetwork(Network, Booster, Reader):
     kind: ClassVar[str] = "bluesky"
     settings_model: ClassVar[type[AccountSettings]] = BlueskySettings
     idempotent: ClassVar[bool] = True

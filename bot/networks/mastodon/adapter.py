@@ -27,6 +27,7 @@ from bot.networks.base import (
     AccountInfo,
     AccountStore,
     AuthRevoked,
+    Booster,
     Network,
     OutcomeUnknown,
     PermanentError,
@@ -38,7 +39,7 @@ from bot.networks.base import (
 from bot.networks.mastodon.reads import MENTION_RE, counts_of, mention_of, version_of
 from bot.networks.mastodon.reads import comparable as _comparable
 from bot.networks.mastodon.reads import html_text as _html_text
-from bot.networks.reading import Counts, MentionsPage
+from bot.networks.reading import Counts, MentionsPage, Reader
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 from bot.networks.text import graphemes
@@ -76,7 +77,7 @@ def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
     return graphemes(text)
 
 
-class MastodonNetwork(Network):
+class MastodonNetwork(Network, Booster, Reader):
     kind: ClassVar[str] = "mastodon"
     settings_model: ClassVar[type[AccountSettings]] = MastodonSettings
     idempotent: ClassVar[bool] = True

@@ -29,7 +29,7 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.networks.reading import NOT_ON_THIS_TIER, Counts, Mention, MentionsPage, ReadNotAvailable
+from bot.networks.reading import NOT_ON_THIS_TIER, Counts, Mention, MentionsPage, Reader, ReadNotAvailable
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
 
@@ -125,7 +125,7 @@ def _not_sent(exc: requests.RequestException) -> bool:
     return False
 
 
-class XNetwork(Network):
+class XNetwork(Network, Reader):
     kind: ClassVar[str] = "x"
     settings_model: ClassVar[type[AccountSettings]] = XSettings
     idempotent: ClassVar[bool] = False
