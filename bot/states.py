@@ -51,7 +51,8 @@ class ErrorKind(StrEnum):
     PERMANENT = "permanent"
     AUTH_REVOKED = "auth_revoked"
     MISCONFIGURED = "misconfigured"
-    OUTCOME_UNKNOWN = "outcome_unknown"
+    OUTCOME_UNKNOWN = "outcome_unknown"  # unknown: read back by the worker while not_before is set, else a person's
+    IN_DOUBT = "in_doubt"  # planned again, though an earlier attempt may have gone out: a close reads it back first
     LEASE_EXPIRED = "lease_expired"
     RESOLVED = "resolved"
     CANCELLED_BY_HAND = "cancelled_by_hand"  # a person cancelled it: never revived by the planner

@@ -7,6 +7,8 @@ import base64
 import itertools
 import json
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,8 +37,10 @@ class RedirectAdapter(HTTPAdapter):
 class FakeX(FakeServer):
     USER_ID = "1072250532645998596"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
+        self.clock = clock
+        """When a tweet was created (``at``), for tests on the injected clock."""
         self.tweets: list[dict[str, Any]] = []
         self.media: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1456012973835788293)
@@ -52,7 +56,8 @@ class FakeX(FakeServer):
                                       "type": "about:blank", "title": "Forbidden", "status": 403})
             tweet = {"id": str(next(self.ids)), "text": body["text"],
                      "in_reply_to": (body.get("reply") or {}).get("in_reply_to_tweet_id"),
-                     "media_ids": (body.get("media") or {}).get("media_ids", [])}
+                     "media_ids": (body.get("media") or {}).get("media_ids", []),
+                     "at": self.clock() if self.clock else None}
             self.tweets.append(tweet)
             self.remaining -= 1
             return Response(201, {"data": {"id": tweet["id"], "text": tweet["text"],
@@ -142,8 +147,11 @@ class FakeBluesky(FakeServer):
     DID = "did:plc:org123"
 
     def __init__(self, handle: str = "org.bsky.social", password: str = "app-pass-1234",
-                 access_ttl: int = 7200) -> None:
+                 access_ttl: int = 7200, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
+        self.clock = clock
+        self.created: dict[str, datetime] = {}
+        """When each record was created (by uri), for tests on the injected clock."""
         self.access_ttl = access_ttl
         self.handle, self.password = handle, password
         self.records: dict[str, dict[str, Any]] = {}
@@ -229,6 +237,8 @@ class FakeBluesky(FakeServer):
             uri = f"at://{self.DID}/{collection}/{rkey}"
             cid = f"bafyreicid{next(self.cids)}"
             store[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
+            if self.clock:
+                self.created[uri] = self.clock()
             return Response(200, {"uri": uri, "cid": cid})
 
         @self.route("GET", "/xrpc/com.atproto.repo.getRecord")
@@ -316,17 +326,23 @@ class FakeBluesky(FakeServer):
 # -- Mastodon (a light one of our own, for load and fault tests; mastodon-mock is the reference) -------------
 
 class FakeMastodon(FakeServer):
-    """Statuses with Idempotency-Key (per token, as Mastodon keeps them), optional latency."""
+    """Statuses with Idempotency-Key (per token, as Mastodon keeps them), optional latency; each token is its own
+    account (its statuses listed newest first, paged by max_id as app/controllers/api/v1/accounts/statuses_
+    controller.rb does); reblogs one per account and status, undone by unreblog; a status seen by an account says
+    whether it reblogged it. ``clock``: the statuses' created_at (the tests' injected clock)."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
         self.latency = latency
+        self.clock = clock
         self.statuses: list[dict[str, Any]] = []
         self.by_key: dict[tuple[str, str], dict[str, Any]] = {}
         self.ids = itertools.count(110000000000000000)
         self.reblogs: dict[tuple[str, str], dict[str, Any]] = {}
         """(token, status id) -> the reblog: one per account and status."""
         self.reblog_calls = 0
+        self.reblogged: list[tuple[str, str]] = []
+        """Every reblog made, in order (an unreblog does not take it off this list)."""
         self.remote: dict[str, str] = {}
         """Statuses of other instances that a search with resolve=true finds: URL -> their id here."""
         self.searches: list[tuple[str, bool]] = []
@@ -346,7 +362,7 @@ class FakeMastodon(FakeServer):
                           "id": sid, "url": f"{self.url}/@org/{sid}", "uri": f"{self.url}/statuses/{sid}",
                           "content": form.get("status", ""), "language": form.get("language"),
                           "in_reply_to_id": form.get("in_reply_to_id"), "token": token,
-                          "media_attachments": [], "created_at": "2026-11-30T14:00:00.000Z"}
+                          "media_attachments": [], "created_at": self._now()}
                 self.statuses.append(status)
                 if key:
                     self.by_key[(token, key)] = status
@@ -360,7 +376,41 @@ class FakeMastodon(FakeServer):
 
         @self.route("GET", "/api/v1/accounts/verify_credentials")
         def me(req: Request) -> Response:
-            return Response(200, {"id": "1", "acct": "org", "username": "org", "url": f"{self.url}/@org"})
+            account = self._account(req.headers.get("authorization", ""))
+            name = "org" if account == "1" else f"user{account}"
+            return Response(200, {"id": account, "acct": name, "username": name, "url": f"{self.url}/@{name}"})
+
+        @self.route("GET", r"/api/v1/accounts/(\d+)/statuses")
+        def statuses_of(req: Request) -> Response:
+            account = req.path.split("/")[-2]
+            limit = min(int(req.query.get("limit", ["20"])[0]), 40)
+            max_id = req.query.get("max_id", [None])[0]
+            with self.lock:
+                mine = [st for st in reversed(self.statuses) if self._account(st["token"]) == account
+                        and (max_id is None or int(st["id"]) < int(max_id))]
+            return Response(200, [self._public(st) for st in mine[:limit]])
+
+        @self.route("GET", r"/api/v1/statuses/(\d+)")
+        def status(req: Request) -> Response:
+            status_id = req.path.rstrip("/").split("/")[-1]
+            token = req.headers.get("authorization", "")
+            with self.lock:
+                found = next((st for st in self.statuses if st["id"] == status_id), None)
+                if found is None:
+                    return Response(404, {"error": "Record not found"})
+                return Response(200, {**self._public(found), "reblogged": (token, status_id) in self.reblogs})
+
+        @self.route("POST", r"/api/v1/statuses/(\d+)/unreblog")
+        def unreblog(req: Request) -> Response:
+            """As Mastodon: undoing a reblog that is not there answers the status all the same."""
+            token = req.headers.get("authorization", "")
+            status_id = req.path.rstrip("/").split("/")[-2]
+            with self.lock:
+                self.reblogs.pop((token, status_id), None)
+                found = next((st for st in self.statuses if st["id"] == status_id), None)
+            if found is None:
+                return Response(404, {"error": "Record not found"})
+            return Response(200, {**self._public(found), "reblogged": False})
 
         @self.route("POST", r"/api/v1/statuses/(\d+)/reblog")
         def reblog(req: Request) -> Response:
@@ -373,7 +423,8 @@ class FakeMastodon(FakeServer):
                 self.reblog_calls += 1
                 if (token, status_id) not in self.reblogs:
                     self.reblogs[(token, status_id)] = {"id": str(next(self.ids)), "reblog": {"id": status_id},
-                                                        "url": None, "content": ""}
+                                                        "url": None, "content": "", "created_at": self._now()}
+                    self.reblogged.append((token, status_id))
                 return Response(200, self.reblogs[(token, status_id)])
 
         @self.route("GET", "/api/v2/search")
@@ -386,8 +437,22 @@ class FakeMastodon(FakeServer):
             found = [{"id": self.remote[q], "url": q}] if resolve and q in self.remote else []
             return Response(200, {"accounts": [], "statuses": found, "hashtags": []})
 
+        self.accounts: dict[str, str] = {}
+        """token -> account id (each token its own account, numbered as they first call)."""
+
         @self.route("GET", "/_stats")
         def stats(req: Request) -> Response:
             with self.lock:
                 return Response(200, {"statuses": len(self.statuses), "reblog_calls": self.reblog_calls,
                                       "reblogs": len(self.reblogs)})
+
+    def _account(self, token: str) -> str:
+        """Called with or without the lock held: dict.setdefault is atomic."""
+        return self.accounts.setdefault(token, str(len(self.accounts) + 1))
+
+    def _now(self) -> str:
+        now = self.clock() if self.clock else datetime.now(UTC)  # Mastodon stamps a status with its own time
+        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def _public(self, status: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in status.items() if k != "token"}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.config.settings import AccountSettings
-from bot.networks.base import Network, Post, Published
+from bot.networks.base import Booster, Network, Post, Published
 
 
 @dataclass
@@ -36,9 +36,12 @@ class FakeNetwork(Network):
         self.calls = 0
         self._failures: list[Exception] = []
         self._by_key: dict[str, Sent] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a hook called while publishing may record a post too
         self.on_publish = on_publish
         self.lookup_finds = False
+        """Reading the account back finds what was published (else: it cannot tell)."""
+        self.certain = False
+        """When reading back finds nothing, the post surely does not exist (Bluesky, Mastodon)."""
 
     def limit(self) -> int:
         return self._limit
@@ -77,6 +80,40 @@ class FakeNetwork(Network):
             return None
         return Published(sent.remote_id, f"https://fake.example/{self.account_id}/{sent.remote_id}")
 
+    def absence_certain(self) -> bool:
+        return self.lookup_finds and self.certain
+
     @property
     def texts(self) -> list[str]:
         return [s.post.text for s in self.posts]
+
+
+class BoostingFake(FakeNetwork, Booster):
+    """A supporter's account that boosts: what it boosted is a set of remote ids, as a network's reposts are
+    (boosting twice is one boost; taking back what is not there is nothing); it reads its reposts back."""
+
+    def __init__(self, account_id: str = "supporter") -> None:
+        super().__init__(account_id)
+        self.boosted: set[str] = set()
+
+    def boost(self, post: Post) -> Published:
+        with self._lock:
+            self.calls += 1
+            if self._failures:
+                raise self._failures.pop(0)
+            self.boosted.add(post.text)
+        return Published(f"repost-{post.text}", None)
+
+    def unboost(self, post: Post) -> Published:
+        with self._lock:
+            self.calls += 1
+            if self._failures:
+                raise self._failures.pop(0)
+            self.boosted.discard(post.text)
+        return Published(f"unrepost-{post.text}", None)
+
+    def find_boost(self, post: Post) -> Published | None:
+        return Published(f"repost-{post.text}", None) if post.text in self.boosted else None
+
+    def boost_absence_certain(self) -> bool:
+        return True

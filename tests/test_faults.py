@@ -96,11 +96,19 @@ def counts(app: Any) -> Counter[str]:
         return Counter(dict(s.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)).all()))
 
 
+def reading_back(app: Any) -> int:
+    """Posts the worker is still to read back (unknown, their read-back due: bot/worker/recovery.py)."""
+    with app.sessions() as s:
+        return s.scalar(select(func.count()).select_from(DeliveryRow).where(
+            DeliveryRow.status == "unknown", DeliveryRow.not_before.is_not(None))) or 0
+
+
 def wait_until_final(app: Any, timeout: float) -> Counter[str]:
+    """Until nothing is planned, in flight or waiting to be read back (or the timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         c = counts(app)
-        if not c.get("planned") and not c.get("sending"):
+        if not c.get("planned") and not c.get("sending") and not reading_back(app):
             return c
         time.sleep(0.5)
     return counts(app)

@@ -25,10 +25,10 @@ TABLE = [
     (Answer.AUTH_REVOKED, True, 1, Status.PLANNED, ErrorKind.AUTH_REVOKED, True, Hold.DISABLED, False, None),
     (Answer.MISCONFIGURED, False, 1, Status.PLANNED, ErrorKind.MISCONFIGURED, True, Hold.MISCONFIGURED, False, None),
     (Answer.MISCONFIGURED, False, 3, Status.PLANNED, ErrorKind.MISCONFIGURED, True, Hold.MISCONFIGURED, False, None),
-    (Answer.OUTCOME_UNKNOWN, True, 1, Status.PLANNED, ErrorKind.TRANSIENT, False, None, True, timedelta(seconds=30)),
+    (Answer.OUTCOME_UNKNOWN, True, 1, Status.PLANNED, ErrorKind.IN_DOUBT, False, None, True, timedelta(seconds=30)),
     (Answer.OUTCOME_UNKNOWN, False, 1, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, Hold.COOLDOWN, True, None),
     (Answer.UNEXPECTED, False, 1, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, Hold.COOLDOWN, True, None),
-    (Answer.UNEXPECTED, True, 3, Status.FAILED, ErrorKind.TRANSIENT, False, None, True, None),
+    (Answer.UNEXPECTED, True, 3, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, None, True, None),
 ]
 
 

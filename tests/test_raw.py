@@ -61,7 +61,8 @@ def test_raw_sends_what_sqlalchemy_sends_and_reads_what_it_reads(make_app, campa
     app, _ = one_post_app(make_app, campaigns_dir, clock)
     [delivery] = deliveries(app, kind="queued")
     now = clock.now() + timedelta(microseconds=123456)  # microseconds: a SQLite text without them compares wrong
-    claim_params = {"b_id": delivery.id, "b_now": now, "b_owner": "w1", "b_lease": now + timedelta(minutes=5)}
+    claim_params = {"b_id": delivery.id, "b_now": now, "b_owner": "w1", "b_lease": now + timedelta(minutes=5),
+                    "b_read_since": now - timedelta(minutes=10)}
     sent_params = {"b_id": delivery.id, "b_owner": "w1", "b_now": now, "b_remote_id": "r1", "b_url": "https://x/r1",
                    "b_ref": {"cid": "c1", "n": [1, 2]}, "b_reply": "r0", "b_root": {"id": "r0", "ref": {}}}
     steps = [(claim._TAKE_ONE, claim_params), (record._SENT_REPLY, sent_params)]

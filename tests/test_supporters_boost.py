@@ -146,7 +146,8 @@ def test_a_restart_mid_wave_plans_and_boosts_nothing_twice(make_app, campaigns_d
     clock.advance(timedelta(seconds=61))
     Dispatcher(app).run_once()
     assert boosters(mock, post.remote_id) == ["bob", "carol"]
-    assert sorted((b.status, b.attempts) for b in boosts(app)) == [("sent", 1), ("sent", 2)]
+    # the boost that went out before the crash is found among the reblogs: recorded, not sent again
+    assert sorted((b.status, b.attempts) for b in boosts(app)) == [("sent", 1), ("sent", 1)]
 
 
 def test_disconnecting_stops_the_boosts_at_once(make_app, campaigns_dir, monkeypatch, mock, clock):

@@ -15,7 +15,7 @@ from bot.actions.base import NO_APPROVALS, Actor, Approvals, Context, Result, ac
 from bot.actions.errors import ActionError
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
-from bot.outbox import staff
+from bot.outbox import staff, workers
 from bot.planning.rows import message_rows
 from bot.states import ApprovalKind, Audit, CampaignState, ErrorKind, Kind, Outcome, Role
 from bot.store import audit
@@ -51,7 +51,11 @@ def close_in(session: Session, accounts: AccountLookup, row: CampaignRow, outcom
     row.close_seq += 1
     row.state_changed_at, row.state_changed_by, row.state_note = now, by, note
     conn = session.connection()
-    # error_kind "closed": the planner revives these if the campaign is reopened while they are still ahead.
+    # First what an earlier attempt may have published: it is read back (never cancelled while it may be public;
+    # a closing message waits for the answer, to reply under it). Then the rest: error_kind "closed", so the
+    # planner revives them if the campaign is reopened while they are still ahead.
+    workers.flag_in_doubt(conn, row.id, now, f"campaign closed ({outcome}) by {by} while this post was in doubt "
+                                             "(an earlier attempt may have gone out): reading the account back")
     cancelled = staff.cancel_unsent(conn, row.id, now, f"campaign closed ({outcome}) by {by}",
                                     kinds_except=Kind.CLOSING, error_kind=ErrorKind.CLOSED)
     rows = message_rows(accounts, loaded, message, kind=Kind.CLOSING, key=f"{row.id}|closing|{row.close_seq}",
@@ -106,8 +110,12 @@ def set_state_in(session: Session, row: CampaignRow, change: Audit, now: datetim
     cancelled = 0
     if change == Audit.REOPEN:
         row.outcome = None
-        cancelled = staff.cancel_unsent(session.connection(), row.id, now, f"campaign reopened by {by}",
-                                        only_kind=Kind.CLOSING, error_kind=ErrorKind.CLOSED)
+        conn = session.connection()
+        workers.flag_in_doubt(conn, row.id, now, f"campaign reopened by {by} while its closing message was in "
+                                                 "doubt (an earlier attempt may have gone out): reading the account "
+                                                 "back", closings=True)
+        cancelled = staff.cancel_unsent(conn, row.id, now, f"campaign reopened by {by}", only_kind=Kind.CLOSING,
+                                        error_kind=ErrorKind.CLOSED)
     row.state = target
     row.state_changed_at, row.state_changed_by, row.state_note = now, by, note
     row.planned_hash = None  # re-plan from now on

@@ -52,6 +52,8 @@ MESSAGES: dict[str, str] = {
                           "file, or cancel it)",
     "not_unsent": "delivery {delivery} is {status}; only a post not sent yet is {change}",
     "being_sent": "delivery {delivery} is being sent right now; look again in a minute",
+    "in_doubt": "delivery {delivery} may already have gone out (the answer to an earlier attempt was lost); it is "
+                "being sent again safely, so it cannot be changed now: look again in a few minutes",
     "changed_meanwhile": "delivery {delivery} changed meanwhile (sent or cancelled); look again",
     "not_settleable": "delivery {delivery} is {status}; only unknown or failed deliveries are settled",
     "closed_no_queue": "{campaign} is closed ({outcome}): no more posts are queued; reopen it first if the case "

@@ -24,7 +24,7 @@ from bot.campaigns.validate import check_text
 from bot.outbox import staff
 from bot.outbox.new import NewDelivery
 from bot.planning.rows import message_rows
-from bot.states import UNSENT, ApprovalKind, Audit, CampaignState, Kind, Role, Status
+from bot.states import UNSENT, ApprovalKind, Audit, CampaignState, ErrorKind, Kind, Role, Status
 from bot.store import audit
 from bot.store.access import ApprovalRow
 
@@ -109,6 +109,8 @@ def _changeable(session: Session, actor: Actor, delivery_id: int, change: str) -
     check_may_change(actor, d.kind, d.queued_by)
     if d.status == Status.SENDING:
         raise Conflict("being_sent", delivery=delivery_id)
+    if d.error_kind == ErrorKind.IN_DOUBT:
+        raise Conflict("in_doubt", delivery=delivery_id)
     if d.status not in UNSENT:
         raise ActionError("not_unsent", delivery=delivery_id, status=d.status, change=change)
     return d

@@ -84,6 +84,23 @@ class Published:
 
 
 @dataclass(frozen=True)
+class ReadBack:
+    """What reading an account back says of a post whose outcome is unknown."""
+
+    published: Published | None
+    certain: bool
+    """Nothing was found, and the network says so for sure: the post does not exist (sending it again cannot
+    make a second one). False: it cannot tell."""
+
+    @property
+    def absent(self) -> bool:
+        return self.published is None and self.certain
+
+
+CANNOT_TELL = ReadBack(None, False)
+
+
+@dataclass(frozen=True)
 class AccountInfo:
     handle: str
     url: str | None
@@ -123,6 +140,18 @@ class Booster(ABC):
     @abstractmethod
     def unboost(self, post: Post) -> Published:
         """Take the boost back (done if it was never there)."""
+
+    def find_boost(self, post: Post) -> Published | None:
+        """The account's boost of what ``post.text`` names, if it exists (read back after a crash)."""
+        return None
+
+    def boost_absence_certain(self) -> bool:
+        """Whether find_boost finding nothing means the boost surely does not exist."""
+        return False
+
+    def read_back_boost(self, post: Post) -> ReadBack:
+        found = self.find_boost(post)
+        return ReadBack(found, found is not None or self.boost_absence_certain())
 
 
 class NetworkLookup(Protocol):
@@ -184,6 +213,16 @@ class Network(ABC):
     def find_published(self, post: Post) -> Published | None:
         """Settle an unknown outcome by reading the account's recent posts, where the network allows it."""
         return None
+
+    def absence_certain(self) -> bool:
+        """Whether find_published finding nothing means the post surely does not exist."""
+        return False
+
+    def read_back(self, post: Post) -> ReadBack:
+        """Whether ``post`` exists on the account: found, surely absent, or cannot tell (recovery after a crash,
+        a close while a post was in doubt)."""
+        found = self.find_published(post)
+        return ReadBack(found, found is not None or self.absence_certain())
 
     def check(self) -> AccountInfo:
         """Who this account is and its limits (``campaign-bot accounts check``)."""

@@ -39,8 +39,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.networks.registry import Capability, kinds_that
 from bot.outbox.staff import wake_workers
-from bot.outbox.tables import ACCOUNTS, DELIVERIES
-from bot.states import Action, ErrorKind, Status, SupporterState
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status, SupporterState
 from bot.store.models import UTCDateTime
 from bot.store.supporters import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
 
@@ -61,10 +61,13 @@ def _target(row: Any) -> str | None:
 
 
 def unplanned_posts(conn: Connection, now: datetime, limit: int = 50) -> list[Any]:
-    """The organisation's published posts with no wave yet (oldest first)."""
+    """The organisation's published posts with no wave yet (oldest first): no call to action of a closed
+    campaign (its boosts would never be sent), only its closing message."""
     since = now - LOOKBACK
+    open_or_closing = or_(D.kind == Kind.CLOSING, ~exists().where(CAMPAIGNS.c.id == D.campaign_id,
+                                                                 CAMPAIGNS.c.state == CampaignState.CLOSED))
     stmt = (select(D.id, D.campaign_id, D.network, D.kind, D.language, D.remote_url, D.remote_ref, D.sent_at)
-            .where(D.status == Status.SENT, D.action == Action.POST, D.network.in_(BOOSTABLE),
+            .where(D.status == Status.SENT, D.action == Action.POST, D.network.in_(BOOSTABLE), open_or_closing,
                    D.due_at >= since - LOOKBACK, D.sent_at >= since, ~D.account_id.startswith(PREFIX),
                    ~exists().where(W.delivery_id == D.id))
             .order_by(D.sent_at).limit(limit))
@@ -131,11 +134,14 @@ def plan_waves(conn: Connection, now: datetime, window_seconds: int, limit: int 
 
 
 def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id: str | None = None) -> int:
-    """A supporter asked to undo their boosts (of one campaign, or all): one unboost per boost sent and not
-    undone yet, due now; in one INSERT ... SELECT. Planned boosts not sent yet are cancelled instead."""
+    """A supporter asked to undo their boosts (of one campaign, or all): one unboost per boost that went out, or
+    may have (unknown, or in doubt: taking back what is not there is nothing), and is not undone yet, due now;
+    in one INSERT ... SELECT. Planned boosts not sent yet are cancelled instead."""
     B = DELIVERIES.alias("b")
     undone = select(D.id).where(D.plan_key == literal("unboost:") + cast(B.c.id, String())).exists()
-    where = [B.c.account_id == account_id, B.c.action == Action.BOOST, B.c.status == Status.SENT, ~undone]
+    maybe_out = or_(B.c.status.in_((Status.SENT, Status.UNKNOWN)),
+                    and_(B.c.status == Status.PLANNED, B.c.error_kind == ErrorKind.IN_DOUBT))
+    where = [B.c.account_id == account_id, B.c.action == Action.BOOST, maybe_out, ~undone]
     if campaign_id is not None:
         where.append(B.c.campaign_id == campaign_id)
     source = select(

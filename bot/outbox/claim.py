@@ -23,6 +23,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     null,
     or_,
     select,
@@ -31,13 +32,16 @@ from sqlalchemy import (
 )
 
 from bot.clock import as_utc
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, stamp
-from bot.states import CampaignState, ErrorKind, Kind, Status
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
 
 log = logging.getLogger(__name__)
 D, C = DELIVERIES.c, CAMPAIGNS.c
+READ_WAIT = timedelta(minutes=10)
+"""A closing message waits this long at most for a post of its account being read back after a crash or a
+close (bot/worker/recovery.py), so that it replies under the post that really went out."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,10 @@ class Claimed:
 
 
 def _campaign_allows() -> ColumnElement[bool]:
-    """Calls to action go out while their campaign is active; closing messages once it is closed."""
+    """Calls to action (and their boosts) go out while their campaign is active; closing messages once it is
+    closed; a supporter taking a boost back, whatever the campaign's state (it is theirs to ask)."""
     return or_(and_(C.state == CampaignState.ACTIVE, D.kind != Kind.CLOSING),
-               and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING))
+               and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING), D.action == Action.UNBOOST)
 
 
 def _runnable(now: Any) -> ColumnElement[bool]:
@@ -89,26 +94,43 @@ def _account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[boo
                                              or_(a.disabled.is_(True), a.rate_limited_until > now)))
 
 
+def _reading(now: Any) -> ColumnElement[bool]:
+    """A post whose outcome is unknown, its read-back due (bot/outbox/workers.py)."""
+    return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None),
+                D.not_before <= now)
+
+
 def _due_accounts_statement() -> Any:
     now = bindparam("b_now", type_=UTCDateTime())
-    return (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
+    return (select(D.account_id, literal(0, Integer()).label("reads")).join(CAMPAIGNS, C.id == D.campaign_id)
             .where(_runnable(now), ~_stopped(), ~_account_blocked(now)).distinct())
 
 
+def _reading_accounts_statement() -> Any:
+    """Accounts with a post to read back now: reading is not publishing, so the emergency stop does not hold it
+    (a post found then is recorded sent before anything else is decided); an account's holds do."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    return (select(D.account_id, literal(1, Integer()).label("reads"))
+            .where(_reading(now), ~_account_blocked(now)).distinct())
+
+
 def _next_due_statement() -> Any:
-    """Two index range scans (each min is one index probe)."""
+    """Three index range scans (each min is one index probe)."""
     now = bindparam("b_now", type_=UTCDateTime())
     due = select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now).scalar_subquery()
     deferred = select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now).scalar_subquery()
-    return select(null(), due.label("due"), deferred.label("deferred"))
+    read = select(func.min(D.not_before)).where(D.status == Status.UNKNOWN, D.not_before > now).scalar_subquery()
+    return select(null(), null(), due.label("due"), deferred.label("deferred"), read.label("read"))
 
 
 def _tick_statement() -> Any:
-    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now,
-    then one row (its account NULL) with the next due time and the next end of a deferral, strictly after now."""
+    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now, a
+    row per account with a post to read back now, then one row (its account NULL) with the next due time, the
+    next end of a deferral and the next read-back, strictly after now."""
     none = cast(null(), UTCDateTime())
-    accounts = _due_accounts_statement().add_columns(none.label("due"), none.label("deferred"))
-    return union_all(accounts, _next_due_statement())
+    times = (none.label("due"), none.label("deferred"), none.label("read"))
+    return union_all(_due_accounts_statement().add_columns(*times), _reading_accounts_statement().add_columns(*times),
+                     _next_due_statement())
 
 
 _TICK = Raw(_tick_statement())
@@ -119,17 +141,26 @@ class Tick:
     accounts: list[str]
     """Accounts with posts due now that may post (the emergency stop and the accounts' holds folded in)."""
     next_due: datetime | None
-    """The next time a planned delivery comes due or its deferral ends, strictly after now."""
+    """The next time a planned delivery comes due, its deferral ends or a read-back is due, strictly after now."""
+    reading: frozenset[str] = frozenset()
+    """Accounts with a post to read back now (bot/worker/recovery.py), read by the account's own run."""
+
+    @property
+    def runs(self) -> list[str]:
+        """Every account with something to do now."""
+        return sorted(set(self.accounts) | self.reading)
 
 
 def tick(conn: Connection, now: datetime) -> Tick:
-    accounts, times = set(), []
+    accounts, reading, times = set(), set(), []
     for row in _TICK.all(conn, {"b_now": now}):
-        if row.account_id is not None:
-            accounts.add(row.account_id)
+        if row.account_id is None:
+            times = [as_utc(t) for t in (row.due, row.deferred, row.read) if t is not None]
+        elif row.reads:
+            reading.add(row.account_id)
         else:
-            times = [as_utc(t) for t in (row.due, row.deferred) if t is not None]
-    return Tick(sorted(accounts), min(times) if times else None)
+            accounts.add(row.account_id)
+    return Tick(sorted(accounts), min(times) if times else None, frozenset(reading))
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
@@ -148,25 +179,23 @@ def _stale(row: Any, now: datetime) -> bool:
 
 
 def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
-    """Every due post of the account past its campaign's grace window becomes missed: one UPDATE per distinct
-    grace window (campaigns share a few), however many rows there are."""
-    graces = conn.scalars(select(C.grace_seconds).where(C.state == CampaignState.ACTIVE).distinct()).all()
-    total = 0
-    for grace in graces:
-        window = timedelta(seconds=grace)
-        cutoff = now - window
-        res = conn.execute(
-            update(DELIVERIES)
-            .where(D.account_id == account_id, D.status == Status.PLANNED, D.kind != Kind.CLOSING, D.attempts == 0,
-                   D.not_before.is_(None), D.due_at < cutoff,
-                   D.campaign_id.in_(select(C.id).where(C.grace_seconds == grace, C.state == CampaignState.ACTIVE)))
-            .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
-                    error=f"not sent: still due at {stamp(now)}, past the campaign's grace window of {human(window)}")
-        )
-        total += res.rowcount or 0
-    if total:
-        log.warning("account %s: %d post(s) missed, past their campaign's grace window", account_id, total)
-    return total
+    """Every due post of the account past its campaign's grace window becomes missed, its reason saying when it
+    was due. Read in one statement, written in one executemany (a worker down for a day may find hundreds)."""
+    stale = conn.execute(
+        select(D.id, D.due_at, C.grace_seconds).join(CAMPAIGNS, C.id == D.campaign_id)
+        .where(D.account_id == account_id, D.status == Status.PLANNED, D.kind != Kind.CLOSING, D.attempts == 0,
+               D.not_before.is_(None), D.due_at < now, C.state == CampaignState.ACTIVE)).all()
+    missed = [{"_id": r.id, "_error": f"not sent: it was due at {as_utc(r.due_at):%Y-%m-%d %H:%M} UTC, and at "
+                                      f"{now:%Y-%m-%d %H:%M} UTC it was past the campaign's grace window of "
+                                      f"{human(timedelta(seconds=r.grace_seconds))}"}
+              for r in stale if as_utc(r.due_at) < now - timedelta(seconds=r.grace_seconds)]
+    if not missed:
+        return 0
+    conn.execute(update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
+                 .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
+                         error=bindparam("_error")), missed)
+    log.warning("account %s: %d post(s) missed, past their campaign's grace window", account_id, len(missed))
+    return len(missed)
 
 
 def _due_statement() -> Any:
@@ -198,15 +227,18 @@ def _claimed(row: Any, account_id: str) -> Claimed:
 def _take_statement(one: bool) -> Any:
     """The claim and the re-check in one statement: still planned, still due (a person may have moved it
     later since the batch was read), not deferred, its campaign in the right state, no emergency stop; a
-    closing message also waits while a post of its campaign and account is in flight. RETURNING gives back
+    closing message also waits while a post of its campaign and account is in flight or read back. RETURNING gives back
     what is sent, as the row is now (its text may have been edited since the batch was read). ``one``: by a
     single id (the hot path; an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
+    being_read = and_(inflight.c.status == Status.UNKNOWN, inflight.c.error_kind == ErrorKind.OUTCOME_UNKNOWN,
+                      inflight.c.not_before.is_not(None),
+                      inflight.c.updated_at >= bindparam("b_read_since", type_=UTCDateTime()))
     closing_waits = exists(select(inflight.c.id).where(
-        inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id,
-        inflight.c.status == Status.SENDING, inflight.c.id != D.id))
+        inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id, inflight.c.id != D.id,
+        or_(inflight.c.status == Status.SENDING, being_read)))
     which = D.id == bindparam("b_id") if one else D.id.in_(bindparam("b_ids", expanding=True))
     return (update(DELIVERIES)
             .where(which, D.status == Status.PLANNED, D.due_at <= now,
@@ -235,18 +267,20 @@ def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now
          lease_until: datetime) -> list[Claimed]:
     """Claim these rows if they may still be sent now: still planned, still due, not deferred, their campaign in the
     right state, no emergency stop; a closing message also waits while a post of its campaign and account
-    is in flight (it must reply under the last post that really went out). One statement."""
+    is in flight or being read back (it must reply under the last post that really went out). One statement."""
     if not rows:
         return []
     order = {r.id: n for n, r in enumerate(rows)}
-    taken = conn.execute(_TAKE, {"b_ids": list(order), "b_now": now, "b_owner": owner, "b_lease": lease_until})
+    taken = conn.execute(_TAKE, {"b_ids": list(order), "b_now": now, "b_owner": owner, "b_lease": lease_until,
+                                 "b_read_since": now - READ_WAIT})
     return sorted((_claimed(r, account_id) for r in taken), key=lambda c: order[c.id])
 
 
 def take_one(conn: Connection, owner: str, row: Any, account_id: str, now: datetime,
              lease_until: datetime) -> Claimed | None:
     """`take` for one row (only its id is read): the hot path's claim, one autocommit statement."""
-    _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until})
+    _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until,
+                                        "b_read_since": now - READ_WAIT})
     return None if taken is None else _claimed(taken, account_id)
 
 

@@ -58,6 +58,8 @@ class Decision:
     hold_until: datetime | None = None
     maybe_sent: bool = False
     """The post may exist: if its campaign closed meanwhile it is `unknown`, never cancelled or resent."""
+    read_back: bool = False
+    """`unknown`, and the worker reads the account back (bot/worker/recovery.py) before a person is asked."""
 
     @property
     def stops_account(self) -> bool:
@@ -97,8 +99,12 @@ def decide(answer: Answer, error: str, *, delivery_id: int, idempotent: bool, at
                         hold=Hold.COOLDOWN, hold_until=now + UNKNOWN_COOLDOWN, maybe_sent=True)
     if answer is Answer.OUTCOME_UNKNOWN:
         error = f"outcome unknown, retrying safely: {error}"
+    kind = ErrorKind.IN_DOUBT if maybe_sent else ErrorKind.TRANSIENT  # in doubt: a close reads it back first
+    if attempts >= retry.max_attempts and maybe_sent:  # the last attempt may have gone out: never "failed"
+        return Decision(Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
+                        f"gave up after {attempts} attempts, the last of which may have gone out ({error}): reading "
+                        "the account back", maybe_sent=True, read_back=True)
     if attempts >= retry.max_attempts:
-        return Decision(Status.FAILED, ErrorKind.TRANSIENT, f"gave up after {attempts} attempts: {error}",
-                        maybe_sent=maybe_sent)
-    return Decision(Status.PLANNED, ErrorKind.TRANSIENT, error, not_before=now + backoff(retry, attempts, jitter),
+        return Decision(Status.FAILED, ErrorKind.TRANSIENT, f"gave up after {attempts} attempts: {error}")
+    return Decision(Status.PLANNED, kind, error, not_before=now + backoff(retry, attempts, jitter),
                     maybe_sent=maybe_sent)

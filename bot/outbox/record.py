@@ -13,7 +13,7 @@ from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
 from bot.outbox.policy import Decision, Hold
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
-from bot.states import ErrorKind, Kind, Status
+from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
 
@@ -89,7 +89,7 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
         res = conn.execute(update(DELIVERIES)
                            .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
                            .values(status=decision.status, error=decision.error, error_kind=decision.error_kind,
-                                   updated_at=now))
+                                   not_before=now if decision.read_back else None, updated_at=now))
         ok = res.rowcount == 1 or _lost(c.id, decision.status)
     if decision.hold is not None:
         hold_account(conn, c.account_id, now, decision.hold, decision.hold_until, reason or decision.error or "")
@@ -98,13 +98,16 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
 
 def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime) -> bool:
     """To be tried again later; but a call to action whose campaign closed while it was in flight is never
-    planned again: `cancelled` when it surely did not go out, `unknown` for a person when it may have."""
+    planned again: `cancelled` when it surely did not go out, `unknown` when it may have (the worker reads the
+    account back: bot/worker/recovery.py)."""
     closed = and_(D.kind != Kind.CLOSING,
-                  select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal("closed"))
+                  select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal(str(CampaignState.CLOSED)))
+    read_back_at: datetime | None = None
     if decision.maybe_sent:
+        read_back_at = now
         instead, kind, why = Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, (
             f"campaign closed while this was in flight; it may or may not have been posted ({decision.error}): "
-            f"check the account, then `campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+            "reading the account back")
     else:
         instead, kind, why = Status.CANCELLED, ErrorKind.CLOSED, (
             f"campaign closed while this was in flight; not sent ({decision.error})")
@@ -114,7 +117,9 @@ def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decisio
         .values(status=case((closed, literal(str(instead))), else_=literal(str(Status.PLANNED))),
                 error=case((closed, literal(why)), else_=literal(decision.error)),
                 error_kind=case((closed, literal(str(kind))), else_=literal(decision.error_kind)),
-                not_before=decision.not_before, lease_expires_at=None,
+                not_before=case((closed, literal(read_back_at, UTCDateTime())), else_=literal(decision.not_before,
+                                                                                                UTCDateTime())),
+                lease_expires_at=None,
                 lease_owner=case((closed, D.lease_owner), else_=None),
                 attempts=D.attempts - 1 if decision.refund else D.attempts, updated_at=now))
     return res.rowcount == 1 or _lost(c.id, Status.PLANNED)

@@ -1,20 +1,26 @@
-"""Live workers and what a dead one held.
+"""Live workers, what a dead one held, and the posts whose outcome is in doubt until the account is read back.
 
-A worker (the daemon) registers itself and beats every few seconds. One that stopped beating for
-`DEAD_AFTER` is dead: its deliveries in `sending` are orphans at once, without waiting for their leases.
-Leases stay as the backstop for code that claims without a heartbeat (tests, one-off runs).
+A worker (the daemon) registers itself and beats every few seconds. One that stopped beating for `DEAD_AFTER`
+is dead: its deliveries in `sending` are orphans at once, without waiting for their leases. A live worker's
+send is never taken from it, however long the network takes: liveness is the heartbeat, not the lease. Leases
+stay as the backstop for code that claims without a heartbeat (tests, one-off runs).
+
+An orphan, and a post a close found in doubt, is flagged `unknown` with its read-back due (``not_before``):
+the worker reads the account (bot/worker/recovery.py) and settles it here: sent, not sent, sent again where
+that is safe, or left to a person. While a read-back is pending, ``updated_at`` keeps the time it was flagged
+(a retry moves only ``not_before``), so the worker knows when to give up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
-from bot.states import CampaignState, ErrorKind, Kind, Status
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 
 HEARTBEAT_SECONDS = 2.0
 DEAD_AFTER = timedelta(seconds=10)
@@ -34,28 +40,26 @@ def leave(conn: Connection, owner: str) -> None:
 
 
 def orphans(conn: Connection, now: datetime) -> Sequence[Any]:
-    """Deliveries in `sending` whose lease expired or whose worker stopped beating."""
+    """Deliveries in `sending` whose worker stopped beating, or, claimed by code that does not beat, whose lease
+    expired."""
     dead = select(W.owner).where(W.heartbeat_at < now - DEAD_AFTER)
+    alive = select(W.owner).where(W.heartbeat_at >= now - DEAD_AFTER)
     return conn.execute(
-        select(D.id, D.account_id, D.campaign_id, D.kind, D.text, D.language, D.due_at, D.lease_owner,
+        select(D.id, D.account_id, D.campaign_id, D.kind, D.action, D.text, D.language, D.due_at, D.lease_owner,
                CAMPAIGNS.c.state.label("campaign_state"))
         .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
-        .where(D.status == Status.SENDING, or_(D.lease_expires_at < now, D.lease_owner.in_(dead)))
+        .where(D.status == Status.SENDING,
+               or_(D.lease_owner.in_(dead), and_(D.lease_expires_at < now, ~D.lease_owner.in_(alive))))
         .order_by(D.id)
     ).all()
 
 
-def free(conn: Connection, row: Any, now: datetime, status: Status, error: str,
-         error_kind: ErrorKind) -> bool:
-    """Settle one orphan, if nobody else did meanwhile. Never back to `planned` in a closed campaign."""
-    if status == Status.PLANNED and row.campaign_state == CampaignState.CLOSED and row.kind != Kind.CLOSING:
-        raise ValueError(f"delivery {row.id}: a call to action of a closed campaign is never planned again")
-    values: dict[str, Any] = dict(status=status, error=error, error_kind=error_kind, updated_at=now)
-    if status == Status.PLANNED:
-        values.update(lease_owner=None, lease_expires_at=None)
+def take_over(conn: Connection, row: Any, now: datetime, why: str) -> bool:
+    """An orphan becomes `unknown` with its read-back due now, if nobody settled it meanwhile."""
     res = conn.execute(update(DELIVERIES)
                        .where(D.id == row.id, D.status == Status.SENDING, D.lease_owner == row.lease_owner)
-                       .values(**values))
+                       .values(status=Status.UNKNOWN, error=why, error_kind=ErrorKind.OUTCOME_UNKNOWN,
+                               not_before=now, lease_expires_at=None, updated_at=now))
     return res.rowcount == 1
 
 
@@ -64,3 +68,71 @@ def forget_dead(conn: Connection, now: datetime) -> int:
     holds = exists(select(D.id).where(D.lease_owner == W.owner, D.status == Status.SENDING))
     res = conn.execute(delete(WORKERS).where(W.heartbeat_at < now - DEAD_AFTER, ~holds))
     return res.rowcount or 0
+
+
+# -- in doubt: read back ------------------------------------------------------------------------------------
+
+
+def _reading() -> Any:
+    """Unknown, and the worker reads it back (a person's `resolve` clears ``not_before``: never read again)."""
+    return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None))
+
+
+def flag_in_doubt(conn: Connection, campaign_id: str, now: datetime, why: str, *, closings: bool = False,
+                  ids: Iterable[int] | None = None) -> int:
+    """A close (calls to action), a reopen (``closings``), a schedule edit (``ids``): planned posts of the
+    campaign that an earlier attempt may have published are read back before anything is decided about them:
+    never cancelled, changed or sent again blindly while they may be public."""
+    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status == Status.PLANNED,
+                                    D.error_kind == ErrorKind.IN_DOUBT,
+                                    D.kind == Kind.CLOSING if closings else D.kind != Kind.CLOSING)
+    if ids is not None:
+        stmt = stmt.where(D.id.in_(list(ids)))
+    res = conn.execute(stmt.values(status=Status.UNKNOWN, error=why, error_kind=ErrorKind.OUTCOME_UNKNOWN,
+                                   not_before=now, updated_at=now))
+    return res.rowcount or 0
+
+
+def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:
+    """The account's posts whose read-back is due, oldest first, with what settling them needs."""
+    return conn.execute(
+        select(D.id, D.account_id, D.campaign_id, D.kind, D.action, D.text, D.language, D.due_at, D.attempts,
+               D.updated_at, D.error, CAMPAIGNS.c.state.label("campaign_state"))
+        .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
+        .where(D.account_id == account_id, _reading(), D.not_before <= now).order_by(D.not_before, D.id).limit(limit)
+    ).all()
+
+
+def settle_found(conn: Connection, delivery_id: int, now: datetime, remote_id: str, url: str | None,
+                 ref: dict[str, Any] | None) -> bool:
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading())
+                       .values(status=Status.SENT, sent_at=now, remote_id=remote_id, remote_url=url,
+                               remote_ref=ref or None, error=None, error_kind=None, not_before=None,
+                               updated_at=now))
+    return res.rowcount == 1
+
+
+def settle(conn: Connection, delivery_id: int, now: datetime, status: Status, error_kind: ErrorKind | None,
+           error: str) -> bool:
+    """Not found (cancelled as not sent, or planned to be sent again), or left to a person (``status``
+    unknown: not read again)."""
+    values: dict[str, Any] = dict(status=status, error=error, error_kind=error_kind, not_before=None,
+                                  updated_at=now)
+    if status == Status.PLANNED:
+        values.update(lease_owner=None, lease_expires_at=None)
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading()).values(**values))
+    return res.rowcount == 1
+
+
+def read_later(conn: Connection, delivery_id: int, when: datetime, error: str) -> bool:
+    """The account could not be read: try again at ``when`` (``updated_at`` keeps when it was flagged)."""
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading())
+                       .values(not_before=when, error=error))
+    return res.rowcount == 1
+
+
+def closed_for(row: Any) -> bool:
+    """Whether a row's campaign closed in a way that forbids sending it: calls to action and their boosts (a
+    closing message, and a supporter taking a boost back, still go)."""
+    return bool(row.campaign_state == CampaignState.CLOSED and row.kind != Kind.CLOSING
+                and row.action != Action.UNBOOST)

@@ -24,6 +24,7 @@ from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
+from bot.outbox import workers
 from bot.outbox.new import NewDelivery, new_delivery
 from bot.outbox.staff import REVIVABLE
 from bot.planning.rows import media_for
@@ -151,7 +152,7 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
     wanted = desired_rows(deps.accounts, loaded, start_slots, horizon_end, now, previous)
     wanted_by_key = {w.plan_key: w for w in wanted}
     existing = {} if never_planned else _planned_rows(session, loaded.id, start_slots - jitter)
-    inserts, revived, changes, unscheduled = [], [], [], []
+    inserts, revived, changes, unscheduled, in_doubt = [], [], [], [], []
     for key, w in wanted_by_key.items():
         d = existing.get(key)
         if d is None:
@@ -162,19 +163,24 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
         if status == Status.CANCELLED and d.error_kind in REVIVABLE and w.due_at >= now:
             revived.append(d.id)  # cancelled by a close or a schedule edit, and wanted again
             status = Status.PLANNED
-        if status != Status.PLANNED:
-            continue  # sent, sending, failed...: history is never rewritten
+        if status != Status.PLANNED or d.error_kind == ErrorKind.IN_DOUBT:
+            continue  # sent, sending, failed, in doubt...: history is never rewritten
         changed = {f: getattr(w, f) for f in _COMPARED if getattr(d, f) != getattr(w, f)}
         if changed:
             changes.append({"id": d.id, **changed})
     if not incremental:
         unscheduled = [d.id for key, d in existing.items()
                        if key not in wanted_by_key and d.status == Status.PLANNED and d.due_at >= now]
+        in_doubt = [d.id for key, d in existing.items() if key not in wanted_by_key and d.status == Status.PLANNED
+                    and d.due_at >= now and d.error_kind == ErrorKind.IN_DOUBT]
     # Every write is the outbox's (bot/outbox/staff.py).
     conn = session.connection()
     outbox.revive(conn, revived, now)
     outbox.update_planned(conn, changes, now)
     report.updated += len(set(revived) | {c["id"] for c in changes})
+    if in_doubt:  # may have gone out already: read back, never cancelled blindly
+        workers.flag_in_doubt(conn, loaded.id, now, "no longer in the campaign's schedule while this post was in "
+                                                   "doubt: reading the account back", ids=in_doubt)
     if unscheduled:
         report.cancelled += outbox.cancel_unsent(conn, loaded.id, now, "no longer in the campaign's schedule",
                                                  error_kind=ErrorKind.UNSCHEDULED, ids=unscheduled)

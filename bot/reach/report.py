@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, cast, func, literal, select
 
 from bot.clock import as_utc
 from bot.errors import NotFound
@@ -20,6 +20,7 @@ from bot.reach.tables import READERS, RESPONSES, SNAPSHOTS
 from bot.states import Action, Status
 
 D, S, R = DELIVERIES.c, SNAPSHOTS.c, RESPONSES.c
+U = DELIVERIES.alias("unboost").c  # a supporter's unboost, taking a boost back
 COUNTS = ("boosts", "likes", "replies", "quotes")
 FIELDS = ("posts", *COUNTS, "supporter_boosts", "share_clicks", "target_responses")
 MAX_POINTS = 300
@@ -41,7 +42,8 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
                        .where(CAMPAIGNS.c.id == campaign_id)).first()
     if row is None:
         raise NotFound(f"no campaign {campaign_id!r}")
-    sent = conn.execute(select(D.id, D.account_id, D.network, D.kind, D.language, D.sent_at, D.remote_url, D.text)
+    sent = conn.execute(select(D.id, D.account_id, D.network, D.kind, D.language, D.sent_at, D.remote_url, D.text,
+                               D.remote_id)
                         .where(D.campaign_id == campaign_id, D.status == Status.SENT, D.action == Action.POST)
                         .order_by(D.sent_at, D.id)).all()
     history: dict[int, list[Any]] = defaultdict(list)
@@ -53,14 +55,21 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
     for a in answers:
         answered[a.delivery_id] += 1
     boosts: dict[str, int] = defaultdict(int)
-    boosted: dict[int, int] = defaultdict(int)  # supporters' boosts sent, per organisation post
+    boosted: dict[int, int] = defaultdict(int)  # supporters' boosts standing, per organisation post
+    taken_back = select(U.id).where(U.plan_key == literal("unboost:") + cast(D.id, String()),
+                                    U.status == Status.SENT).exists()
     for network, key in conn.execute(select(D.network, D.plan_key).where(
-            D.campaign_id == campaign_id, D.action == Action.BOOST, D.status == Status.SENT)):
+            D.campaign_id == campaign_id, D.action == Action.BOOST, D.status == Status.SENT, ~taken_back)):
         boosts[str(network)] += 1
         post_id = boosted_post(key)
         if post_id is not None:
             boosted[post_id] += 1
     clicks = clicks_for(conn, campaign_id)
+    own_replies: dict[str, int] = defaultdict(int)  # the organisation's closing messages and updates under a post
+    for parent, n in conn.execute(select(D.in_reply_to, func.count()).where(
+            D.campaign_id == campaign_id, D.status == Status.SENT, D.action == Action.POST,
+            D.in_reply_to.is_not(None)).group_by(D.in_reply_to)):
+        own_replies[str(parent)] = int(n)
 
     posts = []
     networks: dict[str, dict[str, int]] = defaultdict(_zero)
@@ -70,7 +79,8 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
                 "language": d.language, "sent_at": stamp(as_utc(d.sent_at)), "url": d.remote_url,
                 "text": d.text, "collected_at": stamp(as_utc(last.collected_at)) if last else None,
                 "posts": 1, "boosts": last.reposts if last else None, "likes": last.likes if last else None,
-                "replies": last.replies if last else None, "quotes": last.quotes if last else None,
+                "replies": _others(last.replies, own_replies.get(d.remote_id or "", 0)) if last else None,
+                "quotes": last.quotes if last else None,
                 "supporter_boosts": boosted[d.id], "target_responses": answered[d.id]}
         posts.append(post)
         _add(networks[d.network], post)
@@ -91,6 +101,11 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
                            "author": a.author, "kind": a.kind, "text": a.text, "url": a.url,
                            "received_at": stamp(as_utc(a.received_at))} for a in answers],
             "unavailable": _unavailable(conn, {d.account_id for d in sent})}
+
+
+def _others(replies: int | None, own: int) -> int | None:
+    """The audience's replies: the network counts the organisation's own replies under the post too."""
+    return None if replies is None else max(replies - own, 0)
 
 
 def boosted_post(plan_key: str) -> int | None:

@@ -164,7 +164,7 @@ class Daemon:
         self.dispatcher.locks.sweep()
         waiting = []
         with self.busy_lock:
-            for account_id in tick.accounts:
+            for account_id in tick.runs:
                 if account_id in self.busy:
                     self.again.add(account_id)  # runs again as soon as its current run ends
                     continue

@@ -71,6 +71,9 @@ class Dispatcher:
                            self.settings.max_attempts)
         self._rng = random.Random()
         self.budgets = budgets.BudgetBook()
+        self._reads: set[str] = set()
+        """Accounts whose next run first reads back posts whose outcome is unknown (found by the tick)."""
+        self._reads_lock = threading.Lock()
         self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
 
     @contextmanager
@@ -85,9 +88,14 @@ class Dispatcher:
     # -- what is due ---------------------------------------------------------------------------------------
 
     def tick(self, now: datetime, link: Link | None = None) -> claim.Tick:
-        """The accounts due now and the next due time after now: one statement (the daemon's tick)."""
+        """The accounts due now and the next due time after now: one statement (the daemon's tick). The accounts
+        with posts to read back are remembered: their next run reads them first."""
         with self._link(link) as own:
-            return own.once(lambda conn: claim.tick(conn, now))
+            found = own.once(lambda conn: claim.tick(conn, now))
+        if found.reading:
+            with self._reads_lock:
+                self._reads |= found.reading
+        return found
 
     def due_accounts(self, now: datetime | None = None, link: Link | None = None) -> list[str]:
         with self._link(link) as own:
@@ -165,8 +173,11 @@ class Dispatcher:
         if net is not None:
             answer, error, until, published = self._publish(net, c, post)
             if answer in (Answer.OUTCOME_UNKNOWN, Answer.UNEXPECTED) and not net.idempotent:
-                published = recovery.settle(self.app, c.account_id, post)  # never retried blindly: read it back
-                answer = Answer.PUBLISHED if published is not None else answer
+                seen = recovery.settle(self.app, c.account_id, post, c.action)  # never retried blindly: read it back
+                if seen is not None and seen.published is not None:
+                    answer, published = Answer.PUBLISHED, seen.published
+                elif seen is not None and seen.certain:  # it surely did not go out: an ordinary retry
+                    answer, error = Answer.TRANSIENT, f"{error} (the account shows it did not go out)"
         now = self.app.clock.now()
         decision = decide(answer, error, delivery_id=c.id, idempotent=net is None or net.idempotent,
                           attempts=c.attempts, retry=self.retry, now=now, jitter=self._rng.random(), until=until)
@@ -228,7 +239,8 @@ class Dispatcher:
     # -- loops ---------------------------------------------------------------------------------------------
 
     def expire_leases(self) -> int:
-        """Settle what dead workers held (leases expired, or heartbeats stopped)."""
+        """Take over what dead workers held (heartbeats stopped, or leases expired): read back by each
+        account's next run."""
         return recovery.recover(self.app)
 
     def run_account(self, account_id: str, limit: int | None = None) -> int:
@@ -255,6 +267,11 @@ class Dispatcher:
         """``locked``: the link's connection holds the account's lock; if an outcome write had to reconnect,
         the lock died with the old connection (another worker may hold the account now): the run ends."""
         done, cleared = 0, False
+        with self._reads_lock:
+            reads = account_id in self._reads
+            self._reads.discard(account_id)
+        if reads:  # on the account's own thread and connection: one adapter is never used by two at once
+            recovery.settle_account(self.app, link, account_id, self.app.clock.now())
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
             rows = self._due_batch(link, account_id, size)
@@ -288,11 +305,11 @@ class Dispatcher:
         as the daemon's next wake-up would send it). Reads the budgets afresh (a test may have changed the
         database between calls) and gives back the accounts' locks."""
         self.budgets.forget()
-        self.expire_leases()
         total = 0
         try:
             for _ in range(MAX_PASSES):
-                done = sum(self.run_account(a) for a in self.due_accounts())
+                self.expire_leases()  # what the daemon's recovery does every few seconds, before each pass
+                done = sum(self.run_account(a) for a in self.tick(self.app.clock.now()).runs)
                 total += done
                 if not done or self.stopping.is_set():
                     break

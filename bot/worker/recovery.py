@@ -1,79 +1,145 @@
-"""After a worker died mid-send: what it held is freed as soon as its heartbeat stops (or its lease expires),
-then resent where that is safe (an idempotent network), or settled by reading the account, or flagged
-`unknown` for a person. A call to action of a closed campaign is never planned again."""
+"""After a worker died mid-send, and after a close found posts in doubt: read the account back before anything
+is decided, then settle each post as the network's answer allows.
+
+- found: recorded sent, with its remote id (a closing message then replies under it);
+- surely not there (the network can say so: Bluesky's record key, Mastodon's statuses since it was due): sent
+  again, or, its campaign closed, cancelled as not sent (never a call to action after the close);
+- the network cannot tell: sent again only where that cannot make a second post (an idempotent network, its
+  campaign open), else `unknown` for a person;
+- the account could not be read (a network error): read again later, for a day, then left to a person.
+
+What a dead worker held is found by its heartbeat (bot/outbox/workers.py): a live worker's slow send is
+never taken from it."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import as_utc
 from bot.errors import ConfigError
-from bot.networks.base import Misconfigured, Post, Published
+from bot.networks.base import CANNOT_TELL, Booster, Misconfigured, Network, Post, Published, ReadBack
 from bot.networks.registry import network_class
 from bot.outbox import workers
 from bot.outbox.link import Link
-from bot.outbox.record import record_sent
-from bot.states import CampaignState, ErrorKind, Kind, Status
+from bot.states import Action, ErrorKind, Status
 from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
+READ_AGAIN = timedelta(minutes=2)
+"""After a failed read of the account, the next try."""
+READ_FOR = timedelta(days=1)
+"""How long the worker keeps trying to read an account back before leaving the post to a person."""
+BATCH = 50
 
 
-def settle(app: Runtime, account_id: str, post: Post) -> Published | None:
-    """Ask the network whether the post exists (where it can tell); None when it cannot say."""
+def _network(rt: Runtime, account_id: str) -> Network | None:
     try:
-        return app.network(account_id).find_published(post)
-    except SQLAlchemyError:
-        raise
+        return rt.network(account_id)
     except (Misconfigured, ConfigError) as exc:  # its secret cannot be read: it cannot tell now
         log.warning("account %s: cannot read its posts to settle an unknown outcome: %s", account_id, exc)
         return None
-    except Exception:  # settling is best effort; the delivery stays flagged
-        log.exception("account %s: could not read recent posts to settle an unknown outcome", account_id)
+
+
+def read_back(net: Network, post: Post, action: str) -> ReadBack:
+    """What the account says of the post (raises the network's classified errors)."""
+    if action == Action.BOOST:
+        return net.read_back_boost(post) if isinstance(net, Booster) else CANNOT_TELL
+    if action == Action.UNBOOST:
+        return CANNOT_TELL  # taking a boost back twice takes nothing more: it is simply sent again
+    return net.read_back(post)
+
+
+def settle(rt: Runtime, account_id: str, post: Post, action: str = Action.POST) -> ReadBack | None:
+    """Read the account back; None when it could not be read now (logged)."""
+    net = _network(rt, account_id)
+    if net is None:
+        return None
+    try:
+        return read_back(net, post, action)
+    except SQLAlchemyError:
+        raise
+    except Exception:  # a network error, or an adapter bug: the post stays in doubt and is read again later
+        log.warning("account %s: could not read its posts to settle delivery %s", account_id, post.delivery_id,
+                    exc_info=True)
         return None
 
 
-def _idempotent(app: Runtime, account_id: str) -> bool:
+def _idempotent(rt: Runtime, account_id: str) -> bool:
     try:
-        return app.network(account_id).idempotent
+        return rt.network(account_id).idempotent
     except (Misconfigured, ConfigError):  # not built without its secret: its network's class still knows
-        settings = app.accounts.settings(account_id)
+        settings = rt.accounts.settings(account_id)
         return settings is not None and network_class(settings.network).idempotent
     except Exception:  # an adapter that cannot even be built: the safe answer
         log.exception("account %s: could not build its adapter", account_id)
         return False
 
 
-def recover(app: Runtime) -> int:
-    """Settle every orphaned delivery; returns how many there were."""
-    now = app.clock.now()
-    with Link(app.engine) as link:
+def recover(rt: Runtime) -> int:
+    """Take over what dead workers held: each becomes `unknown` with its read-back due, read by its account's
+    next run (settle_account); returns how many there were."""
+    now = rt.clock.now()
+    with Link(rt.engine) as link:
         rows = link.run(lambda conn: workers.orphans(conn, now))
-        flagged = []
         for r in rows:
-            closed = r.campaign_state == CampaignState.CLOSED and r.kind != Kind.CLOSING
-            if _idempotent(app, r.account_id) and not closed:
-                link.run(partial(workers.free, row=r, now=now, status=Status.PLANNED,
-                                 error_kind=ErrorKind.LEASE_EXPIRED,
-                                 error="the worker sending this stopped mid-send; resending (safe on this network)"))
-                log.warning("delivery %s: its worker stopped mid-send; resending", r.id)
-                continue
-            why = "its campaign closed meanwhile; " if closed else ""
-            if link.run(partial(workers.free, row=r, now=now, status=Status.UNKNOWN,
-                                error_kind=ErrorKind.OUTCOME_UNKNOWN,
-                                error=f"the worker sending this stopped mid-send; {why}the post may or may not "
-                                      f"exist: check the account, then `campaign-bot resolve {r.id} --sent URL` or "
-                                      "`--not-sent`")):
-                flagged.append(r)
+            why = ("the worker sending this stopped mid-send; reading the account to see whether it went out "
+                   "(`campaign-bot resolve` settles it by hand)")
+            if link.run(partial(workers.take_over, row=r, now=now, why=why)):
+                log.warning("delivery %s: its worker stopped mid-send; reading the account back", r.id)
         link.run(lambda conn: workers.forget_dead(conn, now))
-        for r in flagged:  # outside any transaction: this reads the network
-            found = settle(app, r.account_id, Post(r.id, app.post_key(r.id), r.text, r.language,
-                                                   scheduled_at=r.due_at))
-            if found is not None:
-                link.run(partial(record_sent, owner=r.lease_owner, delivery_id=r.id, published=found, now=now))
-                log.info("delivery %s: found published after its worker stopped; recorded sent", r.id)
-            else:
-                log.warning("delivery %s: its worker stopped mid-send; flagged unknown for a person", r.id)
     return len(rows)
+
+
+def settle_account(rt: Runtime, link: Link, account_id: str, now: datetime) -> int:
+    """Read back the account's posts whose read-back is due, on its own run (the network is called outside any
+    transaction; an adapter is never used by two threads at once)."""
+    rows = link.run(lambda conn: workers.to_read(conn, account_id, now, BATCH))
+    for r in rows:
+        post = Post(r.id, rt.post_key(r.id), r.text, r.language, scheduled_at=r.due_at, attempt=r.attempts + 1)
+        answer = settle(rt, r.account_id, post, r.action)
+        link.run(partial(_record, rt=rt, row=r, answer=answer, now=now))
+    return len(rows)
+
+
+def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, now: datetime) -> None:
+    """Settle one post as the account's answer allows (see the module's docstring)."""
+    closed = workers.closed_for(row)
+    rid, account = row.id, row.account_id
+    if answer is not None and answer.published is not None:
+        found: Published = answer.published
+        if workers.settle_found(conn, rid, now, found.remote_id, found.url, found.ref):
+            log.info("delivery %s: found on the account; recorded sent", rid)
+        else:
+            log.warning("delivery %s: found on the account, but it changed meanwhile; left as it is", rid)
+    elif answer is not None and answer.certain:
+        if closed:
+            workers.settle(conn, rid, now, Status.CANCELLED, ErrorKind.CLOSED,
+                           "not sent: the account shows no such post, and its campaign closed")
+        else:
+            workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.LEASE_EXPIRED,
+                           "not found on the account after its send was interrupted: sending it again")
+        log.info("delivery %s: not on the account; %s", rid, "cancelled" if closed else "sending it again")
+    elif answer is not None:  # the network cannot tell
+        if _idempotent(rt, account) and not closed:
+            workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.IN_DOUBT,
+                           "its send was interrupted; sending it again (safe on this network: the retry carries "
+                           "the same key)")
+        else:
+            why = "its campaign closed meanwhile; " if closed else ""
+            workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
+                           f"its send was interrupted; {why}the post may or may not exist and the network cannot "
+                           f"tell: check the account, then `campaign-bot resolve {rid} --sent URL` or `--not-sent`")
+            log.warning("delivery %s: outcome unknown; flagged for a person", rid)
+    elif now - as_utc(row.updated_at) >= READ_FOR:  # updated_at: when it was flagged (retries keep it)
+        workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
+                       f"the account could not be read back for a day: the post may or may not exist: check the "
+                       f"account, then `campaign-bot resolve {rid} --sent URL` or `--not-sent`")
+    else:
+        workers.read_later(conn, rid, now + READ_AGAIN, "the account could not be read back yet; trying again")
+

@@ -30,13 +30,11 @@ from bot.networks.base import (
     AuthRevoked,
     Booster,
     Network,
-    OutcomeUnknown,
     PermanentError,
     Post,
     Published,
-    RateLimited,
-    TransientError,
 )
+from bot.networks.bluesky.errors import classify
 from bot.networks.bluesky.errors import error_name as _error_name
 from bot.networks.bluesky.errors import rate_limited as _rate_limited
 from bot.networks.bluesky.errors import session_dead as _session_dead
@@ -296,6 +294,24 @@ class BlueskyNetwork(Network, Booster, Reader):
             raise
         return found if found.cid else None
 
+    def absence_certain(self) -> bool:
+        return True  # a post's record key is derived from its delivery: it is there or nowhere
+
+    def find_boost(self, post: Post) -> Published | None:
+        """This account's repost of the post named by ``post.text``: at the rkey derived from it, or nowhere."""
+        import httpx
+        from atproto_client.exceptions import AtProtocolError
+
+        uri, _cid = _subject(post.text)
+        try:
+            client = self.client()
+            return self._reposted(client, self._did(client), repost_rkey(uri), uri)
+        except (AtProtocolError, httpx.TransportError) as exc:
+            raise self.classify(exc) from exc
+
+    def boost_absence_certain(self) -> bool:
+        return True
+
     def find_published(self, post: Post) -> Published | None:
         """Settle an unknown outcome: the record is at the rkey derived from the delivery, or nowhere."""
         import httpx
@@ -310,34 +326,7 @@ class BlueskyNetwork(Network, Booster, Reader):
         return self._published(rkey, *existing) if existing is not None else None
 
     def classify(self, exc: Exception) -> Exception:
-        import httpx
-        from atproto_client.exceptions import (
-            BadRequestError,
-            InvokeTimeoutError,
-            LoginRequiredError,
-            NetworkError,
-            RateLimitExceededError,
-            RequestErrorBase,
-            UnauthorizedError,
-        )
-
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            return TransientError(f"could not connect to Bluesky: {type(exc).__name__}")
-        if isinstance(exc, httpx.TransportError):  # atproto passes these through: the request may have arrived
-            return OutcomeUnknown(f"Bluesky did not answer after the request was sent ({type(exc).__name__})")
-        if isinstance(exc, RateLimitExceededError):
-            return RateLimited(f"Bluesky rate limit: {exc}", exc.reset_at)
-        if isinstance(exc, UnauthorizedError | LoginRequiredError):
-            return AuthRevoked(f"Bluesky refused the session for {self.handle}: {exc}")
-        if isinstance(exc, InvokeTimeoutError):
-            return OutcomeUnknown(f"Bluesky did not answer in {self.settings.request_timeout:.0f}s")
-        if isinstance(exc, NetworkError):
-            return TransientError(f"network error talking to Bluesky: {exc}")
-        if isinstance(exc, BadRequestError):
-            return PermanentError(f"Bluesky refused the post: {exc}")
-        if isinstance(exc, RequestErrorBase):
-            return TransientError(f"Bluesky server error: {exc}")
-        return TransientError(f"atproto: {exc}")
+        return classify(exc, self.handle, self.settings.request_timeout)
 
     def check(self) -> AccountInfo:
         import httpx
@@ -350,7 +339,6 @@ class BlueskyNetwork(Network, Booster, Reader):
             raise self.classify(exc) from exc
         return AccountInfo(handle=f"@{self.handle}", url=f"https://bsky.app/profile/{self.handle}",
                            limits={"did": did, "max_graphemes": MAX_GRAPHEMES, "service": self.settings.service_url})
-
 
     # -- reading back (bot/reach/): kept together at the end of the class ------------------------------------
 

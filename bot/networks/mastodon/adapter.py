@@ -24,18 +24,17 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from bot.networks.base import (
+    CANNOT_TELL,
     AccountInfo,
     AccountStore,
-    AuthRevoked,
     Booster,
     Network,
-    OutcomeUnknown,
-    PermanentError,
     Post,
     Published,
-    RateLimited,
+    ReadBack,
     TransientError,
 )
+from bot.networks.mastodon.errors import classify
 from bot.networks.mastodon.reads import MENTION_RE, counts_of, mention_of, version_of
 from bot.networks.mastodon.reads import comparable as _comparable
 from bot.networks.mastodon.reads import html_text as _html_text
@@ -51,6 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX = 500
+READ_BACK_PAGES = 10
+"""At most this many pages of 40 statuses are read to settle one unknown outcome."""
+CLOCK_SKEW = timedelta(minutes=30)
+"""Reading back, statuses are read down to this long before the post was due: the server's clock may differ."""
 DEFAULT_URL_LENGTH = 23
 URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 LIMITS_TTL = timedelta(days=1)
@@ -238,67 +241,56 @@ class MastodonNetwork(Network, Booster, Reader):
         return Published(remote_id=status_id, url=None, ref={"status_id": status_id})
 
     def classify(self, exc: MastodonError) -> Exception:
-        from mastodon.errors import (
-            MastodonAPIError,
-            MastodonIllegalArgumentError,
-            MastodonIOError,
-            MastodonNetworkError,
-            MastodonNotFoundError,
-            MastodonRatelimitError,
-            MastodonReadTimeout,
-            MastodonServerError,
-            MastodonUnauthorizedError,
-        )
-
-        if isinstance(exc, MastodonRatelimitError):
-            reset = getattr(self._client, "ratelimit_reset", None)
-            until = datetime.fromtimestamp(reset, UTC) if reset else None
-            return RateLimited(f"Mastodon rate limit: {exc}", until)
-        if isinstance(exc, MastodonUnauthorizedError):
-            return AuthRevoked(f"Mastodon refused the access token: {_api_message(exc)}")
-        if isinstance(exc, MastodonReadTimeout):
-            return OutcomeUnknown(f"Mastodon did not answer in {self.settings.request_timeout:.0f}s")
-        if isinstance(exc, MastodonNetworkError):
-            if _never_sent(exc):
-                return TransientError(f"could not connect to Mastodon: {exc}")
-            return OutcomeUnknown(f"Mastodon did not answer after the request was sent: {exc}")
-        if isinstance(exc, MastodonServerError):
-            return TransientError(f"Mastodon server error: {_api_message(exc)}")
-        if isinstance(exc, MastodonNotFoundError):
-            return PermanentError(f"Mastodon: not found (the post replied to may be deleted): {_api_message(exc)}")
-        if isinstance(exc, MastodonAPIError):
-            code = exc.args[1] if len(exc.args) > 1 else None
-            if code == 403:
-                return AuthRevoked(f"Mastodon forbids this account to post: {_api_message(exc)}")
-            if code == 429:
-                return RateLimited(f"Mastodon rate limit: {_api_message(exc)}", None)
-            return PermanentError(f"Mastodon refused the post: {_api_message(exc)}")
-        if isinstance(exc, MastodonIllegalArgumentError | MastodonIOError):
-            return PermanentError(f"Mastodon.py: {exc}")
-        return TransientError(f"Mastodon.py: {exc}")
+        return classify(exc, getattr(self._client, "ratelimit_reset", None), self.settings.request_timeout)
 
     def find_published(self, post: Post) -> Published | None:
-        """Settle a post whose outcome is unknown (a worker died mid-send after its campaign closed): look for it
-        among the account's recent statuses, by language, time and text as Mastodon renders it."""
+        return self.read_back(post).published
+
+    def read_back(self, post: Post) -> ReadBack:
+        """Settle a post whose outcome is unknown: look for it among the account's statuses since shortly before
+        it was due (page after page, newest first), by language and text as Mastodon renders it. A status
+        cannot be back-dated, so having read every status since then, not finding it is certain (a status
+        deleted since is, too: sending it again is what a person would do)."""
         from mastodon.errors import MastodonError
 
-        since = (post.scheduled_at or _now()) - timedelta(minutes=10)
+        since = (post.scheduled_at or _now()) - CLOCK_SKEW
         wanted = _comparable(post.text)
         try:
             client = self.client()
             me = client.account_verify_credentials()
-            statuses = client.account_statuses(me["id"], limit=40)
+            max_id = None
+            for _ in range(READ_BACK_PAGES):
+                statuses = client.account_statuses(me["id"], limit=40, max_id=max_id) or []
+                for status in statuses:
+                    created = status.get("created_at")
+                    if isinstance(created, datetime) and created.astimezone(UTC) < since:
+                        return ReadBack(None, True)  # every status since then was read
+                    if status.get("language") not in (None, post.language):
+                        continue
+                    if _comparable(_html_text(str(status.get("content") or ""))) == wanted:
+                        url = status.get("url") or status.get("uri")
+                        return ReadBack(Published(remote_id=str(status["id"]), url=url), True)
+                if len(statuses) < 40:
+                    return ReadBack(None, True)  # the account's whole history was read
+                max_id = statuses[-1]["id"]
         except MastodonError as exc:
             raise self.classify(exc) from exc
-        for status in statuses or []:
-            created = status.get("created_at")
-            if isinstance(created, datetime) and created.astimezone(UTC) < since:
-                continue
-            if status.get("language") not in (None, post.language):
-                continue
-            if _comparable(_html_text(str(status.get("content") or ""))) == wanted:
-                return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
-        return None
+        return CANNOT_TELL  # more statuses since then than we read: it may be further down
+
+    def find_boost(self, post: Post) -> Published | None:
+        """This account's reblog of the status whose URL is ``post.text``, if it exists (the status as this account
+        sees it says whether it reblogged it)."""
+        from mastodon.errors import MastodonError
+
+        try:
+            status_id = self._resolve(post.text)
+            seen = self.client().status(status_id)
+        except MastodonError as exc:
+            raise self.classify(exc) from exc
+        return Published(remote_id=status_id, url=None, ref={"status_id": status_id}) if seen.get("reblogged") else None
+
+    def boost_absence_certain(self) -> bool:
+        return True
 
     def check(self) -> AccountInfo:
         from mastodon.errors import MastodonError
@@ -355,33 +347,6 @@ class MastodonNetwork(Network, Booster, Reader):
         found.sort(key=lambda n: int(n["id"]))
         mentions = [m for n in found if (m := mention_of(n, self.settings.api_base_url)) is not None]
         return MentionsPage(mentions, str(found[-1]["id"]) if found else None)
-
-
-def _api_message(exc: MastodonError) -> str:
-    # MastodonAPIError args: (message, status code, reason, error text from the server)
-    args = [a for a in exc.args if a]
-    if len(exc.args) >= 4 and exc.args[3]:
-        return f"{exc.args[1]} {exc.args[3]}"
-    return " ".join(str(a) for a in args[1:]) or str(exc)
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Whether the cause chain shows the connection was never made (so the server cannot have the post)."""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    seen: BaseException | None = exc
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        visited.add(id(seen))
-        if isinstance(seen, requests.ConnectTimeout | NewConnectionError | ConnectTimeoutError):
-            return True
-        if isinstance(seen, requests.ConnectionError):
-            inner = seen.args[0] if seen.args else None
-            if isinstance(getattr(inner, "reason", None), NewConnectionError | ConnectTimeoutError):
-                return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _now() -> datetime:

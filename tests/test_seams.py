@@ -1,0 +1,286 @@
+"""Where two features meet (issue 19): a crash then a close, a slow send then a recovery, an undo after a close,
+boosts read back after a crash, a missed post's reason, and reach counting only other people's replies. Each
+test failed before its fix; the model-based test (tests/test_model.py) looks for more of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.networks.base import OutcomeUnknown
+from bot.outbox.amplify import plan_unboosts
+from bot.outbox.new import new_delivery
+from bot.outbox.staff import insert_planned
+from bot.queries import reports
+from bot.states import Action, ErrorKind, Kind, Status
+from bot.supporters.waves import tick
+from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
+from tests.conftest import beat, deliveries, write_campaign
+from tests.fakes import BoostingFake, FakeNetwork
+from tests.test_close_in_flight import one_account
+from tests.test_dispatch import LATER, bootstrap_like
+from tests.test_supporters_boost import KEY, boost_app, boosts, connect, mastodon_server, mock, org_posts  # noqa: F401
+
+__all__ = ["mastodon_server", "mock"]
+
+
+def counts(app: Any, campaign: str = "test") -> dict[str, Any]:
+    return next(c for c in reports.status(app)["campaigns"] if c["id"] == campaign)
+
+
+def test_a_post_that_went_out_before_a_crash_is_recorded_sent_when_a_close_comes_before_the_resend(
+        make_app, campaigns_dir, clock):
+    app, net = one_account(make_app, campaigns_dir, lease_seconds=300)
+    net.lookup_finds = net.certain = True  # Mastodon: the account's statuses say what is there
+    clock.advance(timedelta(hours=1))
+    crashed = Dispatcher(app)
+    claimed = crashed.claim_next("a1")
+    net.deliver_silently(crashed.prepare(claimed))  # the server accepted it; the worker was killed
+    lifecycle.pause_all(app, "ana", "checking the texts", paused=True)
+    clock.advance(timedelta(seconds=301))
+    restarted = Dispatcher(bootstrap_like(app))
+    restarted.run_once()  # the emergency stop holds every send; recovery runs
+    lifecycle.close(app, "test", "success", by="ana")
+    lifecycle.pause_all(app, "ana", None, paused=False)
+    restarted.run_once()
+    [row] = deliveries(app, id=claimed.id)
+    assert row.status == Status.SENT and row.remote_id == "a1-1"
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.in_reply_to == "a1-1"
+    assert [p.post.delivery_id for p in net.posts].count(claimed.id) == 1
+    assert counts(app)["sent"] == 2 and counts(app)["pending"] == 0
+
+
+def test_a_post_whose_answer_was_lost_is_not_cancelled_by_a_close_before_its_retry(make_app, campaigns_dir, clock):
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
+    net.fail_next(OutcomeUnknown("read timeout"))  # it went out, the answer was lost: retried later, safely
+    Dispatcher(app).run_once()
+    [retried] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert retried.status == Status.PLANNED
+    lifecycle.close(app, "test", "success", by="ana")
+    Dispatcher(app).run_once()
+    [row] = deliveries(app, id=retried.id)
+    assert row.status == Status.SENT and row.remote_id == "a1-1"
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.in_reply_to == "a1-1"
+
+
+def test_a_live_workers_send_is_not_taken_from_it_when_its_lease_runs_out(make_app, campaigns_dir, clock):
+    app, net = one_account(make_app, campaigns_dir, lease_seconds=5)
+    clock.advance(timedelta(hours=1))
+    beat(app)  # a live worker
+    worker = Dispatcher(app)
+    claimed = worker.claim_next("a1")
+    clock.advance(timedelta(seconds=30))  # a slow server: the lease ran out while the worker still sends
+    beat(app)
+    Dispatcher(bootstrap_like(app)).expire_leases()
+    [row] = deliveries(app, id=claimed.id)
+    assert row.status == Status.SENDING and row.lease_owner == app.owner
+    assert worker.send(claimed) == Status.SENT
+    assert len(net.posts) == 1
+
+
+def test_a_dead_workers_send_is_settled_at_once_without_waiting_for_its_lease(make_app, campaigns_dir, clock):
+    app, net = one_account(make_app, campaigns_dir, lease_seconds=300)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    beat(app)
+    crashed = Dispatcher(app)
+    claimed = crashed.claim_next("a1")
+    net.deliver_silently(crashed.prepare(claimed))
+    clock.advance(timedelta(seconds=11))  # its heartbeat stopped (dead after 10 s); the lease still runs
+    Dispatcher(bootstrap_like(app)).run_once()
+    assert deliveries(app, id=claimed.id)[0].status == Status.SENT and len(net.posts) == 1
+
+
+def boosting_app(make_app, campaigns_dir, clock):
+    """An organisation account and a supporter's account (s1) that boosts; one post, sent and boosted."""
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"',
+                   schedule=LATER)
+    nets = {"a1": FakeNetwork("a1"), "s1": BoostingFake("s1")}
+    app = make_app(networks=nets, accounts=("a1", "s1"), lease_seconds=60)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "Act now", "ana")
+    Dispatcher(app).run_once()
+    [post] = deliveries(app, kind=Kind.QUEUED)
+    boost = new_delivery(plan_key=f"boost:{post.id}:s1", campaign_id="test", account_id="s1", network=post.network,
+                         kind=Kind.QUEUED, language="en", text=post.remote_id or "", due_at=clock.now(),
+                         now=clock.now())
+    with app.engine.begin() as conn:
+        insert_planned(conn, [boost._replace(action=Action.BOOST)])
+    return app, nets["s1"]
+
+
+def test_a_supporters_undo_runs_after_the_campaign_closed(make_app, campaigns_dir, clock):
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    Dispatcher(app).run_once()
+    assert supporter.boosted == {"a1-1"}
+    lifecycle.close(app, "test", "success", by="ana")
+    with app.engine.begin() as conn:
+        assert plan_unboosts(conn, "s1", clock.now()) == 1
+    Dispatcher(app).run_once()
+    assert supporter.boosted == set()
+    assert counts(app)["pending"] == 0
+    assert {d.status for d in deliveries(app, action=Action.UNBOOST)} == {Status.SENT}
+
+
+def test_after_a_crash_and_a_close_a_post_read_back_and_not_found_is_settled_as_not_sent(make_app, campaigns_dir,
+                                                                                       clock):
+    app, net = one_account(make_app, campaigns_dir, idempotent=False, lease_seconds=60)
+    net.lookup_finds = net.certain = True  # Bluesky: a record at the delivery's own key, or nowhere
+    clock.advance(timedelta(hours=1))
+    claimed = Dispatcher(app).claim_next("a1")  # the worker died before the request left
+    lifecycle.close(app, "test", "success", by="ana")
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(bootstrap_like(app)).run_once()
+    [row] = deliveries(app, id=claimed.id)
+    assert row.status == Status.CANCELLED and "not sent" in row.error
+    assert counts(app)["unknown"] == 0 and net.calls == 1  # only the closing message went out
+
+
+def test_a_boost_that_went_out_before_a_crash_is_found_among_the_reposts(make_app, campaigns_dir, clock):
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    crashed = Dispatcher(app)
+    claimed = crashed.claim_next("s1")
+    supporter.boost(crashed.prepare(claimed))  # it went out; the worker died
+    lifecycle.close(app, "test", "success", by="ana")
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(bootstrap_like(app)).run_once()
+    [row] = deliveries(app, id=claimed.id)
+    assert row.status == Status.SENT and supporter.boosted == {"a1-1"}
+
+
+def test_boosts_of_a_call_to_action_are_not_planned_after_its_campaign_closed(make_app, campaigns_dir, monkeypatch,
+                                                                             mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    org_posts(app, clock)
+    lifecycle.close(app, "test", "success", by="ana")
+    tick(app)  # the wave of the post published before the close, and the closing's once it is out
+    Dispatcher(app).run_once()
+    tick(app)
+    Dispatcher(app).run_once()
+    assert {(b.kind, b.status) for b in boosts(app)} == {(Kind.CLOSING, Status.SENT)}
+    assert counts(app)["pending"] == 0
+
+
+def test_a_crash_then_a_close_where_the_post_never_went_out_is_settled_on_mastodon(make_app, campaigns_dir,
+                                                                                 monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, lease_seconds=60)
+    lifecycle.queue(app, "test", clock.now(), "Free them now {{ link }}", "tester")
+    claimed = Dispatcher(app).claim_next("org")  # the worker died before the request left
+    lifecycle.close(app, "test", "success", by="ana")
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(bootstrap_like(app)).run_once()
+    [row] = deliveries(app, id=claimed.id)
+    assert row.status == Status.CANCELLED and "not sent" in row.error
+
+
+def test_a_missed_posts_reason_gives_the_time_it_was_due(make_app, campaigns_dir, clock):
+    app, _net = one_account(make_app, campaigns_dir)
+    clock.advance(timedelta(hours=5))  # the 09:00 Lima post was due four hours ago; the grace is one
+    Dispatcher(app).run_once()
+    [missed] = deliveries(app, status=Status.MISSED)
+    assert "was due at 2026-11-30 14:00 UTC" in missed.error
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_reach_counts_only_other_peoples_replies(make_app, campaigns_dir, monkeypatch, mock, clock):
+    from bot.reach.collect import collect
+    from bot.reach.report import campaign_report
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    post = org_posts(app, clock)
+    lifecycle.close(app, "test", "success", by="ana")
+    Dispatcher(app).run_once()  # the closing message replies under the post
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.in_reply_to == post.remote_id
+    import httpx
+
+    httpx.post(f"{mock.base_url}/api/v1/statuses", headers={"Authorization": "Bearer bob_token"}, timeout=30,
+               data={"status": "@alice I wrote to the minister", "in_reply_to_id": post.remote_id}).raise_for_status()
+    clock.advance(timedelta(minutes=11))
+    collect(app, force=True)
+    with app.engine.connect() as conn:
+        seen = campaign_report(conn, "test")
+    [line] = [p for p in seen["posts"] if p["delivery_id"] == post.id]
+    assert line["replies"] == 1  # bob's; the organisation's own closing message is not an audience reply
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_supporters_boost_count_falls_when_a_boost_is_taken_back(make_app, campaigns_dir, clock):
+    from bot.reach.report import campaign_report
+
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    Dispatcher(app).run_once()
+    with app.engine.begin() as conn:
+        assert campaign_report(conn, "test")["totals"]["supporter_boosts"] == 1
+        plan_unboosts(conn, "s1", clock.now())
+    Dispatcher(app).run_once()
+    with app.engine.connect() as conn:
+        seen = campaign_report(conn, "test")
+    assert seen["totals"]["supporter_boosts"] == 0 and seen["posts"][0]["supporter_boosts"] == 0
+
+
+# Found by the model-based test (tests/test_model.py), each a plain test now.
+
+@pytest.fixture
+def fake_mastodon(clock: Any) -> Iterator[Any]:
+    from tests.fake_networks import FakeMastodon
+
+    server = FakeMastodon(clock=clock.now).start()
+    yield server
+    server.stop()
+
+
+def mastodon_org(make_app: Any, campaigns_dir: Any, monkeypatch: Any, server: Any) -> Any:
+    write_campaign(campaigns_dir, accounts='accounts = ["org"]', languages='languages = ["en"]', ask='ask = "Act"',
+                   schedule=LATER)
+    monkeypatch.setenv("ORG_TOKEN", "org_token")
+    app = make_app(networks={}, accounts=(), config_extra=(
+        f'[accounts.org]\nnetwork = "mastodon"\napi_base_url = "{server.url}"\naccess_token_env = "ORG_TOKEN"\n'
+        'mastodon_version = "4.5.0"\n'), lease_seconds=60)
+    plan(app)
+    return app
+
+
+def test_a_closing_whose_answer_was_lost_is_read_back_not_cancelled_when_the_campaign_reopens(
+        make_app, campaigns_dir, monkeypatch, fake_mastodon, clock):
+    app = mastodon_org(make_app, campaigns_dir, monkeypatch, fake_mastodon)
+    lifecycle.close(app, "test", "success", by="ana")
+    fake_mastodon.fail_next("POST", "/api/v1/statuses", None, went_through=True)  # it went out; the answer was lost
+    Dispatcher(app).run_once()
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.PLANNED and len(fake_mastodon.statuses) == 1  # to be retried, safely
+    lifecycle.set_state(app, "test", "reopen", by="ana")
+    Dispatcher(app).run_once()
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.remote_id == fake_mastodon.statuses[0]["id"]
+    assert len(fake_mastodon.statuses) == 1  # the status the server holds is the one recorded, out once
+
+
+def test_a_mastodon_error_after_the_status_was_written_keeps_it_in_doubt_and_a_close_reads_it_back(
+        make_app, campaigns_dir, monkeypatch, fake_mastodon, clock):
+    from tests.httpfake import Response
+
+    app = mastodon_org(make_app, campaigns_dir, monkeypatch, fake_mastodon)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    fake_mastodon.fail_next("POST", "/api/v1/statuses", Response(500, {"error": "An unexpected error occurred"}),
+                            went_through=True)
+    Dispatcher(app).run_once()
+    [post] = deliveries(app, kind=Kind.QUEUED)
+    assert post.status == Status.PLANNED and post.error_kind == ErrorKind.IN_DOUBT
+    lifecycle.close(app, "test", "no_further_action", by="ana")
+    Dispatcher(app).run_once()
+    [post] = deliveries(app, kind=Kind.QUEUED)
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert post.status == Status.SENT and closing.status == Status.SENT and closing.in_reply_to == post.remote_id
+    assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now", "No further action is requested."]
