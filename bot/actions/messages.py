@@ -31,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "no_account": "no account {account!r}",
     "no_supporter": "no supporter {name!r}",
     "supporter_disconnected": "supporter {name!r} is disconnected",
+    "bad_handle": "the {network} server answered with something that is not a handle; nothing was stored",
     # refusals: the input
     "empty": "write something",
     "bad_time": "{value!r} is not a time: use a date and time like {example}, or now",

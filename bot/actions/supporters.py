@@ -5,6 +5,7 @@ The credentials were checked with the network before (a network call never runs 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -15,6 +16,18 @@ from bot.states import Role
 from bot.store.models import CampaignRow
 from bot.supporters import service
 from bot.supporters.crypto import require_cipher
+
+HOST = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?"
+HANDLES = {"mastodon": re.compile(rf"^[A-Za-z0-9_]([A-Za-z0-9_.-]{{0,62}}[A-Za-z0-9_])?@{HOST}$"),
+           "bluesky": re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")}
+"""A handle as each network writes one (a Mastodon username@host, a Bluesky domain). It comes from the supporter's
+server, which may answer anything: it is shown on pages and in the audit log, so nothing else is stored."""
+
+
+def _handle(network: str, handle: str | None) -> None:
+    shape = HANDLES.get(network)
+    if handle is not None and shape is not None and (len(handle) > 300 or not shape.match(handle)):
+        raise ActionError("bad_handle", "handle", network=network)
 
 
 def _allowed(actor: Actor) -> None:
@@ -30,6 +43,7 @@ def connect(ctx: Context, actor: Actor, *, network: str, name: str, credentials:
     """``campaigns`` None: every campaign (the surface checked the ids). The same account connecting again
     replaces its earlier entry."""
     _allowed(actor)
+    _handle(network, handle)
     cipher = require_cipher()
     with ctx.sessions.begin() as session:
         done = service.connect(session, cipher, ctx.clock.now(), network=network, name=name,
