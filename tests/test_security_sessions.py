@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import itsdangerous
@@ -173,7 +173,7 @@ def served(web: Web, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, lis
     checked: list[str] = []
 
     class Counting(PasswordHasher):
-        def verify(self, hash: Any, password: Any) -> bool:
+        def verify(self, hash: Any, password: Any) -> Literal[True]:
             checked.append(str(password))
             return super().verify(hash, password)
 
