@@ -36,6 +36,7 @@ MESSAGES: dict[str, str] = {
     "bad_handle": "the {network} server answered with something that is not a handle; nothing was stored",
     # refusals: the input
     "empty": "write something",
+    "bad_text": "{problem}",
     "bad_time": "{value!r} is not a time: use a date and time like {example}, or now",
     "needs_offset": "{value!r} needs a UTC offset, like {example} (or Z)",
     "past_time": "{value} was {ago} ago; give a time to come, or now",
