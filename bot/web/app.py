@@ -25,6 +25,7 @@ from bot.bootstrap import App
 from bot.config.keys import SESSION_COOKIE, derived, raw_keys
 from bot.errors import NotFound, UserError
 from bot.web.auth import Forbidden, NotSignedIn
+from bot.web.headers import SecurityHeaders
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent
@@ -60,14 +61,14 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, connect, ops, pages, public, signin
+    from bot.web import admin, api, connect, docs, ops, pages, public, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
         with alerts_running(core):  # detection (worker_down too) and sending, on a thread of its own
             yield
 
-    web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
+    web = FastAPI(title="campaign-bot", version="1", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
                   description="Queue posts, close campaigns and stop everything, as the CLI does. "
                               "Authenticate with `Authorization: Bearer <token>` (`campaign-bot tokens create`).")
     web.state.core = core
@@ -76,8 +77,10 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         closes=(close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none") == "required")
     web.add_middleware(SignedSessions, keys=cookie_keys(secret_key), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
+    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True)
+    web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, admin, api, ops, public, connect):
+    for module in (signin, pages, admin, api, ops, public, connect, docs):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)
