@@ -13,7 +13,7 @@ from tests.conftest import beat
 from tests.test_web_browser import browser_page, server, sign_in  # noqa: F401 - the fixtures
 from tests.web_fixtures import Web, token_for, web  # noqa: F401 - the fixture
 
-__all__ = ["web"]
+__all__ = ["browser_page", "server", "web"]
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
