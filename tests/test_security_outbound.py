@@ -224,3 +224,24 @@ def test_no_private_or_special_address_counts_as_public(address: str) -> None:
 
     assert not is_public(ipaddress.ip_address(address))
     assert is_public(ipaddress.ip_address("8.8.8.8")) and is_public(ipaddress.ip_address("64:ff9b::808:808"))
+
+
+@SQLITE
+def test_sixty_connect_attempts_from_one_address_make_ten_rounds_of_requests_at_most(web: Web, key: None) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.actions.supporters import CONNECT_TRIES
+
+    instance = instance_naming("{base}/oauth/authorize", "{base}/oauth/token")
+    try:
+        client = web.client()
+        answers = [client.post("/c/test/connect/mastodon", data={"instance": instance.url}).status_code
+                   for _ in range(60)]
+        metadata = [r for r in instance.requests if r.path == "/.well-known/oauth-authorization-server"]
+        elsewhere = TestClient(web.app, base_url="http://127.0.0.1", follow_redirects=False,
+                               client=("198.51.100.4", 1))  # the limit is per address: others are not held up
+        assert elsewhere.post("/c/test/connect/mastodon", data={"instance": instance.url}).status_code == 303
+    finally:
+        instance.stop()
+    assert answers.count(303) == CONNECT_TRIES[0] and answers.count(429) == 60 - CONNECT_TRIES[0]
+    assert len(metadata) == CONNECT_TRIES[0]

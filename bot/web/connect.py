@@ -124,6 +124,11 @@ def check_bluesky(handle: str, app_password: str, service_url: str, reach: Reach
         raise UserError("Bluesky could not be reached just now: try again in a moment") from None
 
 
+def _too_many(request: Request) -> bool:
+    address = request.client.host if request.client else "?"
+    return not supporters.may_try_connecting(request.app.state.core, address)
+
+
 def _problem(request: Request, message: str, back: str | None, status: int = 400) -> Response:
     return public_page(request, "public_error.html", {"title": "That did not work", "message": message,
                                                       "back": back}, status)
@@ -145,6 +150,8 @@ def _start_mastodon(request: Request, campaign_id: str | None, instance: str) ->
     core = request.app.state.core
     back = f"/c/{campaign_id}" if campaign_id else None
     reach = _reach(request)
+    if _too_many(request):
+        return _problem(request, "too many attempts to connect from here: wait ten minutes and try again", back, 429)
     try:
         cipher = _cipher()
         redirect_uri = _callback(request)
@@ -208,6 +215,8 @@ def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, F
                                  "abcd-efgh-ijkl-mnop): make one in Bluesky's settings; never give your own "
                                  "password", back)
     reach = _reach(request)
+    if _too_many(request):
+        return _problem(request, "too many attempts to connect from here: wait ten minutes and try again", back, 429)
     try:
         _cipher()  # connecting is set up (the key that encrypts the app password is there)
         host, service_url = server_address(server or "bsky.social", "bsky.social", reach)
