@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import subprocess
+import subprocess  # runs this program itself (run --web), never a command from input  # nosec B404
 import sys
 import time
 from collections.abc import Callable
@@ -67,7 +67,7 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
         click.echo(f"note: ${KEY_ENV} is not set: session cookies are signed with a key made for this process, "
                    "so everyone signs in again when the web app restarts", err=True)
     sync(core)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a comparison, not a bind  # nosec B104
     link = people.first_run_link(core, f"http://{shown}:{port}")
     if link:
         click.echo("=" * 78 + "\n No users yet: an admin was created. Sign in ONCE with this link, then choose a "
@@ -95,7 +95,7 @@ def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
     base = [sys.executable, "-m", "bot"] + (["--config", config_path] if config_path else [])
     worker = base + ["run"] + (["--dry-run"] if dry_run else [])
     webapp = base + ["web", "--port", str(port)] + (["--dry-run"] if dry_run else [])
-    children = [subprocess.Popen(worker), subprocess.Popen(webapp)]
+    children = [subprocess.Popen(worker), subprocess.Popen(webapp)]  # sys.executable -m bot, no shell  # nosec B603
     click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
 
     def _terminate(_signum: int, _frame: object) -> None:

@@ -69,7 +69,7 @@ class Dispatcher:
         self.settings = app.config.bot
         self.retry = Retry(self.settings.retry_base_seconds, self.settings.retry_max_seconds,
                            self.settings.max_attempts)
-        self._rng = random.Random()
+        self._rng = random.Random()  # spreads retries in time; nothing secret depends on it  # nosec B311
         self.budgets = budgets.BudgetBook()
         self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
 
