@@ -124,3 +124,12 @@ def test_a_campaign_reloaded_after_the_check_still_loads_when_clean(web: Web, ca
     write_campaign(campaigns_dir, title='title = "Free them\\tnow"')  # a tab is a character people type
     load(web.core)
     assert "Free them" in web.client("staff").get("/campaigns/test").text
+
+
+def test_a_forged_csrf_token_or_oauth_state_with_non_ascii_characters_is_refused_not_a_server_error(web: Web) -> None:
+    """Found by the scanner: comparing a str holding non-ASCII characters raised TypeError (a 500)."""
+    client = web.client("organiser")
+    token = csrf_of(client, "/password")
+    answer = client.post("/password", data={"csrf": token + "¿'\"(", "current": "x", "password": "y", "again": "y"})
+    assert answer.status_code == 403
+    assert web.client().get("/connect/mastodon/callback", params={"state": "é", "code": "c"}).status_code == 400

@@ -78,7 +78,8 @@ async def check_csrf(request: Request) -> None:
     form = await request.form()
     sent = form.get("csrf")
     expected = request.session.get("csrf")
-    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+    if (not isinstance(sent, str) or not isinstance(expected, str)
+            or not hmac.compare_digest(sent.encode(), expected.encode())):  # bytes: str must be ASCII
         raise HTTPException(status_code=403, detail="the form expired or came from another site: reload the page "
                                                     "and try again")
 

@@ -176,7 +176,7 @@ def _start_mastodon(request: Request, campaign_id: str | None, instance: str) ->
 def mastodon_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
     core = request.app.state.core
     flow: dict[str, Any] | None = request.session.pop(FLOW, None)
-    if not flow or not state or not secrets.compare_digest(str(flow.get("state")), state):
+    if not flow or not state or not secrets.compare_digest(str(flow.get("state")).encode(), state.encode()):
         return _problem(request, "this connection was not started here, or it was already used: start again "
                                  "from the campaign's page", None)
     back = f"/c/{flow['campaign']}" if flow.get("campaign") else None
