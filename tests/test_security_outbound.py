@@ -245,3 +245,33 @@ def test_sixty_connect_attempts_from_one_address_make_ten_rounds_of_requests_at_
         instance.stop()
     assert answers.count(303) == CONNECT_TRIES[0] and answers.count(429) == 60 - CONNECT_TRIES[0]
     assert len(metadata) == CONNECT_TRIES[0]
+
+
+@SQLITE
+@pytest.mark.parametrize("username", ["<img src=x onerror=alert(1)>", "bob\x1b[2J", "bob@elsewhere.example", ""])
+def test_a_supporters_server_cannot_make_us_store_or_show_a_handle_that_is_not_one(web: Web, key: None,
+                                                                                 username: str) -> None:
+    from bot.actions import supporters
+    from bot.actions.errors import ActionError
+    from bot.networks.mastodon.oauth import verify
+    from bot.supporters import service
+    from bot.web.connect import SUPPORTER
+
+    server = FakeServer()
+
+    @server.route("GET", "/api/v1/accounts/verify_credentials")
+    def me(req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, {"username": username, "acct": username})
+
+    server.start()
+    try:
+        with pytest.raises(OAuthError):
+            verify(server.url, "token", Reach.LOCAL)
+    finally:
+        server.stop()
+    with pytest.raises(ActionError):  # and whatever a surface passes on, the action checks it again
+        supporters.connect(web.core, SUPPORTER, network="mastodon", name="x", credentials={"access_token": "t"},
+                           instance="evil.example", api_base_url="https://evil.example",
+                           handle=f"{username}@evil.example", campaigns=None)
+    with web.core.sessions() as s:
+        assert service.list_supporters(s) == []

@@ -253,6 +253,7 @@ def sign_in(ctx: Context, name: str, password: str, address: str = "?") -> SignI
             limits.failed(session, place, now, free=ADDRESS_FREE, cap=BACKOFF_CAP)
             return SignIn(None)
         limits.succeeded(session, pair, now)
+        limits.purge(session, now)
         row = session.get(UserRow, row.id)
         if row is None or row.password_hash != stored:  # removed or changed meanwhile
             return SignIn(None)
