@@ -133,3 +133,14 @@ def test_a_forged_csrf_token_or_oauth_state_with_non_ascii_characters_is_refused
     answer = client.post("/password", data={"csrf": token + "¿'\"(", "current": "x", "password": "y", "again": "y"})
     assert answer.status_code == 403
     assert web.client().get("/connect/mastodon/callback", params={"state": "é", "code": "c"}).status_code == 400
+
+
+@pytest.mark.parametrize("field", ["actor", "action", "campaign"])
+def test_the_audit_logs_filters_are_values_never_sql(web: Web, field: str) -> None:
+    """wapiti flagged /audit?campaign= once (the log grew under it between requests): each filter is bound."""
+    staff = web.client("staff")
+    staff.post("/campaigns/test/pause", data={"csrf": csrf_of(staff, "/campaigns/test"), "note": "checking"})
+    assert "checking" in staff.get("/audit").text
+    for payload in ("x' OR '1'='1", "x') OR ('1'='1", "x\" OR 1=1 --"):
+        page = staff.get("/audit", params={field: payload})
+        assert page.status_code == 200 and "checking" not in page.text
