@@ -104,7 +104,8 @@ def sent_row(web: Web, text: str, url: str | None) -> None:
 
 
 def test_the_public_feed_never_fails_on_a_stored_post_with_characters_xml_cannot_hold(web: Web) -> None:
-    sent_row(web, "Act \x00 now \ufffe \x0b\x1b please", "https://social.example/@org/1")
+    nul = "" if web.core.engine.dialect.name == "postgresql" else "\x00"  # PostgreSQL's text never holds one
+    sent_row(web, f"Act {nul} now \ufffe \x0b\x1b please", "https://social.example/@org/1")
     answer = web.client().get("/c/test/feed.atom")
     assert answer.status_code == 200
     entry = feedparser.parse(answer.content).entries[0]

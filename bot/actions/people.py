@@ -181,7 +181,8 @@ def issue_password_link(ctx: Context, actor: Actor, name: str, base_url: str) ->
     with ctx.sessions.begin() as session:
         row = _user(session, name, lock=True)
         link = _password_link(session, row, now, base_url)
-        session.execute(delete(RateLimitRow).where(RateLimitRow.key.startswith(f"login:{_folded(name)}|")))
+        forgiven = RateLimitRow.key.startswith(f"login:{_folded(name)}|", autoescape=True)
+        session.execute(delete(RateLimitRow).where(forgiven))
         audit.record(session, now, actor.name, Audit.USER_PASSWORD_LINK, None, name)
     return Result(True, "password_link", {"name": name, "hours": int(LINK_LIFETIME.total_seconds() // 3600)}), link
 
