@@ -102,6 +102,7 @@ def bootstrap(
 ) -> App:
     """Wire the app. The account directory reads every account's secrets now: see ``app.accounts.problems``."""
     from bot.supporters.accounts import lookup as supporter_lookup
+    from bot.supporters.accounts import reach_of
 
     engine = engine or make_engine(config.bot.database_url, config.bot.concurrency)
     if migrate:
@@ -113,6 +114,7 @@ def bootstrap(
         sessions=sessions,
         clock=clock or SystemClock(),
         owner=worker_name(),
-        accounts=accounts or AccountDirectory(config, lookup=supporter_lookup(sessions)),
+        accounts=accounts or AccountDirectory(
+            config, lookup=supporter_lookup(sessions, reach_of(config.amplify.local_servers))),
         network_overrides=dict(networks or {}),
     )

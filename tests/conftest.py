@@ -41,6 +41,13 @@ x = "@CancilleriaPeru"
 """
 
 
+@pytest.fixture(autouse=True)
+def local_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake servers the tests start run on 127.0.0.1: say so explicitly, as a developer would
+    (CAMPAIGN_BOT_LOCAL_SERVERS, README). tests/test_security_*.py take it away to attack the default."""
+    monkeypatch.setenv("CAMPAIGN_BOT_LOCAL_SERVERS", "1")
+
+
 def campaign_toml(**overrides: str) -> str:
     """A small valid campaign; each keyword replaces one top-level line or section by name."""
     parts = {

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.actions.base import recording
 from bot.networks.mastodon.oauth import pkce_pair, server_info
+from bot.networks.outbound import Reach
 from bot.store.supporters import MastodonAppRow, SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import require_cipher
@@ -203,7 +204,7 @@ def test_pkce_challenge_is_the_s256_of_the_verifier_and_mastodon_mock_offers_it(
     assert 43 <= len(verifier) <= 128
     expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert challenge == expected
-    assert server_info(mastodon_server.base_url).pkce
+    assert server_info(mastodon_server.base_url, Reach.LOCAL).pkce
 
 
 @SQLITE
@@ -215,7 +216,8 @@ def test_a_supporter_connected_on_the_web_boosts_the_organisations_next_post(
     from bot.worker.dispatch import Dispatcher
     from tests.test_supporters_boost import boost_app, boosters, org_posts
 
-    core = boost_app(make_app, campaigns_dir, monkeypatch, mastodon_server)  # the organisation posts as alice
+    core = boost_app(make_app, campaigns_dir, monkeypatch, mastodon_server,  # the organisation posts as alice
+                     amplify_extra='public_url = "http://127.0.0.1"\n')
     client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
     connect_mastodon(client, mastodon_server.base_url, "bob")
     post = org_posts(core, clock)
@@ -249,9 +251,10 @@ def test_the_link_the_cli_prints_starts_the_same_flow_for_every_campaign_at_the_
 
 def test_only_public_mastodon_servers_are_called_unless_the_app_itself_runs_locally() -> None:
     from bot.errors import UserError
+    from bot.networks.outbound import Reach
     from bot.web.connect import mastodon_server
 
-    assert mastodon_server("http://127.0.0.1:3000", local_allowed=True) == ("127.0.0.1:3000", "http://127.0.0.1:3000")
+    assert mastodon_server("http://127.0.0.1:3000", Reach.LOCAL) == ("127.0.0.1:3000", "http://127.0.0.1:3000")
     for typed in ("http://127.0.0.1:3000", "localhost", "not a server", "10.0.0.1"):
         with pytest.raises(UserError):
             mastodon_server(typed)
@@ -271,17 +274,17 @@ def test_a_server_before_mastodon_4_3_gets_the_code_flow_without_pkce_and_errors
 
     old.start()
     try:
-        info = server_info(old.url)
+        info = server_info(old.url, Reach.LOCAL)
         assert not info.pkce and info.token_endpoint == f"{old.url}/oauth/token"
         url = authorize_url(info, "cid", "https://bot.example/cb", "read:accounts", "st", None)
         assert "code_challenge" not in url and url.startswith(f"{old.url}/oauth/authorize?")
-        assert exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None) == \
-            "tok-from-old-server"
+        assert exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None,
+                             Reach.LOCAL) == "tok-from-old-server"
         sent = old.requests[-1].form()
         assert "code_verifier" not in sent and sent["code"] == ["c0de"] and sent["client_secret"] == ["csecret"]
         old.fail_next("POST", "/oauth/token", FakeResponse(400, {"error": "invalid_grant"}))
         with pytest.raises(OAuthError) as refused:
-            exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None)
+            exchange_code(info, "cid", "csecret", "https://bot.example/cb", "read:accounts", "c0de", None, Reach.LOCAL)
         assert "400" in str(refused.value) and "csecret" not in str(refused.value) and "c0de" not in str(refused.value)
     finally:
         old.stop()

@@ -1,5 +1,5 @@
-"""ruff, mypy --strict on bot/ and mypy on tests/ stay clean, bot/ has no import cycle and no module over 400
-lines: CI fails otherwise."""
+"""ruff, mypy --strict on bot/ and mypy on tests/ stay clean, bandit finds nothing unexplained, bot/ has no import
+cycle and no module over 400 lines: CI fails otherwise."""
 
 import shutil
 import subprocess
@@ -37,3 +37,15 @@ def test_no_module_in_bot_is_over_400_lines():
     long = {str(p.relative_to(REPO)): n for p in (REPO / "bot").rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}, f"split these modules: {long}"
+
+
+def test_bandit_finds_nothing_unexplained_in_bot():
+    """bandit (pyproject.toml [tool.bandit] says which tests are skipped and why; each `# nosec BXXX` says why
+    on its line) reports no finding over bot/."""
+    exe = shutil.which("bandit", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("bandit not installed (pip install -e '.[test]')")
+    result = subprocess.run([exe, "-q", "-c", "pyproject.toml", "-r", "bot", "-f", "txt"], cwd=REPO,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No issues identified" in result.stdout or "Issue:" not in result.stdout

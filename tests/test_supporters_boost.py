@@ -49,14 +49,14 @@ def mock(mastodon_server: Any) -> Any:
 
 
 def boost_app(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.MonkeyPatch, server: Any,
-              window: str = "0s", **bot: Any) -> App:
+              window: str = "0s", amplify_extra: str = "", **bot: Any) -> App:
     write_campaign(campaigns_dir, accounts='accounts = ["org"]', languages='languages = ["en"]',
                    ask='ask = "Act now"', schedule=LATER)
     monkeypatch.setenv("ORG_TOKEN", "alice_token")
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", KEY)
     app = make_app(networks={}, accounts=(), config_extra=(
         f'[accounts.org]\nnetwork = "mastodon"\napi_base_url = "{server.base_url}"\naccess_token_env = "ORG_TOKEN"\n'
-        f'[amplify]\nwindow = "{window}"\n'), **bot)
+        f'[amplify]\nwindow = "{window}"\n{amplify_extra}'), **bot)
     plan(app)
     return app
 

@@ -116,7 +116,7 @@ def test_users_are_added_listed_given_a_role_and_removed_from_the_command_line(w
     code, _ = _run(web, "users", "add", "ana", "--role", "staff", "--password-env", "ANA_PW",
                    env={"ANA_PW": "a long enough password"})
     assert code == 0
-    assert people.sign_in(web.core, "ana", "a long enough password") is not None
+    assert people.sign_in(web.core, "ana", "a long enough password").actor is not None
     assert _run(web, "users", "set-role", "ana", "organiser")[0] == 0
     code, out = _run(web, "users", "list")
     assert "ana\torganiser" in out
@@ -136,17 +136,22 @@ def test_tokens_create_prints_the_token_once_and_it_works(web: Web) -> None:
     assert web.client().get("/api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_the_first_run_link_signs_in_once_and_asks_for_a_password(web: Web) -> None:
+def test_the_first_run_link_asks_for_a_password_and_works_once(web: Web) -> None:
     for name in ("organiser", "staff", "admin"):
         people.remove_user(web.core, ADMIN, name)
     link = people.first_run_link(web.core, "http://127.0.0.1:8000")
     assert link is not None and people.first_run_link(web.core, "http://127.0.0.1:8000") is None
     client = web.client()
     path = link.removeprefix("http://127.0.0.1:8000")
-    response = client.get(path)
-    assert response.status_code == 303 and response.headers["location"] == "/password"
+    page = client.get(path)
+    assert page.status_code == 200 and "Choose your password, admin" in page.text
+    token = path.split("token=")[1]
+    chosen = client.post("/login/once", data={"csrf": csrf_of(client, path), "token": token,
+                                              "password": "a long enough password", "again": "a long enough password"})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/"
     assert client.get("/").status_code == 200
     assert web.client().get(path).status_code == 400  # used up
+    assert people.sign_in(web.core, "admin", "a long enough password").actor is not None
 
 
 def test_a_close_needing_a_second_staff_member_waits_until_another_approves_it(web: Web) -> None:

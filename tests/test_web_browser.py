@@ -45,6 +45,7 @@ def server(web: Web) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    web.core.config.amplify.public_url = f"http://127.0.0.1:{port}"  # the address it is served at, as deployed
     srv = uvicorn.Server(uvicorn.Config(web.app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -125,6 +126,7 @@ def test_a_person_changes_their_password_from_the_menu_and_signs_in_with_it(web:
     sign_in(page, "organiser")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Your password").click()
     page.wait_for_url("**/password")
+    page.get_by_label("Your current password").fill("correct horse battery")
     page.get_by_label("New password").fill("a new and longer password")
     page.get_by_label("The same again").fill("a new and longer password")
     shot(page, "password")

@@ -14,7 +14,8 @@ import bot.store.access  # noqa: F401 - registers the tables
 from bot.store.db import make_engine, upgrade
 from bot.store.models import Base
 
-WEB_TABLES = {"users", "api_tokens", "approvals", "web_secret", "share_links", "share_clicks"}
+WEB_TABLES = {"users", "api_tokens", "approvals", "web_secret", "share_links", "share_clicks", "web_sessions",
+              "rate_limits"}
 
 
 def test_the_web_migration_matches_the_web_models(tmp_path: Path) -> None:

@@ -65,8 +65,9 @@ def test_the_quick_start_shows_the_dashboard_and_a_close_from_the_browser_is_pos
     assert wait_for(lambda: _up(client, "/login"))
     response = client.get(link.group(1).removeprefix(base), follow_redirects=True)
     assert "Choose your password" in response.text
-    client.post("/password", data={"csrf": _csrf(response.text), "password": "a strong password",
-                                   "again": "a strong password"})
+    token = link.group(1).split("token=")[1]
+    client.post("/login/once", data={"csrf": _csrf(response.text), "token": token, "password": "a strong password",
+                                     "again": "a strong password"})
     dashboard = client.get("/")
     assert "Peru" in dashboard.text, dashboard.text
     assert wait_for(lambda: client.get("/healthz").status_code == 200), client.get("/healthz").text

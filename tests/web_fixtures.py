@@ -23,6 +23,8 @@ from tests.conftest import write_campaign
 
 PASSWORD = "correct horse battery"
 ROLES = ("organiser", "staff", "admin")
+WEB_CONFIG = '[amplify]\npublic_url = "http://127.0.0.1"\n'
+"""The public address the test client speaks to (the OAuth callback is built from it, never from a request)."""
 
 
 @dataclass
@@ -73,7 +75,7 @@ def web(make_app: Callable[..., App], campaigns_dir: Path, monkeypatch: pytest.M
     # The cheapest argon2 parameters: the tests check the flow, not the hash's cost (2 shared cores).
     monkeypatch.setattr(people, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     write_campaign(campaigns_dir)
-    core = make_app()
+    core = make_app(config_extra=WEB_CONFIG)
     load(core)
     for role in ROLES:
         add_user(core, role, role)

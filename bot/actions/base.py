@@ -8,6 +8,7 @@ The CLI, the web pages and the JSON API change state only through these function
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.accounts.directory import AccountLookup
-from bot.actions.errors import Forbidden, NotFound
+from bot.actions.errors import ActionError, Forbidden, NotFound
 from bot.actions.messages import render
+from bot.campaigns import characters
 from bot.campaigns.loader import did_you_mean
 from bot.clock import Clock
 from bot.states import Role
@@ -107,11 +109,27 @@ _recording: list[str] | None = None
 _recording_lock = threading.Lock()
 
 
+UNCHECKED = frozenset({"current"})
+"""Arguments taken as they are: the password someone already has (set before characters were checked)."""
+
+
+def _check_text(signature: inspect.Signature, args: Any, kwargs: Any) -> None:
+    """Every text an action takes, whatever the surface: no control or invisible character, not only blanks.
+    The refusal names the argument, which each surface shows as its own field."""
+    for name, value in signature.bind_partial(*args, **kwargs).arguments.items():
+        if isinstance(value, str) and name not in UNCHECKED:
+            problem = characters.problem(value)
+            if problem:
+                raise ActionError("bad_text", name, problem=problem)
+
+
 def action(func: Callable[P, T]) -> Callable[P, T]:
     name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+    signature = inspect.signature(func)
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        _check_text(signature, args, kwargs)
         if _recording is not None:
             with _recording_lock:
                 if _recording is not None:

@@ -22,6 +22,8 @@ MESSAGES: dict[str, str] = {
     "bad_role": "role {role!r}: use one of {roles}",
     "short_password": "at least {minimum} characters, please",
     "passwords_differ": "the two passwords differ",
+    "wrong_password": "that is not your current password",
+    "link_spent": "this link does not work any more (it works once, for a day): ask an admin for a new one",
     "token_exists": "a token named {name!r} exists already: choose another name",
     # refusals: what is asked about
     "no_campaign": "no campaign {campaign!r}{suggestion}",
@@ -31,8 +33,10 @@ MESSAGES: dict[str, str] = {
     "no_account": "no account {account!r}",
     "no_supporter": "no supporter {name!r}",
     "supporter_disconnected": "supporter {name!r} is disconnected",
+    "bad_handle": "the {network} server answered with something that is not a handle; nothing was stored",
     # refusals: the input
     "empty": "write something",
+    "bad_text": "{problem}",
     "bad_time": "{value!r} is not a time: use a date and time like {example}, or now",
     "needs_offset": "{value!r} needs a UTC offset, like {example} (or Z)",
     "past_time": "{value} was {ago} ago; give a time to come, or now",
@@ -90,6 +94,8 @@ MESSAGES: dict[str, str] = {
     "user_removed": "removed {name}",
     "role_set": "{name} is now {role}",
     "password_set": "password changed",
+    "password_link": "a link for {name} to choose a new password: it works once, for {hours} hours",
+    "signed_out": "signed out",
     "token_created": "token {name!r} ({role}) created, acting as {owner}; this is the only time it is shown",
     "supporter_connected": "supporter {name} ({network}, {handle}) connected: boosts {campaigns}{replaces}",
     "supporter_removed": "supporter {name} disconnected; their token is deleted",

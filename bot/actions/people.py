@@ -1,28 +1,48 @@
-"""People who sign in to the web app, and API tokens: argon2 password hashes, one-time sign-in links, tokens
-shown once and kept only as a hash. A token acts as the person who created it (four eyes compares people),
-never with more than that person's role."""
+"""People who sign in to the web app, and API tokens: argon2 password hashes, sessions kept in the database
+(bot/store/sessions.py: ended by signing out, a password change or a reset), sign-in attempts that back off per
+name and address (bot/store/limits.py), one-time links to choose a password (first run, or an admin's reset),
+tokens shown once and kept only as a hash. A token acts as the person who created it (four eyes compares
+people), never with more than that person's role."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.actions.base import WORKER_ACTOR, Actor, Context, Result, Via, action
 from bot.actions.errors import ActionError, Forbidden, NotFound
 from bot.states import Audit, Role
-from bot.store import audit
-from bot.store.access import TokenRow, UserRow
+from bot.store import audit, limits
+from bot.store import sessions as web_sessions
+from bot.store.access import RateLimitRow, TokenRow, UserRow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
 FIRST_ADMIN = "admin"
+LINK_LIFETIME = timedelta(hours=24)
+"""A link to choose a password works once, within this long."""
+PAIR_FREE, ADDRESS_FREE = 5, 20
+"""Failed sign-ins that cost nothing, per name from one address and per address; each one after doubles the wait
+(1 s, 2 s, 4 s...) up to BACKOFF_CAP. Never a lock: someone guessing `admin` from elsewhere slows only their own
+attempts, not the admin's."""
+BACKOFF_CAP = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in's outcome: the person and their new session's id, or why not (``wait``: slow down first)."""
+
+    actor: Actor | None
+    session_id: str | None = None
+    wait: timedelta | None = None
 
 
 @functools.cache
@@ -81,7 +101,9 @@ def remove_user(ctx: Context, actor: Actor, name: str) -> Result:
         raise Forbidden("remove_self")
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        session.delete(_user(session, name, lock=True))
+        row = _user(session, name, lock=True)
+        web_sessions.end_all(session, row.id)
+        session.delete(row)
         audit.record(session, now, actor.name, Audit.USER_REMOVE, None, name)
     return Result(True, "user_removed", {"name": name})
 
@@ -101,15 +123,17 @@ def set_role(ctx: Context, actor: Actor, name: str, role: str | Role) -> Result:
 
 @action
 def set_password(ctx: Context, actor: Actor, name: str, password: str, again: str | None = None) -> Result:
-    """One's own password, or anyone's for an admin."""
-    if name != actor.name:
-        actor.require(Role.ADMIN)
+    """An admin sets someone's password: every session of theirs ends. (One's own: change_password, which asks
+    for the current one.)"""
+    actor.require(Role.ADMIN)
     if again is not None and again != password:
         raise ActionError("passwords_differ", "again")
     hashed = _hasher.hash(_check_password(password))
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        _user(session, name, lock=True).password_hash = hashed
+        row = _user(session, name, lock=True)
+        row.password_hash = hashed
+        web_sessions.end_all(session, row.id)
         audit.record(session, now, actor.name, Audit.USER_SET_PASSWORD, None, name)
     return Result(True, "password_set", {"name": name})
 
@@ -130,17 +154,70 @@ def create_token(ctx: Context, actor: Actor, name: str, role: str | Role) -> tup
     return Result(True, "token_created", {"name": name, "role": str(chosen), "owner": actor.name}), token
 
 
-def first_run_link(ctx: Context, base_url: str) -> str | None:
-    """With no users yet: create the first admin, without a password, and return a one-time sign-in link."""
+def _password_link(session: Session, row: UserRow, now: datetime, base_url: str) -> str:
     token = secrets.token_urlsafe(32)
+    row.signin_token_hash, row.signin_token_expires_at = sha256(token), now + LINK_LIFETIME
+    return f"{base_url.rstrip('/')}/login/once?token={token}"
+
+
+def first_run_link(ctx: Context, base_url: str) -> str | None:
+    """With no users yet: create the first admin, without a password, and return a one-time link to choose one."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         if session.scalar(select(func.count()).select_from(UserRow)):
             return None
-        session.add(UserRow(name=FIRST_ADMIN, role=Role.ADMIN, password_hash=None, signin_token_hash=sha256(token),
-                            created_at=now))
+        row = UserRow(name=FIRST_ADMIN, role=Role.ADMIN, password_hash=None, created_at=now)
+        session.add(row)
         audit.record(session, now, WORKER_ACTOR.name, Audit.USER_ADD, None, "admin (first run)", role=str(Role.ADMIN))
-    return f"{base_url.rstrip('/')}/login/once?token={token}"
+        return _password_link(session, row, now, base_url)
+
+
+@action
+def issue_password_link(ctx: Context, actor: Actor, name: str, base_url: str) -> tuple[Result, str]:
+    """A link for ``name`` to choose a new password: it works once, for LINK_LIFETIME, and using it ends their
+    other sessions. Their password works until then; the link replaces any earlier one."""
+    actor.require(Role.ADMIN)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        row = _user(session, name, lock=True)
+        link = _password_link(session, row, now, base_url)
+        forgiven = RateLimitRow.key.startswith(f"login:{_folded(name)}|", autoescape=True)
+        session.execute(delete(RateLimitRow).where(forgiven))
+        audit.record(session, now, actor.name, Audit.USER_PASSWORD_LINK, None, name)
+    return Result(True, "password_link", {"name": name, "hours": int(LINK_LIFETIME.total_seconds() // 3600)}), link
+
+
+def _link_row(session: Session, token: str, now: datetime) -> UserRow | None:
+    row = session.scalars(select(UserRow).where(UserRow.signin_token_hash == sha256(token))).first()
+    if row is None or row.signin_token_expires_at is None or row.signin_token_expires_at <= now:
+        return None
+    return row
+
+
+def link_holder(ctx: Context, token: str) -> str | None:
+    """Whose password a link would set, while it works (reading only: a link previewer spends nothing)."""
+    with ctx.sessions() as session:
+        row = _link_row(session, token, ctx.clock.now())
+        return row.name if row else None
+
+
+@action
+def use_password_link(ctx: Context, token: str, password: str, again: str) -> SignIn:
+    """Choose a password with a one-time link: it is spent, the person's other sessions end, and they are signed
+    in (a new session)."""
+    if again != password:
+        raise ActionError("passwords_differ", "again")
+    hashed = _hasher.hash(_check_password(password))
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        row = _link_row(session, token, now)
+        if row is None:
+            raise ActionError("link_spent", "token")
+        row.password_hash, row.signin_token_hash, row.signin_token_expires_at = hashed, None, None
+        web_sessions.end_all(session, row.id)
+        audit.record(session, now, row.name, Audit.USER_SET_PASSWORD, None, row.name, via="link")
+        who = _signed_in(session, row, now, Via.WEB)
+        return SignIn(who, web_sessions.start(session, row.id, now))
 
 
 def _signed_in(session: Session, row: UserRow, now: datetime, via: Via) -> Actor:
@@ -148,29 +225,84 @@ def _signed_in(session: Session, row: UserRow, now: datetime, via: Via) -> Actor
     return Actor(row.name, Role(row.role), via)
 
 
-def sign_in(ctx: Context, name: str, password: str) -> Actor | None:
-    """The person, if the password is theirs (as long to answer for an unknown name as for a wrong password)."""
+def _folded(name: str) -> str:
+    return name.strip().lower()
+
+
+def sign_in(ctx: Context, name: str, password: str, address: str = "?") -> SignIn:
+    """The person and a new session, if the password is theirs (as long to answer for an unknown name as for a
+    wrong password). Attempts back off per (name, address) and per address; one attempt per (name, address) is
+    checked at a time, so concurrent guesses never pass the limit."""
+    now = ctx.clock.now()
+    pair, place = f"login:{_folded(name)}|{address}"[:300], f"address:{address}"[:300]
     with ctx.sessions.begin() as session:
+        if limits.wait(session, place, now):
+            return SignIn(None, wait=limits.wait(session, place, now))
+        if not limits.claim(session, pair, now):
+            return SignIn(None, wait=max(limits.wait(session, pair, now), timedelta(seconds=1)))
+    with ctx.sessions() as session:
         row = session.scalars(select(UserRow).where(UserRow.name == name.strip())).first()
-        try:
-            _hasher.verify(row.password_hash if row and row.password_hash else _dummy_hash(), password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if row is None or row.password_hash is None:
-            return None
-        if _hasher.check_needs_rehash(row.password_hash):
-            row.password_hash = _hasher.hash(password)
-        return _signed_in(session, row, ctx.clock.now(), Via.WEB)
-
-
-def sign_in_once(ctx: Context, token: str) -> Actor | None:
-    """A one-time sign-in link: spent when used."""
+        stored = row.password_hash if row else None
+    try:
+        _hasher.verify(stored or _dummy_hash(), password)
+        good = row is not None and stored is not None
+    except (VerificationError, InvalidHashError):
+        good = False
     with ctx.sessions.begin() as session:
-        row = session.scalars(select(UserRow).where(UserRow.signin_token_hash == sha256(token))).first()
-        if row is None:
-            return None
-        row.signin_token_hash = None
-        return _signed_in(session, row, ctx.clock.now(), Via.WEB)
+        if not good or row is None:
+            limits.failed(session, pair, now, free=PAIR_FREE, cap=BACKOFF_CAP)
+            limits.failed(session, place, now, free=ADDRESS_FREE, cap=BACKOFF_CAP)
+            return SignIn(None)
+        limits.succeeded(session, pair, now)
+        limits.purge(session, now)
+        row = session.get(UserRow, row.id)
+        if row is None or row.password_hash != stored:  # removed or changed meanwhile
+            return SignIn(None)
+        if stored is not None and _hasher.check_needs_rehash(stored):
+            row.password_hash = _hasher.hash(password)
+        return SignIn(_signed_in(session, row, now, Via.WEB), web_sessions.start(session, row.id, now))
+
+
+def session_actor(ctx: Context, session_id: str, via: Via = Via.WEB) -> Actor | None:
+    """Who a session belongs to while it lives (expired, idle, signed out or ended: nobody)."""
+    with ctx.sessions.begin() as session:
+        row = web_sessions.user_of(session, session_id, ctx.clock.now())
+        return Actor(row.name, Role(row.role), via) if row else None
+
+
+@action
+def sign_out(ctx: Context, actor: Actor, session_id: str) -> Result:
+    """End this session (the cookie is cleared too, but a copy of it no longer signs anyone in)."""
+    with ctx.sessions.begin() as session:
+        web_sessions.end(session, session_id)
+        web_sessions.purge(session, ctx.clock.now())
+    return Result(True, "signed_out")
+
+
+@action
+def change_password(ctx: Context, actor: Actor, current: str, password: str, again: str,
+                    session_id: str | None = None) -> tuple[Result, str | None]:
+    """One's own password, after the current one: every other session of theirs ends, and this one gets a new
+    id (returned)."""
+    if again != password:
+        raise ActionError("passwords_differ", "again")
+    hashed = _hasher.hash(_check_password(password))
+    with ctx.sessions() as session:
+        stored = _user(session, actor.name).password_hash
+    try:
+        _hasher.verify(stored or _dummy_hash(), current)
+    except (VerificationError, InvalidHashError):
+        raise ActionError("wrong_password", "current") from None
+    if stored is None:
+        raise ActionError("wrong_password", "current")
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        row = _user(session, actor.name, lock=True)
+        row.password_hash = hashed
+        web_sessions.end_all(session, row.id)
+        audit.record(session, now, actor.name, Audit.USER_SET_PASSWORD, None, actor.name)
+        renewed = web_sessions.start(session, row.id, now) if session_id is not None else None
+    return Result(True, "password_set", {"name": actor.name}), renewed
 
 
 def person(ctx: Context, name: str, via: Via = Via.WEB) -> Actor | None:

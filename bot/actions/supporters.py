@@ -5,16 +5,46 @@ The credentials were checked with the network before (a network call never runs 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.actions.base import Actor, Context, Result, Via, action
 from bot.actions.errors import ActionError, Forbidden, NotFound
 from bot.states import Role
+from bot.store import limits
 from bot.store.models import CampaignRow
 from bot.supporters import service
 from bot.supporters.crypto import require_cipher
+
+HOST = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?"
+HANDLES = {"mastodon": re.compile(rf"^[A-Za-z0-9_]([A-Za-z0-9_.-]{{0,62}}[A-Za-z0-9_])?@{HOST}$"),
+           "bluesky": re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")}
+"""A handle as each network writes one (a Mastodon username@host, a Bluesky domain). It comes from the supporter's
+server, which may answer anything: it is shown on pages and in the audit log, so nothing else is stored."""
+
+
+CONNECT_TRIES = (10, timedelta(minutes=10))
+"""Attempts to connect per address and window: each one makes requests to another server."""
+CONNECT_TRIES_ALL = (600, timedelta(minutes=10))
+"""...and from everyone together, so that many addresses cannot turn the server into a flood either."""
+
+
+def may_try_connecting(ctx: Context, address: str) -> bool:
+    """Count an attempt to connect (before any request goes to the supporter's server); False: too many."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        mine = limits.take(session, f"connect:{address}"[:300], now, limit=CONNECT_TRIES[0], window=CONNECT_TRIES[1])
+        everyone = limits.take(session, "connect:*", now, limit=CONNECT_TRIES_ALL[0], window=CONNECT_TRIES_ALL[1])
+    return mine and everyone
+
+
+def _handle(network: str, handle: str | None) -> None:
+    shape = HANDLES.get(network)
+    if handle is not None and shape is not None and (len(handle) > 300 or not shape.match(handle)):
+        raise ActionError("bad_handle", "handle", network=network)
 
 
 def _allowed(actor: Actor) -> None:
@@ -30,6 +60,7 @@ def connect(ctx: Context, actor: Actor, *, network: str, name: str, credentials:
     """``campaigns`` None: every campaign (the surface checked the ids). The same account connecting again
     replaces its earlier entry."""
     _allowed(actor)
+    _handle(network, handle)
     cipher = require_cipher()
     with ctx.sessions.begin() as session:
         done = service.connect(session, cipher, ctx.clock.now(), network=network, name=name,

@@ -6,7 +6,11 @@ social network is a few hundred characters, so everything a template builds is b
 - `*`, `**`, `%` and `+` are intercepted (which also stops compile-time folding) and checked before they run;
 - filters and method calls refuse large numbers as arguments and check what they return;
 - every `for` loop draws from one per-render budget of iterations, and `~` concatenations are checked;
-- `range` is capped, and the output is streamed and cut off at ``MAX_OUTPUT``.
+- `range` is capped, and the output is streamed and cut off at ``MAX_OUTPUT``;
+- the whole render has a CPU budget (``CPU_BUDGET`` of this thread's time), checked at every loop step, filter,
+  call and operator: the limits above bound each step's size, not how much work the steps add up to
+  (`wordwrap` in nested loops stays within every size and ran for minutes). Past the budget the render stops
+  within one step, which the size limits keep to milliseconds.
 Breaking a limit raises ``TemplateLimit`` with one line.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -33,6 +38,8 @@ MAX_ITERATIONS = 10_000
 """Loop steps per render, all loops together."""
 MAX_RANGE = 1_000
 MAX_INT_BITS = 4_096
+CPU_BUDGET = 0.5
+"""Seconds of this thread's CPU time one render may take (an ordinary post's template takes a millisecond)."""
 
 _LONG_WIDTH = re.compile(r"%[-+ #0]*\d{4,}|%[-+ #0]*\.\d{4,}|\{[^{}]*:[^{}]*\d{4,}[^{}]*\}")
 """A format width of 1,000 or more: %99999s, %.99999f or {:>99999}."""
@@ -45,6 +52,11 @@ class TemplateLimit(Exception):
 class _Budget:
     def __init__(self) -> None:
         self.iterations = MAX_ITERATIONS
+        self.deadline = time.thread_time() + CPU_BUDGET
+
+    def tick(self) -> None:
+        if time.thread_time() > self.deadline:
+            raise TemplateLimit(f"the template takes more than {CPU_BUDGET:g} s of work to render: make it simpler")
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
@@ -55,7 +67,14 @@ def _too_big(size: int) -> TemplateLimit:
                          f"most {MAX_VALUE:,} (a post is far shorter)")
 
 
+def _tick() -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget.tick()
+
+
 def _check(value: Any) -> Any:
+    _tick()
     if isinstance(value, str | bytes | list | tuple | dict | set | frozenset) and len(value) > MAX_VALUE:
         raise _too_big(len(value))
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
@@ -85,6 +104,7 @@ def _bounded_filter(func: Callable[..., Any]) -> Callable[..., Any]:
     first = 2 if _PassArg.from_obj(func) is not None else 1  # the value comes after the context, if any
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
         _check_arguments(list(args[first:]) + list(kwargs.values()))
         if func.__name__ == "do_replace" and len(args) >= first + 2:
             _check_replace(*args[first - 1 : first + 2])
@@ -144,6 +164,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         budget = _budget.get()
         for item in iterable:
             if budget is not None:
+                budget.tick()
                 budget.iterations -= 1
                 if budget.iterations < 0:
                     raise TemplateLimit(f"the template's loops run more than {MAX_ITERATIONS:,} steps")
@@ -159,6 +180,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         return made
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _tick()
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 size = _sized(seq)
@@ -176,6 +198,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         return _check(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's spelling)
+        _tick()
         if __obj not in (__self.bounded_iter, __self.bounded_value, __self.bounded_range):
             _check_arguments(list(args) + list(kwargs.values()))
             owner = getattr(__obj, "__self__", None)

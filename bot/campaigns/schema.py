@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.campaigns import characters
 from bot.campaigns.cron import parse_cron
 from bot.states import CampaignState, Outcome
 
@@ -22,8 +23,29 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Localized = str | dict[str, str]
 
 
+def _plain_text(value: object) -> None:
+    if isinstance(value, str):
+        problem = characters.problem(value)
+        if problem:
+            raise ValueError(problem)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _plain_text(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _plain_text(item)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters_nor_blanks(cls, value: object) -> object:
+        """Every text in a campaign file: no control or invisible character, and not only spaces
+        (bot/campaigns/characters.py)."""
+        _plain_text(value)
+        return value
 
 
 class Target(Strict):

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 
+from bot.campaigns import characters
 from bot.campaigns.deadlines import days_left, deadline_words
 from bot.campaigns.sandbox import BoundedEnvironment, TemplateLimit, render_bounded
 from bot.campaigns.schema import Campaign, Localized, Message, Target
@@ -143,6 +144,9 @@ def render_source(source: str, ctx: dict[str, Any]) -> str:
         raise TemplateError(f"template uses an unknown field: {exc.message} (known: {', '.join(FIELDS)})") from None
     except Exception as exc:  # the sandbox raises SecurityError and others on hostile templates
         raise TemplateError(f"template failed to render: {exc}") from None
+    found = characters.forbidden(text)
+    if found:  # "{{ '\x1b' }}": Jinja reads escapes in its string literals
+        raise TemplateError(f"the template makes the invisible or control character {found}: remove it")
     return text.strip()
 
 

@@ -19,7 +19,7 @@ from bot.errors import UserError
 from bot.networks.base import NetworkError
 from bot.networks.secrets import SecretUnreadable, read_secret
 from bot.supporters import service
-from bot.supporters.accounts import APP_PASSWORD, TOKEN, verify
+from bot.supporters.accounts import APP_PASSWORD, TOKEN, reach_of, verify
 from bot.supporters.crypto import new_key, require_cipher
 
 
@@ -62,7 +62,8 @@ def add(ctx: click.Context, config_path: str | None, network: str, name: str, ap
     except SecretUnreadable as exc:
         raise UserError(str(exc)) from None
     try:
-        who = verify(network, base, handle.lstrip("@") if handle else None, credentials)
+        who = verify(network, base, handle.lstrip("@") if handle else None, credentials,
+                     reach_of(app.config.amplify.local_servers))
     except NetworkError as exc:
         raise UserError(f"{network} did not accept the credentials in ${env}: {exc}") from None
     instance = urlsplit(base).netloc

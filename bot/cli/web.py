@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import subprocess
+import subprocess  # runs this program itself (run --web), never a command from input  # nosec B404
 import sys
 import time
 from collections.abc import Callable
@@ -45,21 +45,29 @@ def _core(ctx: click.Context, config_path: str | None, dry_run: bool = False) ->
                    "CAMPAIGN_BOT_APPROVAL).")
 @click.option("--close-approval", type=click.Choice(["none", "required"]), default=None,
               help="A close waits for a second staff member (default: none; env CAMPAIGN_BOT_CLOSE_APPROVAL).")
+@click.option("--forwarded-allow-ips", metavar="IPS", envvar="FORWARDED_ALLOW_IPS",
+              help="The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or networks, "
+                   "comma-separated (default with --behind-https: 127.0.0.1,::1; never *; env FORWARDED_ALLOW_IPS).")
 @click.option("--dry-run", is_flag=True, hidden=True, help="Console stand-ins, as `run --dry-run --web` starts it.")
 @click.pass_context
 @_friendly
 def web(ctx: click.Context, config_path: str | None, host: str, port: int, behind_https: bool,
-        approval: str | None, close_approval: str | None, dry_run: bool) -> None:
+        approval: str | None, close_approval: str | None, forwarded_allow_ips: str | None, dry_run: bool) -> None:
     """Serve the web app for staff and organisers (the worker runs separately: campaign-bot run)."""
     import uvicorn
 
+    from bot.config.keys import KEY_ENV, raw_keys
     from bot.supporters.accounts import check_key
     from bot.web.app import create_app
 
+    options = server_options(host, port, behind_https, forwarded_allow_ips)
     core = _core(ctx, config_path, dry_run)
     check_key(core.sessions)  # supporters' tokens are stored: the key must be set (one line if not)
+    if not raw_keys():
+        click.echo(f"note: ${KEY_ENV} is not set: session cookies are signed with a key made for this process, "
+                   "so everyone signs in again when the web app restarts", err=True)
     sync(core)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a comparison, not a bind  # nosec B104
     link = people.first_run_link(core, f"http://{shown}:{port}")
     if link:
         click.echo("=" * 78 + "\n No users yet: an admin was created. Sign in ONCE with this link, then choose a "
@@ -67,7 +75,19 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
     click.echo(f"campaign-bot web: http://{shown}:{port}/", err=True)
     webapp = create_app(core, https_only=behind_https, approval_default=approval,
                         close_approval_default=close_approval)
-    uvicorn.run(webapp, host=host, port=port, proxy_headers=behind_https, log_level="warning")
+    uvicorn.run(webapp, **options)
+
+
+def server_options(host: str, port: int, behind_https: bool, forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """uvicorn's settings. The client's address (sign-in limits count by it) comes from X-Forwarded-For only when
+    the connection comes from a listed proxy, and then it is the first address from the right that is not a
+    listed proxy: a client cannot choose it. "*" would believe the leftmost entry, which the client writes."""
+    if forwarded_allow_ips is not None and "*" in forwarded_allow_ips:
+        raise UserError("--forwarded-allow-ips: list the proxies' addresses or networks; * would let any client "
+                        "choose the address sign-in limits count by")
+    trusted = forwarded_allow_ips or "127.0.0.1,::1"
+    return {"host": host, "port": port, "proxy_headers": behind_https or forwarded_allow_ips is not None,
+            "forwarded_allow_ips": trusted, "log_level": "warning", "server_header": False}
 
 
 def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
@@ -75,7 +95,7 @@ def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
     base = [sys.executable, "-m", "bot"] + (["--config", config_path] if config_path else [])
     worker = base + ["run"] + (["--dry-run"] if dry_run else [])
     webapp = base + ["web", "--port", str(port)] + (["--dry-run"] if dry_run else [])
-    children = [subprocess.Popen(worker), subprocess.Popen(webapp)]
+    children = [subprocess.Popen(worker), subprocess.Popen(webapp)]  # sys.executable -m bot, no shell  # nosec B603
     click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
 
     def _terminate(_signum: int, _frame: object) -> None:
@@ -199,6 +219,24 @@ def users_set_role(ctx: click.Context, config_path: str | None, name: str, role:
     """Change a person's role."""
     core = _core(ctx, config_path)
     click.echo(people.set_role(core, actor(core, by), name, role).message)
+
+
+@users_group.command("password-link")
+@_config_option
+@click.argument("name")
+@click.option("--url", "base_url", metavar="URL", help="The web app's address (default: [amplify] public_url, else "
+                                                         "http://127.0.0.1:8000).")
+@by_option("issues it")
+@click.pass_context
+@_friendly
+def users_password_link(ctx: click.Context, config_path: str | None, name: str, base_url: str | None,
+                        by: str) -> None:
+    """Print a link for NAME to choose a new password: it works once, for a day, and signs them out elsewhere."""
+    core = _core(ctx, config_path)
+    base = base_url or core.config.amplify.public_url or "http://127.0.0.1:8000"
+    result, link = people.issue_password_link(core, actor(core, by), name, base)
+    click.echo(link)
+    click.echo(result.message, err=True)
 
 
 @click.group("tokens")

@@ -21,6 +21,7 @@ from bot.errors import ConfigError
 from bot.networks.settings import AccountSettings
 
 CONFIG_ENV = "CAMPAIGN_BOT_CONFIG"
+LOCAL_SERVERS_ENV = "CAMPAIGN_BOT_LOCAL_SERVERS"
 DATABASE_URL_ENV = "CAMPAIGN_BOT_DATABASE_URL"
 DEFAULT_CONFIG_FILE = "config.toml"
 
@@ -60,7 +61,12 @@ class AmplifySettings(BaseModel):
     window: str = "30m"
     """Boosts of one post are spread at random over this long after it is published; "0s" means at once."""
     public_url: str | None = Field(default=None, pattern=r"^https?://")
-    """The web app's public address, for the links `supporters connect-url` prints."""
+    """The web app's public address: the OAuth callback supporters return to, and the links `supporters
+    connect-url` prints. Connecting a Mastodon account needs it (the request's Host header never decides it)."""
+    local_servers: bool = False
+    """Development and tests only: supporters' servers may be on this machine (127.0.0.1, ::1). Otherwise every
+    call to a server a supporter named must reach a public address (bot/networks/outbound.py). The environment
+    variable CAMPAIGN_BOT_LOCAL_SERVERS=1 sets it too."""
 
     @field_validator("window")
     @classmethod
@@ -145,6 +151,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
     env_url = os.environ.get(DATABASE_URL_ENV)
     if env_url:
         bot.database_url = env_url
+    if os.environ.get(LOCAL_SERVERS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        amplify.local_servers = True
 
     accounts: dict[str, AccountSettings] = {}
     for account_id, raw in (data.get("accounts") or {}).items():

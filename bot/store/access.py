@@ -1,4 +1,4 @@
-"""The web app's tables: people, API tokens, and the secret that signs session cookies."""
+"""The web app's tables: people, their sessions, API tokens, approvals, and the counters that slow down guessing."""
 
 from __future__ import annotations
 
@@ -22,8 +22,35 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(Text)
     signin_token_hash: Mapped[str | None] = mapped_column(String(64))
-    """A one-time sign-in link (first run): its SHA-256; cleared when used."""
+    """A one-time link to choose a password (first run, or an admin's reset): its SHA-256; cleared when used."""
+    signin_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 is kept, so the database (or a
+    backup) holds no live session. Deleting the row ends the session at once."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Set once at sign-in (absolute expiry): activity never moves it."""
+
+
+class RateLimitRow(Base):
+    """Attempts counted per key ("login:<name>|<address>", "address:<address>", "connect:<address>"): failed
+    sign-ins back off, connect attempts are counted per window. Never a permanent lock."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_allowed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TokenRow(Base):
@@ -56,12 +83,3 @@ class ApprovalRow(Base):
     decision: Mapped[str | None] = mapped_column(String(20))  # bot.states.Decision
     reason: Mapped[str | None] = mapped_column(Text)
     """Why it was rejected (shown to the person who asked)."""
-
-
-class SecretRow(Base):
-    """A single row (id=1): the key that signs session cookies when none is given in the environment."""
-
-    __tablename__ = "web_secret"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks.base import AccountStore
+from bot.networks.outbound import Reach
 from bot.networks.registry import account_settings_model
 from bot.networks.secrets import Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
@@ -78,21 +79,28 @@ class EncryptedStore:
                         {"encrypted": self.cipher().encrypt(json.dumps(value, sort_keys=True))})
 
 
-def settings_for(network: str, api_base_url: str | None, handle: str | None) -> AccountSettings:
-    """The adapter settings of a supporter's account (its secrets are named, never held, here)."""
+def reach_of(local_servers: bool) -> Reach:
+    """Supporters' servers are someone else's choice: public addresses only, unless `[amplify] local_servers`."""
+    return Reach.LOCAL if local_servers else Reach.PUBLIC
+
+
+def settings_for(network: str, api_base_url: str | None, handle: str | None,
+                 reach: Reach = Reach.PUBLIC) -> AccountSettings:
+    """The adapter settings of a supporter's account (its secrets are named, never held, here). Every connection
+    to their server is checked (``reach``): bot/networks/outbound.py."""
     model = account_settings_model(network)
     if network == "mastodon":
         return model.model_validate({"network": "mastodon", "api_base_url": api_base_url,
-                                     "access_token_env": TOKEN})
+                                     "access_token_env": TOKEN, "reach": str(reach)})
     return model.model_validate({"network": "bluesky", "handle": handle, "app_password_env": APP_PASSWORD,
-                                 "service_url": api_base_url or "https://bsky.social"})
+                                 "service_url": api_base_url or "https://bsky.social", "reach": str(reach)})
 
 
-def _account(row: SupporterRow) -> tuple[AccountSettings, Secrets]:
-    return settings_for(row.network, row.api_base_url, row.handle), SupporterSecrets(row.id, row.credentials)
+def _account(row: SupporterRow, reach: Reach) -> tuple[AccountSettings, Secrets]:
+    return settings_for(row.network, row.api_base_url, row.handle, reach), SupporterSecrets(row.id, row.credentials)
 
 
-def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
+def lookup(sessions: sessionmaker[Session], reach: Reach = Reach.PUBLIC) -> AccountLookup:
     """The directory's lookup for supporters' accounts: None for any other id, or a disconnected supporter.
     A supporter's credentials never change (connecting again makes a new supporter), so what is read stays true
     until a disconnect, after which nothing is planned for them."""
@@ -105,13 +113,13 @@ def lookup(sessions: sessionmaker[Session]) -> AccountLookup:
             row = session.get(SupporterRow, supporter_id)
             if row is None or row.state != service.CONNECTED:
                 return None
-            return _account(row)
+            return _account(row, reach)
 
     return find
 
 
-def preload(sessions: sessionmaker[Session], account_ids: Iterable[str]) -> dict[str, tuple[AccountSettings,
-                                                                                           Secrets]]:
+def preload(sessions: sessionmaker[Session], account_ids: Iterable[str],
+            reach: Reach = Reach.PUBLIC) -> dict[str, tuple[AccountSettings, Secrets]]:
     """The accounts of these supporters, read in one query (see AccountDirectory.remember)."""
     ids = [i for i in (service.supporter_id_of(a) for a in account_ids) if i is not None]
     found: dict[str, tuple[AccountSettings, Secrets]] = {}
@@ -119,7 +127,7 @@ def preload(sessions: sessionmaker[Session], account_ids: Iterable[str]) -> dict
         for start in range(0, len(ids), 1000):
             rows = session.scalars(select(SupporterRow).where(SupporterRow.id.in_(ids[start:start + 1000]),
                                                               SupporterRow.state == service.CONNECTED))
-            found.update({service.account_id_of(r.id): _account(r) for r in rows})
+            found.update({service.account_id_of(r.id): _account(r, reach) for r in rows})
     return found
 
 
@@ -169,12 +177,13 @@ class GivenSecrets:
         return self._values[name]
 
 
-def verify(network: str, api_base_url: str | None, handle: str | None, credentials: dict[str, str]) -> str:
+def verify(network: str, api_base_url: str | None, handle: str | None, credentials: dict[str, str],
+           reach: Reach = Reach.PUBLIC) -> str:
     """Ask the network who these credentials belong to (before storing them): the account's handle.
     Raises bot.networks.base.NetworkError (AuthRevoked for a refused token)."""
     from bot.networks.base import MemoryStore
     from bot.networks.registry import network_class
 
-    settings = settings_for(network, api_base_url, handle)
+    settings = settings_for(network, api_base_url, handle, reach)
     adapter = network_class(network)("supporter-check", settings, MemoryStore(), GivenSecrets(credentials))
     return adapter.check().handle.lstrip("@")

@@ -1,47 +1,39 @@
 """Encryption at rest for supporters' tokens and Mastodon apps' client secrets.
 
 The key comes from the environment, never from a file in the repository or the database:
-``CAMPAIGN_BOT_SECRET_KEY`` holds one or more Fernet keys separated by commas. The first key encrypts; every
-key decrypts (cryptography's MultiFernet), so a key rotates in three steps: put the new key first and keep
-the old one after it, run ``campaign-bot secrets rotate`` (re-encrypts every stored secret with the first
-key), then drop the old key. A new key: ``python -c "from cryptography.fernet import Fernet;
-print(Fernet.generate_key().decode())"``.
+``CAMPAIGN_BOT_SECRET_KEY`` holds one or more master keys separated by commas, and the Fernet key used here is
+derived from each for this purpose alone (bot/config/keys.py). The first key encrypts; every key decrypts
+(cryptography's MultiFernet), so a key rotates in three steps: put the new key first and keep the old one
+after it, run ``campaign-bot secrets rotate`` (re-encrypts every stored secret with the first key), then drop
+the old key. Secrets encrypted before keys were derived (with a master key itself) still decrypt, and `secrets
+rotate` moves them to the derived key. A new key: ``campaign-bot secrets new-key``.
 
 Nothing here logs or puts a secret (or the key) in an error message.
 """
 
 from __future__ import annotations
 
-import os
+import base64
 from collections.abc import Mapping
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from bot.errors import ConfigError
+from bot.config.keys import FERNET, KEY_ENV, SecretKeyError, derived, master_bytes, raw_keys
 
-KEY_ENV = "CAMPAIGN_BOT_SECRET_KEY"
-
-
-class SecretKeyError(ConfigError):
-    """The key is missing, malformed, or does not decrypt what is stored. One line, no secret in it."""
+__all__ = ["KEY_ENV", "Cipher", "SecretKeyError", "cipher_from_env", "new_key", "require_cipher"]
 
 
 class Cipher:
-    """Encrypts with the first key, decrypts with any."""
+    """Encrypts with the first key's derived Fernet key, decrypts with any key's (or, for secrets stored before
+    keys were derived, with a master key itself)."""
 
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise SecretKeyError(f"${KEY_ENV} is empty: set it to a Fernet key (see `campaign-bot secrets --help`)")
-        fernets = []
-        for position, key in enumerate(keys, 1):
-            try:
-                fernets.append(Fernet(key.encode("ascii")))
-            except (ValueError, UnicodeEncodeError):
-                raise SecretKeyError(
-                    f"${KEY_ENV}: key {position} of {len(keys)} is not a Fernet key (32 url-safe base64-encoded "
-                    "bytes; make one with `campaign-bot secrets new-key`)") from None
-        self._multi = MultiFernet(fernets)
-        self.key_count = len(fernets)
+        legacy = [Fernet(base64.urlsafe_b64encode(master_bytes(k, i, len(keys)))) for i, k in enumerate(keys, 1)]
+        current = [Fernet(base64.urlsafe_b64encode(k)) for k in derived(keys, FERNET)]
+        self._multi = MultiFernet(current + legacy)
+        self.key_count = len(keys)
 
     def encrypt(self, value: str) -> str:
         return self._multi.encrypt(value.encode("utf-8")).decode("ascii")
@@ -70,16 +62,7 @@ def new_key() -> str:
 def cipher_from_env(environ: Mapping[str, str] | None = None) -> Cipher | None:
     """The cipher from ``$CAMPAIGN_BOT_SECRET_KEY`` (or the file named by ``$CAMPAIGN_BOT_SECRET_KEY_FILE``);
     None when neither is set. Raises SecretKeyError for a malformed key."""
-    env = os.environ if environ is None else environ
-    raw = env.get(KEY_ENV, "")
-    if not raw.strip() and env.get(f"{KEY_ENV}_FILE"):
-        path = env[f"{KEY_ENV}_FILE"]
-        try:
-            with open(path, encoding="utf-8") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            raise SecretKeyError(f"cannot read ${KEY_ENV}_FILE ({path}): {exc.strerror}") from None
-    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    keys = raw_keys(environ)
     if not keys:
         return None
     return Cipher(keys)

@@ -21,7 +21,7 @@ from bot.outbox.amplify import pending_accounts, plan_waves
 from bot.states import SupporterState
 from bot.store.deps import Database
 from bot.store.supporters import SupporterRow
-from bot.supporters.accounts import preload, revoked
+from bot.supporters.accounts import preload, reach_of, revoked
 
 
 class Waves(Database, Protocol):
@@ -56,5 +56,5 @@ def tick(app: Waves, limit: int = 50) -> Tick:
         log.info("planned %d supporters' boosts (window %s)", planned, app.config.amplify.window)
     unknown = [a for a in waiting if not app.accounts.known(a)]
     if unknown:  # read in one query, not one lookup (and a second connection) per account as each one sends
-        app.accounts.remember(preload(app.sessions, unknown))
+        app.accounts.remember(preload(app.sessions, unknown, reach_of(app.config.amplify.local_servers)))
     return Tick(planned, disconnected)

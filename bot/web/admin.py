@@ -1,4 +1,5 @@
-"""The admin's page for people: add, change role, remove (the same actions as `campaign-bot users`)."""
+"""The admin's page for people: add, change role, a link to choose a new password, remove (the same actions as
+`campaign-bot users`)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
 
 
 def _page(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-          status: int = 200) -> Response:
+          status: int = 200, link: dict[str, str] | None = None) -> Response:
     return render(request, "users.html", {"users": list_users(request.app.state.core), "roles": [str(r) for r in Role],
                                           "form": form or {"name": "", "role": "organiser"},
-                                          "errors": errors or {}}, status)
+                                          "errors": errors or {}, "link": link}, status)
 
 
 @router.get("/users")
@@ -53,3 +54,14 @@ def set_role(request: Request, name: str, who: Admin, role: Annotated[str, Form(
 def remove(request: Request, name: str, who: Admin) -> Response:
     flash(request, people.remove_user(request.app.state.core, who, name).message)
     return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/password-link", dependencies=[CSRF])
+def password_link(request: Request, name: str, who: Admin) -> Response:
+    """Shown once, on this answer (never in a cookie or a redirect): the admin passes it on."""
+    core = request.app.state.core
+    base = core.config.amplify.public_url or str(request.base_url)
+    result, link = people.issue_password_link(core, who, name, base)
+    response = _page(request, link={"name": name, "url": link, "message": result.message})
+    response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return response

@@ -7,50 +7,52 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import itsdangerous
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from bot.actions.base import Approvals
 from bot.actions.errors import ActionError
 from bot.alerts.runner import running as alerts_running
 from bot.bootstrap import App
+from bot.config.keys import SESSION_COOKIE, derived, raw_keys
 from bot.errors import NotFound, UserError
-from bot.store.access import SecretRow
-from bot.web.auth import Forbidden, LoginLimiter, NotSignedIn
+from bot.web.auth import Forbidden, NotSignedIn
+from bot.web.headers import SecurityHeaders
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent
-SECRET_ENV = "CAMPAIGN_BOT_SECRET_KEY"
 APPROVAL_ENV = "CAMPAIGN_BOT_APPROVAL"
 CLOSE_APPROVAL_ENV = "CAMPAIGN_BOT_CLOSE_APPROVAL"
 SESSION_HOURS = 12
 
 
-def session_secret(core: App) -> str:
-    """From $CAMPAIGN_BOT_SECRET_KEY (or its _FILE), else one made once and kept in the database, so that
-    several web processes and restarts accept the same cookies."""
-    value = os.environ.get(SECRET_ENV)
-    path = os.environ.get(f"{SECRET_ENV}_FILE")
-    if not value and path:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UserError(f"{SECRET_ENV}_FILE: cannot read {path}: {exc.strerror}") from None
-    if value:
-        if len(value) < 32:
-            raise UserError(f"{SECRET_ENV}: use at least 32 random characters")
-        return value
-    with core.sessions.begin() as session:
-        row = session.get(SecretRow, 1)
-        if row is None:
-            row = SecretRow(id=1, value=secrets.token_urlsafe(48))
-            session.add(row)
-        return row.value
+def cookie_keys(explicit: str | None = None) -> list[bytes]:
+    """The keys that sign session cookies, the signing one last (itsdangerous verifies with each, signs with the
+    last): derived from $CAMPAIGN_BOT_SECRET_KEY for this purpose alone (bot/config/keys.py), so rotating the
+    master key keeps people signed in until the old key is dropped. Without it, a key made for this process
+    (sessions end when it restarts): never a key kept in the database."""
+    if explicit:
+        return [explicit.encode()]
+    keys = raw_keys()
+    if keys:
+        return list(reversed(derived(keys, SESSION_COOKIE)))
+    return [secrets.token_bytes(32)]
+
+
+class SignedSessions(SessionMiddleware):
+    """Starlette's session cookie, signed with a list of keys (it takes one string)."""
+
+    def __init__(self, app: ASGIApp, /, *, keys: list[bytes], **options: Any) -> None:
+        super().__init__(app, secret_key="-", **options)
+        self.signer = itsdangerous.TimestampSigner(keys)
 
 
 def _wants_json(request: Request) -> bool:
@@ -59,25 +61,26 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, connect, ops, pages, public, signin
+    from bot.web import admin, api, connect, docs, ops, pages, public, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
         with alerts_running(core):  # detection (worker_down too) and sending, on a thread of its own
             yield
 
-    web = FastAPI(title="campaign-bot", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
+    web = FastAPI(title="campaign-bot", version="1", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
                   description="Queue posts, close campaigns and stop everything, as the CLI does. "
                               "Authenticate with `Authorization: Bearer <token>` (`campaign-bot tokens create`).")
     web.state.core = core
-    web.state.limiter = LoginLimiter(core.clock)
     web.state.approvals = Approvals(
         posts=(approval_default or os.environ.get(APPROVAL_ENV) or "none") == "required",
         closes=(close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none") == "required")
-    web.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(core), session_cookie="campaign_bot",
+    web.add_middleware(SignedSessions, keys=cookie_keys(secret_key), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
+    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True)
+    web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, admin, api, ops, public, connect):
+    for module in (signin, pages, admin, api, ops, public, connect, docs):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)

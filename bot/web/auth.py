@@ -1,4 +1,5 @@
-"""Who is asking, and may they: session cookies for people, bearer tokens for scripts, CSRF, login limits.
+"""Who is asking, and may they: sessions for people (the cookie carries a session id, the database says whose
+it is and whether it still lives), bearer tokens for scripts, CSRF.
 
 Every route declares the least role it needs with ``Depends(require(ROLE))`` (or ``public``); the route
 table test fails for a route without one. The actions check the role again (bot/actions/): this only refuses
@@ -9,15 +10,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from fastapi import Depends, HTTPException, Request
 
 from bot.actions import people
 from bot.actions.base import Actor, Via
-from bot.clock import Clock
 from bot.states import Role
 
 PUBLIC = "public"
@@ -46,8 +44,8 @@ def current_person(request: Request) -> Actor | None:
         return people.token_actor(core, token)
     if request.url.path.startswith("/api/"):
         return None  # the API takes tokens only, so a cookie cannot be replayed cross-site against it
-    name = request.session.get("user")
-    return people.person(core, name, Via.WEB) if isinstance(name, str) else None
+    session_id = request.session.get("sid")
+    return people.session_actor(core, session_id, Via.WEB) if isinstance(session_id, str) else None
 
 
 def require(role: Role | str) -> Callable[[Request], Actor | None]:
@@ -80,34 +78,10 @@ async def check_csrf(request: Request) -> None:
     form = await request.form()
     sent = form.get("csrf")
     expected = request.session.get("csrf")
-    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+    if (not isinstance(sent, str) or not isinstance(expected, str)
+            or not hmac.compare_digest(sent.encode(), expected.encode())):  # bytes: str must be ASCII
         raise HTTPException(status_code=403, detail="the form expired or came from another site: reload the page "
                                                     "and try again")
 
 
 CSRF = Depends(check_csrf)
-
-
-class LoginLimiter:
-    """At most ``per_user`` failed sign-ins per name and ``per_address`` per client address in ``window``."""
-
-    def __init__(self, clock: Clock, per_user: int = 5, per_address: int = 20,
-                 window: timedelta = timedelta(minutes=15)) -> None:
-        self.clock, self.per_user, self.per_address, self.window = clock, per_user, per_address, window
-        self._failures: dict[str, deque[datetime]] = {}
-
-    def _recent(self, key: str) -> deque[datetime]:
-        q = self._failures.setdefault(key, deque())
-        cutoff = self.clock.now() - self.window
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def blocked(self, name: str, address: str) -> bool:
-        return (len(self._recent(f"user:{name.strip().lower()}")) >= self.per_user
-                or len(self._recent(f"addr:{address}")) >= self.per_address)
-
-    def failed(self, name: str, address: str) -> None:
-        now = self.clock.now()
-        self._recent(f"user:{name.strip().lower()}").append(now)
-        self._recent(f"addr:{address}").append(now)

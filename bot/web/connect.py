@@ -12,13 +12,13 @@ callback; that cookie is set only once someone starts connecting.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import re
 import secrets
-import socket
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -27,9 +27,11 @@ from bot.actions import supporters
 from bot.actions.base import Actor, Via
 from bot.errors import UserError
 from bot.networks.mastodon import oauth
+from bot.networks.outbound import NotPublic, Reach, public_addresses
 from bot.states import CampaignState
 from bot.store.models import CampaignRow
 from bot.supporters import service
+from bot.supporters.accounts import reach_of
 from bot.supporters.crypto import Cipher, cipher_from_env
 from bot.web.auth import PUBLIC, require
 from bot.web.public import PRIVATE, instance_host, public_base, public_page
@@ -39,7 +41,7 @@ FLOW = "supporter_connect"
 SUPPORTER = Actor("supporter (web)", None, Via.SUPPORTER)
 """Who acts on the connect pages and a manage link: the supporter, authorised by the link they hold."""
 APP_PASSWORD_RE = re.compile(r"^[a-z0-9]{4}(-[a-z0-9]{4}){3}$")
-LOCAL = ("127.0.0.1", "localhost")
+LOCAL = ("127.0.0.1", "localhost", "::1")
 
 
 def _cipher() -> Cipher:
@@ -49,37 +51,51 @@ def _cipher() -> Cipher:
     return cipher
 
 
-def _public_addresses_only(host: str) -> None:
-    """The server calls the instance the visitor typed: refuse names that lead inside our own network."""
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, 443, proto=socket.IPPROTO_TCP)}
-    except OSError:
-        raise UserError(f"there is no server called {host}: check the spelling") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise UserError(f"{host} is not a public Mastodon server")
+def _reach(request: Request) -> Reach:
+    """Servers on this machine only by the explicit setting (`[amplify] local_servers`), never by the request."""
+    return reach_of(request.app.state.core.config.amplify.local_servers)
 
 
-def server_address(value: str, example: str, *, local_allowed: bool = False) -> tuple[str, str]:
-    """(host, base URL) of the server the supporter typed. http://127.0.0.1 or localhost only when the web app
-    itself is served there (development and tests); otherwise a public https server."""
+def _callback(request: Request) -> str:
+    """The OAuth callback, at the configured public address: a Host header never chooses where a code goes (nor
+    makes campaign-bot register itself again on an instance)."""
+    configured = request.app.state.core.config.amplify.public_url
+    if not configured:
+        raise UserError("connecting a Mastodon account is not set up on this server yet (its public address is "
+                        "missing): ask the campaign's organisers")
+    return f"{configured.rstrip('/')}/connect/mastodon/callback"
+
+
+def server_address(value: str, example: str, reach: Reach = Reach.PUBLIC) -> tuple[str, str]:
+    """(host, base URL) of the server the supporter typed: a public https server, or http on this machine when
+    ``reach`` allows it (development and tests). The address is checked again at every connection
+    (bot/networks/outbound.py); this check only gives the supporter a clear sentence early."""
     typed = value.strip()
-    if typed.lower().startswith("http://") and typed[7:].split("/")[0].split(":")[0] in LOCAL:
-        if not local_allowed:
+    if typed.lower().startswith("http://"):
+        try:
+            parts = urlsplit(typed)
+            host, port = parts.hostname or "", parts.port
+        except ValueError:
+            raise UserError(f"type your server's name, like {example}") from None
+        if reach is not Reach.LOCAL or "@" in parts.netloc or host not in LOCAL:
             raise UserError(f"type your server's name, like {example}")
-        host = typed[7:].split("/")[0].lower()
-        return host, f"http://{host}"
+        netloc = f"{host}:{port}" if port else host
+        return netloc, f"http://{netloc}"
     host_ = instance_host(typed)
     if host_ is None:
         raise UserError(f"type your server's name, like {example}")
-    _public_addresses_only(host_)
+    name, _, port_text = host_.partition(":")
+    try:
+        public_addresses(name, int(port_text or 443), reach)
+    except NotPublic:
+        raise UserError(f"{host_} is not a public server") from None
+    except httpx.ConnectError:
+        raise UserError(f"there is no server called {host_}: check the spelling") from None
     return host_, f"https://{host_}"
 
 
-def mastodon_server(value: str, *, local_allowed: bool = False) -> tuple[str, str]:
-    return server_address(value, "mastodon.social", local_allowed=local_allowed)
+def mastodon_server(value: str, reach: Reach = Reach.PUBLIC) -> tuple[str, str]:
+    return server_address(value, "mastodon.social", reach)
 
 
 class _Typed:
@@ -92,19 +108,25 @@ class _Typed:
         return self.value
 
 
-def check_bluesky(handle: str, app_password: str, service_url: str) -> None:
+def check_bluesky(handle: str, app_password: str, service_url: str, reach: Reach = Reach.PUBLIC) -> None:
     """Log in once with the handle and app password, as the boosts will; UserError when Bluesky refuses."""
     from bot.networks.base import AuthRevoked, Misconfigured, NetworkError, PermanentError
     from bot.networks.registry import account_settings_model, network_class
 
     settings = account_settings_model("bluesky").model_validate(
-        {"network": "bluesky", "handle": handle, "app_password_env": "app_password", "service_url": service_url})
+        {"network": "bluesky", "handle": handle, "app_password_env": "app_password", "service_url": service_url,
+         "reach": str(reach)})
     try:
         network_class("bluesky")("supporter:new", settings, secrets=_Typed(app_password)).check()
     except (AuthRevoked, PermanentError, Misconfigured):
         raise UserError("Bluesky refused this handle and app password: check both and try again") from None
     except NetworkError:
         raise UserError("Bluesky could not be reached just now: try again in a moment") from None
+
+
+def _too_many(request: Request) -> bool:
+    address = request.client.host if request.client else "?"
+    return not supporters.may_try_connecting(request.app.state.core, address)
 
 
 def _problem(request: Request, message: str, back: str | None, status: int = 400) -> Response:
@@ -127,16 +149,19 @@ def start_mastodon_link(request: Request, instance: str = "", campaign: str = ""
 def _start_mastodon(request: Request, campaign_id: str | None, instance: str) -> Response:
     core = request.app.state.core
     back = f"/c/{campaign_id}" if campaign_id else None
-    redirect_uri = f"{public_base(request)}/connect/mastodon/callback"
+    reach = _reach(request)
+    if _too_many(request):
+        return _problem(request, "too many attempts to connect from here: wait ten minutes and try again", back, 429)
     try:
         cipher = _cipher()
-        host, api_base_url = mastodon_server(instance, local_allowed=urlsplit(redirect_uri).hostname in LOCAL)
-        info = oauth.server_info(api_base_url)
+        redirect_uri = _callback(request)
+        host, api_base_url = mastodon_server(instance, reach)
+        info = oauth.server_info(api_base_url, reach)
         with core.sessions.begin() as session:
             if campaign_id is not None and session.get(CampaignRow, campaign_id) is None:
                 return _problem(request, f"no campaign {campaign_id!r}", None, 404)
             app = service.ensure_mastodon_app(session, cipher, core.clock.now(), host, api_base_url, redirect_uri,
-                                              oauth.register_app)
+                                              functools.partial(oauth.register_app, reach=reach))
     except UserError as exc:
         return _problem(request, str(exc), back)
     verifier, challenge = oauth.pkce_pair() if info.pkce else (None, None)
@@ -151,22 +176,23 @@ def _start_mastodon(request: Request, campaign_id: str | None, instance: str) ->
 def mastodon_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
     core = request.app.state.core
     flow: dict[str, Any] | None = request.session.pop(FLOW, None)
-    if not flow or not state or not secrets.compare_digest(str(flow.get("state")), state):
+    if not flow or not state or not secrets.compare_digest(str(flow.get("state")).encode(), state.encode()):
         return _problem(request, "this connection was not started here, or it was already used: start again "
                                  "from the campaign's page", None)
     back = f"/c/{flow['campaign']}" if flow.get("campaign") else None
     if error or not code:
         return _problem(request, "the connection was not authorised on your server; nothing was stored", back)
+    reach = _reach(request)
     try:
         cipher = _cipher()
-        info = oauth.server_info(flow["api_base_url"])
+        info = oauth.server_info(flow["api_base_url"], reach)
         with core.sessions() as session:
             app = service.mastodon_app(session, cipher, flow["instance"])
         if app is None or app.client_id != flow.get("client_id"):  # re-registered meanwhile: the code is not ours
             raise UserError("campaign-bot's registration on your server changed meanwhile: start again")
         token = oauth.exchange_code(info, app.client_id, app.client_secret, app.redirect_uri, app.scopes, code,
-                                    flow.get("verifier"))
-        handle = oauth.verify(flow["api_base_url"], token)
+                                    flow.get("verifier"), reach)
+        handle = oauth.verify(flow["api_base_url"], token, reach)
         _, connected = supporters.connect(core, SUPPORTER, network="mastodon", name=handle,
                                           credentials={"access_token": token}, instance=flow["instance"],
                                           api_base_url=flow["api_base_url"], handle=handle,
@@ -188,14 +214,16 @@ def connect_bluesky(request: Request, campaign_id: str, handle: Annotated[str, F
         return _problem(request, "that is not an app password (four groups of four letters or digits, like "
                                  "abcd-efgh-ijkl-mnop): make one in Bluesky's settings; never give your own "
                                  "password", back)
-    local = urlsplit(public_base(request)).hostname in LOCAL
+    reach = _reach(request)
+    if _too_many(request):
+        return _problem(request, "too many attempts to connect from here: wait ten minutes and try again", back, 429)
     try:
         _cipher()  # connecting is set up (the key that encrypts the app password is there)
-        host, service_url = server_address(server or "bsky.social", "bsky.social", local_allowed=local)
+        host, service_url = server_address(server or "bsky.social", "bsky.social", reach)
         with core.sessions() as session:
             if session.get(CampaignRow, campaign_id) is None:
                 return _problem(request, f"no campaign {campaign_id!r}", None, 404)
-        check_bluesky(handle, app_password.strip(), service_url)
+        check_bluesky(handle, app_password.strip(), service_url, reach)
         _, connected = supporters.connect(core, SUPPORTER, network="bluesky", name=handle,
                                           credentials={"app_password": app_password.strip()}, handle=handle,
                                           instance=host, api_base_url=service_url, campaigns=[campaign_id])

@@ -12,12 +12,14 @@ from datetime import datetime
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
+from bot.campaigns.characters import xml_safe
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError, render
 from bot.queries.deps import Reads
 from bot.queries.kit import loaded_campaign
 from bot.states import Action, CampaignState, Kind, Status
 from bot.store.models import DeliveryRow
+from bot.web.rendering import web_address
 
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
@@ -93,7 +95,7 @@ def atom(app: Reads, campaign_id: str, base_url: str) -> bytes:
     page = f"{base}/c/{campaign_id}"
     fg = FeedGenerator()
     fg.id(page)
-    fg.title(title)
+    fg.title(xml_safe(title))
     fg.author({"name": "campaign-bot"})
     fg.link(href=page, rel="alternate")
     fg.link(href=f"{page}/feed.atom", rel="self")
@@ -101,13 +103,14 @@ def atom(app: Reads, campaign_id: str, base_url: str) -> bytes:
     for e in entries:
         fe = fg.add_entry(order="append")
         fe.id(f"{page}#{hashlib.sha256(e.key.encode()).hexdigest()[:20]}")
-        fe.title(_title(e.text))
-        fe.content(e.text, type="text")
+        fe.title(xml_safe(_title(e.text)))
+        fe.content(xml_safe(e.text), type="text")
         fe.published(e.published)
         fe.updated(e.updated or e.published)
-        for i, url in enumerate(e.links):
-            fe.link(href=url, rel="alternate" if i == 0 else "related")
-        if not e.links:
+        links = [u for u in e.links if web_address(u)]  # a network-supplied URL, checked like every href
+        for i, url in enumerate(links):
+            fe.link(href=xml_safe(url), rel="alternate" if i == 0 else "related")
+        if not links:
             fe.link(href=page, rel="alternate")
     return _link_relations(fg.atom_str(pretty=True))
 

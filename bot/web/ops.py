@@ -1,8 +1,14 @@
-"""/healthz for the load balancer and /metrics for Prometheus, both read straight from the database."""
+"""/healthz for the load balancer and /metrics for Prometheus, both read straight from the database.
+
+/metrics answers anyone with the totals (deliveries by status, lateness, the worker's heartbeat): nothing about
+which accounts exist or how each fares. Per-account figures (failures, rate-limit deferrals) need a token or a
+session (organiser or more): Prometheus sends one with `authorization: { credentials_file: ... }`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,10 +17,12 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from bot.actions.base import Actor
 from bot.queries import liveness as heartbeat
 from bot.queries.deps import Reads
-from bot.states import Status
+from bot.states import Role, Status
 from bot.store.models import DeliveryRow
 from bot.web.auth import PUBLIC, require
 
@@ -46,8 +54,9 @@ def healthz(request: Request) -> Response:
 class DatabaseCollector:
     """Computed at scrape time, so every web process reports the same numbers: the database knows them."""
 
-    def __init__(self, core: Reads) -> None:
+    def __init__(self, core: Reads, *, per_account: bool = False) -> None:
         self.core = core
+        self.per_account = per_account
 
     def collect(self) -> Iterator[Metric]:
         now = self.core.clock.now()
@@ -56,22 +65,8 @@ class DatabaseCollector:
             for status, n in session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)):
                 by_status.add_metric([status], n)
             yield by_status
-            failures = GaugeMetricFamily("campaign_bot_failures", "Failed or unknown deliveries by account and "
-                                         "error kind", labels=["account", "error_kind"])
-            for account, kind, n in session.execute(
-                    select(DeliveryRow.account_id, DeliveryRow.error_kind, func.count())
-                    .where(DeliveryRow.status.in_((Status.FAILED, Status.UNKNOWN)))
-                    .group_by(DeliveryRow.account_id, DeliveryRow.error_kind)):
-                failures.add_metric([account, kind or "unknown"], n)
-            yield failures
-            deferred = GaugeMetricFamily("campaign_bot_rate_limit_deferrals",
-                                         "Planned deliveries held back by a rate limit or budget", labels=["account"])
-            for account, n in session.execute(
-                    select(DeliveryRow.account_id, func.count())
-                    .where(DeliveryRow.status == Status.PLANNED, DeliveryRow.not_before > now)
-                    .group_by(DeliveryRow.account_id)):
-                deferred.add_metric([account], n)
-            yield deferred
+            if self.per_account:
+                yield from self._per_account(session, now)
             pairs = session.execute(select(DeliveryRow.due_at, DeliveryRow.sent_at)
                                     .where(DeliveryRow.status == Status.SENT, DeliveryRow.sent_at.is_not(None))).all()
         late = [max((sent - due).total_seconds(), 0.0) for due, sent in pairs if sent is not None]
@@ -84,12 +79,31 @@ class DatabaseCollector:
         age.add_metric([], (now - last).total_seconds() if last else -1.0)
         yield age
 
+    def _per_account(self, session: Session, now: datetime) -> Iterator[Metric]:
+        failures = GaugeMetricFamily("campaign_bot_failures", "Failed or unknown deliveries by account and "
+                                     "error kind", labels=["account", "error_kind"])
+        for account, kind, n in session.execute(
+                select(DeliveryRow.account_id, DeliveryRow.error_kind, func.count())
+                .where(DeliveryRow.status.in_((Status.FAILED, Status.UNKNOWN)))
+                .group_by(DeliveryRow.account_id, DeliveryRow.error_kind)):
+            failures.add_metric([account, kind or "unknown"], n)
+        yield failures
+        deferred = GaugeMetricFamily("campaign_bot_rate_limit_deferrals",
+                                     "Planned deliveries held back by a rate limit or budget", labels=["account"])
+        for account, n in session.execute(
+                select(DeliveryRow.account_id, func.count())
+                .where(DeliveryRow.status == Status.PLANNED, DeliveryRow.not_before > now)
+                .group_by(DeliveryRow.account_id)):
+            deferred.add_metric([account], n)
+        yield deferred
 
-@router.get("/metrics", dependencies=[Depends(require(PUBLIC))], response_class=Response,
+
+@router.get("/metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
-def metrics(request: Request) -> Response:
+def metrics(request: Request, who: Annotated[Actor | None, Depends(require(PUBLIC))]) -> Response:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(request.app.state.core))
+    per_account = who is not None and who.can(Role.ORGANISER)
+    registry.register(DatabaseCollector(request.app.state.core, per_account=per_account))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

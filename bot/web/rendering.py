@@ -6,15 +6,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from bot.actions.errors import ActionError
+from bot.campaigns import characters
 from bot.web.auth import csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def web_address(value: object) -> str | None:
+    """``value`` if it is an http(s) address, else None. Addresses a network or a supporter's server gave (a
+    post's URL, a reply's link) go into href only through this: never javascript:, data: or a relative path."""
+    if not isinstance(value, str) or not value or characters.forbidden(value) or any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
+templates.env.filters["web_address"] = web_address
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:

@@ -69,7 +69,7 @@ class Dispatcher:
         self.settings = app.config.bot
         self.retry = Retry(self.settings.retry_base_seconds, self.settings.retry_max_seconds,
                            self.settings.max_attempts)
-        self._rng = random.Random()
+        self._rng = random.Random()  # spreads retries in time; nothing secret depends on it  # nosec B311
         self.budgets = budgets.BudgetBook()
         self._reads: set[str] = set()
         """Accounts whose next run first reads back posts whose outcome is unknown (found by the tick)."""

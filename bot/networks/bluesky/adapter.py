@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -59,6 +59,9 @@ class BlueskySettings(AccountSettings):
     app_password_env: str
     service_url: str = Field(default="https://bsky.social", pattern=r"^https?://")
     request_timeout: float = Field(default=30, gt=0)
+    reach: Literal["any", "public", "public_and_loopback"] = "any"
+    """Which addresses the server may be at: "public" for a server someone outside the organisation named (a
+    supporter's: bot/networks/outbound.py), checked at every connection, the PDS the login names included."""
 
 
 def _subject(text: str) -> tuple[str, str]:
@@ -96,7 +99,7 @@ class BlueskyNetwork(Network, Booster, Reader):
         from atproto import Client
 
         client = Client(base_url=self.settings.service_url.rstrip("/") + "/xrpc",
-                        request=_request(self.settings.request_timeout))
+                        request=_request(self.settings.request_timeout, self.settings.reach))
         client.on_session_change(lambda _event, _session: self._save_session(client))
         return client
 
@@ -365,7 +368,20 @@ class BlueskyNetwork(Network, Booster, Reader):
             raise self.classify(exc) from exc
 
 
-def _request(timeout: float) -> Any:
+def _request(timeout: float, reach: str) -> Any:
     from atproto_client.request import Request
 
-    return Request(timeout=timeout)
+    if reach == "any":
+        return Request(timeout=timeout)
+    from bot.networks.outbound import PublicOnlyTransport, Reach
+
+    class PublicRequest(Request):  # type: ignore[misc]
+        """Every connection checked (atproto moves to the PDS the login names: a discovered endpoint). A clone
+        gets its own transport, so closing one never closes the other's pool."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            chosen = Reach(kwargs.pop("reach"))
+            super().__init__(transport=PublicOnlyTransport(chosen), trust_env=False, **kwargs)
+            self._client_kwargs = {"reach": chosen, **kwargs}
+
+    return PublicRequest(timeout=timeout, reach=reach)

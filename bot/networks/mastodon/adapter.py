@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -71,6 +71,16 @@ class MastodonSettings(AccountSettings):
     media_timeout: float = Field(default=300, gt=0)
     mastodon_version: str | None = None
     """The server's Mastodon version; by default read from /api/v2/instance once a day."""
+    reach: Literal["any", "public", "public_and_loopback"] = "any"
+    """Which addresses the server may be at: "public" for a server someone outside the organisation named (a
+    supporter's instance: bot/networks/outbound.py), checked at every connection and redirect."""
+
+
+def _public_session(reach: str) -> Any:
+    from bot.networks.outbound import Reach
+    from bot.networks.outbound_requests import session
+
+    return session(Reach(reach))
 
 
 def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
@@ -110,6 +120,7 @@ class MastodonNetwork(Network, Booster, Reader):
             # "created": trust the version given here and never ask again ("none" would ignore it).
             version_check_mode="created" if version else "none",
             user_agent="campaign-bot",
+            session=None if self.settings.reach == "any" else _public_session(self.settings.reach),
         )
 
     def client(self) -> Mastodon:

@@ -1,5 +1,11 @@
 // campaign-bot: small progressive enhancements; every action works without this file.
 (function () {
+  // "Go back" on the error page (a link, not javascript: in an href, which the Content-Security-Policy forbids).
+  document.querySelectorAll("a[data-back]").forEach(function (el) {
+    el.addEventListener("click", function (event) {
+      if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+    });
+  });
   // Times in the viewer's own zone, beside the campaign's.
   document.querySelectorAll("time.viewer-time").forEach(function (el) {
     var d = new Date(el.getAttribute("datetime"));
