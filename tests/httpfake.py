@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +30,21 @@ class Request:
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode("utf-8", "replace"))
+
+    def fields(self) -> dict[str, Any]:
+        """The body's fields, urlencoded or multipart/form-data (a file part as bytes), and the query's."""
+        out: dict[str, Any] = {k: v[0] for k, v in self.query.items()}
+        content_type = self.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            out.update({k: v[0] for k, v in self.form().items()})
+            return out
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + self.body)
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            out[str(name)] = data if part.get_filename() else data.decode("utf-8")
+        return out
 
 
 @dataclass

@@ -118,6 +118,9 @@ def test_with_no_config_the_network_is_guessed_from_a_word_in_the_account_id():
     assert guess_network("peru.mastodon") == "mastodon"
     assert guess_network("xandia") is None  # a word, not a letter in a word
     assert guess_network("org_x_bluesky") is None  # two networks named: not a guess
+    assert (guess_network("org_threads"), guess_network("org_telegram"), guess_network("org_facebook")) == (
+        "threads", "telegram", "facebook")
+    assert (guess_network("amnesty-tg"), guess_network("fb-page")) == ("telegram", "facebook")
 
 
 def test_with_no_config_the_banner_says_which_network_each_account_stands_in_for_and_that_it_was_guessed(

@@ -21,7 +21,8 @@ EXAMPLE = REPO / "config.example.toml"
 
 def test_every_key_in_the_example_config_is_a_known_setting():
     config = load_config(EXAMPLE)  # unknown keys are errors
-    assert set(config.accounts) == {"org_mastodon", "org_x", "org_bluesky", "preview"}
+    assert set(config.accounts) == {"org_mastodon", "org_x", "org_bluesky", "org_threads", "org_telegram",
+                                    "org_facebook", "preview"}
 
 
 def test_every_setting_is_documented_in_the_example_and_the_readme():
@@ -34,9 +35,17 @@ def test_every_setting_is_documented_in_the_example_and_the_readme():
             assert re.search(rf"^#? ?{name} = ", text, re.M), f"{kind} account key {name} missing from the example"
 
 
-def test_the_example_config_shows_all_three_networks():
+def test_the_example_config_shows_every_network():
     accounts = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))["accounts"]
-    assert {a["network"] for a in accounts.values()} >= {"mastodon", "x", "bluesky"}
+    assert {a["network"] for a in accounts.values()} == set(ADAPTERS)
+
+
+def test_every_share_setting_is_in_the_example():
+    from bot.config.settings import ShareSettings
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for name in ShareSettings.model_fields:
+        assert re.search(rf"^#? ?{name} = ", text, re.M), f"[share] {name} missing from config.example.toml"
 
 
 def commands_in_readme() -> list[list[str]]:

@@ -38,7 +38,9 @@ def test_the_example_campaign_runs_on_mastodon_and_closing_replies_to_the_last_c
     campaign = tmp_path / "campaigns" / "peru-children-humanitarian-status.toml"
     soon = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = campaign.read_text(encoding="utf-8")
-    text = text.replace('accounts = ["org_x", "org_mastodon", "org_bluesky"]', 'accounts = ["org_mastodon"]')
+    text = text.replace('accounts = ["org_x", "org_mastodon", "org_bluesky", "org_threads", "org_telegram", '
+                        '"org_facebook"]', 'accounts = ["org_mastodon"]')
+    assert 'accounts = ["org_mastodon"]' in text
     text = text.replace('cron = "0 9,12,16 * * 1-5"\njitter_minutes = 10', f"at = [{soon}]")
     text = re.sub(r'quiet_hours = \{[^}]*\}\n', "", text)
     campaign.write_text(text, encoding="utf-8")

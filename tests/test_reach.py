@@ -84,7 +84,7 @@ def test_mastodon_counts_and_the_targets_reply_are_collected_and_others_replies_
     with app.engine.connect() as conn:
         [r] = report(conn, "test")
     assert r["totals"] == {"posts": 1, "boosts": 1, "likes": 2, "replies": 2, "quotes": 0,
-                                "supporter_boosts": 0, "share_clicks": 0, "target_responses": 1}
+                           "supporter_boosts": 0, "share_clicks": 0, "target_responses": 1, "letters": 0}
     assert r["posts"][0]["quotes"] is None  # mastodon-mock, like Mastodon before 4.5, has no quotes_count
     assert [a["author"] for a in r["responses"]] == ["@bob@mock.local"]
     assert r["over_time"][-1]["likes"] == 2

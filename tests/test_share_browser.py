@@ -24,7 +24,7 @@ def test_a_supporter_opens_the_kit_and_shares_on_their_own_mastodon_server(brows
     page.goto("/c/test")
     assert page.locator("h1").inner_text() == "Test campaign"
     cards = page.locator("article.share-card")
-    assert cards.count() == 6  # es and en, on X, Mastodon and Bluesky
+    assert cards.count() == 16  # es and en, on X, Mastodon, Bluesky, Threads, WhatsApp, Telegram, Facebook, LinkedIn
     x_es = page.locator("article.share-card[data-network=x][data-language=es]")
     text = x_es.locator("textarea").input_value()
     assert text.startswith("CTA uno @CancilleriaPeru Actúe ya http://127.0.0.1:")
@@ -51,6 +51,84 @@ def test_a_supporter_opens_the_kit_and_shares_on_their_own_mastodon_server(brows
     values = page.locator("input[name=instance]").evaluate_all("els => els.map(e => e.value)")
     assert values == ["mastodon.example", "mastodon.example"]
 
+
+
+def test_every_share_button_hands_its_network_the_text_as_shown_or_the_counted_link(browser_page: Any,
+                                                                                       web: Web) -> None:
+    page = browser_page
+    page.goto("/c/test")
+    def card(network: str, language: str) -> Any:
+        return page.locator(f"article.share-card[data-network={network}][data-language={language}]")
+
+    for language in ("es", "en"):
+        def query(network: str, language: str = language) -> dict[str, list[str]]:
+            return parse_qs(urlsplit(card(network, language).locator("a.share-intent").get_attribute("href")).query)
+
+        texts = {n: card(n, language).locator("textarea").input_value() for n in ("threads", "whatsapp", "telegram",
+                                                                                  "facebook", "linkedin")}
+        short = {n: next(word for word in text.split() if "/s/" in word) for n, text in texts.items()}
+        assert len(set(short.values())) == 5  # a short link per network: each click counts where it came from
+        assert query("threads")["text"] == [texts["threads"]] and query("whatsapp")["text"] == [texts["whatsapp"]]
+        assert query("telegram")["url"] == [short["telegram"]]
+        assert query("telegram")["text"] == [" ".join(texts["telegram"].replace(short["telegram"], " ").split())]
+        assert query("facebook")["u"] == [short["facebook"]] and query("linkedin")["url"] == [short["linkedin"]]
+        assert card("facebook", language).locator(".note").inner_text().startswith("Facebook shares the link only")
+    hrefs = page.locator("a.share-intent").evaluate_all("els => els.map(e => e.href.split('?')[0])")
+    assert set(hrefs) == {"https://x.com/intent/post", "https://bsky.app/intent/compose",
+                          "https://www.threads.com/intent/post", "https://wa.me/", "https://t.me/share/url",
+                          "https://www.facebook.com/sharer/sharer.php",
+                          "https://www.linkedin.com/sharing/share-offsite/"}
+    shot(page, "share-kit-every-button")
+
+    opened: list[str] = []
+
+    def whatsapp(route: Any) -> None:  # stands in for WhatsApp: only the address it is given is checked
+        opened.append(route.request.url)
+        route.fulfill(body="ok")
+
+    page.context.route("https://wa.me/**", whatsapp)
+    with page.context.expect_page() as popup:
+        page.locator("article.share-card[data-network=whatsapp][data-language=en] a.share-intent").click()
+    popup.value.wait_for_load_state()
+    assert parse_qs(urlsplit(opened[0]).query)["text"] == [
+        page.locator("article.share-card[data-network=whatsapp][data-language=en] textarea").input_value()]
+
+
+def test_a_supporter_writes_to_the_minister_in_their_language_and_the_letter_is_counted(browser_page: Any,
+                                                                                         web: Web) -> None:
+    from bot.reach.clicks import LETTER, click_counts
+    from tests.test_letters import with_letter
+
+    with_letter(web)
+    page = browser_page
+    page.goto("/c/test")
+    letters = page.locator("article.letter")
+    assert letters.count() == 2
+    es = page.locator("article.letter[data-language=es]")
+    assert es.locator("header").inner_text().startswith("Write to Ministro de Relaciones Exteriores")
+    assert es.locator("textarea").input_value().startswith("Señor Ministro:")
+    assert es.locator("textarea").get_attribute("dir") == "ltr"
+    es.scroll_into_view_if_needed()
+    shot(page, "share-kit-letter")
+
+    with page.expect_response(lambda r: "/s/" in r.url) as answer:  # the browser hands mailto: to a mail program
+        es.locator(".letter-way[data-channel=email] a.write").click()
+    location = answer.value.headers["location"]
+    assert location.startswith("mailto:ministro@example.gob.pe?subject=")
+    assert parse_qs(urlsplit(location).query)["body"][0].startswith("Señor Ministro:\r\n")
+
+    with page.context.expect_page() as popup:  # by post: the printable letter, with the address
+        es.locator(".letter-way[data-channel=post] a.write").click()
+    printable = popup.value
+    printable.wait_for_load_state()
+    assert "Jr. Lampa 545, Lima" in printable.locator("address").inner_text()
+    assert printable.locator("article.printable-letter").get_attribute("lang") == "es"
+    shot(printable, "letter-printable")
+
+    es.locator("button.copy").click()
+    assert es.locator("button.copy").inner_text() in ("Copied", "Copy letter")
+    with web.core.sessions() as session:
+        assert click_counts(session, "test", LETTER) == {"es": {"email": 1, "post": 1}}
 
 
 def test_a_supporter_connects_their_mastodon_account_through_oauth_and_manages_it(
@@ -109,6 +187,7 @@ def test_after_the_close_the_kit_shows_the_closing_message_and_nothing_to_post(b
     page = browser_page
     page.goto("/c/test")
     assert page.locator("article.share-card").count() == 0 and page.locator("#amplify").count() == 0
+    assert page.locator("article.letter").count() == 0
     assert page.locator("article.closing p").all_inner_texts() == [
         "Gracias: no se requieren más acciones.",
         "No further action is requested. Many thanks to all who sent appeals."]

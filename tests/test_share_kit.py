@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select
 
 from bot.campaigns.templates import render
 from bot.clock import FakeClock
-from bot.queries.kit import build_kit, loaded_campaign
+from bot.queries.kit import ShareText, build_kit, loaded_campaign
 from bot.reach.clicks import ShareClickRow, click_counts
 from bot.reach.report import campaign_report
 from bot.worker.dispatch import Dispatcher
@@ -45,22 +45,38 @@ def world(web: Web) -> None:
     load(web.core)
 
 
-def query_text(url: str) -> str:
-    values = parse_qs(urlsplit(url).query, keep_blank_values=True, strict_parsing=True)["text"]
+def query_text(url: str, name: str = "text") -> str:
+    values = parse_qs(urlsplit(url).query, keep_blank_values=True, strict_parsing=True)[name]
     assert len(values) == 1
     return values[0]
+
+
+def short_link_in(text: str) -> str:
+    return next(word for word in text.split() if "/s/" in word).rstrip(".")
 
 
 def expected_text(web: Web, campaign_id: str, language: str, network: str) -> str:
     """The campaign's first call to action rendered for the network, with the kit's short link for its link."""
     with web.core.sessions() as session:
         _row, campaign = loaded_campaign(session, campaign_id)
-    code = next(t.intent or t.mastodon_path or "" for lang in build_kit(web.core, campaign_id, BASE).languages
-                if lang.language == language for t in lang.texts if t.network == network)
-    short = next(word for word in query_text("https://h/?" + code.split("?", 1)[1]).split() if "/s/" in word)
-    model = campaign.model.model_copy(update={"link": short.rstrip(".")})
+    shown = next(t.text for lang in build_kit(web.core, campaign_id, BASE).languages
+                 if lang.language == language for t in lang.texts if t.network == network)
+    model = campaign.model.model_copy(update={"link": short_link_in(shown)})
     return render(campaign.model.messages.call_to_action[0], model, campaign.targets, language, network,
                   web.core.clock.now())
+
+
+def shares_exactly(t: ShareText) -> None:
+    """What the button hands to the network is the text as shown (or, where only a link is shared, its link)."""
+    assert t.intent is not None
+    if t.network == "telegram":
+        short = short_link_in(t.text)
+        assert query_text(t.intent, "url") == short
+        assert query_text(t.intent) == " ".join(t.text.replace(short, " ").split())
+    elif t.network in ("facebook", "linkedin"):
+        assert query_text(t.intent, "u" if t.network == "facebook" else "url") == short_link_in(t.text)
+    else:
+        assert query_text(t.intent) == t.text
 
 
 @SQLITE
@@ -68,7 +84,9 @@ def test_every_share_link_decodes_back_to_the_exact_message_in_every_language(we
     world(web)
     seed = "peru-children-humanitarian-status"
     text = (REPO / "campaigns" / f"{seed}.toml").read_text(encoding="utf-8")  # the seed case, on our accounts
-    text = text.replace('accounts = ["org_x", "org_mastodon", "org_bluesky"]', 'accounts = ["a1", "a2"]')
+    text = text.replace('accounts = ["org_x", "org_mastodon", "org_bluesky", "org_threads", "org_telegram", '
+                        '"org_facebook"]', 'accounts = ["a1", "a2"]')
+    assert 'accounts = ["a1", "a2"]' in text
     (web.core.config.campaigns_dir / f"{seed}.toml").write_text(text, encoding="utf-8")
     load(web.core)
     client = web.client()
@@ -78,7 +96,8 @@ def test_every_share_link_decodes_back_to_the_exact_message_in_every_language(we
         kit = build_kit(web.core, campaign_id, BASE)
         assert [lang.language for lang in kit.languages] == list(languages)
         for lang in kit.languages:
-            assert {t.network for t in lang.texts} == {"x", "mastodon", "bluesky"}
+            assert [t.network for t in lang.texts] == ["x", "mastodon", "bluesky", "threads", "whatsapp", "telegram",
+                                                      "facebook", "linkedin"]
             for t in lang.texts:
                 assert t.problem is None and t.length <= t.limit
                 assert t.text == expected_text(web, campaign_id, lang.language, t.network)
@@ -92,7 +111,7 @@ def test_every_share_link_decodes_back_to_the_exact_message_in_every_language(we
                     assert query_text(location) == t.text
                 else:
                     assert t.intent is not None and html.escape(t.intent) in page.text
-                    assert query_text(t.intent) == t.text
+                    shares_exactly(t)
     x_es = next(t for t in build_kit(web.core, "test", BASE).languages[0].texts if t.network == "x")
     assert x_es.intent is not None and x_es.intent.startswith("https://x.com/intent/post?text=")
     assert "@CancilleriaPeru" in x_es.text  # the target's handle on that network
@@ -152,7 +171,7 @@ def test_a_click_on_a_short_link_is_counted_and_redirects_with_the_source_and_st
         totals = campaign_report(conn, "world")["networks"]
     assert {n: totals[n]["share_clicks"] for n in totals if totals[n]["share_clicks"]} == {"x": 4, "bluesky": 1}
     columns = {c["name"] for c in inspect(web.core.engine).get_columns("share_clicks")}
-    assert columns == {"campaign_id", "language", "network", "day", "clicks"}
+    assert columns == {"campaign_id", "kind", "language", "network", "day", "clicks"}
     assert client.get("/s/nosuchcode").status_code == 404
 
 

@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/c/{campaign_id}"): "public",
     ("GET", "/c/{campaign_id}/mastodon"): "public",
     ("GET", "/c/{campaign_id}/feed.atom"): "public",
+    ("GET", "/c/{campaign_id}/letter/{language}"): "public",
     ("GET", "/s/{code}"): "public",
     ("POST", "/c/{campaign_id}/connect/mastodon"): "public",
     ("GET", "/connect/mastodon/callback"): "public",
@@ -83,7 +84,8 @@ RULES: dict[tuple[str, str], str] = {
 # FastAPI's own documentation routes, public by design.
 FRAMEWORK: set[str] = set()
 SAMPLES = {"campaign": "test", "delivery_id": "1", "approval_id": "1", "decision": "approve", "action": "pause",
-           "account": "a1", "name": "nobody", "campaign_id": "test", "code": "nosuchcode", "token": "nosuchtoken"}
+           "account": "a1", "name": "nobody", "campaign_id": "test", "code": "nosuchcode", "token": "nosuchtoken",
+           "language": "en"}
 JSON_BODIES = {"queue": {"text": "hi", "language": "en"}, "measure": {"text": "hi"}, "close": {"outcome": "success"},
                "stop": {"reason": "test"}, "edit": {"text": "changed"}}
 

@@ -27,7 +27,8 @@ from bot.networks.secrets import EnvSecrets, Secrets, SecretUnreadable
 from bot.networks.settings import AccountSettings
 
 CONSOLE = "console"
-_WORDS = {"x": "x", "twitter": "x", "mastodon": "mastodon", "bluesky": "bluesky", "bsky": "bluesky"}
+_WORDS = {"x": "x", "twitter": "x", "mastodon": "mastodon", "bluesky": "bluesky", "bsky": "bluesky",
+          "threads": "threads", "telegram": "telegram", "tg": "telegram", "facebook": "facebook", "fb": "facebook"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Per-account state kept in the database: a Bluesky session, a Mastodon instance's limits, the disabled flag.
+"""Per-account state kept in the database: a Bluesky session, a Mastodon instance's limits, work a Threads post
+left half done (its container), the disabled flag.
 
 Adapters get a ``DbAccountStore`` for their account (networks.base.AccountStore): it opens a short session
 per call, so an adapter never holds one for long, and it knows nothing of the App.
@@ -42,9 +43,9 @@ def update_in(db: Session, account_id: str, now: datetime, /, **values: object) 
 
 
 class DbAccountStore:
-    """One account's adapter state (``session``, ``limits``) in the account_state table."""
+    """One account's adapter state (``session``, ``limits``, ``progress``) in the account_state table."""
 
-    FIELDS = ("session", "limits")
+    FIELDS = ("session", "limits", "progress")
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, account_id: str) -> None:
         self.sessions, self.clock, self.account_id = sessions, clock, account_id

@@ -16,7 +16,9 @@ from bot.campaigns import characters
 from bot.campaigns.cron import parse_cron
 from bot.states import CampaignState, Outcome
 
-NETWORKS = ("console", "mastodon", "x", "bluesky")
+NETWORKS = ("console", "mastodon", "x", "bluesky", "threads", "telegram", "facebook")
+Network = Literal["console", "mastodon", "x", "bluesky", "threads", "telegram", "facebook"]
+EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -48,13 +50,41 @@ class Strict(BaseModel):
         return value
 
 
-class Target(Strict):
+class Contact(Strict):
+    """Where a supporter's letter goes: a public e-mail address, a postal address, a web form (any of them)."""
+
+    email: str | None = None
+    postal: str | None = None
+    form: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not EMAIL_RE.match(v.strip()):
+            raise ValueError("an e-mail address looks like minister@example.gob")
+        return None if v is None else v.strip()
+
+    @field_validator("form")
+    @classmethod
+    def _form(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://\S+$", v):
+            raise ValueError("the web form must be an http(s) URL")
+        return v
+
+    def any(self) -> bool:
+        return bool(self.email or self.postal or self.form)
+
+
+class Target(Contact):
     name: Localized
     """A string, or a table per language (the name as each language writes it)."""
     role: str | None = None
     x: str | None = None
     mastodon: str | None = None
     bluesky: str | None = None
+    threads: str | None = None
+    telegram: str | None = None
+    facebook: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -85,10 +115,34 @@ class Target(Strict):
             raise ValueError("a Bluesky handle is a domain name, like @amnesty.bsky.social")
         return None if v is None else "@" + v.lstrip("@")
 
+    @field_validator("threads")
+    @classmethod
+    def _threads_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?[A-Za-z0-9._]{1,30}", v):
+            raise ValueError("a Threads handle is its Instagram username, 1-30 letters, digits, '.' or '_'")
+        return None if v is None else "@" + v.lstrip("@")
+
+    @field_validator("telegram")
+    @classmethod
+    def _telegram_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{4,31}", v):
+            raise ValueError("a Telegram username is 5-32 letters, digits or _, like @CancilleriaPeru")
+        return None if v is None else "@" + v.lstrip("@")
+
+    @field_validator("facebook")
+    @classmethod
+    def _facebook_handle(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@?[A-Za-z0-9.]{5,50}", v):
+            raise ValueError("a Facebook Page's username is 5-50 letters, digits or '.', like @CancilleriaPeru")
+        return None if v is None else "@" + v.lstrip("@")
+
     def handle(self, network: str) -> str | None:
         if network == "console":
-            return self.x or self.mastodon or self.bluesky
+            return self.x or self.mastodon or self.bluesky or self.threads or self.telegram or self.facebook
         return getattr(self, network, None) if network in NETWORKS else None
+
+    def contact(self) -> Contact:
+        return Contact(email=self.email, postal=self.postal, form=self.form)
 
 
 class Image(Strict):
@@ -106,7 +160,7 @@ class Image(Strict):
 
 class Message(Strict):
     text: Localized
-    networks: dict[Literal["console", "mastodon", "x", "bluesky"], Localized] = Field(default_factory=dict)
+    networks: dict[Network, Localized] = Field(default_factory=dict)
     image: Image | None = None
 
 
@@ -124,6 +178,16 @@ class Messages(Strict):
     call_to_action: list[Message] = Field(min_length=1)
     closing: ClosingMessages
     update: list[UpdateMessage] = Field(default_factory=list)
+
+
+class Letter(Contact):
+    """The letter a supporter writes to the target from the share kit: its subject and text (templates, like
+    the messages), and where it goes (the target's contact in targets.toml, or the fields given here)."""
+
+    to: str | None = None
+    """A target id of the campaign (default: its first target)."""
+    subject: Localized
+    text: Localized
 
 
 class QuietHours(Strict):
@@ -196,6 +260,7 @@ class Campaign(Strict):
     quiet_hours: QuietHours | None = None
     schedule: list[Rule] = Field(min_length=1)
     messages: Messages
+    letter: Letter | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -249,6 +314,8 @@ class Campaign(Strict):
             raise ValueError("a closed campaign needs an outcome: 'success' or 'no_further_action'")
         if self.starts and self.ends and _aware(self.ends, self.timezone) <= _aware(self.starts, self.timezone):
             raise ValueError("'ends' is not after 'starts'")
+        if self.letter is not None and self.letter.to is not None and self.letter.to not in self.targets:
+            raise ValueError(f"letter.to: {self.letter.to!r} is not one of the campaign's targets")
         return self
 
     @model_validator(mode="after")
@@ -305,6 +372,7 @@ def aware_in(value: datetime, tz: str) -> datetime:
 
 def known_field_names() -> set[str]:
     names: set[str] = set()
-    for model in (Target, Image, Message, UpdateMessage, ClosingMessages, Messages, QuietHours, Rule, Campaign):
+    for model in (Target, Image, Message, UpdateMessage, ClosingMessages, Messages, QuietHours, Rule, Campaign,
+                  Letter):
         names.update(model.model_fields)
     return names

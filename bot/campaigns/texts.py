@@ -29,6 +29,9 @@ def localized_fields(model: Campaign) -> Iterator[tuple[str, Localized]]:
             yield f"{where}.networks.{network}", variant
         if message.image is not None:
             yield f"{where}.image.alt", message.image.alt
+    if model.letter is not None:
+        yield "letter.subject", model.letter.subject
+        yield "letter.text", model.letter.text
 
 
 def messages(model: Campaign) -> Iterator[tuple[str, Message]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.accounts.directory import account_languages, resolve_account
 from bot.campaigns.deadlines import deadline_passed
+from bot.campaigns.letters import letter_problems
 from bot.campaigns.loader import (
     TARGETS_FILE,
     Issue,
@@ -39,6 +40,9 @@ _COUNTED = {
     "x": "weighted length {n}/{max} (X counts a link as 23, CJK characters and emoji as 2)",
     "bluesky": "{n}/{max} graphemes (user-perceived characters; a link counts in full)",
     "mastodon": "{n}/{max} characters (Mastodon counts a link as 23, a mention as its username)",
+    "threads": "{n}/{max} characters (Threads counts an emoji as its UTF-8 bytes, a link in full)",
+    "telegram": "{n}/{max} characters (a link counts in full)",
+    "facebook": "{n}/{max} characters",
 }
 
 
@@ -59,9 +63,10 @@ def at_least(text: str, enough: int) -> int:
 def check_text(
     file: str, where: str, text: str, network: str, language: str, limit: int | None = None
 ) -> list[Issue]:
-    """Length (as the network counts it) and anything else the network would refuse. The text is measured
-    once, and not at all when it is certainly over twice the limit (X's count takes 10 ms per 1,000
-    characters); the network's other checks run only on a text within its limit."""
+    """Length (as the network counts it) and anything else the network would refuse, or would do to the text
+    unasked (a warning). The text is measured once, and not at all when it is certainly over twice the limit
+    (X's count takes 10 ms per 1,000 characters); the network's other checks run only on a text within its
+    limit."""
     cls = network_class(network)
     maximum = limit or cls.max_length
     bound = at_least(text, 2 * maximum)
@@ -75,7 +80,10 @@ def check_text(
         return [Issue(file, where, f"({language}, {network}) {size:,}/{BLUESKY_MAX_BYTES:,} bytes of UTF-8: "
                                    f"{size - BLUESKY_MAX_BYTES:,} over Bluesky's byte limit")]
     problem = cls.text_problem(text)
-    return [Issue(file, where, f"({language}, {network}) {problem}")] if problem else []
+    if problem:
+        return [Issue(file, where, f"({language}, {network}) {problem}")]
+    warning = cls.text_warning(text)
+    return [Issue(file, where, f"({language}, {network}) {warning}", "warning")] if warning else []
 
 
 def source_field(message: Message, where: str, language: str, network: str) -> str:
@@ -138,6 +146,7 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
                 issues.append(Issue(file, field_name, f"({lang}, {net}) renders to empty text"))
                 continue
             issues.extend(check_text(file, field_name, text, net, lang))
+            issues.extend(_with_image(file, where, field_name, message, text, net, lang))
         if message.image is not None:
             for account_id in model.accounts:
                 settings = config.accounts.get(account_id)
@@ -151,9 +160,29 @@ def check_campaign(campaign: LoadedCampaign, config: Config, now: datetime) -> l
             for lang in model.languages:
                 if pick(message.image.alt, lang) is None:
                     issues.append(Issue(file, f"{where}.image.alt", f"no alt text for language {lang!r}"))
+    issues.extend(Issue(file, field, problem, severity)
+                  for field, problem, severity in letter_problems(model, campaign.targets, now))
     if len(model.messages.call_to_action) < 2:
         issues.append(Issue(file, "messages.call_to_action", "only one call to action: an account will post the "
                             "same text every time, and X refuses duplicates; add variants", "warning"))
+    return issues
+
+
+def _with_image(file: str, where: str, field_name: str, message: Message, text: str, network: str,
+                language: str) -> list[Issue]:
+    """What a network does with a text that goes with an image: a shorter limit (a caption), no alt text."""
+    if message.image is None:
+        return []
+    cls = network_class(network)
+    issues = []
+    limit = cls.media_text_limit()
+    if limit is not None and (length := cls.measure(text)) > limit:
+        issues.append(Issue(file, field_name, f"({language}, {network}) {length:,}/{limit:,} characters: with an "
+                            f"image the text is its caption on {network}, {length - limit:,} over its limit"))
+    if not cls.carries_alt_text:
+        issues.append(Issue(file, f"{where}.image.alt", f"({language}, {network}) {network} has no place for an "
+                            "image's alt text: the image goes without it (describe it in the text if it matters)",
+                            "warning"))
     return issues
 
 

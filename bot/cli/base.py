@@ -137,6 +137,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     # The scheduler's own lines are chatter (a job run every tick) or a tick skipped while the previous one still
     # runs, which is harmless by design (jobs coalesce); a job's error is still logged, at ERROR.
     logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose else logging.ERROR)
+    # httpx logs every request's URL at INFO, and a Telegram bot's URL holds its token (a Graph GET its
+    # access_token): never at INFO, whatever --verbose says.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ LABELS = (("posts", "posts"), ("boosts", "boosts"), ("likes", "likes"), ("replie
 def report_cmd(ctx: click.Context, config_path: str | None, campaign: str | None, refresh: bool, as_json: bool,
                as_csv: bool) -> None:
     """How far each campaign travelled: posts sent, boosts, likes, replies, quotes, supporters' boosts,
-    share-kit clicks and the target's responses, per network and per post, and the totals over time."""
+    share-kit clicks by source, letters to the target and the target's responses, per network and per post, and
+    the totals over time."""
     if as_json and as_csv:
         raise click.UsageError("--json and --csv: choose one", ctx)
     app = make_app(ctx, config_path)
@@ -62,6 +63,9 @@ def _text(r: dict[str, Any]) -> None:
     echo(wrapped(f"total: {_figures(r['totals'])}", 2))
     for network, values in r["networks"].items():
         echo(wrapped(f"{network}: {_figures(values)}", 2))
+    if r["letters"]:
+        ways = ", ".join(f"{count} by {source}" for source, count in r["letters"].items())
+        echo(wrapped(f"letters to the target: {r['totals']['letters']} ({ways})", 2))
     for account, why in r["unavailable"].items():
         echo(f"  {account}: counts {why}")
     for p in r["posts"]:

@@ -1,4 +1,4 @@
-"""Loading config.toml: the [bot] settings, the [accounts.ID] table and the [amplify] settings.
+"""Loading config.toml: the [bot] settings, the [accounts.ID] table, the [amplify] and [share] settings.
 
 Secrets are never in the file: an account names the environment variable that holds each secret, and
 ``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets (read by
@@ -79,6 +79,27 @@ class AmplifySettings(BaseModel):
         return int(parse_duration(self.window))
 
 
+class ShareSettings(BaseModel):
+    """The share kit's links (bot/web/public.py): UTM parameters on the campaign's link, so the organisation's
+    analytics and CRM see where the supporters who clicked came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    utm: bool = False
+    """Add utm_source, utm_medium and utm_campaign (the campaign's id) when a short link redirects."""
+    utm_medium: str = Field(default="social", min_length=1, max_length=100)
+    utm_source: dict[str, str] = Field(default_factory=dict)
+    """utm_source per network (x, mastodon, bluesky, threads, telegram, facebook, whatsapp, linkedin); by default
+    the network's name."""
+
+    def params(self, network: str, campaign_id: str) -> list[tuple[str, str]]:
+        """The UTM parameters for a click that came from ``network`` (none unless ``utm`` is on)."""
+        if not self.utm:
+            return []
+        return [("utm_source", self.utm_source.get(network, network)), ("utm_medium", self.utm_medium),
+                ("utm_campaign", campaign_id)]
+
+
 @dataclass
 class Config:
     bot: BotSettings
@@ -92,6 +113,7 @@ class Config:
     alerts_settings: AlertSettings = field(default_factory=AlertSettings)
 
     amplify: AmplifySettings = field(default_factory=AmplifySettings)
+    share: ShareSettings = field(default_factory=ShareSettings)
 
     @property
     def campaigns_dir(self) -> Path:
@@ -135,10 +157,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify"}
+        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify", "share"}
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
-                              "(known: bot, accounts, alerts, alerts_settings, amplify)")
+                              "(known: bot, accounts, alerts, alerts_settings, amplify, share)")
     where = str(cfg_path) if cfg_path else "config"
     try:
         bot = BotSettings.model_validate(data.get("bot", {}))
@@ -148,6 +170,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         amplify = AmplifySettings.model_validate(data.get("amplify", {}))
     except ValidationError as exc:
         raise ConfigError(_format_pydantic(f"{where}: amplify", exc)) from None
+    try:
+        share = ShareSettings.model_validate(data.get("share", {}))
+    except ValidationError as exc:
+        raise ConfigError(_format_pydantic(f"{where}: share", exc)) from None
     env_url = os.environ.get(DATABASE_URL_ENV)
     if env_url:
         bot.database_url = env_url
@@ -160,7 +186,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             raise ConfigError(f"{where}: accounts.{account_id}: must be a table")
         kind = raw.get("network")
         if not kind:
-            raise ConfigError(f"{where}: accounts.{account_id}.network: missing (console, mastodon, x or bluesky)")
+            raise ConfigError(f"{where}: accounts.{account_id}.network: missing (console, mastodon, x, bluesky, "
+                              "threads, telegram or facebook)")
         try:
             model = account_settings_model(str(kind))
         except KeyError as exc:
@@ -177,6 +204,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         alerts=[] if dry_run else parse_destinations(data.get("alerts"), where),  # a dry run tells nobody
         alerts_settings=_with_public_url(parse_settings(data.get("alerts_settings"), where), amplify),
         amplify=amplify,
+        share=share,
     )
 
 

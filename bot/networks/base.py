@@ -52,6 +52,14 @@ class Media:
     alt: str
 
 
+def read_image(path: Path) -> bytes:
+    """An image's bytes, read before anything is sent: a file that cannot be read fails the post for good."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PermanentError(f"cannot read image {path.name}: {exc.strerror}") from None
+
+
 @dataclass(frozen=True)
 class ThreadRef:
     """Where a reply goes: the post replied to, and the root of its thread (Bluesky needs both)."""
@@ -168,6 +176,8 @@ class Network(ABC):
     idempotent: ClassVar[bool] = False
     """True when retrying a post whose outcome is unknown cannot make a duplicate."""
     max_length: ClassVar[int] = 500
+    carries_alt_text: ClassVar[bool] = True
+    """False where the network has no place for an image's description (Telegram's Bot API)."""
 
     def __init__(self, account_id: str, settings: AccountSettings, store: AccountStore | None = None,
                  secrets: Secrets | None = None) -> None:
@@ -199,6 +209,16 @@ class Network(ABC):
     @classmethod
     def text_problem(cls, text: str) -> str | None:
         """Anything besides length that makes this network refuse ``text``."""
+        return None
+
+    @classmethod
+    def text_warning(cls, text: str) -> str | None:
+        """Something the network does to ``text`` that its author may not expect (it still posts)."""
+        return None
+
+    @classmethod
+    def media_text_limit(cls) -> int | None:
+        """The limit of a text posted with an image, where it differs from ``max_length`` (a caption)."""
         return None
 
     @classmethod

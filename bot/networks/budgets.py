@@ -38,6 +38,14 @@ PRESETS: dict[tuple[str, str | None], tuple[BudgetWindow, ...]] = {
     ("x", "basic"): (BudgetWindow(limit=100, per_seconds=24 * 3600),),
     ("bluesky", None): (BudgetWindow(limit=5000, per_seconds=3600, cost=3),
                         BudgetWindow(limit=35000, per_seconds=24 * 3600, cost=3)),
+    # Threads: 250 API-published posts per profile in a moving 24 hours (developers.facebook.com/docs/threads).
+    ("threads", None): (BudgetWindow(limit=250, per_seconds=24 * 3600),),
+    # Telegram: about 20 messages a minute to one group or channel (core.telegram.org/bots/faq, and
+    # python-telegram-bot's FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP); a 429 says how long to wait.
+    ("telegram", None): (BudgetWindow(limit=20, per_seconds=60),),
+    # Facebook Pages: Graph's Page-level throttling is not a published number; 25 posts an hour keeps clear of
+    # it and of the spam filters.
+    ("facebook", None): (BudgetWindow(limit=25, per_seconds=3600),),
 }
 
 

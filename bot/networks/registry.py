@@ -16,6 +16,9 @@ ADAPTERS: dict[str, str] = {
     "mastodon": "bot.networks.mastodon.adapter:MastodonNetwork",
     "x": "bot.networks.x.adapter:XNetwork",
     "bluesky": "bot.networks.bluesky.adapter:BlueskyNetwork",
+    "threads": "bot.networks.threads.adapter:ThreadsNetwork",
+    "telegram": "bot.networks.telegram.adapter:TelegramNetwork",
+    "facebook": "bot.networks.facebook.adapter:FacebookNetwork",
 }
 
 

@@ -1,8 +1,9 @@
 """The share kit's content: the campaign's current call to action (or, once closed, its closing message) in
 each language, rendered for each network by the campaign's own templates, with the one-click links.
 
-The campaign's link in a shared text is replaced by a short link (/s/CODE, bot/web/share.py) that counts the
-click and redirects to the campaign's link with ``?source=<network>``.
+The campaign's link in a shared text is replaced by a short link (/s/CODE, bot/web/public.py) that counts the
+click and redirects to the campaign's link with ``?source=<network>``. The letter to the target (its text and
+where it goes) comes from bot/queries/letters.py.
 """
 
 from __future__ import annotations
@@ -20,13 +21,30 @@ from bot.campaigns.templates import TemplateError, render
 from bot.errors import NotFound
 from bot.networks.registry import network_class
 from bot.queries.deps import Reads
+from bot.queries.letters import LetterKit, letter_kit
 from bot.reach.links import ensure_code
 from bot.states import CampaignState, Kind, Status
 from bot.store.models import CampaignRow, DeliveryRow
 
-KIT_NETWORKS = ("x", "mastodon", "bluesky")
-NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
-INTENTS = {"x": "https://x.com/intent/post?text=", "bluesky": "https://bsky.app/intent/compose?text="}
+KIT_NETWORKS = ("x", "mastodon", "bluesky", "threads", "whatsapp", "telegram", "facebook", "linkedin")
+"""Every share button, in the order the kit shows them."""
+NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "threads": "Threads", "whatsapp": "WhatsApp",
+                 "telegram": "Telegram", "facebook": "Facebook", "linkedin": "LinkedIn"}
+INTENTS = {
+    "x": "https://x.com/intent/post?text={text}",
+    "bluesky": "https://bsky.app/intent/compose?text={text}",
+    # developers.facebook.com/documentation/threads/threads-web-intents
+    "threads": "https://www.threads.com/intent/post?text={text}",
+    # WhatsApp's click to chat without a number: the supporter picks the chat; the link goes inside the text.
+    "whatsapp": "https://wa.me/?text={text}",
+    # core.telegram.org/widgets/share: the link, and the text shown with it (the link is not repeated in it).
+    "telegram": "https://t.me/share/url?url={url}&text={text_without_url}",
+    # Facebook and LinkedIn share a link only (its page's preview card): the text is there to copy.
+    "facebook": "https://www.facebook.com/sharer/sharer.php?u={url}",
+    "linkedin": "https://www.linkedin.com/sharing/share-offsite/?url={url}",
+}
+SHARE_ONLY_LIMITS = {"whatsapp": 65_536, "linkedin": 3_000}
+"""Networks the organisation does not post to (no adapter): a message's limit, in characters."""
 MASTODON_SHARE_PATH = "/share?text="
 """Mastodon's share page, on the supporter's own instance (https://HOST/share?text=...)."""
 
@@ -44,9 +62,11 @@ class ShareText:
     length: int = 0
     limit: int = 0
     intent: str | None = None
-    """The full one-click URL (X, Bluesky); Mastodon's is mastodon_path after the supporter's instance."""
+    """The full one-click URL; Mastodon's is mastodon_path after the supporter's instance."""
     mastodon_path: str | None = None
     problem: str | None = None
+    note: str | None = None
+    """What the network does to the text unasked (Threads' one topic tag), or that only the link is shared."""
 
 
 @dataclass
@@ -54,6 +74,7 @@ class LanguageKit:
     language: str
     texts: list[ShareText] = field(default_factory=list)
     closing: str | None = None
+    letter: LetterKit | None = None
 
 
 @dataclass
@@ -87,9 +108,18 @@ def current_variant(session: Session, campaign: LoadedCampaign) -> Message:
     return variants[variant % len(variants)] if variant is not None else variants[0]
 
 
+def measure(network: str, text: str) -> tuple[int, int, str | None, str | None]:
+    """(length, limit, problem, note) as the network counts and judges the text."""
+    if network in SHARE_ONLY_LIMITS:
+        return len(text), SHARE_ONLY_LIMITS[network], None, None
+    cls = network_class(network)
+    return cls.measure(text), cls.max_length, cls.text_problem(text), cls.text_warning(text)
+
+
 def share_text(campaign: LoadedCampaign, message: Message, language: str, network: str, short_link: str | None,
-               now: datetime) -> ShareText:
-    """The text for one network, its length as that network counts it, and the one-click link when it fits."""
+               now: datetime, page_url: str = "") -> ShareText:
+    """The text for one network, its length as that network counts it, and the one-click link when it fits.
+    ``page_url``: what Telegram, Facebook and LinkedIn share when the campaign has no link (the kit itself)."""
     model = campaign.model
     if short_link and model.link:
         model = model.model_copy(update={"link": short_link})
@@ -99,9 +129,7 @@ def share_text(campaign: LoadedCampaign, message: Message, language: str, networ
     except TemplateError as exc:
         out.problem = f"not available: {exc}"
         return out
-    cls = network_class(network)
-    out.length, out.limit = cls.measure(out.text), cls.max_length
-    problem = cls.text_problem(out.text)
+    out.length, out.limit, problem, out.note = measure(network, out.text)
     if out.length > out.limit:
         out.problem = f"too long for {out.name} ({out.length}/{out.limit}): shorten it before posting"
     elif problem:
@@ -109,13 +137,19 @@ def share_text(campaign: LoadedCampaign, message: Message, language: str, networ
     elif network == "mastodon":
         out.mastodon_path = MASTODON_SHARE_PATH + encoded(out.text)
     else:
-        out.intent = INTENTS[network] + encoded(out.text)
+        url = short_link if short_link and model.link else page_url
+        without = " ".join(out.text.replace(url, " ").split()) if url else out.text
+        out.intent = INTENTS[network].format(text=encoded(out.text), url=encoded(url),
+                                             text_without_url=encoded(without))
+        if network in ("facebook", "linkedin"):
+            out.note = f"{out.name} shares the link only: copy the text to post it with the link"
     return out
 
 
 def build_kit(app: Reads, campaign_id: str, base_url: str) -> Kit:
     """The kit for a campaign; ``base_url`` is the web app's public address (for the short links)."""
     now = app.clock.now()
+    base = base_url.rstrip("/")
     with app.sessions.begin() as session:
         row, campaign = loaded_campaign(session, campaign_id)
         kit = Kit(campaign_id, row.title, row.state, row.outcome, [])
@@ -135,6 +169,8 @@ def build_kit(app: Reads, campaign_id: str, base_url: str) -> Kit:
             for network in KIT_NETWORKS:
                 short = None
                 if campaign.model.link:
-                    short = f"{base_url.rstrip('/')}/s/{ensure_code(session, campaign_id, language, network)}"
-                lang.texts.append(share_text(campaign, message, language, network, short, now))
+                    short = f"{base}/s/{ensure_code(session, campaign_id, language, network)}"
+                lang.texts.append(share_text(campaign, message, language, network, short, now,
+                                             f"{base}/c/{campaign_id}"))
+            lang.letter = letter_kit(session, campaign, language, base, now)
     return kit

@@ -14,8 +14,9 @@ from sqlalchemy import Connection, String, cast, func, literal, select
 
 from bot.clock import as_utc
 from bot.errors import NotFound
+from bot.networks.registry import Capability, kinds_that
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, stamp
-from bot.reach.clicks import clicks_for
+from bot.reach.clicks import LETTER, clicks_for
 from bot.reach.tables import READERS, RESPONSES, SNAPSHOTS
 from bot.states import Action, Status
 
@@ -25,7 +26,9 @@ COUNTS = ("boosts", "likes", "replies", "quotes")
 FIELDS = ("posts", *COUNTS, "supporter_boosts", "share_clicks", "target_responses")
 MAX_POINTS = 300
 """The most moments the series keeps (a reading of every post is one moment; the chart needs no more)."""
-CSV_COLUMNS = ("campaign", "level", "network", "account", "delivery_id", "at", "url", *FIELDS)
+CSV_COLUMNS = ("campaign", "level", "network", "account", "delivery_id", "at", "url", *FIELDS, "letters")
+"""A campaign's row counts its letters too; a "letter" row, one per way of sending (email, form, post), has its
+count in ``letters`` and the way in ``network``."""
 
 
 def _zero() -> dict[str, int]:
@@ -65,6 +68,7 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
         if post_id is not None:
             boosted[post_id] += 1
     clicks = clicks_for(conn, campaign_id)
+    letters = clicks_for(conn, campaign_id, LETTER)
     own_replies: dict[str, int] = defaultdict(int)  # the organisation's closing messages and updates under a post
     for parent, n in conn.execute(select(D.in_reply_to, func.count()).where(
             D.campaign_id == campaign_id, D.status == Status.SENT, D.action == Action.POST,
@@ -91,16 +95,18 @@ def campaign_report(conn: Connection, campaign_id: str) -> dict[str, Any]:
     for a in answers:
         if a.delivery_id is None:
             networks[a.network]["target_responses"] += 1
-    totals = _zero()
+    totals: dict[str, int] = _zero()
     for values in networks.values():
         _add(totals, values)
+    totals["letters"] = sum(letters.values())
     return {"campaign": campaign_id, "title": row.title, "state": row.state, "totals": totals,
+            "letters": dict(sorted(letters.items())),
             "networks": {n: networks[n] for n in sorted(networks)}, "posts": posts,
             "over_time": over_time(history), "plain_mentions": plain,
             "responses": [{"id": a.id, "network": a.network, "account": a.account_id, "delivery_id": a.delivery_id,
                            "author": a.author, "kind": a.kind, "text": a.text, "url": a.url,
                            "received_at": stamp(as_utc(a.received_at))} for a in answers],
-            "unavailable": _unavailable(conn, {d.account_id for d in sent})}
+            "unavailable": _unavailable(conn, {d.account_id for d in sent}) | _unread(sent)}
 
 
 def _others(replies: int | None, own: int) -> int | None:
@@ -145,6 +151,12 @@ def _unavailable(conn: Connection, accounts: set[str]) -> dict[str, str]:
     return {r.account_id: r.unavailable for r in rows}
 
 
+def _unread(sent: Iterable[Any]) -> dict[str, str]:
+    """Accounts on a network whose API gives no counts at all (Telegram's Bot API)."""
+    readers = set(kinds_that(Capability.READ)) | {"console"}
+    return {d.account_id: f"not available ({d.network}'s API gives none)" for d in sent if d.network not in readers}
+
+
 def report(conn: Connection, campaign: str | None = None) -> list[dict[str, Any]]:
     ids = [campaign] if campaign else list(conn.scalars(select(CAMPAIGNS.c.id).order_by(CAMPAIGNS.c.id)))
     return [campaign_report(conn, cid) for cid in ids]
@@ -158,6 +170,8 @@ def rows(reports: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(base | {"level": "campaign"} | r["totals"])
         for network, values in r["networks"].items():
             out.append(base | {"level": "network", "network": network} | values)
+        for source, count in r["letters"].items():
+            out.append(base | {"level": "letter", "network": source, "letters": count})
         for p in r["posts"]:
             out.append(base | {"level": "post", "network": p["network"], "account": p["account"],
                                "delivery_id": p["delivery_id"], "at": p["sent_at"], "url": p["url"] or ""}
@@ -172,6 +186,8 @@ def summary_line(r: dict[str, Any]) -> str:
     t = r["totals"]
     line = (f"{t['posts']} posts · {t['boosts']} boosts · {t['likes']} likes · {t['replies']} replies · "
             f"{t['quotes']} quotes · {t['supporter_boosts']} supporters' boosts · {t['share_clicks']} clicks")
+    if t.get("letters"):
+        line += f" · {t['letters']} letters"
     if r["responses"]:
         line += f" · the target answered {len(r['responses'])}×"
     return line

@@ -29,9 +29,14 @@ READ_BUDGETS: dict[str, tuple[int, int]] = {
     "mastodon": (60, 300),
     "bluesky": (300, 300),
     "x": (5, 900),
+    # Threads allows 4,800 calls a day per impression (at least 10); Facebook Pages 4,800 a day per engaged
+    # user: the mentions every 30 s and a few counts fit well inside.
+    "threads": (300, 3600),
+    "facebook": (300, 3600),
 }
-BATCH: dict[str, int] = {"mastodon": 20, "bluesky": 25, "x": 100}
-"""Posts per counts request (Mastodon's statuses index, Bluesky's getPosts, X's tweets lookup)."""
+BATCH: dict[str, int] = {"mastodon": 20, "bluesky": 25, "x": 100, "threads": 1, "facebook": 50}
+"""Posts per counts request (Mastodon's statuses index, Bluesky's getPosts, X's tweets lookup, Threads'
+insights of one post, Facebook's multiple-id read)."""
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,8 @@ class AccountStateRow(Base):
     misconfigured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What an adapter started and must resume after a crash (a Threads container, kept before publishing)."""
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -15,7 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import NotFound
 from bot.queries.kit import build_kit, loaded_campaign
+from bot.queries.letters import destination, written
+from bot.reach.clicks import LETTER
 from bot.reach.links import ShareLinkRow, count_click, with_source
+from bot.states import CampaignState
 from bot.supporters.crypto import SecretKeyError, cipher_from_env
 from bot.web.auth import PUBLIC, require
 from bot.web.feed import atom
@@ -25,9 +28,10 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 LINK_PREVIEWS = re.compile(
     r"bot\b|bot/|crawl|spider|preview|http\.rb|mastodon/|pleroma|akkoma|misskey|cardyb|facebookexternalhit|"
-    r"embedly|slack|discord|whatsapp|telegram", re.IGNORECASE)
+    r"embedly|slack|discord|whatsapp|telegram|meta-externalagent", re.IGNORECASE)
 """Servers fetching a link to show its card (each Mastodon instance a post reaches, Bluesky's card service,
-X's crawler): followed, but not counted as a person's click. The user agent is read, never stored."""
+X's, Facebook's, Threads', LinkedIn's, WhatsApp's and Telegram's crawlers): followed, but not counted as a
+person's click. The user agent is read, never stored."""
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:\d{1,5})?$")
 
 
@@ -110,16 +114,47 @@ def feed(request: Request, campaign_id: str) -> Response:
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
+@router.get("/c/{campaign_id}/letter/{language}")
+def printable_letter(request: Request, campaign_id: str, language: str) -> Response:
+    """The letter to print and post: the postal address and the text (where a "write" by post leads)."""
+    core = request.app.state.core
+    with core.sessions.begin() as session:
+        try:
+            row, campaign = loaded_campaign(session, campaign_id)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+    found = written(campaign, language, core.clock.now()) if row.state == CampaignState.ACTIVE else None
+    if found is None or not found[0].contact.postal:
+        return RedirectResponse(f"/c/{campaign_id}", status_code=303, headers=PRIVATE)
+    to, text = found
+    direction = language_name(language)[1]
+    return public_page(request, "letter.html", {"title": row.title, "campaign_id": campaign_id, "to": to,
+                                                "letter": text, "language": language, "direction": direction})
+
+
 @router.get("/s/{code}")
 def short_link(request: Request, code: str) -> Response:
-    """Count the click (campaign, language, network, day: nothing about the person) and redirect."""
+    """Count the click (campaign, kind, language, network, day: nothing about the person) and redirect: a share
+    to the campaign's link with its source; a letter's "write" on to the e-mail, the form or the printable letter
+    while the campaign is active (after it, to the kit and its thanks, uncounted)."""
     core = request.app.state.core
     person = not LINK_PREVIEWS.search(request.headers.get("user-agent", ""))
     with core.sessions.begin() as session:
-        link = count_click(session, code, core.clock.now().date()) if person else session.get(ShareLinkRow, code)
+        link = session.get(ShareLinkRow, code)
         if link is None:
             return not_found(request, "This share link is not known: it may be mistyped.")
-        _row, campaign = loaded_campaign(session, link.campaign_id)
-        target = (with_source(campaign.model.link, link.network) if campaign.model.link
-                  else f"/c/{link.campaign_id}")
+        row, campaign = loaded_campaign(session, link.campaign_id)
+        kit = f"/c/{link.campaign_id}"
+        if link.kind == LETTER:
+            target = (destination(campaign, link.language, link.network, public_base(request), core.clock.now())
+                      if row.state == CampaignState.ACTIVE else None)
+            if target is None:
+                return RedirectResponse(kit, status_code=302, headers=PRIVATE)
+        elif campaign.model.link:
+            share = core.config.share
+            target = with_source(campaign.model.link, link.network, share.params(link.network, link.campaign_id))
+        else:
+            target = kit
+        if person:
+            count_click(session, link, core.clock.now().date())
     return RedirectResponse(target, status_code=302, headers=PRIVATE)

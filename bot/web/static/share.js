@@ -1,4 +1,4 @@
-// campaign-bot share kit: remembers the supporter's Mastodon server in this browser, and copies texts.
+// campaign-bot share kit: remembers the supporter's Mastodon server in this browser, and copies texts and letters.
 // Every button works without this file (the Mastodon form goes through the server instead).
 (function () {
   var KEY = "campaign-bot.mastodon-instance";
@@ -26,9 +26,10 @@
     if (!input.value) { input.value = stored(); }
   });
   document.querySelectorAll("button.copy").forEach(function (button) {
+    var label = button.textContent;
     button.addEventListener("click", function () {
       var area = document.getElementById(button.getAttribute("data-copy"));
-      var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy text"; }, 2000); };
+      var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = label; }, 2000); };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(area.value).then(done, function () { area.select(); });
       } else {
