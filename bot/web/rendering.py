@@ -17,6 +17,10 @@ from bot.campaigns import characters
 from bot.web.auth import csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Every string a page shows is written {{ _("...") }} (or {% trans %}); until a request's own translations are
+# installed, the null translations give the English text back.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def web_address(value: object) -> str | None:
