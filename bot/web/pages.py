@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.actions import accounts, campaigns, emergency, posts
-from bot.actions.base import Actor, Approvals
+from bot.actions.base import Actor, Approvals, Result
 from bot.actions.errors import ActionError, NotFound
 from bot.actions.times import parse_time
 from bot.queries import attention, reports
@@ -20,6 +20,7 @@ from bot.reach import views as reach_views
 from bot.states import Role, Status
 from bot.web.auth import CSRF, require
 from bot.web.rendering import field_errors, flash, render
+from bot.web.times import local_text
 
 router = APIRouter(include_in_schema=False)
 Organiser = Annotated[Actor, Depends(require(Role.ORGANISER))]
@@ -119,6 +120,8 @@ def queue(request: Request, campaign: str, who: Organiser, text: Annotated[str, 
     except ActionError as exc:
         return _campaign_page(request, campaign, form, field_errors(exc, QUEUE_FIELDS, "text"), 400)
     first = views.latest_queued(core, campaign, who.name)
+    if "at" in result.params:  # the time as every page shows it, not the ISO the CLI prints
+        result = Result(result.changed, result.code, {**result.params, "at": local_text(when, data["zone"])})
     if first is None:
         flash(request, result.message)
         return _back(request, f"/campaigns/{campaign}#timeline")
