@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.actions.base import Approvals
+from bot.clock import FakeClock
 from bot.networks.base import PermanentError
 from bot.worker.dispatch import Dispatcher
 from bot.worker.plan import plan
@@ -37,7 +38,7 @@ def no_raw_times(page: Any) -> None:
     assert not re.search(r"\d\d:\d\d:\d\d\.\d+", text), text
 
 
-def a_bad_day(web: Web) -> tuple[int, int]:
+def a_bad_day(web: Web, clock: FakeClock) -> tuple[int, int]:
     """A post that failed and posts that were missed (the worker was down past their grace), as the dispatcher
     leaves them. Returns (the failed post's id, the first missed post's id)."""
     core = web.core
@@ -47,7 +48,7 @@ def a_bad_day(web: Web) -> tuple[int, int]:
     core.network("a1").fail_next(PermanentError("422 Validation failed: the account is suspended"))  # type: ignore[attr-defined]
     Dispatcher(core).run_once()
     [failed] = [d for d in deliveries(core, kind="queued") if d.status == "failed"]
-    core.clock.advance(timedelta(hours=8))  # down from 08:00 to 16:00 in Lima: the 09:00 posts are missed
+    clock.advance(timedelta(hours=8))  # down from 08:00 to 16:00 in Lima: the 09:00 posts are missed
     Dispatcher(core).run_once()
     missed = deliveries(core, status="missed")
     assert missed
@@ -55,9 +56,9 @@ def a_bad_day(web: Web) -> tuple[int, int]:
 
 
 def test_staff_find_and_settle_a_missed_post_a_failed_one_and_an_invalid_file_from_the_dashboard(
-        web: Web, browser_page: Any, campaigns_dir: Any) -> None:
+        web: Web, browser_page: Any, campaigns_dir: Any, clock: FakeClock) -> None:
     page = browser_page
-    failed, missed = a_bad_day(web)
+    failed, missed = a_bad_day(web, clock)
     (campaigns_dir / "test.toml").write_text(campaign_toml(extra="colour = 'red'"), encoding="utf-8")
     plan(web.core)  # the worker finds the edited file invalid: the last good version runs on
     sign_in(page, "staff")
