@@ -17,7 +17,7 @@ from bot.worker.dispatch import Dispatcher
 from bot.worker.plan import plan
 from tests import staff as lifecycle
 from tests.conftest import beat, campaign_toml, deliveries
-from tests.test_web_browser import browser_page, server, shot, sign_in, sign_out  # noqa: F401 - fixtures
+from tests.test_web_browser import ARTEFACTS, browser_page, server, shot, sign_in, sign_out  # noqa: F401 - fixtures
 from tests.web_fixtures import Web, web  # noqa: F401 - the fixture
 
 __all__ = ["browser_page", "server", "web"]
@@ -199,6 +199,8 @@ def test_the_close_preview_and_the_campaign_page_fit_a_phone(web: Web, browser_p
     no_raw_times(page)
     height = page.evaluate("document.scrollingElement.scrollHeight")
     shot(page, "campaign-phone-paged")
+    page.locator("#timeline").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTEFACTS / "campaign-phone-timeline.png"))  # one screen, to read
     assert height < 14000, height
     page.set_viewport_size(DESKTOP)
     shot(page, "campaign-desktop")
