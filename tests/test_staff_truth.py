@@ -91,7 +91,7 @@ def test_planned_posts_read_held_during_the_emergency_stop_and_the_deadline_coun
     plan(web.core)
     client = web.client("staff")
     page = client.get("/campaigns/test").text
-    assert 'id="deadline"' in page and "Thu 3 Dec, 00:00 UTC-05" in page
+    assert 'id="deadline"' in page and "the end of Wed 2 Dec" in page and "Thu 3 Dec, 00:00 UTC-05" in page
     assert '<span class="badge planned">planned</span>' in page
     emergency.stop_everything(web.core, STAFF, "checking the figures")
     page = client.get("/campaigns/test").text

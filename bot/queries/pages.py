@@ -52,6 +52,11 @@ class TimelineFilter:
     size: int = PAGE_SIZE
 
 
+def _day_only(raw: object) -> str | None:
+    """A deadline given as a day (it ends with that day in the campaign's zone), as YYYY-MM-DD."""
+    return raw if isinstance(raw, str) and len(raw) == 10 else None
+
+
 def _shown_status(d: DeliveryRow, held: bool) -> str:
     """What a person should read: a planned post is "held" while the emergency stop or a pause holds it, and a
     post cancelled by a rejection is "rejected"."""
@@ -111,6 +116,7 @@ def campaign(app: ReadsAccounts, campaign_id: str, view: TimelineFilter | None =
             "accounts": list(model_of(row.definition).get("accounts") or []),
             "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline,
             "act_by": iso(act_by), "deadline_passed": bool(act_by and act_by <= now),
+            "act_by_day": _day_only(model_of(row.definition).get("act_by")),
             "page": page, "pages": pages, "total": total,
             "filter": {"status": view.status or "", "account": view.account or "", "language": view.language or ""},
             "statuses": [str(s) for s in Status], "supporters": supporters}
@@ -172,6 +178,7 @@ def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
             st = states.get(account_id)
             windows = app.accounts.budget(account_id)
             left, _hold = remaining(session.connection(), account_id, windows, now) if windows else (None, None)
+            until = None
             if view is None:
                 state = "misconfigured: not in the config file"
             elif st is not None and st.disabled:
@@ -179,12 +186,12 @@ def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
             elif st is not None and st.misconfigured_reason:
                 state = f"misconfigured: {st.misconfigured_reason}"
             elif st is not None and st.rate_limited_until and st.rate_limited_until > now:
-                state = f"rate limited until {st.rate_limited_until.isoformat(timespec='minutes')}"
+                state, until = "rate limited", iso(st.rate_limited_until)
             else:
                 state = "ok"
             handle = getattr(settings, "handle", None) or getattr(settings, "username", None) or account_id
             out.append({"account": account_id, "network": view.network if view else "?", "handle": str(handle),
-                        "state": state, "disabled": bool(st and st.disabled),
+                        "state": state, "until": until, "disabled": bool(st and st.disabled),
                         "budget": f"{max(windows[0].posts - left, 0)} used of {windows[0]}"
                         if windows and left is not None else "no budget"})
     return out

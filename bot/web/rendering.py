@@ -40,6 +40,7 @@ def web_address(value: object) -> str | None:
 templates.env.filters["web_address"] = web_address
 templates.env.filters["when"] = times.when_filter
 templates.env.filters["form_time"] = times.form_value
+templates.env.filters["day"] = times.day_filter
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,

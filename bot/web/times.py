@@ -7,11 +7,11 @@ Templates use the ``when`` filter: ``{{ d.due_at|when(zone) }}``, ``{{ d.due_at|
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -64,6 +64,18 @@ def relative_text(when: datetime, now: datetime, locale: str = "en", request: Re
     if abs(delta) < timedelta(minutes=1):
         return gettext(request, "now")
     return format_timedelta(delta, add_direction=True, threshold=1.5, locale=locale)
+
+
+@pass_context
+def day_filter(ctx: Any, value: str | None) -> str:
+    """A day as pages write it ("Wed 2 Dec")."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return ""
+    return format_date(day, "EEE d MMM", locale=str(ctx.get("locale") or "en"))
 
 
 def form_value(value: object, zone: str | None) -> str:
