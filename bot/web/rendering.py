@@ -11,12 +11,14 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from bot.actions.errors import ActionError
 from bot.campaigns import characters
 from bot.queries.attention import console_mode
 from bot.web import times
 from bot.web.auth import csrf_token
+from bot.web.i18n import N_, gettext
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # Every string a page shows is written {{ _("...") }} (or {% trans %}); until a request's own translations are
@@ -41,6 +43,22 @@ templates.env.filters["web_address"] = web_address
 templates.env.filters["when"] = times.when_filter
 templates.env.filters["form_time"] = times.form_value
 templates.env.filters["day"] = times.day_filter
+
+WORDS = {w.replace(" ", "_"): w for w in (
+    N_("planned"), N_("sending"), N_("sent"), N_("cancelled"), N_("failed"), N_("missed"), N_("unknown"),
+    N_("awaiting approval"), N_("held"), N_("rejected"), N_("active"), N_("paused"), N_("closed"),
+    N_("call to action"), N_("closing"), N_("update"), N_("queued"), N_("success"), N_("no further action"))}
+"""The words of state (bot/states.py) as pages show them, each translatable."""
+
+
+@pass_context
+def word(ctx: Any, value: object) -> str:
+    """A state's word (``planned``, ``awaiting_approval``) in the page's language."""
+    text = str(value)
+    return gettext(ctx.get("request"), WORDS[text]) if text in WORDS else text.replace("_", " ")
+
+
+templates.env.filters["word"] = word
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
