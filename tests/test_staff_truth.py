@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.actions import emergency, posts
 from bot.clock import FakeClock
-from bot.queries import attention
+from bot.queries import attention, reports
 from bot.states import Status
 from bot.web.times import local_text, relative_text
 from bot.worker.dispatch import Dispatcher
@@ -135,3 +135,18 @@ def test_a_rejection_keeps_its_reason_for_the_organiser_on_the_campaign_page(web
     page = organiser.get("/campaigns/test").text
     assert 'id="rejected"' in page and "the figure is old" in page
     assert '<span class="badge rejected">rejected</span>' in page
+
+
+def test_status_on_the_cli_and_the_api_names_an_invalid_campaign_file(make_app, campaigns_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    write_campaign(campaigns_dir)
+    app = make_app()
+    plan(app)
+    (campaigns_dir / "test.toml").write_text(campaign_toml(extra="colour = 'red'"), encoding="utf-8")
+    plan(app)
+    out = CliRunner().invoke(cli, ["status"], catch_exceptions=False).stdout
+    assert "INVALID FILE" in out and "test.toml (the last good version runs on)" in out and "colour" in out
+    assert reports.status(app)["invalid_files"][0]["campaign"] == "test"

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.queries.deps import ReadsAccounts
-from bot.queries.previews import iso
-from bot.queries.reports import delivery_dict
+from bot.queries.reports import delivery_dict, file_problems
 from bot.states import Action, ErrorKind, Status
-from bot.store.models import CampaignRow, DeliveryRow, FileProblemRow
+from bot.store.models import CampaignRow, DeliveryRow
+
+__all__ = ["console_mode", "file_problems", "unsettled_posts"]
 
 SETTLED_BY_A_PERSON = (Status.UNKNOWN, Status.FAILED, Status.MISSED)
 LIMIT = 100
@@ -34,15 +35,6 @@ def unsettled_posts(app: ReadsAccounts, limit: int = LIMIT) -> list[dict[str, An
                                                          DeliveryRow.error_kind.is_distinct_from(ErrorKind.RESOLVED))
                                .order_by(DeliveryRow.due_at, DeliveryRow.id).limit(limit))
         return [delivery_dict(d, zones.get(d.campaign_id, "UTC")) for d in rows]
-
-
-def file_problems(app: ReadsAccounts) -> list[dict[str, Any]]:
-    """Campaign files the worker could not load, as it last found them. The last good version (if any) runs on."""
-    with app.sessions() as session:
-        known = set(session.scalars(select(CampaignRow.id)))
-        return [{"campaign": r.campaign_id, "path": r.path, "problems": list(r.problems), "since": iso(r.since),
-                 "checked_at": iso(r.checked_at), "running_last_good": r.campaign_id in known}
-                for r in session.scalars(select(FileProblemRow).order_by(FileProblemRow.campaign_id))]
 
 
 def console_mode(app: ReadsAccounts) -> dict[str, Any]:

@@ -67,6 +67,8 @@ class StatusOut(BaseModel):
     worker: dict[str, Any]
     """{"alive": bool, "message": str}: whether a worker's heartbeat is fresh."""
     now: str
+    invalid_files: list[dict[str, Any]] = []
+    """Campaign files that do not load (path, problems, since, running_last_good)."""
     alerts_failing: list[dict[str, Any]] = []
     """Alert destinations that keep failing: destination, waiting, failed, error, last_attempt_at."""
 
