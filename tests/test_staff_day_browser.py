@@ -139,6 +139,7 @@ def test_an_organiser_reads_why_staff_rejected_their_post(web: Web, browser_page
     row = page.locator("table.timeline tr", has_text="The minister promised").first
     row.get_by_text("Reject…").click()
     row.get_by_label("Why?").fill("no decision was promised: check the statement")
+    shot(page, "staff-row-reject")
     row.get_by_role("button", name="Reject request").click()
     page.locator(".banner.here").filter(has_text="rejected the post queued by organiser").wait_for()
     sign_out(page)
