@@ -50,7 +50,7 @@ def dashboard(request: Request, who: Organiser) -> Response:
     return render(request, "dashboard.html", {
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": attention.unsettled_posts(core),
-        "files": attention.file_problems(core), "bad_accounts": disabled,
+        "files": data["invalid_files"], "bad_accounts": disabled,
         "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"],
         "approvals": pending(core), "reach_lines": reach_views.dashboard_lines(core),
         "zones": {c["id"]: c["timezone"] for c in data["campaigns"]}}, anchors=DASHBOARD_ANCHORS)
