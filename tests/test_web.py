@@ -201,16 +201,26 @@ def test_the_queue_form_offers_the_campaigns_languages_and_accounts_in_its_zone(
     assert '<option value="a2"' in page and "America/Lima" in page
 
 
-def test_the_timeline_shows_the_next_posts_and_links_to_the_rest(web: Web) -> None:
+def test_the_timeline_is_paged_and_filtered_by_status_account_and_language(web: Web) -> None:
+    from bot.queries.pages import PAGE_SIZE
     from bot.worker.plan import plan
 
     plan(web.core)
     client = web.client("organiser")
     page = client.get("/campaigns/test").text
-    planned = len([d for d in deliveries(web.core) if d.status == "planned"])
-    assert page.count('<span class="badge planned">') == 30
-    assert f"Show {planned - 30} more planned post(s)" in page
-    assert client.get("/campaigns/test", params={"all": "1"}).text.count('<span class="badge planned">') == planned
+    planned = [d for d in deliveries(web.core) if d.status == "planned"]
+    assert len(planned) > PAGE_SIZE
+    assert page.count('<span class="badge planned">') == PAGE_SIZE
+    pages = -(-len(planned) // PAGE_SIZE)
+    assert f"Page 1 of {pages} ({len(planned)} posts)" in page and 'rel="next"' in page
+    last = client.get("/campaigns/test", params={"page": str(pages)}).text
+    assert last.count('<span class="badge planned">') == len(planned) - PAGE_SIZE * (pages - 1)
+    only_a1 = client.get("/campaigns/test", params={"account": "a1", "language": "es", "page": "1"}).text
+    wanted = [d for d in planned if d.account_id == "a1" and d.language == "es"]
+    assert only_a1.count('<span class="badge planned">') == min(len(wanted), PAGE_SIZE)
+    assert client.get("/campaigns/test", params={"status": "sent"}).text.count('class="badge sent"') == 0
+    focus = planned[-1].id  # a post far down the timeline: its page is shown
+    assert f'id="d{focus}"' in client.get("/campaigns/test", params={"focus": str(focus)}).text
 
 
 def test_an_admin_adds_a_person_and_a_short_password_is_explained_next_to_its_field(web: Web) -> None:

@@ -155,7 +155,7 @@ def test_an_organiser_queues_a_post_and_sees_it_in_the_timeline(web: Web, browse
     assert rows.count() == 2
     shot(page, "campaign-timeline")
     page.set_viewport_size({"width": 390, "height": 844})  # on a phone each post is a card: nothing off screen
-    assert page.locator("#timeline-h + div").evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert page.locator("#timeline .overflow-auto").evaluate("e => e.scrollWidth <= e.clientWidth")
     cancel = page.get_by_role("button", name="Cancel post").first.bounding_box()
     assert cancel is not None and cancel["x"] + cancel["width"] <= 390
     shot(page, "campaign-timeline-phone")
@@ -206,8 +206,9 @@ def test_staff_close_a_campaign_through_the_confirmation_page(web: Web, browser_
 def test_staff_use_the_emergency_stop(web: Web, browser_page: Any) -> None:
     page = browser_page
     sign_in(page, "staff")
+    page.get_by_text("Stop everything…").click()  # a confirmation step: one click stops nothing
     page.get_by_label("Why?").fill("the case changed overnight")
-    page.get_by_role("button", name="Stop everything").click()
+    page.get_by_role("button", name="Yes, stop every post now").click()
     page.get_by_role("alert").filter(has_text="the case changed overnight").wait_for()
     assert page.get_by_text("Emergency stop: nothing is posted.").count() == 1
     shot(page, "emergency-stop")

@@ -55,6 +55,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/metrics"): "public",
     ("GET", "/api/status"): "organiser",
+    ("GET", "/api/attention"): "organiser",
+    ("POST", "/api/deliveries/{delivery_id}/resolve"): "staff",
     ("GET", "/api/campaigns/{campaign}"): "organiser",
     ("POST", "/api/campaigns/{campaign}/queue"): "organiser",
     ("POST", "/api/campaigns/{campaign}/measure"): "organiser",

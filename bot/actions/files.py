@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from bot.accounts.directory import AccountLookup
 from bot.actions.base import FILE_ACTOR, Context, action
 from bot.actions.campaigns import close_in, set_state_in
-from bot.campaigns.loader import LoadedCampaign, LoadResult
+from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
 from bot.states import Audit, CampaignState, Outcome
 from bot.store import audit
-from bot.store.models import CampaignRow
+from bot.store.models import CampaignRow, FileProblemRow
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,30 @@ def _apply_file_status(session: Session, accounts: AccountLookup, row: CampaignR
         set_state_in(session, row, Audit.REOPEN, now, by, "status set to active in the file")
 
 
+def _problem_line(issue: Issue, path: str) -> str:
+    where = issue.file[len(path):].lstrip(":") if issue.file.startswith(path) else ""
+    place = ", ".join(p for p in (f"line {where}" if where else "", issue.field) if p)
+    return f"{place}: {issue.message}" if place else issue.message
+
+
+def _record_problems(session: Session, result: LoadResult, now: datetime) -> None:
+    """Keep what is wrong with each file that did not load where the web app reads it; forget a file once it
+    loads again (or is gone)."""
+    known = {r.campaign_id: r for r in session.scalars(select(FileProblemRow))}
+    for cid, gone in known.items():
+        if cid not in result.problems:
+            session.delete(gone)
+    for cid, (path, issues) in result.problems.items():
+        lines = [_problem_line(i, path) for i in issues] or ["the file did not load"]
+        row = known.get(cid)
+        if row is None:
+            session.add(FileProblemRow(campaign_id=cid, path=path, problems=lines, since=now, checked_at=now))
+            continue
+        if row.problems != lines or row.path != path:
+            row.problems, row.path, row.since = lines, path, now
+        row.checked_at = now
+
+
 @action
 def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
     """Store each valid file's definition; return every campaign the database knows, the last good version for
@@ -48,6 +72,7 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
     effective: dict[str, LoadedCampaign] = {}
     by = FILE_ACTOR.name
     with ctx.sessions.begin() as session:
+        _record_problems(session, result, now)
         rows = {r.id: r for r in session.scalars(select(CampaignRow))}
         for cid, loaded in result.campaigns.items():
             digest = loaded.definition_hash()

@@ -28,6 +28,9 @@ from bot.states import UNSENT, ApprovalKind, Audit, CampaignState, ErrorKind, Ki
 from bot.store import audit
 from bot.store.access import ApprovalRow
 
+SETTLEABLE = (Status.UNKNOWN, Status.FAILED, Status.MISSED)
+"""What waits for a person to say what happened (bot/queries/attention.py lists them)."""
+
 
 def _render(ctx: Context, loaded: LoadedCampaign, text: str, language: str, accounts: list[str], key: str,
             due_at: datetime, now: datetime, queued_by: str | None) -> list[NewDelivery]:
@@ -175,8 +178,8 @@ def cancel(ctx: Context, actor: Actor, delivery_id: int, note: str | None = None
 @action
 def resolve(ctx: Context, actor: Actor, delivery_id: int, *, sent_url: str | None = None,
             resend: bool = False) -> Result:
-    """A person settles a delivery whose outcome was unknown (or that failed) after checking the account:
-    it was sent (at ``sent_url``), send it again (``resend``), or neither: cancel it."""
+    """A person settles a delivery whose outcome was unknown (or that failed, or was missed) after checking the
+    account: it was sent (at ``sent_url``), send it again now (``resend``), or neither: cancel it."""
     actor.require(Role.STAFF)
     if sent_url is not None and not sent_url.strip().startswith(("http://", "https://")):
         raise ActionError("needs_url", "url")
@@ -185,7 +188,7 @@ def resolve(ctx: Context, actor: Actor, delivery_id: int, *, sent_url: str | Non
         d = staff.one(session.connection(), delivery_id)
         if d is None:
             raise NotFound("no_delivery", "delivery", delivery=delivery_id)
-        if d.status not in (Status.UNKNOWN, Status.FAILED):
+        if d.status not in SETTLEABLE:
             raise ActionError("not_settleable", delivery=delivery_id, status=d.status)
         if resend and d.kind != Kind.CLOSING and campaign_row(session, d.campaign_id).state == CampaignState.CLOSED:
             raise ActionError("closed_no_resend", campaign=d.campaign_id)

@@ -76,6 +76,8 @@ class LoadResult:
     issues: list[Issue] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     """Ids of campaign files that exist but did not load."""
+    problems: dict[str, tuple[str, list[Issue]]] = field(default_factory=dict)
+    """Per campaign file that did not load: its path and its errors."""
 
     @property
     def errors(self) -> list[Issue]:

@@ -269,6 +269,7 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
         result.issues.extend(issues)
         if loaded is None or any(i.severity == "error" for i in issues):
             result.failed.add(path.stem)
+            result.problems[path.stem] = (str(path), [i for i in issues if i.severity == "error"])
         else:
             result.campaigns[loaded.id] = loaded
     if budgets:

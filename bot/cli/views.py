@@ -109,6 +109,9 @@ def status_cmd(ctx: click.Context, config_path: str | None, as_json: bool) -> No
             left = human_duration(datetime.fromisoformat(a["rate_limited_until"]) - now)
             echo(f"account {a['account']} rate limited for {left} more")
     alert_failures(data["alerts_failing"])
+    for f in data["invalid_files"]:
+        runs = "the last good version runs on" if f["running_last_good"] else "not running"
+        echo(f"INVALID FILE {f['path']} ({runs}): {'; '.join(f['problems'])}", fg="red")
     for d in data["needs_attention"]:
         echo(f"needs a person: delivery {d['id']} ({d['campaign']}, {d['account']}): {d['error']}", fg="yellow")
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
-import subprocess  # runs this program itself (run --web), never a command from input  # nosec B404
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +17,7 @@ from bot.actions import people
 from bot.bootstrap import App, bootstrap
 from bot.cli.base import actor, by_option, friendly, load, sync
 from bot.cli.base import config_option as _config_option
+from bot.cli.supervise import supervise, watch_parent
 from bot.errors import UserError
 from bot.queries.people import list_users
 from bot.states import Role
@@ -60,6 +58,7 @@ def web(ctx: click.Context, config_path: str | None, host: str, port: int, behin
     from bot.supporters.accounts import check_key
     from bot.web.app import create_app
 
+    watch_parent()
     options = server_options(host, port, behind_https, forwarded_allow_ips)
     core = _core(ctx, config_path, dry_run)
     check_key(core.sessions)  # supporters' tokens are stored: the key must be set (one line if not)
@@ -91,34 +90,16 @@ def server_options(host: str, port: int, behind_https: bool, forwarded_allow_ips
 
 
 def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
-    """The worker and the web app as two child processes; Ctrl-C (or SIGTERM) stops both."""
+    """The worker and the web app as two child processes; Ctrl-C or SIGTERM stops both, and so does this
+    process's death (bot/cli/supervise.py)."""
     base = [sys.executable, "-m", "bot"] + (["--config", config_path] if config_path else [])
     worker = base + ["run"] + (["--dry-run"] if dry_run else [])
     webapp = base + ["web", "--port", str(port)] + (["--dry-run"] if dry_run else [])
-    children = [subprocess.Popen(worker), subprocess.Popen(webapp)]  # sys.executable -m bot, no shell  # nosec B603
-    click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
 
-    def _terminate(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+    def started() -> None:
+        click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
 
-    signal.signal(signal.SIGTERM, _terminate)
-    status = 0
-    try:
-        while all(c.poll() is None for c in children):
-            time.sleep(0.5)
-        status = next(c.returncode for c in children if c.returncode is not None)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    sys.exit(status)
+    sys.exit(supervise([worker, webapp], started))
 
 
 @_friendly
@@ -148,6 +129,7 @@ def add_web_option(run: click.Command) -> None:
     @functools.wraps(original)
     def callback(*args: Any, web: bool = False, web_port: int = 8000, **kwargs: Any) -> Any:
         if not web:
+            watch_parent()  # a child of `run --web` stops when it does
             return original(*args, **kwargs)
         return _prepare_and_run(click.get_current_context(), kwargs, web_port)
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.queries.deps import Reads
-from bot.states import ApprovalKind, Status
+from bot.queries.previews import iso
+from bot.states import ApprovalKind, Decision, Status
 from bot.store.access import ApprovalRow
 from bot.store.models import DeliveryRow
 
@@ -70,4 +71,27 @@ def pending(deps: Reads, campaign: str | None = None) -> list[PendingApproval]:
         out.append(PendingApproval(a.id, ApprovalKind.POST, a.campaign_id, a.requested_by, a.requested_at,
                                    rows[0].text, rows[0].due_at, tuple(dict.fromkeys(r.account_id for r in rows)),
                                    details.get("edit_of")))
+    return out
+
+
+def rejected(deps: Reads, campaign: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The campaign's rejected requests, newest first, with the reason a staff member gave and what was asked
+    (the post's text): the organiser who asked reads why on the campaign's page."""
+    with deps.sessions() as session:
+        requests = list(session.scalars(select(ApprovalRow).where(ApprovalRow.campaign_id == campaign,
+                                                                  ApprovalRow.decision == Decision.REJECTED)
+                                        .order_by(ApprovalRow.decided_at.desc(), ApprovalRow.id.desc())
+                                        .limit(limit)))
+        texts: dict[int, DeliveryRow] = {}
+        ids = [a.id for a in requests if a.kind == ApprovalKind.POST]
+        if ids:
+            for d in session.scalars(select(DeliveryRow).where(DeliveryRow.approval_id.in_(ids))
+                                     .order_by(DeliveryRow.id.desc())):
+                texts[d.approval_id or 0] = d
+    out = []
+    for a in requests:
+        post = texts.get(a.id)
+        out.append({"id": a.id, "kind": str(a.kind), "requested_by": a.requested_by, "decided_by": a.decided_by,
+                    "decided_at": iso(a.decided_at), "reason": a.reason, "delivery": post.id if post else None,
+                    "text": post.text if post else str((a.details or {}).get("outcome", "")).replace("_", " ")})
     return out

@@ -3,21 +3,23 @@ account, the last sent posts, the accounts and the audit log. Plain dicts, like 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
+from bot.campaigns.deadlines import stored_deadline
 from bot.outbox.budgets import remaining
 from bot.queries.deps import ReadsAccounts
+from bot.queries.previews import iso
 from bot.queries.reports import delivery_dict
-from bot.states import UNSENT, Action, Status
-from bot.store.models import AccountStateRow, AuditRow, CampaignRow, DeliveryRow
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status
+from bot.store.models import AccountStateRow, AuditRow, CampaignRow, ControlRow, DeliveryRow
 from bot.supporters.report import campaign_supporters
 
-TIMELINE_LIMIT = 300
-UPCOMING = 30
+PAGE_SIZE = 25
 
 
 def model_of(definition: dict[str, Any]) -> dict[str, Any]:
@@ -36,35 +38,101 @@ def local(value: datetime | None, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
 
 
-def campaign(app: ReadsAccounts, campaign_id: str, upcoming: int | None = UPCOMING) -> dict[str, Any] | None:
-    """The campaign and its timeline: what happened (newest TIMELINE_LIMIT) and the next ``upcoming`` planned
-    posts (None: all of them)."""
+@dataclass(frozen=True)
+class TimelineFilter:
+    """Which of a campaign's posts the timeline shows, and which page of them (query parameters of the page)."""
+
+    status: str | None = None
+    account: str | None = None
+    language: str | None = None
+    page: int | None = None
+    """None: the page where the coming posts start (or the one holding ``focus``)."""
+    focus: int | None = None
+    """A delivery whose page is shown (after a person changed it)."""
+    size: int = PAGE_SIZE
+
+
+def _day_only(raw: object) -> str | None:
+    """A deadline given as a day (it ends with that day in the campaign's zone), as YYYY-MM-DD."""
+    return raw if isinstance(raw, str) and len(raw) == 10 else None
+
+
+def _shown_status(d: DeliveryRow, held: bool) -> str:
+    """What a person should read: a planned post is "held" while the emergency stop or a pause holds it, and a
+    post cancelled by a rejection is "rejected"."""
+    if d.status == Status.PLANNED and held:
+        return "held"
+    if d.status == Status.CANCELLED and d.error_kind == ErrorKind.REJECTED:
+        return "rejected"
+    return str(d.status)
+
+
+def campaign(app: ReadsAccounts, campaign_id: str, view: TimelineFilter | None = None) -> dict[str, Any] | None:
+    """The campaign, its deadline, and one page of its timeline in due order (filtered by status, account,
+    language): by default the page where the coming posts start."""
+    view = view or TimelineFilter()
     now = app.clock.now()
     with app.sessions() as session:
         row = session.get(CampaignRow, campaign_id)
         if row is None:
             return None
         zone = campaign_zone(row.definition)
-        ahead = (DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_(UNSENT),
-                 DeliveryRow.due_at > now, DeliveryRow.action == Action.POST)  # supporters' boosts: c["supporters"]
-        past = list(session.scalars(select(DeliveryRow).where(DeliveryRow.campaign_id == campaign_id,
-                                                              DeliveryRow.action == Action.POST, ~(and_(*ahead[:3])))
-                                    .order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc()).limit(TIMELINE_LIMIT)))
-        future = list(session.scalars(select(DeliveryRow).where(*ahead).order_by(DeliveryRow.due_at, DeliveryRow.id)
-                                      .limit(upcoming)))
-        planned_total = session.scalar(select(func.count()).select_from(DeliveryRow).where(*ahead)) or 0
+        where = [DeliveryRow.campaign_id == campaign_id, DeliveryRow.action == Action.POST]  # boosts: supporters
+        if view.status:
+            where.append(DeliveryRow.status == view.status)
+        if view.account:
+            where.append(DeliveryRow.account_id == view.account)
+        if view.language:
+            where.append(DeliveryRow.language == view.language)
+        total = session.scalar(select(func.count()).select_from(DeliveryRow).where(*where)) or 0
+        size = max(1, view.size)
+        pages = max(1, -(-total // size))
+        before = None
+        if view.page is None and view.focus is not None:
+            focus = session.get(DeliveryRow, view.focus)
+            if focus is not None and focus.campaign_id == campaign_id:
+                before = session.scalar(select(func.count()).select_from(DeliveryRow).where(
+                    *where, or_(DeliveryRow.due_at < focus.due_at,
+                                and_(DeliveryRow.due_at == focus.due_at, DeliveryRow.id < focus.id))))
+        if view.page is None and before is None:
+            before = session.scalar(select(func.count()).select_from(DeliveryRow).where(*where,
+                                                                                       DeliveryRow.due_at < now))
+        page = min(max(1, view.page if view.page is not None else (before or 0) // size + 1), pages)
+        rows = list(session.scalars(select(DeliveryRow).where(*where).order_by(DeliveryRow.due_at, DeliveryRow.id)
+                                    .offset((page - 1) * size).limit(size)))
+        control = session.get(ControlRow, 1)
         supporters = campaign_supporters(session, campaign_id)
+    held = bool(control and control.paused_all) or row.state == CampaignState.PAUSED
     timeline = []
-    for d in [*reversed(past), *future]:
-        item = delivery_dict(d)
+    for d in rows:
+        item = delivery_dict(d, zone)
         item["due_local"] = local(d.due_at, zone)
-        item["due_utc"] = d.due_at.isoformat(timespec="seconds")
+        item["approval_id"] = d.approval_id
+        item["shown_status"] = _shown_status(d, held)
         timeline.append(item)
+    act_by = stored_deadline(row.definition, zone)
     return {"id": row.id, "title": row.title, "state": row.state, "outcome": row.outcome, "zone": zone,
             "languages": list(model_of(row.definition).get("languages") or []),
             "accounts": list(model_of(row.definition).get("accounts") or []),
             "changed_by": row.state_changed_by, "note": row.state_note, "timeline": timeline,
-            "more_planned": planned_total - len(future), "supporters": supporters}
+            "act_by": iso(act_by), "deadline_passed": bool(act_by and act_by <= now),
+            "act_by_day": _day_only(model_of(row.definition).get("act_by")),
+            "page": page, "pages": pages, "total": total,
+            "filter": {"status": view.status or "", "account": view.account or "", "language": view.language or ""},
+            "statuses": [str(s) for s in Status], "supporters": supporters}
+
+
+def latest_queued(app: ReadsAccounts, campaign_id: str, by: str) -> int | None:
+    """The first row of the post ``by`` queued last in the campaign (the page shows the result beside it)."""
+    with app.sessions() as session:
+        key = session.scalar(select(DeliveryRow.plan_key).where(
+            DeliveryRow.campaign_id == campaign_id, DeliveryRow.kind == Kind.QUEUED, DeliveryRow.queued_by == by)
+            .order_by(DeliveryRow.id.desc()).limit(1))
+        if key is None:
+            return None
+        prefix = "|".join(key.split("|")[:3]) + "|"  # campaign|queued|uuid: one queue's rows, one per account
+        return session.scalar(select(func.min(DeliveryRow.id)).where(DeliveryRow.campaign_id == campaign_id,
+                                                                     DeliveryRow.plan_key.startswith(prefix)))
 
 
 def delivery(app: ReadsAccounts, delivery_id: int) -> dict[str, Any] | None:
@@ -84,8 +152,7 @@ def next_posts(app: ReadsAccounts) -> dict[str, list[dict[str, Any]]]:
                 .order_by(DeliveryRow.campaign_id, DeliveryRow.account_id))
         for cid, account, due in session.execute(stmt):
             zone = zones.get(cid, "UTC")
-            out.setdefault(cid, []).append({"account": account, "due_local": local(due, zone), "zone": zone,
-                                            "due_utc": due.isoformat(timespec="seconds")})
+            out.setdefault(cid, []).append({"account": account, "due_at": iso(due), "zone": zone})
     return out
 
 
@@ -93,15 +160,6 @@ def last_sent(app: ReadsAccounts, limit: int = 8) -> list[dict[str, Any]]:
     with app.sessions() as session:
         rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status == Status.SENT)
                                .order_by(DeliveryRow.sent_at.desc(), DeliveryRow.id.desc()).limit(limit))
-        return [delivery_dict(d) for d in rows]
-
-
-def needs_a_person(app: ReadsAccounts) -> list[dict[str, Any]]:
-    """Failed and unknown deliveries that are not settled yet."""
-    with app.sessions() as session:
-        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status.in_((Status.FAILED, Status.UNKNOWN)),
-                                                         DeliveryRow.error_kind.is_distinct_from("resolved"))
-                               .order_by(DeliveryRow.id).limit(100))
         return [delivery_dict(d) for d in rows]
 
 
@@ -120,6 +178,7 @@ def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
             st = states.get(account_id)
             windows = app.accounts.budget(account_id)
             left, _hold = remaining(session.connection(), account_id, windows, now) if windows else (None, None)
+            until = None
             if view is None:
                 state = "misconfigured: not in the config file"
             elif st is not None and st.disabled:
@@ -127,12 +186,12 @@ def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
             elif st is not None and st.misconfigured_reason:
                 state = f"misconfigured: {st.misconfigured_reason}"
             elif st is not None and st.rate_limited_until and st.rate_limited_until > now:
-                state = f"rate limited until {st.rate_limited_until.isoformat(timespec='minutes')}"
+                state, until = "rate limited", iso(st.rate_limited_until)
             else:
                 state = "ok"
             handle = getattr(settings, "handle", None) or getattr(settings, "username", None) or account_id
             out.append({"account": account_id, "network": view.network if view else "?", "handle": str(handle),
-                        "state": state, "disabled": bool(st and st.disabled),
+                        "state": state, "until": until, "disabled": bool(st and st.disabled),
                         "budget": f"{max(windows[0].posts - left, 0)} used of {windows[0]}"
                         if windows and left is not None else "no budget"})
     return out
@@ -148,6 +207,7 @@ def audit_log(app: ReadsAccounts, actor: str | None = None, action: str | None =
             stmt = stmt.where(AuditRow.action == action)
         if campaign:
             stmt = stmt.where(AuditRow.campaign_id == campaign)
-        return [{"id": a.id, "at": a.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": a.actor, "action": a.action,
-                 "campaign": a.campaign_id, "note": a.note, "details": a.details or {}}
+        zones = {r.id: campaign_zone(r.definition) for r in session.scalars(select(CampaignRow))}
+        return [{"id": a.id, "at": iso(a.at), "actor": a.actor, "action": a.action, "campaign": a.campaign_id,
+                 "zone": zones.get(a.campaign_id or "", "UTC"), "note": a.note, "details": a.details or {}}
                 for a in session.scalars(stmt)]

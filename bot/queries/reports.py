@@ -22,10 +22,10 @@ from bot.queries.deps import ReadsConfig
 from bot.queries.liveness import worker_alive
 from bot.queries.previews import close_preview, iso, known_campaigns, preview, reply_parent
 from bot.states import CampaignState, Status
-from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow
+from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, FileProblemRow
 
-__all__ = ["close_preview", "delivery_dict", "history", "iso", "known_campaigns", "preview", "reply_parent",
-           "status"]
+__all__ = ["close_preview", "delivery_dict", "file_problems", "history", "iso", "known_campaigns", "preview",
+           "reply_parent", "status"]
 
 
 def delivery_dict(d: DeliveryRow, timezone: str | None = None) -> dict[str, Any]:
@@ -99,6 +99,15 @@ def history(app: ReadsConfig, campaign: str | None = None, limit: int | None = N
     return rows
 
 
+def file_problems(app: ReadsConfig) -> list[dict[str, Any]]:
+    """Campaign files the worker could not load, as it last found them. The last good version (if any) runs on."""
+    with app.sessions() as session:
+        known = set(session.scalars(select(CampaignRow.id)))
+        return [{"campaign": r.campaign_id, "path": r.path, "problems": list(r.problems), "since": iso(r.since),
+                 "checked_at": iso(r.checked_at), "running_last_good": r.campaign_id in known}
+                for r in session.scalars(select(FileProblemRow).order_by(FileProblemRow.campaign_id))]
+
+
 def status(app: ReadsConfig) -> dict[str, Any]:
     now = app.clock.now()
     with app.sessions() as session:
@@ -160,5 +169,6 @@ def status(app: ReadsConfig) -> dict[str, Any]:
         "accounts": accounts,
         "needs_attention": unknown,
         "alerts_failing": failing_alerts,
+        "invalid_files": file_problems(app),
     }
 

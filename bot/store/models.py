@@ -181,3 +181,16 @@ class WorkerRow(Base):
     owner: Mapped[str] = mapped_column(String(200), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FileProblemRow(Base):
+    """A campaign file that does not load, as the worker last found it: the web app shows it (the worker's log
+    is not where staff look), and the last good version of the campaign runs on meanwhile."""
+
+    __tablename__ = "file_problems"
+
+    campaign_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    problems: Mapped[list[str]] = mapped_column(JSON)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,10 +12,11 @@ from bot.actions import approvals, campaigns, emergency, posts
 from bot.actions.base import Actor, Approvals, Result
 from bot.actions.errors import NotFound
 from bot.actions.times import parse_time
+from bot.queries import attention, reports
 from bot.queries import pages as views
-from bot.queries import reports
+from bot.queries.liveness import worker_alive
 from bot.queries.texts import close_confirmation, measure
-from bot.states import Role
+from bot.states import Role, Settlement, Status
 from bot.web.auth import require
 
 
@@ -66,6 +67,8 @@ class StatusOut(BaseModel):
     worker: dict[str, Any]
     """{"alive": bool, "message": str}: whether a worker's heartbeat is fresh."""
     now: str
+    invalid_files: list[dict[str, Any]] = []
+    """Campaign files that do not load (path, problems, since, running_last_good)."""
     alerts_failing: list[dict[str, Any]] = []
     """Alert destinations that keep failing: destination, waiting, failed, error, last_attempt_at."""
 
@@ -83,15 +86,60 @@ class CampaignOut(BaseModel):
     zone: str
     languages: list[str]
     accounts: list[str]
+    act_by: str | None = None
+    """The deadline (UTC, ISO 8601), if the campaign has one."""
+    deadline_passed: bool = False
     timeline: list[dict[str, Any]]
+    """One page of posts in due order (``shown_status``: "held" while the emergency stop or a pause holds a
+    planned post, "rejected" for a post a staff member rejected)."""
+    page: int = 1
+    pages: int = 1
+    total: int = 0
 
 
 @router.get("/campaigns/{campaign}", response_model=CampaignOut)
-def campaign(request: Request, campaign: CampaignId, who: Organiser) -> CampaignOut:
-    data = views.campaign(request.app.state.core, campaign)
+def campaign(request: Request, campaign: CampaignId, who: Organiser,
+             status: Annotated[Status | None, Query()] = None,
+             account: Annotated[str | None, Query(max_length=200)] = None,
+             language: Annotated[str | None, Query(max_length=20)] = None,
+             page: Annotated[int | None, Query(ge=1, le=10**6, description="default: where coming posts start")] = None,
+             size: Annotated[int, Query(ge=1, le=500)] = views.PAGE_SIZE) -> CampaignOut:
+    view = views.TimelineFilter(status=status, account=account, language=language, page=page, size=size)
+    data = views.campaign(request.app.state.core, campaign, view)
     if data is None:
         raise NotFound("no_campaign", "campaign", campaign=campaign, suggestion="")
     return CampaignOut(**{k: data[k] for k in CampaignOut.model_fields})
+
+
+class AttentionOut(BaseModel):
+    posts: list[dict[str, Any]]
+    """Missed, failed and unknown posts nobody has settled (POST /api/deliveries/{id}/resolve settles one)."""
+    files: list[dict[str, Any]]
+    """Campaign files that do not load: path, problems, since; the last good version runs on meanwhile."""
+    worker: dict[str, Any]
+    console: dict[str, Any]
+    """Whether posts are printed instead of published (the whole app, or some accounts)."""
+
+
+@router.get("/attention", response_model=AttentionOut)
+def needs_a_person(request: Request, who: Organiser) -> AttentionOut:
+    core = request.app.state.core
+    alive, message = worker_alive(core)
+    return AttentionOut(posts=attention.unsettled_posts(core), files=attention.file_problems(core),
+                        worker={"alive": alive, "message": message}, console=attention.console_mode(core))
+
+
+class ResolveIn(BaseModel):
+    action: Settlement
+    """sent (give ``url``), resend (now), or cancel."""
+    url: str | None = Field(None, max_length=2000)
+
+
+@router.post("/deliveries/{delivery_id}/resolve", response_model=ResultOut)
+def resolve(request: Request, delivery_id: DeliveryId, body: ResolveIn, who: Staff) -> ResultOut:
+    return _out(posts.resolve(request.app.state.core, who, delivery_id,
+                              sent_url=(body.url or "").strip() if body.action == Settlement.SENT else None,
+                              resend=body.action == Settlement.RESEND))
 
 
 class QueueIn(BaseModel):

@@ -61,7 +61,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, connect, docs, ops, pages, public, signin
+    from bot.web import admin, api, connect, docs, ops, pages, posts, public, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +80,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
     web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True)
     web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, admin, api, ops, public, connect, docs):
+    for module in (signin, pages, posts, admin, api, ops, public, connect, docs):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)

@@ -3,23 +3,24 @@ refusal is shown beside the form field it is about."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from bot.actions import accounts, approvals, campaigns, emergency, posts
-from bot.actions.base import Actor, Approvals
+from bot.actions import accounts, campaigns, emergency, posts
+from bot.actions.base import Actor, Approvals, Result
 from bot.actions.errors import ActionError, NotFound
 from bot.actions.times import parse_time
+from bot.queries import attention, reports
 from bot.queries import pages as views
-from bot.queries import reports
-from bot.queries.approvals import pending
-from bot.queries.texts import close_confirmation, measure
+from bot.queries.approvals import pending, rejected
+from bot.queries.texts import close_confirmation
 from bot.reach import views as reach_views
-from bot.states import Role, Settlement
+from bot.states import Role, Status
 from bot.web.auth import CSRF, require
 from bot.web.rendering import field_errors, flash, render
+from bot.web.times import local_text
 
 router = APIRouter(include_in_schema=False)
 Organiser = Annotated[Actor, Depends(require(Role.ORGANISER))]
@@ -38,6 +39,9 @@ def defaults(request: Request) -> Approvals:
     return policy
 
 
+DASHBOARD_ANCHORS = ("attention", "approvals", "stop")
+
+
 @router.get("/")
 def dashboard(request: Request, who: Organiser) -> Response:
     core = request.app.state.core
@@ -45,9 +49,11 @@ def dashboard(request: Request, who: Organiser) -> Response:
     disabled = [a for a in views.accounts(core) if a["state"] != "ok" and not a["state"].startswith("rate")]
     return render(request, "dashboard.html", {
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
-        "last_sent": views.last_sent(core), "attention": views.needs_a_person(core), "bad_accounts": disabled,
+        "last_sent": views.last_sent(core), "attention": attention.unsettled_posts(core),
+        "files": data["invalid_files"], "bad_accounts": disabled,
         "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"],
-        "approvals": pending(core), "reach_lines": reach_views.dashboard_lines(core)})
+        "approvals": pending(core), "reach_lines": reach_views.dashboard_lines(core),
+        "zones": {c["id"]: c["timezone"] for c in data["campaigns"]}}, anchors=DASHBOARD_ANCHORS)
 
 
 @router.post("/stop", dependencies=[CSRF])
@@ -55,7 +61,7 @@ def emergency_stop(request: Request, who: Staff, reason: Annotated[str, Form()] 
     try:
         result = emergency.stop_everything(request.app.state.core, who, reason)
     except ActionError as exc:
-        flash(request, exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        flash(request, exc.message[:1].upper() + exc.message[1:] + ".", "error", "stop")
         return _back(request, "/#stop")
     if not result.changed:  # when it changed, the page's emergency-stop banner says so
         flash(request, result.message)
@@ -68,22 +74,32 @@ def lift_stop(request: Request, who: Staff) -> Response:
     return _back(request, "/")
 
 
+def _number(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def _campaign_page(request: Request, campaign: str, form: dict[str, str] | None = None,
-                   errors: dict[str, str] | None = None, status: int = 200, show_all: bool = False) -> Response:
+                   errors: dict[str, str] | None = None, status: int = 200,
+                   view: views.TimelineFilter | None = None) -> Response:
     core = request.app.state.core
-    data = views.campaign(core, campaign, None if show_all else views.UPCOMING)
+    data = views.campaign(core, campaign, view)
     if data is None:
         raise NotFound("no_campaign", "campaign", campaign=campaign, suggestion="")
+    anchors = [f"d{d['id']}" for d in data["timeline"]] + ["actions", "approvals"]
     return render(request, "campaign.html", {
         "c": data, "form": form or {"text": "", "at": "", "language": data["languages"][0] if data["languages"]
                                     else "", "account": ""},
-        "errors": errors or {}, "approvals": pending(core, campaign),
-        "stop": reports.status(core)["emergency_stop"], "reach": reach_views.campaign_reach(core, campaign)}, status)
+        "errors": errors or {}, "approvals": pending(core, campaign), "rejected": rejected(core, campaign),
+        "stop": reports.status(core)["emergency_stop"], "reach": reach_views.campaign_reach(core, campaign)}, status,
+        anchors)
 
 
 @router.get("/campaigns/{campaign}")
-def campaign_page(request: Request, campaign: str, who: Organiser, all: bool = False) -> Response:
-    return _campaign_page(request, campaign, show_all=all)
+def campaign_page(request: Request, campaign: str, who: Organiser, status: str = "", account: str = "",
+                  language: str = "", page: str = "", focus: str = "") -> Response:
+    view = views.TimelineFilter(status=status if status in list(Status) else None, account=account or None,
+                                language=language or None, page=_number(page), focus=_number(focus))
+    return _campaign_page(request, campaign, view=view)
 
 
 @router.post("/campaigns/{campaign}/queue", dependencies=[CSRF])
@@ -103,16 +119,14 @@ def queue(request: Request, campaign: str, who: Organiser, text: Annotated[str, 
         raise
     except ActionError as exc:
         return _campaign_page(request, campaign, form, field_errors(exc, QUEUE_FIELDS, "text"), 400)
-    flash(request, result.message)
-    return _back(request, f"/campaigns/{campaign}#timeline")
-
-
-@router.get("/campaigns/{campaign}/measure")
-def measure_text(request: Request, campaign: str, who: Organiser, text: str = "", language: str = "") -> Response:
-    try:
-        return JSONResponse({"accounts": measure(request.app.state.core, campaign, text, language or None)})
-    except ActionError as exc:
-        return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status)
+    first = views.latest_queued(core, campaign, who.name)
+    if "at" in result.params:  # the time as every page shows it, not the ISO the CLI prints
+        result = Result(result.changed, result.code, {**result.params, "at": local_text(when, data["zone"])})
+    if first is None:
+        flash(request, result.message)
+        return _back(request, f"/campaigns/{campaign}#timeline")
+    flash(request, result.message, anchor=f"d{first}")
+    return _back(request, f"/campaigns/{campaign}?focus={first}#d{first}")
 
 
 def _state_action(name: str) -> None:
@@ -120,8 +134,8 @@ def _state_action(name: str) -> None:
 
     @router.post(f"/campaigns/{{campaign}}/{name}", dependencies=[CSRF], name=name)
     def route(request: Request, campaign: str, who: Staff, note: Annotated[str, Form()] = "") -> Response:
-        flash(request, change(request.app.state.core, who, campaign, note.strip() or None).message)
-        return _back(request, f"/campaigns/{campaign}")
+        flash(request, change(request.app.state.core, who, campaign, note.strip() or None).message, anchor="actions")
+        return _back(request, f"/campaigns/{campaign}#actions")
 
 
 for _name in ("pause", "resume", "reopen"):
@@ -137,72 +151,8 @@ def close_confirm(request: Request, campaign: str, who: Staff, outcome: str = "s
 def close(request: Request, campaign: str, who: Staff, outcome: Annotated[str, Form()] = "",
           note: Annotated[str, Form()] = "") -> Response:
     result = campaigns.close(request.app.state.core, who, campaign, outcome, note.strip() or None, defaults(request))
-    flash(request, result.message)
-    return _back(request, f"/campaigns/{campaign}")
-
-
-def _changeable(request: Request, delivery_id: int, who: Actor) -> dict[str, Any]:
-    """The delivery, if this person may change it (the action checks again when they do)."""
-    d = views.delivery(request.app.state.core, delivery_id)
-    if d is None:
-        raise NotFound("no_delivery", "delivery", delivery=delivery_id)
-    posts.check_may_change(who, d["kind"], d["queued_by"])
-    return d
-
-
-@router.get("/deliveries/{delivery_id}/edit")
-def edit_page(request: Request, delivery_id: int, who: Organiser) -> Response:
-    d = _changeable(request, delivery_id, who)
-    return render(request, "edit.html", {"d": d, "text": d["text"], "error": None})
-
-
-@router.post("/deliveries/{delivery_id}/edit", dependencies=[CSRF])
-def edit(request: Request, delivery_id: int, who: Organiser, text: Annotated[str, Form()] = "") -> Response:
-    d = _changeable(request, delivery_id, who)
-    try:
-        result = posts.edit(request.app.state.core, who, delivery_id, text=text)
-    except NotFound:
-        raise
-    except ActionError as exc:
-        return render(request, "edit.html", {"d": d, "text": text, "error": exc.message}, exc.status)
-    flash(request, result.message)
-    return _back(request, f"/campaigns/{d['campaign']}#timeline")
-
-
-@router.post("/deliveries/{delivery_id}/cancel", dependencies=[CSRF])
-def cancel(request: Request, delivery_id: int, who: Organiser) -> Response:
-    d = _changeable(request, delivery_id, who)
-    flash(request, posts.cancel(request.app.state.core, who, delivery_id).message)
-    return _back(request, f"/campaigns/{d['campaign']}#timeline")
-
-
-@router.post("/deliveries/{delivery_id}/resolve", dependencies=[CSRF])
-def resolve(request: Request, delivery_id: int, who: Staff, action: Annotated[str, Form()] = "",
-            url: Annotated[str, Form()] = "") -> Response:
-    if action not in list(Settlement):
-        flash(request, "Choose what happened to the post.", "error")
-        return _back(request, "/#attention")
-    try:
-        result = posts.resolve(request.app.state.core, who, delivery_id,
-                               sent_url=url.strip() if action == Settlement.SENT else None,
-                               resend=action == Settlement.RESEND)
-    except ActionError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        flash(request, exc.message[:1].upper() + exc.message[1:] + ".", "error")
-        return _back(request, "/#attention")
-    flash(request, result.message)
-    return _back(request, "/#attention")
-
-
-@router.post("/approvals/{approval_id}/{decision}", dependencies=[CSRF])
-def decide(request: Request, approval_id: int, decision: str, who: Staff,
-           reason: Annotated[str, Form()] = "") -> Response:
-    if decision not in ("approve", "reject"):
-        raise NotFound("no_approval", "approval", approval=approval_id)
-    result = approvals.decide(request.app.state.core, who, approval_id, decision == "approve", reason or None)
-    flash(request, result.message)
-    return _back(request, "/")
+    flash(request, result.message, anchor="actions")
+    return _back(request, f"/campaigns/{campaign}#actions")
 
 
 @router.get("/accounts")

@@ -3,7 +3,7 @@ field it is about (the routers and the app use them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,10 +11,14 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from bot.actions.errors import ActionError
 from bot.campaigns import characters
+from bot.queries.attention import console_mode
+from bot.web import times
 from bot.web.auth import csrf_token
+from bot.web.i18n import N_, gettext
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # Every string a page shows is written {{ _("...") }} (or {% trans %}); until a request's own translations are
@@ -36,17 +40,50 @@ def web_address(value: object) -> str | None:
 
 
 templates.env.filters["web_address"] = web_address
+templates.env.filters["when"] = times.when_filter
+templates.env.filters["form_time"] = times.form_value
+templates.env.filters["day"] = times.day_filter
+
+WORDS = {w.replace(" ", "_"): w for w in (
+    N_("planned"), N_("sending"), N_("sent"), N_("cancelled"), N_("failed"), N_("missed"), N_("unknown"),
+    N_("awaiting approval"), N_("held"), N_("rejected"), N_("active"), N_("paused"), N_("closed"),
+    N_("call to action"), N_("closing"), N_("update"), N_("queued"), N_("success"), N_("no further action"))}
+"""The words of state (bot/states.py) as pages show them, each translatable."""
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+@pass_context
+def word(ctx: Any, value: object) -> str:
+    """A state's word (``planned``, ``awaiting_approval``) in the page's language."""
+    text = str(value)
+    return gettext(ctx.get("request"), WORDS[text]) if text in WORDS else text.replace("_", " ")
+
+
+templates.env.filters["word"] = word
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
+           anchors: Collection[str] = ()) -> Response:
+    """``anchors``: the places on this page where a result is shown beside what it is about (a timeline's row,
+    the dashboard's "Needs a person"): a flash for one of them is shown there, not at the top of the page."""
     flash = request.session.pop("flash", None)
-    ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request), "flash": flash,
-           "stop": None, **(context or {})}
+    here = flash if isinstance(flash, dict) and flash.get("anchor") in anchors else None
+    core = getattr(request.app.state, "core", None)
+    ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request),
+           "flash": None if here else flash, "flash_here": here or {}, "stop": None,
+           "console": console_mode(core) if core is not None else None, **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
-def flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session["flash"] = {"message": message, "kind": kind}
+def flash(request: Request, message: str, kind: str = "ok", anchor: str | None = None) -> None:
+    """A one-shot message for the next page; ``anchor``: the place it is about (see render's ``anchors``)."""
+    request.session["flash"] = {"message": message, "kind": kind, "anchor": anchor}
+
+
+def local_path(value: str | None, fallback: str) -> str:
+    """``value`` if it is a path on this site (where a form came from), else ``fallback``: never another site."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and not characters.forbidden(value):
+        return value
+    return fallback
 
 
 def field_errors(exc: ActionError, fields: Sequence[str], fallback: str) -> dict[str, str]:

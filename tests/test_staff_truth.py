@@ -1,0 +1,152 @@
+"""Staff see the truth at a glance (issue 21): what needs a person (missed, failed, unknown, invalid files,
+a stopped worker), console mode, held posts, the deadline, and one way of showing a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.actions import emergency, posts
+from bot.clock import FakeClock
+from bot.queries import attention, reports
+from bot.states import Status
+from bot.web.times import local_text, relative_text
+from bot.worker.dispatch import Dispatcher
+from bot.worker.plan import plan
+from tests import staff as lifecycle
+from tests.conftest import beat, campaign_toml, deliveries, write_campaign
+from tests.web_fixtures import Web, csrf_of, token_for, web  # noqa: F401 - the fixture
+
+__all__ = ["web"]
+STAFF = lifecycle.person("staff")
+
+
+def test_a_campaign_file_broken_by_an_edit_is_recorded_for_the_web_app_and_forgotten_once_fixed(
+        make_app, campaigns_dir: Path) -> None:
+    write_campaign(campaigns_dir)
+    app = make_app()
+    plan(app)
+    assert attention.file_problems(app) == []
+    (campaigns_dir / "test.toml").write_text(campaign_toml(extra="colour = 'red'"), encoding="utf-8")
+    plan(app)
+    [problem] = attention.file_problems(app)
+    assert problem["campaign"] == "test" and problem["running_last_good"]
+    assert any("unknown field 'colour'" in line for line in problem["problems"])
+    assert problem["path"].endswith("test.toml")
+    (campaigns_dir / "test.toml").write_text(campaign_toml(), encoding="utf-8")
+    plan(app)
+    assert attention.file_problems(app) == []
+
+
+def test_a_file_that_is_not_toml_says_on_which_line(make_app, campaigns_dir: Path) -> None:
+    write_campaign(campaigns_dir)
+    (campaigns_dir / "new.toml").write_text('title = "x"\nthis is not toml\n', encoding="utf-8")
+    app = make_app()
+    plan(app)
+    [problem] = attention.file_problems(app)
+    assert problem["campaign"] == "new" and not problem["running_last_good"]
+    assert problem["problems"][0].startswith("line 2: not valid TOML")
+
+
+def test_a_missed_post_is_listed_and_sent_now_when_a_person_says_so(make_app, campaigns_dir: Path,
+                                                                      clock: FakeClock) -> None:
+    write_campaign(campaigns_dir)
+    app = make_app(horizon_days=1)
+    plan(app)
+    clock.advance(timedelta(hours=8, minutes=30))  # down through the 09:00 posts and past their grace
+    Dispatcher(app).run_once()
+    missed = [d for d in attention.unsettled_posts(app) if d["status"] == Status.MISSED]
+    assert missed and all(d["timezone"] == "America/Lima" for d in missed)
+    posts.resolve(app, STAFF, missed[0]["id"], resend=True)
+    [again] = deliveries(app, id=missed[0]["id"])
+    assert again.status == Status.PLANNED and again.due_at == clock.now()
+    assert missed[0]["id"] not in {d["id"] for d in attention.unsettled_posts(app)}
+    posts.resolve(app, STAFF, missed[1]["id"])  # neither: it is too late
+    assert deliveries(app, id=missed[1]["id"])[0].status == Status.CANCELLED
+
+
+def test_times_show_the_campaigns_zone_with_its_abbreviation_and_relative_words() -> None:
+    when = datetime(2026, 12, 7, 14, 7, 30, 123456, tzinfo=UTC)
+    now = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
+    assert local_text(when, "Europe/Paris", now=now) == "Mon 7 Dec, 15:07 CET"
+    assert local_text(when, "America/Lima", now=now) == "Mon 7 Dec, 09:07 UTC-05"
+    assert local_text(when, "America/New_York", now=now) == "Mon 7 Dec, 09:07 EST"
+    assert local_text(when, None, now=now - timedelta(days=400)) == "Mon 7 Dec 2026, 14:07 UTC"
+    assert relative_text(when, now) == "in 3 hours"
+    assert relative_text(now - timedelta(days=2), now) == "2 days ago"
+    assert relative_text(now, now) == "now"
+
+
+def test_the_dashboard_says_the_worker_stopped_and_that_posts_are_only_printed(web: Web) -> None:
+    page = web.client("staff").get("/").text
+    assert "worker stopped" in page and "Nothing: every post went out" not in page
+    assert 'id="console-mode"' in page and "a1, a2" in page  # the test accounts print
+    beat(web.core)
+    assert "worker stopped" not in web.client("staff").get("/").text
+
+
+def test_planned_posts_read_held_during_the_emergency_stop_and_the_deadline_counts_down(
+        web: Web, campaigns_dir: Path) -> None:
+    write_campaign(campaigns_dir, extra="act_by = 2026-12-02")
+    plan(web.core)
+    client = web.client("staff")
+    page = client.get("/campaigns/test").text
+    assert 'id="deadline"' in page and "the end of Wed 2 Dec" in page and "Thu 3 Dec, 00:00 UTC-05" in page
+    assert '<span class="badge planned">planned</span>' in page
+    emergency.stop_everything(web.core, STAFF, "checking the figures")
+    page = client.get("/campaigns/test").text
+    assert '<span class="badge held">held</span>' in page and '<span class="badge planned">' not in page
+    assert not any(t in page for t in (".123", "+00:00"))
+
+
+def test_the_api_lists_what_needs_a_person_and_settles_it_as_the_dashboard_does(
+        web: Web, campaigns_dir: Path, clock: FakeClock) -> None:
+    from fastapi.testclient import TestClient
+
+    plan(web.core)
+    clock.advance(timedelta(hours=8, minutes=30))
+    Dispatcher(web.core).run_once()
+    api = TestClient(web.app, headers={"Authorization": f"Bearer {token_for(web.core, 'staff')}"})
+    body = api.get("/api/attention").json()
+    assert body["worker"]["alive"] is False and body["console"]["accounts"] == ["a1", "a2"]
+    first = body["posts"][0]
+    assert first["status"] == "missed"
+    refused = api.post(f"/api/deliveries/{first['id']}/resolve", json={"action": "sent", "url": "nope"})
+    assert refused.status_code == 400 and refused.json()["pointer"] == "/url"
+    done = api.post(f"/api/deliveries/{first['id']}/resolve", json={"action": "resend"}).json()
+    assert done["changed"] and done["code"] == "resolved"
+    paged = api.get("/api/campaigns/test", params={"status": "planned", "page": 1, "size": 5}).json()
+    assert len(paged["timeline"]) == 5 and paged["page"] == 1 and paged["pages"] >= 2
+    assert all(d["status"] == "planned" for d in paged["timeline"])
+
+
+def test_a_rejection_keeps_its_reason_for_the_organiser_on_the_campaign_page(web: Web) -> None:
+    from bot.actions.base import Approvals
+
+    web.app.state.approvals = Approvals(posts=True)
+    organiser = web.client("organiser")
+    token = csrf_of(organiser, "/campaigns/test")
+    organiser.post("/campaigns/test/queue", data={"csrf": token, "text": "A figure to check", "at": "2026-12-01 09:00",
+                                                  "language": "en", "account": ""})
+    staff = web.client("staff")
+    [approval_id] = {d.approval_id for d in deliveries(web.core, kind="queued")}
+    staff.post(f"/approvals/{approval_id}/reject", data={"csrf": csrf_of(staff, "/"), "reason": "the figure is old",
+                                                       "back": "/campaigns/test#approvals"})
+    page = organiser.get("/campaigns/test").text
+    assert 'id="rejected"' in page and "the figure is old" in page
+    assert '<span class="badge rejected">rejected</span>' in page
+
+
+def test_status_on_the_cli_and_the_api_names_an_invalid_campaign_file(make_app, campaigns_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    write_campaign(campaigns_dir)
+    app = make_app()
+    plan(app)
+    (campaigns_dir / "test.toml").write_text(campaign_toml(extra="colour = 'red'"), encoding="utf-8")
+    plan(app)
+    out = CliRunner().invoke(cli, ["status"], catch_exceptions=False).stdout
+    assert "INVALID FILE" in out and "test.toml (the last good version runs on)" in out and "colour" in out
+    assert reports.status(app)["invalid_files"][0]["campaign"] == "test"
