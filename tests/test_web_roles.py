@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/c/{campaign_id}"): "public",
     ("GET", "/c/{campaign_id}/mastodon"): "public",
     ("GET", "/c/{campaign_id}/feed.atom"): "public",
+    ("GET", "/organisation/logo"): "public",
     ("GET", "/c/{campaign_id}/letter/{language}"): "public",
     ("GET", "/s/{code}"): "public",
     ("POST", "/c/{campaign_id}/connect/mastodon"): "public",

@@ -253,6 +253,9 @@ class Campaign(Strict):
     close_approval: Literal["none", "required"] | None = None
     """"required": a close waits for a second staff member (default: the web app's setting)."""
     ask: Localized
+    summary: Localized | None = None
+    """The case in a few sentences, for the share kit: what happened and why supporters act (plain text, a
+    string or a table per language)."""
     hashtags: list[str] | dict[str, list[str]] = Field(default_factory=list)
     link: str = ""
     targets: list[str] = Field(default_factory=list)
@@ -279,6 +282,15 @@ class Campaign(Strict):
                 raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
         if len(set(v)) != len(v):
             raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("summary")
+    @classmethod
+    def _summary_not_empty(cls, v: Localized | None) -> Localized | None:
+        values = [] if v is None else [v] if isinstance(v, str) else list(v.values())
+        if v is not None and (not values or any(not s.strip() for s in values)):
+            raise ValueError("the summary is empty: write the case in a few sentences (or a table per language), "
+                             "or remove it")
         return v
 
     @field_validator("act_by", mode="before")

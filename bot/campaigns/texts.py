@@ -23,6 +23,8 @@ MAX_LANGUAGES = 30
 def localized_fields(model: Campaign) -> Iterator[tuple[str, Localized]]:
     """Every text of the campaign with the path a user would write in the file."""
     yield "ask", model.ask
+    if model.summary is not None:
+        yield "summary", model.summary
     for where, message in messages(model):
         yield f"{where}.text", message.text
         for network, variant in message.networks.items():

@@ -26,6 +26,7 @@ from bot.config.keys import SESSION_COOKIE, derived, raw_keys
 from bot.errors import NotFound, UserError
 from bot.web.auth import Forbidden, NotSignedIn
 from bot.web.headers import SecurityHeaders
+from bot.web.i18n import action_message
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent
@@ -77,7 +78,8 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         closes=(close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none") == "required")
     web.add_middleware(SignedSessions, keys=cookie_keys(secret_key), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
-    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True)
+    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True,
+                       images=core.config.organisation.logo_origin)
     web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (signin, pages, admin, api, ops, public, connect, docs):
@@ -101,7 +103,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         error page saying it in a sentence."""
         if isinstance(exc, ActionError):
             status = exc.status
-            body: dict[str, object] = {"detail": exc.message, "code": exc.code,
+            body: dict[str, object] = {"detail": action_message(request, exc.code, exc.params), "code": exc.code,
                                        "pointer": f"/{exc.field}" if exc.field else None,
                                        "params": {k: str(v) for k, v in exc.params.items()}}
         else:

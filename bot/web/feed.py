@@ -88,14 +88,20 @@ def feed_entries(app: Reads, campaign_id: str) -> tuple[str, list[Entry]]:
     return row.title, (closing + rest)[:FEED_ENTRIES]
 
 
-def atom(app: Reads, campaign_id: str, base_url: str) -> bytes:
-    """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids."""
+def atom(app: Reads, campaign_id: str, base_url: str, language: str | None = None,
+         subtitle: str | None = None) -> bytes:
+    """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids;
+    ``language`` and ``subtitle``: the feed's own words, in the reader's language (the entries keep theirs)."""
     title, entries = feed_entries(app, campaign_id)
     base = base_url.rstrip("/")
     page = f"{base}/c/{campaign_id}"
     fg = FeedGenerator()
     fg.id(page)
     fg.title(xml_safe(title))
+    if subtitle:
+        fg.subtitle(xml_safe(subtitle))
+    if language:
+        fg.language(language)
     fg.author({"name": "campaign-bot"})
     fg.link(href=page, rel="alternate")
     fg.link(href=f"{page}/feed.atom", rel="self")

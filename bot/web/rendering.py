@@ -15,10 +15,12 @@ from fastapi.templating import Jinja2Templates
 from bot.actions.errors import ActionError
 from bot.campaigns import characters
 from bot.web.auth import csrf_token
+from bot.web.i18n import action_message, template_context
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-# Every string a page shows is written {{ _("...") }} (or {% trans %}); until a request's own translations are
-# installed, the null translations give the English text back.
+# Every string a page shows is written {{ _("...") }} (or {% trans %}). The environment is shared by every
+# request, so it keeps the null translations (English); each page's context carries its request's own gettext
+# and ngettext (bot/web/i18n.py: template_context), which `_` and {% trans %} resolve first.
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
@@ -41,7 +43,7 @@ templates.env.filters["web_address"] = web_address
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
     flash = request.session.pop("flash", None)
     ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request), "flash": flash,
-           "stop": None, **(context or {})}
+           "stop": None, **template_context(request), **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -49,7 +51,8 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session["flash"] = {"message": message, "kind": kind}
 
 
-def field_errors(exc: ActionError, fields: Sequence[str], fallback: str) -> dict[str, str]:
+def field_errors(exc: ActionError, fields: Sequence[str], fallback: str,
+                 request: Request | None = None) -> dict[str, str]:
     """The refusal under the form field it is about (``fallback`` when it is about none of the form's)."""
     field = exc.field if exc.field is not None and exc.field in fields else fallback
-    return {field: exc.message}
+    return {field: action_message(request, exc.code, exc.params) if request is not None else exc.message}
