@@ -28,6 +28,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/logout"): "organiser",
     ("GET", "/password"): "organiser",
     ("POST", "/password"): "organiser",
+    ("GET", "/language"): "organiser",
+    ("POST", "/language"): "organiser",
     ("GET", "/"): "organiser",
     ("POST", "/stop"): "staff",
     ("POST", "/stop/lift"): "staff",

@@ -62,7 +62,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, connect, docs, ops, pages, public, signin
+    from bot.web import admin, api, connect, docs, ops, pages, public, settings, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
@@ -82,7 +82,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
                        images=core.config.organisation.logo_origin)
     web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, admin, api, ops, public, connect, docs):
+    for module in (signin, pages, admin, api, ops, public, connect, docs, settings):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)

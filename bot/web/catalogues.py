@@ -40,7 +40,8 @@ def extract() -> Catalog:
     """Every message in the sources, as babel.cfg and KEYWORDS find them."""
     with (REPO / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f, str(REPO / "babel.cfg"))  # type: ignore[no-untyped-call]
-    catalog = Catalog(project="campaign-bot", charset="utf-8")
+    catalog = Catalog(project="campaign-bot", version="0.1", copyright_holder="the campaign-bot authors",
+                      charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
             str(REPO), method_map, options_map, keywords=parse_keywords(KEYWORDS), comment_tags=("Translators:",),
             strip_comment_tags=True):
