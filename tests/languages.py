@@ -48,9 +48,10 @@ def write(directory: Path, campaign_id: str, text: str) -> None:
 
 def english_words() -> set[str]:
     """Every English word of three letters or more in the catalogues' msgids (placeholders and names left out):
-    none may show on a page translated into another language."""
+    none may show on a page translated into another language ("web" and "bot" are Spanish and French too)."""
     names = {"mastodon", "bluesky", "threads", "whatsapp", "telegram", "facebook", "linkedin", "campaign-bot",
-             "atom", "pds", "bot", "bsky", "social", "alice", "abcd", "efgh", "ijkl", "mnop", "https", "api", "utc"}
+             "atom", "pds", "bot", "web", "bsky", "social", "alice", "abcd", "efgh", "ijkl", "mnop", "https", "api",
+             "utc"}
     words: set[str] = set()
     for message in read(TEMPLATE):
         if not message.id or not isinstance(message.id, str):

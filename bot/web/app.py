@@ -26,7 +26,7 @@ from bot.config.keys import SESSION_COOKIE, derived, raw_keys
 from bot.errors import NotFound, UserError
 from bot.web.auth import Forbidden, NotSignedIn
 from bot.web.headers import SecurityHeaders
-from bot.web.i18n import action_message
+from bot.web.i18n import action_message, gettext
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent
@@ -95,7 +95,9 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, 403)
-        return render(request, "error.html", {"title": "Not allowed", "message": f"{exc}; ask an admin."}, 403)
+        return render(request, "error.html", {"title": gettext(request, "Not allowed"), "message": gettext(
+            request, "{refusal}; ask an admin.", refusal=action_message(request, "needs_role", {"role": exc.role}))},
+                      403)
 
     @web.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
@@ -112,15 +114,15 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         if _wants_json(request):
             return JSONResponse(body, status)
         message = str(body["detail"])
-        return render(request, "error.html", {"title": "That did not work",
+        return render(request, "error.html", {"title": gettext(request, "That did not work"),
                                               "message": message[:1].upper() + message[1:]}, status)
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        return render(request, "error.html", {"title": "That did not work", "message": str(exc.detail)},
-                      exc.status_code)
+        return render(request, "error.html", {"title": gettext(request, "That did not work"),
+                                              "message": str(exc.detail)}, exc.status_code)
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -129,6 +131,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         if _wants_json(request):
             return JSONResponse({"detail": problems}, 422)
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return render(request, "error.html", {"title": "Please check the form", "message": text}, 400)
+        return render(request, "error.html", {"title": gettext(request, "Please check the form"), "message": text},
+                      400)
 
     return web
