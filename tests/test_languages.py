@@ -47,6 +47,14 @@ def test_a_spanish_browser_reads_the_kit_in_spanish_with_its_language_first(web:
 
 
 @SQLITE
+def test_a_page_says_its_language_to_caches_and_the_feed_its_own_words(web: Web) -> None:
+    answer = web.client().get("/c/test", headers={"Accept-Language": "fr, es;q=0.8"})
+    assert answer.headers["content-language"] == "es" and "Accept-Language" in answer.headers["vary"]
+    feed = web.client().get("/c/test/feed.atom", headers={"Accept-Language": "es"}).text
+    assert "<subtitle>Lo que la organización publicó para esta campaña" in feed and 'xml:lang="es"' in feed
+
+
+@SQLITE
 def test_the_supporter_picks_a_language_and_it_is_remembered_in_a_cookie(web: Web) -> None:
     client = web.client()
     answer = client.get("/c/test?lang=en", headers={"Accept-Language": "es"})

@@ -106,7 +106,8 @@ def public_page(request: Request, name: str, context: dict[str, Any], status: in
     if getattr(request.state, "language", None) is None:
         use_site_language(request)
     ctx = {**template_context(request), "organisation": organisation(request), **context}
-    return templates.TemplateResponse(request, name, ctx, status_code=status, headers=remember_choice(request))
+    headers = {**remember_choice(request), "Content-Language": ctx["lang"], "Vary": "Accept-Language"}
+    return templates.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
 
 
 def not_found(request: Request, campaign_id: str | None = None) -> Response:
