@@ -237,7 +237,9 @@ class Rule(Strict):
 
 
 class Campaign(Strict):
-    title: str = Field(min_length=1)
+    title: Localized
+    """A string, or a table per language (the share kit shows the supporter's; staff pages and the feed the
+    first language's: ``main_title``)."""
     reference: str = ""
     languages: list[str] = Field(min_length=1)
     timezone: str
@@ -282,6 +284,14 @@ class Campaign(Strict):
                 raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
         if len(set(v)) != len(v):
             raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_empty(cls, v: Localized) -> Localized:
+        values = [v] if isinstance(v, str) else list(v.values())
+        if not values or any(not s.strip() for s in values):
+            raise ValueError("the title is empty: write the campaign's title (or a table of titles per language)")
         return v
 
     @field_validator("summary")
@@ -348,6 +358,20 @@ class Campaign(Strict):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def main_title(self) -> str:
+        """The title in the campaign's first language that has one (the one staff pages and the feed show)."""
+        return self.title_in(self.languages[0])
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language``, else in the first of the campaign's languages that has one."""
+        if isinstance(self.title, str):
+            return self.title
+        for lang in (language, *self.languages):
+            if self.title.get(lang):
+                return self.title[lang]
+        return next(iter(self.title.values()))
 
     def starts_utc(self) -> datetime | None:
         return None if self.starts is None else _aware(self.starts, self.timezone)

@@ -117,7 +117,7 @@ def context(campaign: Campaign, targets: dict[str, Target], language: str, netwo
         "hashtags": (Hashtags("#" + t.lstrip("#") for t in tag_list) if tag_list
                      else _blank("hashtags", f"has no tags for {lang}")),
         "link": campaign.link or _blank("link", "is not set in the campaign"),
-        "title": campaign.title,
+        "title": campaign.title_in(language),
         "reference": campaign.reference or _blank("reference", "is not set in the campaign"),
         "targets": views,
         "deadline": deadline_words(act_by, language) if act_by else _blank("deadline", no_deadline),

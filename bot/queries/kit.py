@@ -94,6 +94,9 @@ class LanguageKit:
     letter: LetterKit | None = None
     summary: str | None = None
     """The case in this language (the campaign's optional ``summary``)."""
+    title: str = ""
+    """The campaign's title in this language (else in its first language that has one), when its title is a
+    table per language; empty when it is one string for all (``Kit.title``)."""
 
 
 @dataclass
@@ -176,7 +179,8 @@ def build_kit(app: Reads, campaign_id: str, base_url: str) -> Kit:
         row, campaign = loaded_campaign(session, campaign_id)
         kit = Kit(campaign_id, row.title, row.state, row.outcome, [])
         for language in campaign.model.languages:
-            lang = LanguageKit(language)
+            titles = isinstance(campaign.model.title, dict)
+            lang = LanguageKit(language, title=campaign.model.title_in(language) if titles else "")
             kit.languages.append(lang)
             if campaign.model.summary is not None:
                 lang.summary = pick(campaign.model.summary, language)

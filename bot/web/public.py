@@ -149,9 +149,11 @@ def share_kit(request: Request, campaign_id: str) -> Response:
     kit.languages.sort(key=lambda lang: lang.language != chosen)  # the supporter's language first
     names = {lang.language: name_and_direction(lang.language) for lang in kit.languages}
     summary = next((lang.summary for lang in kit.languages if lang.summary), None)
+    heading = next((lang.title for lang in kit.languages if lang.language == chosen and lang.title), None)
     return public_page(request, "share.html", {
         "kit": kit, "names": names, "connect": connecting_enabled(), "feed": f"/c/{campaign_id}/feed.atom",
-        "summary": summary, "chosen": chosen, "switch": language_switch(request, languages, chosen)})
+        "summary": summary, "heading": heading or kit.title, "heading_lang": chosen if heading else None,
+        "chosen": chosen, "switch": language_switch(request, languages, chosen)})
 
 
 @router.get("/c/{campaign_id}/mastodon")
@@ -204,9 +206,9 @@ def printable_letter(request: Request, campaign_id: str, language: str) -> Respo
     if found is None or not found[0].contact.postal:
         return RedirectResponse(f"/c/{campaign_id}", status_code=303, headers=PRIVATE)
     to, text = found
-    return public_page(request, "letter.html", {"title": row.title, "campaign_id": campaign_id, "to": to,
-                                                "letter": text, "language": language,
-                                                "direction": direction(language)})
+    return public_page(request, "letter.html", {
+        "title": campaign.model.title_in(language), "campaign_id": campaign_id, "to": to, "letter": text,
+        "language": language, "direction": direction(language)})
 
 
 @router.get("/s/{code}")
