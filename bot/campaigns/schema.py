@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from bot.campaigns import characters
 from bot.campaigns.cron import parse_cron
@@ -238,8 +238,7 @@ class Rule(Strict):
 
 class Campaign(Strict):
     title: Localized
-    """A string, or a table per language (the share kit shows the supporter's; staff pages and the feed the
-    first language's: ``main_title``)."""
+    """A string, or a table per language (the kit shows the reader's; staff pages ``main_title``)."""
     reference: str = ""
     languages: list[str] = Field(min_length=1)
     timezone: str
@@ -256,8 +255,7 @@ class Campaign(Strict):
     """"required": a close waits for a second staff member (default: the web app's setting)."""
     ask: Localized
     summary: Localized | None = None
-    """The case in a few sentences, for the share kit: what happened and why supporters act (plain text, a
-    string or a table per language)."""
+    """The case in a few sentences, for the share kit (plain text: a string or a table per language)."""
     hashtags: list[str] | dict[str, list[str]] = Field(default_factory=list)
     link: str = ""
     targets: list[str] = Field(default_factory=list)
@@ -286,21 +284,12 @@ class Campaign(Strict):
             raise ValueError("a language is listed twice")
         return v
 
-    @field_validator("title")
+    @field_validator("title", "summary")
     @classmethod
-    def _title_not_empty(cls, v: Localized) -> Localized:
-        values = [v] if isinstance(v, str) else list(v.values())
-        if not values or any(not s.strip() for s in values):
-            raise ValueError("the title is empty: write the campaign's title (or a table of titles per language)")
-        return v
-
-    @field_validator("summary")
-    @classmethod
-    def _summary_not_empty(cls, v: Localized | None) -> Localized | None:
+    def _not_empty(cls, v: Localized | None, info: ValidationInfo) -> Localized | None:
         values = [] if v is None else [v] if isinstance(v, str) else list(v.values())
         if v is not None and (not values or any(not s.strip() for s in values)):
-            raise ValueError("the summary is empty: write the case in a few sentences (or a table per language), "
-                             "or remove it")
+            raise ValueError(f"the {info.field_name} is empty: write it (a text, or a table per language)")
         return v
 
     @field_validator("act_by", mode="before")
@@ -361,17 +350,14 @@ class Campaign(Strict):
 
     @property
     def main_title(self) -> str:
-        """The title in the campaign's first language that has one (the one staff pages and the feed show)."""
+        """The title in the campaign's first language (the one staff pages and the feed show)."""
         return self.title_in(self.languages[0])
 
     def title_in(self, language: str) -> str:
         """The title in ``language``, else in the first of the campaign's languages that has one."""
-        if isinstance(self.title, str):
-            return self.title
-        for lang in (language, *self.languages):
-            if self.title.get(lang):
-                return self.title[lang]
-        return next(iter(self.title.values()))
+        found = [self.title] if isinstance(self.title, str) else [
+            self.title[lang] for lang in (language, *self.languages, *self.title) if lang in self.title]
+        return found[0]
 
     def starts_utc(self) -> datetime | None:
         return None if self.starts is None else _aware(self.starts, self.timezone)

@@ -27,8 +27,8 @@ TEMPLATE = LOCALES / "messages.pot"
 KEYWORDS = (
     "_", "N_",
     # templates: gettext("..."), {% trans %}; Python: bot.web.i18n.gettext(request, "...", **params)
-    "gettext:1,1t", *(f"gettext:2,{n}t" for n in range(2, 10)),
-    "ngettext:1,2,2t", "ngettext:1,2,3t", *(f"ngettext:2,3,{n}t" for n in range(4, 12)),
+    "gettext:1,1t", *(f"gettext:2,{n}t" for n in range(2, 17)),
+    "ngettext:1,2,2t", "ngettext:1,2,3t", *(f"ngettext:2,3,{n}t" for n in range(4, 19)),
 )
 ALLOWED_SAME = frozenset({"OK", "campaign-bot", "Mastodon", "Bluesky", "X", "Threads", "WhatsApp", "Telegram",
                           "Facebook", "LinkedIn", "API", "Atom", "PDS", "mastodon.social", "bsky.social",

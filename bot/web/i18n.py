@@ -47,8 +47,9 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name extractors lo
     return message
 
 
+@functools.cache
 def catalogued() -> tuple[str, ...]:
-    """The languages pages can speak: English and each language with a catalogue."""
+    """The languages pages can speak: English and each language with a catalogue (read once per process)."""
     found = sorted(p.parent.parent.name for p in LOCALES.glob("*/LC_MESSAGES/messages.po"))
     return (SOURCE, *found)
 
