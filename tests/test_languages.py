@@ -198,3 +198,14 @@ def test_users_set_language_sets_and_clears_a_persons_language(web: Web) -> None
 
     with pytest.raises(Forbidden):  # only an admin sets someone else's
         people.set_language(web.core, Actor("ana", Role.ORGANISER, Via.WEB), "staff", "es", ("en", "es"))
+
+
+@SQLITE
+def test_a_targets_role_may_be_written_per_language(web: Web) -> None:
+    from tests.test_letters import LETTER_TABLE, TARGETS, with_letter
+
+    with_letter(web, LETTER_TABLE, TARGETS.replace('role = "Peru\'s Ministry of Foreign Affairs"',
+                                                   'role = { es = "Cancillería del Perú", en = "Foreign Ministry" }'))
+    page = web.client().get("/c/test", headers={"Accept-Language": "es"}).text
+    assert '<small class="muted" lang="es" dir="ltr">Cancillería del Perú</small>' in page
+    assert '<small class="muted" lang="en" dir="ltr">Foreign Ministry</small>' in page

@@ -78,7 +78,7 @@ class Contact(Strict):
 class Target(Contact):
     name: Localized
     """A string, or a table per language (the name as each language writes it)."""
-    role: str | None = None
+    role: Localized | None = None
     x: str | None = None
     mastodon: str | None = None
     bluesky: str | None = None

@@ -108,7 +108,8 @@ def context(campaign: Campaign, targets: dict[str, Target], language: str, netwo
     for tid in campaign.targets:
         t = targets[tid]
         name = _any_language(t.name, language, campaign.languages)
-        views.append(TargetView(name=name, role=t.role or "", mention=t.handle(network) or name))
+        role = _any_language(t.role, language, campaign.languages) if t.role else ""
+        views.append(TargetView(name=name, role=role, mention=t.handle(network) or name))
     ask = pick(campaign.ask, language)
     act_by = campaign.act_by_date()
     no_deadline = "needs act_by in the campaign (the action's deadline)"
