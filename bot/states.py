@@ -145,6 +145,7 @@ class Audit(StrEnum):
     USER_REMOVE = "user_remove"
     USER_SET_ROLE = "user_set_role"
     USER_SET_PASSWORD = "user_set_password"
+    USER_SET_LANGUAGE = "user_set_language"
     USER_PASSWORD_LINK = "user_password_link"
     TOKEN_CREATE = "token_create"
     SIGN_IN = "sign_in"

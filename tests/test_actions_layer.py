@@ -171,6 +171,8 @@ def test_every_route_and_command_that_changes_state_calls_an_action(web: Web) ->
     step(("POST", "/password"), "people.change_password", lambda: form(
         organiser, "/password", {"current": "correct horse battery", "password": "another long password",
                                  "again": "another long password"}, "/password"))
+    step(("POST", "/language"), "people.set_language", lambda: form(
+        organiser, "/language", {"language": "en"}, "/language"))
     step(("POST", "/logout"), "people.sign_out", lambda: form(organiser, "/logout"))
 
     changing = {(m, p) for m, p, _ in _routes() if m not in ("GET", "HEAD")} | SUPPORTER_ROUTES
@@ -196,6 +198,7 @@ def test_every_route_and_command_that_changes_state_calls_an_action(web: Web) ->
         "accounts enable": ("accounts.enable_account", ["accounts", "enable", "a2"]),
         "users add": ("people.add_user", ["users", "add", "bo", "--role", "staff", "--password-env", "BO"]),
         "users set-role": ("people.set_role", ["users", "set-role", "bo", "organiser"]),
+        "users set-language": ("people.set_language", ["users", "set-language", "bo", "en"]),
         "users remove": ("people.remove_user", ["users", "remove", "bo"]),
         "tokens create": ("people.create_token", ["tokens", "create", "cli-token", "--role", "staff"]),
         "users password-link": ("people.issue_password_link", ["users", "password-link", "admin"]),

@@ -48,6 +48,15 @@ def test_every_share_setting_is_in_the_example():
         assert re.search(rf"^#? ?{name} = ", text, re.M), f"[share] {name} missing from config.example.toml"
 
 
+def test_every_organisation_setting_is_in_the_example_and_the_readme():
+    from bot.config.settings import OrganisationSettings
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for name in OrganisationSettings.model_fields:
+        assert re.search(rf"^#? ?{name} = ", text, re.M), f"[organisation] {name} missing from config.example.toml"
+        assert f"`{name}`" in README, f"[organisation] {name} missing from README"
+
+
 def commands_in_readme() -> list[list[str]]:
     found = []
     for match in re.finditer(r"(?:^|`|\.venv/bin/)campaign-bot ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)", README, re.M):

@@ -86,7 +86,8 @@ def test_the_kit_offers_a_letter_in_each_language_and_each_way_to_send_it_counts
     with_letter(web)
     client = web.client()
     page = client.get("/c/test").text
-    assert "</span> Ministro de Relaciones Exteriores" in page and "</span> Minister of Foreign Affairs" in page
+    assert 'Write to <span lang="es" dir="ltr">Ministro de Relaciones Exteriores' in page
+    assert 'Write to <span lang="en" dir="ltr">Minister of Foreign Affairs' in page
     en = letter_of(web, "en")
     assert en is not None and en.body == rendered(web, "en").body
     assert en.body.startswith("Dear Minister of Foreign Affairs,\n\nPlease act now (50% + #1?).")

@@ -81,6 +81,10 @@ def instance_naming(authorize: str, token: str) -> FakeServer:
     def apps(req: FakeRequest) -> FakeResponse:
         return FakeResponse(200, {"client_id": "cid", "client_secret": "the-client-secret"})
 
+    @server.route("GET", "/api/v1/instance")  # what campaign-bot asks first: a Mastodon server, it says
+    def about(req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, {"uri": server.url.removeprefix("http://"), "version": "4.3.0"})
+
     return server.start()
 
 
@@ -145,7 +149,7 @@ def test_connecting_needs_the_configured_public_address_not_the_one_the_request_
     load(core)
     client = TestClient(create_app(core, secret_key="x" * 40), base_url="http://127.0.0.1", follow_redirects=False)
     answer = client.post("/c/test/connect/mastodon", data={"instance": f"http://127.0.0.1:{inside.port}"},
-                         headers={"Host": "attacker.example"})
+                         headers={"Host": "attacker.example", "Accept-Language": "en"})
     assert answer.status_code == 400 and "not set up" in answer.text
     assert inside.connections() == 0
 

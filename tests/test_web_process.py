@@ -69,7 +69,7 @@ def test_the_quick_start_shows_the_dashboard_and_a_close_from_the_browser_is_pos
     client.post("/login/once", data={"csrf": _csrf(response.text), "token": token, "password": "a strong password",
                                      "again": "a strong password"})
     dashboard = client.get("/")
-    assert "Peru" in dashboard.text, dashboard.text
+    assert "Perú: Calidad Migratoria Humanitaria" in dashboard.text, dashboard.text  # its first language's title
     assert wait_for(lambda: client.get("/healthz").status_code == 200), client.get("/healthz").text
 
     confirm = client.get(f"/campaigns/{CAMPAIGN}/close", params={"outcome": "success"})

@@ -35,7 +35,8 @@ class Web:
 
     def client(self, role: str | None = None) -> TestClient:
         """A client signed in as the user of that role (none: anonymous)."""
-        client = TestClient(self.app, base_url="http://127.0.0.1", follow_redirects=False)
+        client = TestClient(self.app, base_url="http://127.0.0.1", follow_redirects=False,
+                            headers={"Accept-Language": "en"})  # an English browser (tests/test_languages.py: others)
         if role:
             sign_in(client, role)
         return client

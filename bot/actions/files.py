@@ -79,7 +79,7 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
             row = rows.get(cid)
             if row is None:
                 initial = CampaignState(loaded.model.status)
-                row = CampaignRow(id=cid, title=loaded.model.title, state=initial, file_status=initial,
+                row = CampaignRow(id=cid, title=loaded.model.main_title, state=initial, file_status=initial,
                                   outcome=loaded.model.outcome if initial == CampaignState.CLOSED else None,
                                   definition=loaded.definition(), definition_hash=digest, close_seq=0,
                                   loaded_at=now, state_changed_at=now, state_changed_by=by,
@@ -92,7 +92,7 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
                 session.refresh(row, with_for_update=True)  # person's close may have landed since it was read)
             if row.definition_hash != digest:
                 row.definition, row.definition_hash, row.title, row.loaded_at = (
-                    loaded.definition(), digest, loaded.model.title, now)
+                    loaded.definition(), digest, loaded.model.main_title, now)
                 row.grace_seconds = int(loaded.model.grace_minutes * 60)
                 audit.record(session, now, by, Audit.RELOAD, cid, None)
             _apply_file_status(session, ctx.accounts, row, loaded, now)

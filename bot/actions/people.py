@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,6 +120,23 @@ def set_role(ctx: Context, actor: Actor, name: str, role: str | Role) -> Result:
         _user(session, name, lock=True).role = chosen
         audit.record(session, now, actor.name, Audit.USER_SET_ROLE, None, name, role=str(chosen))
     return Result(True, "role_set", {"name": name, "role": str(chosen)})
+
+
+@action
+def set_language(ctx: Context, actor: Actor, name: str, language: str | None, offered: Sequence[str]) -> Result:
+    """The language ``name`` reads the web app in (None: their browser's). Anyone sets their own; an admin sets
+    anyone's. ``offered``: the languages the web app has catalogues for."""
+    if name != actor.name:
+        actor.require(Role.ADMIN)
+    elif actor.role is None:
+        actor.require(Role.ORGANISER)
+    if language and language not in offered:
+        raise ActionError("unknown_ui_language", "language", language=language, languages=", ".join(offered))
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        _user(session, name, lock=True).language = language or None
+        audit.record(session, now, actor.name, Audit.USER_SET_LANGUAGE, None, name, language=language or "")
+    return Result(True, "language_set" if language else "language_cleared", {"name": name, "language": language})
 
 
 @action

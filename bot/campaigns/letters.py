@@ -43,7 +43,8 @@ def recipient(campaign: Campaign, targets: dict[str, Target], language: str) -> 
         return Recipient(name="", role="", contact=contact)
     names = target.name if isinstance(target.name, dict) else {language: target.name}
     name = pick(names, language) or next(iter(names.values()), "")
-    return Recipient(name=name, role=target.role or "", contact=contact)
+    roles = target.role if isinstance(target.role, dict) else {language: target.role or ""}
+    return Recipient(name=name, role=pick(roles, language) or next(iter(roles.values()), ""), contact=contact)
 
 
 def render_letter(campaign: Campaign, targets: dict[str, Target], language: str,

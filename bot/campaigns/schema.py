@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from bot.campaigns import characters
 from bot.campaigns.cron import parse_cron
@@ -78,7 +78,7 @@ class Contact(Strict):
 class Target(Contact):
     name: Localized
     """A string, or a table per language (the name as each language writes it)."""
-    role: str | None = None
+    role: Localized | None = None
     x: str | None = None
     mastodon: str | None = None
     bluesky: str | None = None
@@ -237,7 +237,8 @@ class Rule(Strict):
 
 
 class Campaign(Strict):
-    title: str = Field(min_length=1)
+    title: Localized
+    """A string, or a table per language (the kit shows the reader's; staff pages ``main_title``)."""
     reference: str = ""
     languages: list[str] = Field(min_length=1)
     timezone: str
@@ -253,6 +254,8 @@ class Campaign(Strict):
     close_approval: Literal["none", "required"] | None = None
     """"required": a close waits for a second staff member (default: the web app's setting)."""
     ask: Localized
+    summary: Localized | None = None
+    """The case in a few sentences, for the share kit (plain text: a string or a table per language)."""
     hashtags: list[str] | dict[str, list[str]] = Field(default_factory=list)
     link: str = ""
     targets: list[str] = Field(default_factory=list)
@@ -279,6 +282,14 @@ class Campaign(Strict):
                 raise ValueError(f"{lang!r} is not a language code like 'es' or 'pt-BR'")
         if len(set(v)) != len(v):
             raise ValueError("a language is listed twice")
+        return v
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _not_empty(cls, v: Localized | None, info: ValidationInfo) -> Localized | None:
+        values = [] if v is None else [v] if isinstance(v, str) else list(v.values())
+        if v is not None and (not values or any(not s.strip() for s in values)):
+            raise ValueError(f"the {info.field_name} is empty: write it (a text, or a table per language)")
         return v
 
     @field_validator("act_by", mode="before")
@@ -336,6 +347,17 @@ class Campaign(Strict):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def main_title(self) -> str:
+        """The title in the campaign's first language (the one staff pages and the feed show)."""
+        return self.title_in(self.languages[0])
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language``, else in the first of the campaign's languages that has one."""
+        found = [self.title] if isinstance(self.title, str) else [
+            self.title[lang] for lang in (language, *self.languages, *self.title) if lang in self.title]
+        return found[0]
 
     def starts_utc(self) -> datetime | None:
         return None if self.starts is None else _aware(self.starts, self.timezone)

@@ -108,7 +108,8 @@ def context(campaign: Campaign, targets: dict[str, Target], language: str, netwo
     for tid in campaign.targets:
         t = targets[tid]
         name = _any_language(t.name, language, campaign.languages)
-        views.append(TargetView(name=name, role=t.role or "", mention=t.handle(network) or name))
+        role = _any_language(t.role, language, campaign.languages) if t.role else ""
+        views.append(TargetView(name=name, role=role, mention=t.handle(network) or name))
     ask = pick(campaign.ask, language)
     act_by = campaign.act_by_date()
     no_deadline = "needs act_by in the campaign (the action's deadline)"
@@ -117,7 +118,7 @@ def context(campaign: Campaign, targets: dict[str, Target], language: str, netwo
         "hashtags": (Hashtags("#" + t.lstrip("#") for t in tag_list) if tag_list
                      else _blank("hashtags", f"has no tags for {lang}")),
         "link": campaign.link or _blank("link", "is not set in the campaign"),
-        "title": campaign.title,
+        "title": campaign.title_in(language),
         "reference": campaign.reference or _blank("reference", "is not set in the campaign"),
         "targets": views,
         "deadline": deadline_words(act_by, language) if act_by else _blank("deadline", no_deadline),

@@ -22,7 +22,10 @@ MAX_LANGUAGES = 30
 
 def localized_fields(model: Campaign) -> Iterator[tuple[str, Localized]]:
     """Every text of the campaign with the path a user would write in the file."""
+    yield "title", model.title
     yield "ask", model.ask
+    if model.summary is not None:
+        yield "summary", model.summary
     for where, message in messages(model):
         yield f"{where}.text", message.text
         for network, variant in message.networks.items():
@@ -63,7 +66,7 @@ def check_sizes(model: Campaign) -> list[Problem]:
         issues.append(("languages", f"{len(model.languages)} languages; the limit is {MAX_LANGUAGES}"))
     if issues:  # don't walk 20,000 variants to say the same thing again
         return issues
-    fields = [("title", model.title), ("reference", model.reference), ("link", model.link)]
+    fields = [("reference", model.reference), ("link", model.link)]
     for where, value in localized_fields(model):
         fields.extend(_values(value, where))
     for where, text in fields:

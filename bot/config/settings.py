@@ -1,4 +1,5 @@
-"""Loading config.toml: the [bot] settings, the [accounts.ID] table, the [amplify] and [share] settings.
+"""Loading config.toml: the [bot] settings, the [accounts.ID] table, the [amplify], [share] and [organisation]
+settings.
 
 Secrets are never in the file: an account names the environment variable that holds each secret, and
 ``NAME_FILE`` (a path to a file holding it) is accepted too, for container secrets (read by
@@ -100,6 +101,39 @@ class ShareSettings(BaseModel):
                 ("utm_campaign", campaign_id)]
 
 
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+              ".webp": "image/webp", ".svg": "image/svg+xml"}
+
+
+class OrganisationSettings(BaseModel):
+    """Who runs the campaigns, as the share kit shows it: the name, and a logo beside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    """The organisation's name, at the top of every campaign's share kit (none when empty)."""
+    logo_url: str | None = Field(default=None, pattern=r"^https://[^\s\"'<>]+$")
+    """The logo's https address; pages may load images from that server (Content-Security-Policy img-src)."""
+    logo_file: str | None = None
+    """Or a logo on this machine (PNG, JPEG, GIF, WebP or SVG), served by the web app at /organisation/logo.
+    A missing file shows the name alone."""
+
+    @field_validator("logo_file")
+    @classmethod
+    def _logo_type(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"a logo is a {', '.join(sorted(LOGO_TYPES))} file")
+        return value
+
+    @property
+    def logo_origin(self) -> str | None:
+        """The server the logo comes from (for the pages' Content-Security-Policy)."""
+        if not self.logo_url:
+            return None
+        scheme, _, rest = self.logo_url.partition("://")
+        return f"{scheme}://{rest.split('/')[0]}"
+
+
 @dataclass
 class Config:
     bot: BotSettings
@@ -114,6 +148,7 @@ class Config:
 
     amplify: AmplifySettings = field(default_factory=AmplifySettings)
     share: ShareSettings = field(default_factory=ShareSettings)
+    organisation: OrganisationSettings = field(default_factory=OrganisationSettings)
 
     @property
     def campaigns_dir(self) -> Path:
@@ -157,10 +192,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify", "share"}
+        unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify", "share", "organisation"}
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
-                              "(known: bot, accounts, alerts, alerts_settings, amplify, share)")
+                              "(known: bot, accounts, alerts, alerts_settings, amplify, share, organisation)")
     where = str(cfg_path) if cfg_path else "config"
     try:
         bot = BotSettings.model_validate(data.get("bot", {}))
@@ -174,6 +209,12 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         share = ShareSettings.model_validate(data.get("share", {}))
     except ValidationError as exc:
         raise ConfigError(_format_pydantic(f"{where}: share", exc)) from None
+    try:
+        organisation = OrganisationSettings.model_validate(data.get("organisation", {}))
+    except ValidationError as exc:
+        raise ConfigError(_format_pydantic(f"{where}: organisation", exc)) from None
+    if organisation.logo_file and cfg_path is not None and not Path(organisation.logo_file).is_absolute():
+        organisation.logo_file = str(cfg_path.parent / organisation.logo_file)  # beside the config file
     env_url = os.environ.get(DATABASE_URL_ENV)
     if env_url:
         bot.database_url = env_url
@@ -205,6 +246,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         alerts_settings=_with_public_url(parse_settings(data.get("alerts_settings"), where), amplify),
         amplify=amplify,
         share=share,
+        organisation=organisation,
     )
 
 

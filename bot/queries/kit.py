@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
-from bot.campaigns.templates import TemplateError, render
+from bot.campaigns.templates import TemplateError, pick, render
 from bot.errors import NotFound
 from bot.networks.registry import network_class
 from bot.queries.deps import Reads
@@ -49,6 +49,19 @@ MASTODON_SHARE_PATH = "/share?text="
 """Mastodon's share page, on the supporter's own instance (https://HOST/share?text=...)."""
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name the extractor looks for (bot/web/catalogues.py)
+    """Marks a sentence for the catalogues: the page translates it (``said``), then fills its fields in."""
+    return message
+
+
+NOT_AVAILABLE = N_("not available: {problem}")
+TOO_LONG = N_("too long for {network} ({length}/{limit}): shorten it before posting")
+LINK_ONLY = N_("{network} shares the link only: copy the text to post it with the link")
+
+Said = tuple[str, dict[str, object]]
+"""A sentence marked for the catalogues and the values it names: the page says it in the supporter's language."""
+
+
 def encoded(text: str) -> str:
     """Percent-encoded as a query value: every reserved character (&, #, +, spaces, newlines) escaped."""
     return quote(text, safe="")
@@ -67,6 +80,10 @@ class ShareText:
     problem: str | None = None
     note: str | None = None
     """What the network does to the text unasked (Threads' one topic tag), or that only the link is shared."""
+    said_problem: Said | None = None
+    said_note: Said | None = None
+    """``problem`` and ``note`` as sentences to translate, where the kit made them (a network's own words about a
+    text stay as it wrote them)."""
 
 
 @dataclass
@@ -75,6 +92,11 @@ class LanguageKit:
     texts: list[ShareText] = field(default_factory=list)
     closing: str | None = None
     letter: LetterKit | None = None
+    summary: str | None = None
+    """The case in this language (the campaign's optional ``summary``)."""
+    title: str = ""
+    """The campaign's title in this language (else in its first language that has one), when its title is a
+    table per language; empty when it is one string for all (``Kit.title``)."""
 
 
 @dataclass
@@ -127,11 +149,13 @@ def share_text(campaign: LoadedCampaign, message: Message, language: str, networ
     try:
         out.text = render(message, model, campaign.targets, language, network, now)
     except TemplateError as exc:
-        out.problem = f"not available: {exc}"
+        out.said_problem = (NOT_AVAILABLE, {"problem": str(exc)})
+        out.problem = NOT_AVAILABLE.format(problem=exc)
         return out
     out.length, out.limit, problem, out.note = measure(network, out.text)
     if out.length > out.limit:
-        out.problem = f"too long for {out.name} ({out.length}/{out.limit}): shorten it before posting"
+        out.said_problem = (TOO_LONG, {"network": out.name, "length": out.length, "limit": out.limit})
+        out.problem = TOO_LONG.format(**out.said_problem[1])
     elif problem:
         out.problem = problem
     elif network == "mastodon":
@@ -142,7 +166,8 @@ def share_text(campaign: LoadedCampaign, message: Message, language: str, networ
         out.intent = INTENTS[network].format(text=encoded(out.text), url=encoded(url),
                                              text_without_url=encoded(without))
         if network in ("facebook", "linkedin"):
-            out.note = f"{out.name} shares the link only: copy the text to post it with the link"
+            out.said_note = (LINK_ONLY, {"network": out.name})
+            out.note = LINK_ONLY.format(network=out.name)
     return out
 
 
@@ -154,8 +179,11 @@ def build_kit(app: Reads, campaign_id: str, base_url: str) -> Kit:
         row, campaign = loaded_campaign(session, campaign_id)
         kit = Kit(campaign_id, row.title, row.state, row.outcome, [])
         for language in campaign.model.languages:
-            lang = LanguageKit(language)
+            titles = isinstance(campaign.model.title, dict)
+            lang = LanguageKit(language, title=campaign.model.title_in(language) if titles else "")
             kit.languages.append(lang)
+            if campaign.model.summary is not None:
+                lang.summary = pick(campaign.model.summary, language)
             if row.state == CampaignState.CLOSED:
                 closing: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
                 try:

@@ -23,3 +23,9 @@ def list_users(deps: Reads) -> list[User]:
     with deps.sessions() as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.name))
         return [User(u.name, Role(u.role), u.created_at) for u in rows]
+
+
+def language_of(deps: Reads, name: str) -> str | None:
+    """The language ``name`` chose for the web app, or None (their browser's)."""
+    with deps.sessions() as session:
+        return session.scalar(select(UserRow.language).where(UserRow.name == name))

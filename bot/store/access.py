@@ -25,6 +25,8 @@ class UserRow(Base):
     """A one-time link to choose a password (first run, or an admin's reset): its SHA-256; cleared when used."""
     signin_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(20))
+    """The web app's language for this person (bot/web/i18n.py); None: the browser's Accept-Language."""
 
 
 class WebSessionRow(Base):

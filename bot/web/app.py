@@ -26,6 +26,7 @@ from bot.config.keys import SESSION_COOKIE, derived, raw_keys
 from bot.errors import NotFound, UserError
 from bot.web.auth import Forbidden, NotSignedIn
 from bot.web.headers import SecurityHeaders
+from bot.web.i18n import action_message, gettext
 from bot.web.rendering import render
 
 HERE = Path(__file__).parent
@@ -61,7 +62,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(core: App, *, secret_key: str | None = None, https_only: bool = False,
                approval_default: str | None = None, close_approval_default: str | None = None) -> FastAPI:
-    from bot.web import admin, api, connect, docs, ops, pages, posts, public, signin
+    from bot.web import admin, api, connect, docs, ops, pages, posts, public, settings, signin
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
@@ -77,10 +78,11 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         closes=(close_approval_default or os.environ.get(CLOSE_APPROVAL_ENV) or "none") == "required")
     web.add_middleware(SignedSessions, keys=cookie_keys(secret_key), session_cookie="campaign_bot",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
-    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True)
+    web.add_middleware(SecurityHeaders, https=https_only, local_servers=core.config.amplify.local_servers is True,
+                       images=core.config.organisation.logo_origin)
     web.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-assets")
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, pages, posts, admin, api, ops, public, connect, docs):
+    for module in (signin, pages, posts, admin, api, ops, public, connect, docs, settings):
         web.include_router(module.router)
 
     @web.exception_handler(NotSignedIn)
@@ -93,7 +95,9 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, 403)
-        return render(request, "error.html", {"title": "Not allowed", "message": f"{exc}; ask an admin."}, 403)
+        return render(request, "error.html", {"title": gettext(request, "Not allowed"), "message": gettext(
+            request, "{refusal}; ask an admin.", refusal=action_message(request, "needs_role", {"role": exc.role}))},
+                      403)
 
     @web.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
@@ -101,7 +105,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         error page saying it in a sentence."""
         if isinstance(exc, ActionError):
             status = exc.status
-            body: dict[str, object] = {"detail": exc.message, "code": exc.code,
+            body: dict[str, object] = {"detail": action_message(request, exc.code, exc.params), "code": exc.code,
                                        "pointer": f"/{exc.field}" if exc.field else None,
                                        "params": {k: str(v) for k, v in exc.params.items()}}
         else:
@@ -110,15 +114,15 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         if _wants_json(request):
             return JSONResponse(body, status)
         message = str(body["detail"])
-        return render(request, "error.html", {"title": "That did not work",
+        return render(request, "error.html", {"title": gettext(request, "That did not work"),
                                               "message": message[:1].upper() + message[1:]}, status)
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        return render(request, "error.html", {"title": "That did not work", "message": str(exc.detail)},
-                      exc.status_code)
+        return render(request, "error.html", {"title": gettext(request, "That did not work"),
+                                              "message": str(exc.detail)}, exc.status_code)
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -127,6 +131,7 @@ def create_app(core: App, *, secret_key: str | None = None, https_only: bool = F
         if _wants_json(request):
             return JSONResponse({"detail": problems}, 422)
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return render(request, "error.html", {"title": "Please check the form", "message": text}, 400)
+        return render(request, "error.html", {"title": gettext(request, "Please check the form"), "message": text},
+                      400)
 
     return web

@@ -50,8 +50,8 @@ def _title(text: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def feed_entries(app: Reads, campaign_id: str) -> tuple[str, list[Entry]]:
-    """(title, entries newest first)."""
+def feed_entries(app: Reads, campaign_id: str, language: str | None = None) -> tuple[str, list[Entry]]:
+    """(title, in ``language`` when given; entries newest first)."""
     with app.sessions() as session:
         row, campaign = loaded_campaign(session, campaign_id)
         sent = session.scalars(
@@ -66,8 +66,9 @@ def feed_entries(app: Reads, campaign_id: str) -> tuple[str, list[Entry]]:
             entry.published = min(entry.published, d.sent_at)
             if d.remote_url:
                 entry.links.append(d.remote_url)
+    title = campaign.model.title_in(language) if language else row.title
     if row.state != CampaignState.CLOSED:
-        return row.title, sorted(entries.values(), key=lambda e: e.published, reverse=True)[:FEED_ENTRIES]
+        return title, sorted(entries.values(), key=lambda e: e.published, reverse=True)[:FEED_ENTRIES]
     closed_at = row.state_changed_at or app.clock.now()
     newest = max([closed_at, *(e.published for e in entries.values())])
     message: Message = getattr(campaign.model.messages.closing, row.outcome or "no_further_action")
@@ -85,17 +86,23 @@ def feed_entries(app: Reads, campaign_id: str) -> tuple[str, list[Entry]]:
     for e in closing:
         e.updated = newest
     rest = sorted((e for e in entries.values() if e.kind != Kind.CLOSING), key=lambda e: e.published, reverse=True)
-    return row.title, (closing + rest)[:FEED_ENTRIES]
+    return title, (closing + rest)[:FEED_ENTRIES]
 
 
-def atom(app: Reads, campaign_id: str, base_url: str) -> bytes:
-    """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids."""
-    title, entries = feed_entries(app, campaign_id)
+def atom(app: Reads, campaign_id: str, base_url: str, language: str | None = None,
+         subtitle: str | None = None) -> bytes:
+    """The Atom document. ``base_url``: the web app's public address, for the feed's and entries' ids;
+    ``language`` and ``subtitle``: the feed's own words, in the reader's language (the entries keep theirs)."""
+    title, entries = feed_entries(app, campaign_id, language)
     base = base_url.rstrip("/")
     page = f"{base}/c/{campaign_id}"
     fg = FeedGenerator()
     fg.id(page)
     fg.title(xml_safe(title))
+    if subtitle:
+        fg.subtitle(xml_safe(subtitle))
+    if language:
+        fg.language(language)
     fg.author({"name": "campaign-bot"})
     fg.link(href=page, rel="alternate")
     fg.link(href=f"{page}/feed.atom", rel="self")

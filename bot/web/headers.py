@@ -11,14 +11,16 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:{images}; "
           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' https:{local}")
 LOCAL_FORMS = " http://127.0.0.1:* http://localhost:*"
 """Development with servers on this machine (`[amplify] local_servers`): the connect form goes there."""
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, https: bool = False, local_servers: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool = False, local_servers: bool = False,
+                 images: str | None = None) -> None:
+        """``images``: one more origin pages may load images from (the organisation's logo_url)."""
         self.app = app
         local = LOCAL_FORMS if local_servers else ""
         self.common = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
@@ -26,8 +28,9 @@ class SecurityHeaders:
                        "Cross-Origin-Opener-Policy": "same-origin"}
         if https:
             self.common["Strict-Transport-Security"] = "max-age=31536000"
-        self.policy = POLICY.format(styles="", local=local)
-        self.docs_policy = POLICY.format(styles=" 'unsafe-inline'", local=local)
+        more = f" {images}" if images else ""
+        self.policy = POLICY.format(styles="", local=local, images=more)
+        self.docs_policy = POLICY.format(styles=" 'unsafe-inline'", local=local, images=more)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

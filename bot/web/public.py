@@ -1,18 +1,21 @@
 """Public pages, no sign-in: a campaign's share kit (/c/<id>), its Atom feed and the share kit's short links.
 
-None of them reads or sets a cookie: the supporter's Mastodon instance is remembered by their own browser
-(localStorage, static/share.js), and a click on a short link is only counted.
+None of them sets a cookie unasked: the supporter's Mastodon instance is remembered by their own browser
+(localStorage, static/share.js), and a click on a short link is only counted. The one cookie is the language a
+supporter picks with the kit's language switch (``lang``, bot/web/i18n.py).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from bot.config.settings import LOGO_TYPES, OrganisationSettings
 from bot.errors import NotFound
 from bot.queries.kit import build_kit, loaded_campaign
 from bot.queries.letters import destination, written
@@ -22,6 +25,15 @@ from bot.states import CampaignState
 from bot.supporters.crypto import SecretKeyError, cipher_from_env
 from bot.web.auth import PUBLIC, require
 from bot.web.feed import atom
+from bot.web.i18n import (
+    direction,
+    gettext,
+    language_name,
+    remember_choice,
+    template_context,
+    use_campaign_language,
+    use_site_language,
+)
 from bot.web.rendering import templates
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(PUBLIC))])  # no sign-in
@@ -41,14 +53,36 @@ def public_base(request: Request) -> str:
     return str(configured or request.base_url).rstrip("/")
 
 
-def language_name(code: str) -> tuple[str, str]:
+def name_and_direction(code: str) -> tuple[str, str]:
     """(the language's own name for itself, its direction: ltr or rtl)."""
-    try:
-        locale = Locale.parse(code.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return code, "auto"
-    name = locale.get_display_name(locale) or code
-    return name[:1].upper() + name[1:], "rtl" if locale.character_order == "right-to-left" else "ltr"
+    return language_name(code), direction(code)
+
+
+def campaign_languages(request: Request, campaign_id: str | None) -> list[str] | None:
+    """The languages a campaign posts in, as the database last stored it (None: no such campaign)."""
+    if campaign_id is None:
+        return None
+    with request.app.state.core.sessions() as session:
+        try:
+            _row, campaign = loaded_campaign(session, campaign_id)
+        except NotFound:
+            return None
+    return list(campaign.model.languages)
+
+
+def speak(request: Request, campaign_id: str | None) -> str:
+    """Make this request's page speak the campaign's language the supporter reads (or, about no campaign, the
+    visitor's own among the catalogues)."""
+    languages = campaign_languages(request, campaign_id)
+    return use_campaign_language(request, languages) if languages else use_site_language(request)
+
+
+def organisation(request: Request) -> dict[str, str | None]:
+    """The organisation's name and the address of its logo (None when there is none to show)."""
+    settings: OrganisationSettings = request.app.state.core.config.organisation
+    logo = settings.logo_url or ("/organisation/logo" if settings.logo_file and Path(settings.logo_file).is_file()
+                                 else None)
+    return {"name": settings.name or None, "logo": logo}
 
 
 def instance_host(value: str) -> str | None:
@@ -68,23 +102,58 @@ def connecting_enabled() -> bool:
 
 
 def public_page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    """A public template, rendered without the session (so no cookie is set)."""
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    """A public template, rendered without the session (so no cookie is set, but the language picked)."""
+    if getattr(request.state, "language", None) is None:
+        use_site_language(request)
+    ctx = {**template_context(request), "organisation": organisation(request), **context}
+    headers = {**remember_choice(request), "Content-Language": ctx["lang"], "Vary": "Accept-Language"}
+    return templates.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
 
 
-def not_found(request: Request, message: str) -> Response:
-    return public_page(request, "public_error.html", {"title": "Not found", "message": message}, 404)
+def not_found(request: Request, campaign_id: str | None = None) -> Response:
+    message = (gettext(request, "There is no campaign {campaign} here: the link may be mistyped, or the campaign "
+                                "may have been removed.", campaign=campaign_id) if campaign_id else
+               gettext(request, "This share link is not known: it may be mistyped."))
+    return public_page(request, "public_error.html", {"title": gettext(request, "Not found"), "message": message},
+                       404)
+
+
+def language_switch(request: Request, languages: list[str], chosen: str) -> list[dict[str, Any]]:
+    """The kit's language switch: each campaign language by its own name, a link that picks it."""
+    return [{"code": code, "name": language_name(code), "dir": direction(code), "current": code == chosen,
+             "href": f"{request.url.path}?{urlencode({'lang': code})}"} for code in languages]
+
+
+@router.get("/organisation/logo")
+def logo(request: Request) -> Response:
+    """The organisation's logo file ([organisation] logo_file), as an image that runs nothing: an SVG opened on
+    its own gets a policy that allows no script and sandboxes it."""
+    path = request.app.state.core.config.organisation.logo_file
+    if not path or not Path(path).is_file():
+        return Response(status_code=404)
+    kind = LOGO_TYPES[Path(path).suffix.lower()]
+    return FileResponse(path, media_type=kind, headers={
+        "Cache-Control": "public, max-age=86400",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"})
 
 
 @router.get("/c/{campaign_id}")
 def share_kit(request: Request, campaign_id: str) -> Response:
     try:
         kit = build_kit(request.app.state.core, campaign_id, public_base(request))
-    except NotFound as exc:
-        return not_found(request, str(exc))
-    names = {lang.language: language_name(lang.language) for lang in kit.languages}
-    return public_page(request, "share.html", {"kit": kit, "names": names, "connect": connecting_enabled(),
-                                               "feed": f"/c/{campaign_id}/feed.atom"})
+    except NotFound:
+        use_site_language(request)
+        return not_found(request, campaign_id)
+    languages = [lang.language for lang in kit.languages]
+    chosen = use_campaign_language(request, languages)
+    kit.languages.sort(key=lambda lang: lang.language != chosen)  # the supporter's language first
+    names = {lang.language: name_and_direction(lang.language) for lang in kit.languages}
+    summary = next((lang.summary for lang in kit.languages if lang.summary), None)
+    heading = next((lang.title for lang in kit.languages if lang.language == chosen and lang.title), None)
+    return public_page(request, "share.html", {
+        "kit": kit, "names": names, "connect": connecting_enabled(), "feed": f"/c/{campaign_id}/feed.atom",
+        "summary": summary, "heading": heading or kit.title, "heading_lang": chosen if heading else None,
+        "chosen": chosen, "switch": language_switch(request, languages, chosen)})
 
 
 @router.get("/c/{campaign_id}/mastodon")
@@ -93,24 +162,32 @@ def mastodon_share(request: Request, campaign_id: str, language: str = "", insta
     host = instance_host(instance)
     try:
         kit = build_kit(request.app.state.core, campaign_id, public_base(request))
-    except NotFound as exc:
-        return not_found(request, str(exc))
+    except NotFound:
+        use_site_language(request)
+        return not_found(request, campaign_id)
+    use_campaign_language(request, [lang.language for lang in kit.languages])
     path = next((t.mastodon_path for lang in kit.languages if lang.language == language for t in lang.texts
                  if t.network == "mastodon" and t.mastodon_path), None)
     if host is None or path is None:
-        message = ("type your Mastodon server's name, like mastodon.social" if host is None
-                   else "there is no Mastodon text to share in this language now")
-        return public_page(request, "public_error.html", {"title": "Cannot share", "message": message,
-                                                          "back": f"/c/{campaign_id}"}, 400)
+        message = (gettext(request, "Type your Mastodon server's name, like mastodon.social.") if host is None
+                   else gettext(request, "There is no Mastodon text to share in this language now."))
+        return public_page(request, "public_error.html", {"title": gettext(request, "Cannot share"),
+                                                          "message": message, "back": f"/c/{campaign_id}"}, 400)
     return RedirectResponse(f"https://{host}{path}", status_code=303, headers=PRIVATE)
 
 
 @router.get("/c/{campaign_id}/feed.atom")
 def feed(request: Request, campaign_id: str) -> Response:
+    languages = campaign_languages(request, campaign_id)
+    if languages is None:
+        use_site_language(request)
+        return not_found(request, campaign_id)
+    chosen = use_campaign_language(request, languages)
     try:
-        body = atom(request.app.state.core, campaign_id, public_base(request))
-    except NotFound as exc:
-        return not_found(request, str(exc))
+        body = atom(request.app.state.core, campaign_id, public_base(request), chosen,
+                    gettext(request, "What the organisation posted for this campaign, newest first"))
+    except NotFound:
+        return not_found(request, campaign_id)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -121,15 +198,17 @@ def printable_letter(request: Request, campaign_id: str, language: str) -> Respo
     with core.sessions.begin() as session:
         try:
             row, campaign = loaded_campaign(session, campaign_id)
-        except NotFound as exc:
-            return not_found(request, str(exc))
+        except NotFound:
+            use_site_language(request)
+            return not_found(request, campaign_id)
+    use_campaign_language(request, list(campaign.model.languages))
     found = written(campaign, language, core.clock.now()) if row.state == CampaignState.ACTIVE else None
     if found is None or not found[0].contact.postal:
         return RedirectResponse(f"/c/{campaign_id}", status_code=303, headers=PRIVATE)
     to, text = found
-    direction = language_name(language)[1]
-    return public_page(request, "letter.html", {"title": row.title, "campaign_id": campaign_id, "to": to,
-                                                "letter": text, "language": language, "direction": direction})
+    return public_page(request, "letter.html", {
+        "title": campaign.model.title_in(language), "campaign_id": campaign_id, "to": to, "letter": text,
+        "language": language, "direction": direction(language)})
 
 
 @router.get("/s/{code}")
@@ -142,7 +221,8 @@ def short_link(request: Request, code: str) -> Response:
     with core.sessions.begin() as session:
         link = session.get(ShareLinkRow, code)
         if link is None:
-            return not_found(request, "This share link is not known: it may be mistyped.")
+            use_site_language(request)
+            return not_found(request)
         row, campaign = loaded_campaign(session, link.campaign_id)
         kit = f"/c/{link.campaign_id}"
         if link.kind == LETTER:

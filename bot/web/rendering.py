@@ -18,11 +18,12 @@ from bot.campaigns import characters
 from bot.queries.attention import console_mode
 from bot.web import times
 from bot.web.auth import csrf_token
-from bot.web.i18n import N_, gettext
+from bot.web.i18n import N_, action_message, gettext, template_context
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-# Every string a page shows is written {{ _("...") }} (or {% trans %}); until a request's own translations are
-# installed, the null translations give the English text back.
+# Every string a page shows is written {{ _("...") }} (or {% trans %}). The environment is shared by every
+# request, so it keeps the null translations (English); each page's context carries its request's own gettext
+# and ngettext (bot/web/i18n.py: template_context), which `_` and {% trans %} resolve first.
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
@@ -70,7 +71,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     core = getattr(request.app.state, "core", None)
     ctx = {"person": getattr(request.state, "person", None), "csrf": csrf_token(request),
            "flash": None if here else flash, "flash_here": here or {}, "stop": None,
-           "console": console_mode(core) if core is not None else None, **(context or {})}
+           "console": console_mode(core) if core is not None else None, **template_context(request),
+           **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -86,7 +88,8 @@ def local_path(value: str | None, fallback: str) -> str:
     return fallback
 
 
-def field_errors(exc: ActionError, fields: Sequence[str], fallback: str) -> dict[str, str]:
+def field_errors(exc: ActionError, fields: Sequence[str], fallback: str,
+                 request: Request | None = None) -> dict[str, str]:
     """The refusal under the form field it is about (``fallback`` when it is about none of the form's)."""
     field = exc.field if exc.field is not None and exc.field in fields else fallback
-    return {field: exc.message}
+    return {field: action_message(request, exc.code, exc.params) if request is not None else exc.message}

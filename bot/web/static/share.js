@@ -29,7 +29,7 @@
     var label = button.textContent;
     button.addEventListener("click", function () {
       var area = document.getElementById(button.getAttribute("data-copy"));
-      var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = label; }, 2000); };
+      var done = function () { button.textContent = button.getAttribute("data-copied") || "Copied"; setTimeout(function () { button.textContent = label; }, 2000); };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(area.value).then(done, function () { area.select(); });
       } else {
