@@ -14,7 +14,7 @@ from bot.actions.errors import ActionError
 from bot.queries.people import list_users
 from bot.states import Role
 from bot.web.auth import CSRF, require
-from bot.web.rendering import field_errors, flash, render
+from bot.web.rendering import field_errors, flash, render, said
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
@@ -40,19 +40,19 @@ def add(request: Request, who: Admin, name: Annotated[str, Form()] = "", role: A
         result = people.add_user(request.app.state.core, who, name, role, password)
     except ActionError as exc:
         return _page(request, form, field_errors(exc, ("name", "role", "password"), "name"), exc.status)
-    flash(request, result.message)
+    flash(request, said(request, result))
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/users/{name}/role", dependencies=[CSRF])
 def set_role(request: Request, name: str, who: Admin, role: Annotated[str, Form()] = "") -> Response:
-    flash(request, people.set_role(request.app.state.core, who, name, role).message)
+    flash(request, said(request, people.set_role(request.app.state.core, who, name, role)))
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/users/{name}/remove", dependencies=[CSRF])
 def remove(request: Request, name: str, who: Admin) -> Response:
-    flash(request, people.remove_user(request.app.state.core, who, name).message)
+    flash(request, said(request, people.remove_user(request.app.state.core, who, name)))
     return RedirectResponse("/users", status_code=303)
 
 
@@ -62,6 +62,6 @@ def password_link(request: Request, name: str, who: Admin) -> Response:
     core = request.app.state.core
     base = core.config.amplify.public_url or str(request.base_url)
     result, link = people.issue_password_link(core, who, name, base)
-    response = _page(request, link={"name": name, "url": link, "message": result.message})
+    response = _page(request, link={"name": name, "url": link, "message": said(request, result)})
     response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     return response

@@ -18,6 +18,7 @@ from bot.queries.liveness import worker_alive
 from bot.queries.texts import close_confirmation, measure
 from bot.states import Role, Settlement, Status
 from bot.web.auth import require
+from bot.web.i18n import action_message
 
 
 class Problem(BaseModel):
@@ -50,8 +51,10 @@ class ResultOut(BaseModel):
     code: str
 
 
-def _out(result: Result) -> ResultOut:
-    return ResultOut(changed=result.changed, message=result.message, code=result.code)
+def _out(request: Request, result: Result) -> ResultOut:
+    """An action's result; its message in the language the client accepts (code and params do not change)."""
+    return ResultOut(changed=result.changed, message=action_message(request, result.code, result.params),
+                     code=result.code)
 
 
 def _defaults(request: Request) -> Approvals:
@@ -137,7 +140,7 @@ class ResolveIn(BaseModel):
 
 @router.post("/deliveries/{delivery_id}/resolve", response_model=ResultOut)
 def resolve(request: Request, delivery_id: DeliveryId, body: ResolveIn, who: Staff) -> ResultOut:
-    return _out(posts.resolve(request.app.state.core, who, delivery_id,
+    return _out(request, posts.resolve(request.app.state.core, who, delivery_id,
                               sent_url=(body.url or "").strip() if body.action == Settlement.SENT else None,
                               resend=body.action == Settlement.RESEND))
 
@@ -153,7 +156,7 @@ class QueueIn(BaseModel):
 def queue(request: Request, campaign: CampaignId, body: QueueIn, who: Organiser) -> ResultOut:
     core = request.app.state.core
     when = parse_time(body.at, core.clock.now())
-    return _out(posts.queue(core, who, campaign, at=when, text=body.text, account=body.account,
+    return _out(request, posts.queue(core, who, campaign, at=when, text=body.text, account=body.account,
                             language=body.language, approvals=_defaults(request)))
 
 
@@ -197,7 +200,8 @@ class CloseIn(BaseModel):
 
 @router.post("/campaigns/{campaign}/close", response_model=ResultOut)
 def close(request: Request, campaign: CampaignId, body: CloseIn, who: Staff) -> ResultOut:
-    return _out(campaigns.close(request.app.state.core, who, campaign, body.outcome, body.note, _defaults(request)))
+    core = request.app.state.core
+    return _out(request, campaigns.close(core, who, campaign, body.outcome, body.note, _defaults(request)))
 
 
 class NoteIn(BaseModel):
@@ -210,7 +214,7 @@ STATE_ACTIONS = {"pause": campaigns.pause, "resume": campaigns.resume, "reopen":
 @router.post("/campaigns/{campaign}/state/{action}", response_model=ResultOut)
 def set_state(request: Request, campaign: CampaignId, action: Literal["pause", "resume", "reopen"], body: NoteIn,
               who: Staff) -> ResultOut:
-    return _out(STATE_ACTIONS[action](request.app.state.core, who, campaign, body.note))
+    return _out(request, STATE_ACTIONS[action](request.app.state.core, who, campaign, body.note))
 
 
 class StopIn(BaseModel):
@@ -219,12 +223,12 @@ class StopIn(BaseModel):
 
 @router.post("/stop", response_model=ResultOut)
 def stop(request: Request, body: StopIn, who: Staff) -> ResultOut:
-    return _out(emergency.stop_everything(request.app.state.core, who, body.reason))
+    return _out(request, emergency.stop_everything(request.app.state.core, who, body.reason))
 
 
 @router.post("/stop/lift", response_model=ResultOut)
 def lift(request: Request, who: Staff) -> ResultOut:
-    return _out(emergency.lift_stop(request.app.state.core, who))
+    return _out(request, emergency.lift_stop(request.app.state.core, who))
 
 
 class EditIn(BaseModel):
@@ -234,14 +238,14 @@ class EditIn(BaseModel):
 
 @router.post("/deliveries/{delivery_id}/cancel", response_model=ResultOut)
 def cancel(request: Request, delivery_id: DeliveryId, who: Organiser) -> ResultOut:
-    return _out(posts.cancel(request.app.state.core, who, delivery_id))
+    return _out(request, posts.cancel(request.app.state.core, who, delivery_id))
 
 
 @router.post("/deliveries/{delivery_id}/edit", response_model=ResultOut)
 def edit(request: Request, delivery_id: DeliveryId, body: EditIn, who: Organiser) -> ResultOut:
     core = request.app.state.core
     when = parse_time(body.at, core.clock.now()) if body.at is not None else None
-    return _out(posts.edit(core, who, delivery_id, text=body.text, at=when))
+    return _out(request, posts.edit(core, who, delivery_id, text=body.text, at=when))
 
 
 class DecisionIn(BaseModel):
@@ -251,7 +255,7 @@ class DecisionIn(BaseModel):
 @router.post("/approvals/{approval_id}/{decision}", response_model=ResultOut)
 def decide(request: Request, approval_id: DeliveryId, decision: Literal["approve", "reject"],
            who: Staff, body: DecisionIn | None = None) -> ResultOut:
-    return _out(approvals.decide(request.app.state.core, who, approval_id, decision == "approve",
+    return _out(request, approvals.decide(request.app.state.core, who, approval_id, decision == "approve",
                                  body.reason if body else None))
 
 

@@ -19,7 +19,7 @@ from bot.queries.texts import close_confirmation
 from bot.reach import views as reach_views
 from bot.states import Role, Status
 from bot.web.auth import CSRF, require
-from bot.web.rendering import field_errors, flash, render
+from bot.web.rendering import field_errors, flash, render, said
 from bot.web.times import local_text
 
 router = APIRouter(include_in_schema=False)
@@ -61,16 +61,16 @@ def emergency_stop(request: Request, who: Staff, reason: Annotated[str, Form()] 
     try:
         result = emergency.stop_everything(request.app.state.core, who, reason)
     except ActionError as exc:
-        flash(request, exc.message[:1].upper() + exc.message[1:] + ".", "error", "stop")
+        flash(request, said(request, exc)[:1].upper() + said(request, exc)[1:] + ".", "error", "stop")
         return _back(request, "/#stop")
     if not result.changed:  # when it changed, the page's emergency-stop banner says so
-        flash(request, result.message)
+        flash(request, said(request, result))
     return _back(request, "/")
 
 
 @router.post("/stop/lift", dependencies=[CSRF])
 def lift_stop(request: Request, who: Staff) -> Response:
-    flash(request, emergency.lift_stop(request.app.state.core, who).message)
+    flash(request, said(request, emergency.lift_stop(request.app.state.core, who)))
     return _back(request, "/")
 
 
@@ -123,9 +123,9 @@ def queue(request: Request, campaign: str, who: Organiser, text: Annotated[str, 
     if "at" in result.params:  # the time as every page shows it, not the ISO the CLI prints
         result = Result(result.changed, result.code, {**result.params, "at": local_text(when, data["zone"])})
     if first is None:
-        flash(request, result.message)
+        flash(request, said(request, result))
         return _back(request, f"/campaigns/{campaign}#timeline")
-    flash(request, result.message, anchor=f"d{first}")
+    flash(request, said(request, result), anchor=f"d{first}")
     return _back(request, f"/campaigns/{campaign}?focus={first}#d{first}")
 
 
@@ -134,7 +134,8 @@ def _state_action(name: str) -> None:
 
     @router.post(f"/campaigns/{{campaign}}/{name}", dependencies=[CSRF], name=name)
     def route(request: Request, campaign: str, who: Staff, note: Annotated[str, Form()] = "") -> Response:
-        flash(request, change(request.app.state.core, who, campaign, note.strip() or None).message, anchor="actions")
+        result = change(request.app.state.core, who, campaign, note.strip() or None)
+        flash(request, said(request, result), anchor="actions")
         return _back(request, f"/campaigns/{campaign}#actions")
 
 
@@ -151,7 +152,7 @@ def close_confirm(request: Request, campaign: str, who: Staff, outcome: str = "s
 def close(request: Request, campaign: str, who: Staff, outcome: Annotated[str, Form()] = "",
           note: Annotated[str, Form()] = "") -> Response:
     result = campaigns.close(request.app.state.core, who, campaign, outcome, note.strip() or None, defaults(request))
-    flash(request, result.message, anchor="actions")
+    flash(request, said(request, result), anchor="actions")
     return _back(request, f"/campaigns/{campaign}#actions")
 
 
@@ -162,7 +163,7 @@ def accounts_page(request: Request, who: Organiser) -> Response:
 
 @router.post("/accounts/{account}/enable", dependencies=[CSRF])
 def enable_account(request: Request, account: str, who: Admin) -> Response:
-    flash(request, accounts.enable_account(request.app.state.core, who, account).message)
+    flash(request, said(request, accounts.enable_account(request.app.state.core, who, account)))
     return _back(request, "/accounts")
 
 

@@ -18,7 +18,7 @@ from bot.queries.texts import measure
 from bot.states import Role, Settlement
 from bot.web.auth import CSRF, require
 from bot.web.i18n import gettext
-from bot.web.rendering import flash, local_path, render
+from bot.web.rendering import flash, local_path, render, said
 from bot.web.times import form_value
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,8 @@ def measure_text(request: Request, campaign: str, who: Organiser, text: str = ""
     try:
         counts = measure(request.app.state.core, campaign, text, language or None)
     except ActionError as exc:
-        return JSONResponse({"detail": exc.message, "code": exc.code, "pointer": f"/{exc.field}" if exc.field else None,
+        return JSONResponse({"detail": said(request, exc), "code": exc.code,
+                             "pointer": f"/{exc.field}" if exc.field else None,
                              "params": {k: str(v) for k, v in exc.params.items()}}, exc.status)
     return JSONResponse({"accounts": [c for c in counts if not account or c.get("account") == account]})
 
@@ -90,8 +91,8 @@ def edit(request: Request, delivery_id: int, who: Organiser, text: Annotated[str
         raise
     except ActionError as exc:
         field = exc.field if exc.field in EDIT_FIELDS else "text"
-        return _edit_page(request, d, text, at, {field: exc.message}, exc.status)
-    flash(request, result.message, anchor=f"d{delivery_id}")
+        return _edit_page(request, d, text, at, {field: said(request, exc)}, exc.status)
+    flash(request, said(request, result), anchor=f"d{delivery_id}")
     return _go(_row(d["campaign"], delivery_id))
 
 
@@ -103,9 +104,9 @@ def cancel(request: Request, delivery_id: int, who: Organiser) -> Response:
     except NotFound:
         raise
     except ActionError as exc:
-        flash(request, _sentence(exc.message), "error", f"d{delivery_id}")
+        flash(request, _sentence(said(request, exc)), "error", f"d{delivery_id}")
         return _go(_row(d["campaign"], delivery_id))
-    flash(request, result.message, anchor=f"d{delivery_id}")
+    flash(request, said(request, result), anchor=f"d{delivery_id}")
     return _go(_row(d["campaign"], delivery_id))
 
 
@@ -122,9 +123,9 @@ def resolve(request: Request, delivery_id: int, who: Staff, action: Annotated[st
     except ActionError as exc:
         if isinstance(exc, NotFound):
             raise
-        flash(request, _sentence(exc.message), "error", "attention")
+        flash(request, _sentence(said(request, exc)), "error", "attention")
         return _go("/#attention")
-    flash(request, result.message, anchor="attention")
+    flash(request, said(request, result), anchor="attention")
     return _go("/#attention")
 
 
@@ -140,8 +141,8 @@ def decide(request: Request, approval_id: int, decision: str, who: Staff, reason
     except ActionError as exc:
         if isinstance(exc, (NotFound, Forbidden)):  # the error page, with its status
             raise
-        flash(request, _sentence(exc.message), "error", anchor)
+        flash(request, _sentence(said(request, exc)), "error", anchor)
         return _go(target)
-    flash(request, result.message, anchor=anchor)
+    flash(request, said(request, result), anchor=anchor)
     return _go(target)
 

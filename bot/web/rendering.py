@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
+from bot.actions.base import Result
 from bot.actions.errors import ActionError
 from bot.campaigns import characters
 from bot.queries.attention import console_mode
@@ -86,6 +87,11 @@ def local_path(value: str | None, fallback: str) -> str:
     if value and value.startswith("/") and not value.startswith(("//", "/\\")) and not characters.forbidden(value):
         return value
     return fallback
+
+
+def said(request: Request, outcome: Result | ActionError) -> str:
+    """What an action answered (its result or its refusal), in the page's language."""
+    return action_message(request, outcome.code, outcome.params)
 
 
 def field_errors(exc: ActionError, fields: Sequence[str], fallback: str,

@@ -13,7 +13,7 @@ from bot.actions.base import Actor
 from bot.actions.errors import ActionError
 from bot.states import Role
 from bot.web.auth import CSRF, PUBLIC, require
-from bot.web.rendering import flash, render
+from bot.web.rendering import flash, render, said
 
 router = APIRouter(include_in_schema=False)
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -27,8 +27,9 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _sentence(exc: ActionError) -> str:
-    return exc.message[:1].upper() + exc.message[1:] + "."
+def _sentence(request: Request, exc: ActionError) -> str:
+    text = said(request, exc)
+    return text[:1].upper() + text[1:] + "."
 
 
 def _sign_in(request: Request, session_id: str, next_url: str) -> Response:
@@ -85,7 +86,7 @@ def use_password_link(request: Request, token: Annotated[str, Form()] = "", pass
     try:
         outcome = people.use_password_link(request.app.state.core, token, password, again)
     except ActionError as exc:
-        return _link_page(request, token, _sentence(exc), exc.status)
+        return _link_page(request, token, _sentence(request, exc), exc.status)
     assert outcome.actor is not None and outcome.session_id is not None
     response = _sign_in(request, outcome.session_id, "/")
     flash(request, f"Signed in as {outcome.actor.name}, with your new password. The link does not work again.")
@@ -117,7 +118,7 @@ def password_change(request: Request, who: Annotated[Actor, Depends(require(Role
                                             session_id if isinstance(session_id, str) else None)
     except ActionError as exc:
         field = exc.field if exc.field in ("current", "again") else "password"
-        return render(request, "password.html", {"errors": {field: _sentence(exc)}}, exc.status)
+        return render(request, "password.html", {"errors": {field: _sentence(request, exc)}}, exc.status)
     if renewed is not None:
         request.session["sid"] = renewed  # a new id: a copy of the old cookie signs nobody in
     flash(request, "Password changed. Your other sessions are signed out.")
