@@ -57,7 +57,7 @@ def test_the_campaign_page_shows_reach_and_the_dashboard_one_line(web: Web) -> N
     assert 'id="reach"' in page and "<svg" in page and "The target answered" in page
     assert "reviewing the case" in page and "@CancilleriaPeru" in page
     dashboard = client.get("/").text
-    assert "the target answered 1×" in dashboard and "supporters&#39; boosts" in dashboard
+    assert "the target answered 1×" in dashboard and "supporters' boosts" in dashboard
 
 
 @SQLITE

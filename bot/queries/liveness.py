@@ -16,12 +16,18 @@ from bot.store.models import WorkerRow
 FRESH_SECONDS = 30
 """A heartbeat older than this means the worker is gone (or stuck)."""
 
-__all__ = ["FRESH_SECONDS", "last_heartbeat", "worker_alive"]
+__all__ = ["FRESH_SECONDS", "heartbeat_age", "last_heartbeat", "worker_alive"]
 
 
 def last_heartbeat(app: Reads) -> datetime | None:
     with app.sessions() as session:
         return session.scalar(select(func.max(WorkerRow.heartbeat_at)))
+
+
+def heartbeat_age(app: Reads) -> int | None:
+    """Seconds since the last heartbeat of any worker on this database (None: no worker ever ran)."""
+    last = last_heartbeat(app)
+    return None if last is None else max(int((app.clock.now() - last).total_seconds()), 0)
 
 
 def worker_alive(app: Reads) -> tuple[bool, str]:

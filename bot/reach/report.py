@@ -179,16 +179,3 @@ def rows(reports: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         for point in r["over_time"]:
             out.append(base | {"level": "time", "at": point["at"]} | {k: point[k] for k in COUNTS})
     return out
-
-
-def summary_line(r: dict[str, Any]) -> str:
-    """The dashboard's one line for a campaign."""
-    t = r["totals"]
-    line = (f"{t['posts']} posts · {t['boosts']} boosts · {t['likes']} likes · {t['replies']} replies · "
-            f"{t['quotes']} quotes · {t['supporter_boosts']} supporters' boosts · {t['share_clicks']} clicks")
-    if t.get("letters"):
-        line += f" · {t['letters']} letters"
-    if r["responses"]:
-        line += f" · the target answered {len(r['responses'])}×"
-    return line
-

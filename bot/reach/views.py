@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from bot.errors import NotFound
 from bot.reach.chart import engagement_svg
-from bot.reach.report import campaign_report, report, summary_line
+from bot.reach.report import campaign_report, report
 from bot.store.deps import Database
 
 
@@ -22,7 +22,7 @@ def campaign_reach(core: Database, campaign_id: str) -> dict[str, Any] | None:
     return data | {"chart": Markup(engagement_svg(data["over_time"]))}  # noqa: S704 - only numbers, escaped text  # nosec B704
 
 
-def dashboard_lines(core: Database) -> dict[str, str]:
-    """Campaign id -> its one-line summary."""
+def dashboard_lines(core: Database) -> dict[str, dict[str, int]]:
+    """Campaign id -> the figures of its one-line summary (the page words them in its language)."""
     with core.engine.connect() as conn:
-        return {r["campaign"]: summary_line(r) for r in report(conn)}
+        return {r["campaign"]: {**r["totals"], "answers": len(r["responses"])} for r in report(conn)}

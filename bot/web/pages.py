@@ -15,6 +15,7 @@ from bot.actions.times import parse_time
 from bot.queries import attention, reports
 from bot.queries import pages as views
 from bot.queries.approvals import pending, rejected
+from bot.queries.liveness import heartbeat_age
 from bot.queries.texts import close_confirmation
 from bot.reach import views as reach_views
 from bot.states import Role, Status
@@ -51,7 +52,7 @@ def dashboard(request: Request, who: Organiser) -> Response:
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": attention.unsettled_posts(core),
         "files": data["invalid_files"], "bad_accounts": disabled,
-        "worker_alive": data["worker"]["alive"], "worker": data["worker"]["message"],
+        "worker_alive": data["worker"]["alive"], "worker_age": heartbeat_age(core),
         "approvals": pending(core), "reach_lines": reach_views.dashboard_lines(core),
         "zones": {c["id"]: c["timezone"] for c in data["campaigns"]}}, anchors=DASHBOARD_ANCHORS)
 
