@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot import outbox
 from bot.accounts.directory import AccountLookup, account_languages
@@ -203,7 +203,8 @@ def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report:
     report.campaigns = effective
     now = deps.clock.now()
     with deps.sessions.begin() as session:
-        campaign_rows = {r.id: r for r in session.scalars(select(CampaignRow))}  # one query, not one each
+        campaign_rows = {r.id: r for r in session.scalars(  # one query, not one each; no definitions (JSON)
+            select(CampaignRow).options(defer(CampaignRow.definition)))}
         for cid, loaded in effective.items():
             row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != CampaignState.ACTIVE:
