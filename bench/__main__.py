@@ -9,7 +9,8 @@ import sys
 import time
 import traceback
 
-NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify"]
+NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify",
+         "scaleout"]
 
 
 def main() -> int:

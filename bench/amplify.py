@@ -61,7 +61,7 @@ def _config(folder: Path, url: str, server: str, concurrency: int) -> Path:
                         .replace('cron = "30 17 * * *"', 'at = [2030-01-03T09:00:00]'))
     text = cfg.read_text().replace('[accounts.a0]\nnetwork = "console"\n', "")
     text += (f'[accounts.org]\nnetwork = "mastodon"\napi_base_url = "{server}"\naccess_token_env = "BENCH_TOKEN"\n'
-             'mastodon_version = "4.5.0"\n[amplify]\nwindow = "0s"\n')
+             'mastodon_version = "4.5.0"\n[amplify]\nwindow = "0s"\nlocal_servers = true\n')
     cfg.write_text(text)
     return cfg
 
@@ -110,7 +110,8 @@ def run(quick: bool) -> dict:
             with app.sessions() as s:
                 victims = list(s.scalars(select(DeliveryRow.account_id).where(DeliveryRow.action == "boost")
                                          .order_by(DeliveryRow.id.desc()).limit(DEAD_HOLDS)))
-            held = sum(len(Dispatcher(dead).claim_batch(a, 1)) for a in victims)
+            held_ids = [c.id for a in victims for c in Dispatcher(dead).claim_batch(a, 1)]
+            held = len(held_ids)
             dead.engine.dispose()
 
             def boosts_left() -> bool:
@@ -119,13 +120,21 @@ def run(quick: bool) -> dict:
                                                                       DeliveryRow.status.in_(("planned", "sending"))))
 
             try:
-                cpu, wall = fleet.run_daemon(app, boosts_left, start_at=app.clock.now(), check_every=0.2)
+                started = app.clock.now()
+                cpu, wall = fleet.run_daemon(app, boosts_left, start_at=started, check_every=0.2)
             except fleet.StoppedEarly as exc:
                 return emit("amplify", supporters=count, database=database, stopped_early=str(exc))
             with app.sessions() as s:
                 counts = dict(s.execute(select(DeliveryRow.status, func.count())
                                         .where(DeliveryRow.action == "boost").group_by(DeliveryRow.status)).all())
                 resent = s.scalar(select(func.count()).where(DeliveryRow.action == "boost", DeliveryRow.attempts > 1))
+                # The drain's rate: until the last boost not held by the dead worker went out (those wait for
+                # the worker to be declared dead, 10 s, and are reported apart).
+                last = s.scalar(select(func.max(DeliveryRow.sent_at)).where(DeliveryRow.action == "boost",
+                                                                           DeliveryRow.id.not_in(held_ids)))
+                drained = s.scalar(select(func.count()).where(DeliveryRow.action == "boost",
+                                                              DeliveryRow.status == "sent",
+                                                              DeliveryRow.id.not_in(held_ids)))
                 status_id = s.scalar(select(DeliveryRow.remote_id).where(DeliveryRow.action == "post",
                                                                          DeliveryRow.status == "sent"))
             stats = httpx.get(f"{server.url}/_stats", timeout=30).json()
@@ -138,7 +147,8 @@ def run(quick: bool) -> dict:
         server.close()
         del os.environ["CAMPAIGN_BOT_SECRET_KEY"]
     sent = counts.get("sent", 0)
-    per_s, bare_per_s = sent / wall, sent / bare_wall
+    drain = (last - started).total_seconds()
+    per_s, bare_per_s = drained / drain, sent / bare_wall
     small, large = scale
     growth = round((large[0] + large[1]) / max(small[0] + small[1], 1e-9) / 10, 2)
     checks = [check("boosts drained per s vs bare reblog loop", round(per_s / bare_per_s, 2), 0.9, at_most=False,
@@ -152,7 +162,7 @@ def run(quick: bool) -> dict:
                 preload_accounts_s=round(preload_s, 3),
                 wave_scale={f"{count}": {"plan_s": round(small[0], 3), "preload_s": round(small[1], 3)},
                             f"{count * 10}": {"plan_s": round(large[0], 3), "preload_s": round(large[1], 3)}},
-                boosts_sent=sent, drain_s=round(wall, 2), boosts_per_second=round(per_s, 1),
+                boosts_sent=sent, drain_s=round(drain, 2), all_sent_s=round(wall, 2), boosts_per_second=round(per_s, 1),
                 bare_boosts_per_second=round(bare_per_s, 1),
                 cpu_ms_per_boost=round(cpu / max(sent, 1) * 1000, 2),
                 bare_cpu_ms_per_boost=round(bare_cpu / max(sent, 1) * 1000, 2),

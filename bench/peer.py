@@ -63,22 +63,15 @@ def _traced(fn) -> float:  # type: ignore[no-untyped-def]
     return peak / 2**20
 
 
-def ours_start(cfg: str) -> None:
-    """What `campaign-bot run` does before its first send: bootstrap, plan, read the next due time."""
-    from bot.worker.dispatch import Dispatcher
-
-    app = bootstrap(load_config(Path(cfg)))
-    plan(app)
-    Dispatcher(app).next_due_at()
-
-
 def naive_start(cfg: str, store: str) -> None:
     _naive_schedule(bootstrap(load_config(Path(cfg))), store)
 
 
 def _process(call: str) -> float:
-    """Wall seconds from launching a new Python process until ``call`` (code in this module) returned in it."""
-    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench import peer; peer.{call}"
+    """Wall seconds from launching a new Python process until ``call`` returned in it: ours from bench/restart.py
+    (it imports what `campaign-bot run` imports), the naive bot's from this module."""
+    module = "restart" if call.startswith("ours_") else "peer"
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench import {module}; {module}.{call}"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ},
                    stdout=subprocess.DEVNULL)
