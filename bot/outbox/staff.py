@@ -41,7 +41,7 @@ def insert_planned(conn: Connection, rows: Sequence[NewDelivery]) -> int:
     for r in rows:
         if r.status not in UNSENT:
             raise ValueError(f"{r.plan_key}: new deliveries are planned or awaiting approval")
-    _INSERT.executemany(conn, NewDelivery._fields, rows)
+    _INSERT.executemany(conn, NewDelivery._fields, rows, copy_into=DELIVERIES.name)
     if any(r.status == Status.PLANNED for r in rows):
         wake_workers(conn)
     return len(rows)
