@@ -145,9 +145,10 @@ def outcomes(app: App) -> list[Any]:
 def lateness(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
-        return {"lateness_p50_s": float("nan"), "lateness_p99_s": float("nan")}
+        return {"lateness_p50_s": float("nan"), "lateness_p99_s": float("nan"), "lateness_max_s": float("nan")}
     return {"lateness_p50_s": round(statistics.median(ordered), 3),
-            "lateness_p99_s": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3)}
+            "lateness_p99_s": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3),
+            "lateness_max_s": round(ordered[-1], 3)}
 
 
 def clients(server: str, count: int) -> list[Mastodon]:
