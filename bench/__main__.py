@@ -6,8 +6,11 @@ import argparse
 import importlib
 import logging
 import sys
+import time
+import traceback
 
-NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify"]
+NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify",
+         "scaleout"]
 
 
 def main() -> int:
@@ -17,9 +20,19 @@ def main() -> int:
                         help=f"which to run (default all: {', '.join(NAMES)})")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    from bench.common import RECORDS, emit, load_average, summary
+
+    started = time.perf_counter()
     for name in args.names or NAMES:
         module = importlib.import_module(f"bench.{name}")
-        module.run(args.quick)
+        try:
+            module.run(args.quick)
+        except Exception as exc:  # noqa: BLE001 - one benchmark's failure is reported; the others still run
+            traceback.print_exc()
+            emit(name, stopped_early=f"{type(exc).__name__}: {exc}", load_average=load_average())
+    print(f"\nSummary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s, "
+          f"load average now {load_average()}):")
+    print(summary(RECORDS), flush=True)
     return 0
 
 

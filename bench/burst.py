@@ -6,4 +6,4 @@ from bench.dispatch import measure
 
 
 def run(quick: bool) -> dict:
-    return measure("burst", 1000 if quick else 10_000, 100, 40)
+    return measure("burst", 1000 if quick else 10_000, 100, 40, cpu_target=None, throughput_target=0.9)

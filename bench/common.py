@@ -63,10 +63,46 @@ def write_world(folder: Path, campaigns: int, accounts: int, database_url: str, 
     return cfg
 
 
+RECORDS: list[dict[str, Any]] = []
+"""Every line emitted in this run, for the summary table that `python -m bench` prints at the end."""
+
+
 def emit(name: str, **figures: Any) -> dict[str, Any]:
     record = {"benchmark": name, **figures}
     print(json.dumps(record), flush=True)
+    RECORDS.append(record)
     return record
+
+
+def check(figure: str, value: float | None, target: float, *, at_most: bool = True, ours: Any = None,
+          reference: Any = None, unit: str = "") -> dict[str, Any]:
+    """One row of the summary: ``value`` (the figure itself, or ours / reference as a ratio) against its target.
+    ``ours`` and ``reference`` are shown beside it when the value is a ratio."""
+    met = value is not None and value == value and (value <= target if at_most else value >= target)
+    return {"figure": figure, "value": value, "target": f"{'≤' if at_most else '≥'} {target:g}{unit}",
+            "ours": ours, "reference": reference, "met": met}
+
+
+def summary(records: list[dict[str, Any]]) -> str:
+    """A table of every checked figure of the run: figure | ours | reference | value | target | met or missed."""
+    rows = [("benchmark", "database", "figure", "ours", "reference", "value", "target", "")]
+    for r in records:
+        for c in r.get("checks", []):
+            rows.append((r["benchmark"], str(r.get("database", "")).split(" ")[0], c["figure"],
+                         "" if c["ours"] is None else str(c["ours"]),
+                         "" if c["reference"] is None else str(c["reference"]),
+                         "-" if c["value"] is None else f"{c['value']:g}", c["target"],
+                         "met" if c["met"] else "MISSED"))
+        if r.get("stopped_early") or r.get("skipped"):
+            rows.append((r["benchmark"], str(r.get("database", "")), "(not measured)", "", "", "-", "",
+                         str(r.get("stopped_early") or r.get("skipped"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def peak_rss_mb() -> float:

@@ -65,13 +65,21 @@ def left(app: App) -> int:
                                                           DeliveryRow.kind == "queued")) or 0)
 
 
-def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_every: float = 0.1) -> tuple[float, float]:
+class StoppedEarly(Exception):
+    """The daemon stopped (or was stopped) before the posts were out: the benchmark says why, not a KeyError."""
+
+
+def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_every: float = 0.1,
+               limit_s: float = 1800.0) -> tuple[float, float]:
     """The real daemon (`campaign-bot run`'s loop, in this process's main thread), started before the first
     post is due and stopped once ``done``. Returns (CPU seconds of this process, wall seconds), both from
     ``start_at`` (the first post's due time) until ``done`` was seen: the daemon's start and first plan are
-    not counted, its wake-ups, ticks and idle time in between are. The watcher is one count per check."""
+    not counted, its wake-ups, ticks and idle time in between are. The watcher is one count per check.
+    Raises StoppedEarly, saying why, when the daemon stopped first, the watcher's count failed, or the posts
+    were not out after ``limit_s``."""
     daemon = Daemon(app)
     marks: dict[str, float] = {}
+    why: list[str] = []
     by_thread.clear()
 
     def watch() -> None:
@@ -81,15 +89,31 @@ def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_eve
         marks.update(cpu0=time.process_time(), wall0=time.perf_counter())
         threads0 = thread_cpu()
         while not daemon.stopping.wait(check_every):
-            if done():
+            try:
+                finished = done()
+            except Exception as exc:  # noqa: BLE001 - reported as the reason the run stopped
+                why.append(f"the benchmark's count of what is left failed: {exc!r}")
+                daemon.stop()
+                return
+            if finished:
                 marks.update(cpu1=time.process_time(), wall1=time.perf_counter())
                 by_thread.update({k: v - threads0.get(k, 0.0) for k, v in thread_cpu().items()})
+                daemon.stop()
+            elif time.perf_counter() - marks["wall0"] > limit_s:
+                why.append(f"posts still due {limit_s:.0f} s after the first was due")
                 daemon.stop()
 
     for account in app.config.accounts:  # clients and instance limits, as in a daemon that has run a while
         app.network(account).limit()
-    threading.Thread(target=watch, daemon=True).start()
-    daemon.run()
+    threading.Thread(target=watch, name="watcher", daemon=True).start()
+    try:
+        daemon.run()
+    except Exception as exc:  # noqa: BLE001 - reported as the reason the run stopped
+        daemon.stop()
+        raise StoppedEarly(f"the daemon raised {exc!r}") from exc
+    if "cpu1" not in marks:
+        reason = why[0] if why else "the daemon stopped before the posts were out (see its log above)"
+        raise StoppedEarly(reason)
     return marks["cpu1"] - marks["cpu0"], marks["wall1"] - marks["wall0"]
 
 
@@ -121,9 +145,10 @@ def outcomes(app: App) -> list[Any]:
 def lateness(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
-        return {"lateness_p50_s": float("nan"), "lateness_p99_s": float("nan")}
+        return {"lateness_p50_s": float("nan"), "lateness_p99_s": float("nan"), "lateness_max_s": float("nan")}
     return {"lateness_p50_s": round(statistics.median(ordered), 3),
-            "lateness_p99_s": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3)}
+            "lateness_p99_s": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3),
+            "lateness_max_s": round(ordered[-1], 3)}
 
 
 def clients(server: str, count: int) -> list[Mastodon]:
@@ -131,24 +156,27 @@ def clients(server: str, count: int) -> list[Mastodon]:
                      ratelimit_method="throw") for _ in range(count)]
 
 
-def bare_burst(server: str, count: int, concurrency: int) -> tuple[float, float]:
-    """A plain Mastodon.py loop posting ``count`` statuses with ``concurrency`` threads, one client per thread:
-    (CPU seconds, wall seconds)."""
+def bare_burst(server: str, count: int, concurrency: int) -> tuple[float, float, list[float]]:
+    """A plain Mastodon.py loop posting ``count`` statuses with ``concurrency`` threads, one client per thread,
+    all due at its start: (CPU seconds, wall seconds, lateness of each post from that instant)."""
     pool_clients = clients(server, concurrency)
     local = threading.local()
     counter = iter(range(concurrency))
     lock = threading.Lock()
+    late: list[float] = []
 
     def post(i: int) -> None:
         if not hasattr(local, "client"):
             with lock:
                 local.client = pool_clients[next(counter)]
-        local.client.status_post(f"bare {i}", language="en", idempotency_key=f"bare-{i}")
+        local.client.status_post(f"bare {i}", language="en", idempotency_key=f"bare-{i}-{due}")
+        late.append(time.time() - due)
 
+    due = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, range(count)))
-    return time.process_time() - cpu0, time.perf_counter() - wall0
+    return time.process_time() - cpu0, time.perf_counter() - wall0, late
 
 
 def bare_steady(server: str, times: list[float], concurrency: int) -> tuple[float, list[float]]:

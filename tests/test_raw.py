@@ -124,3 +124,35 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
         assert row.due_at == delivery.due_at and row.due_at.tzinfo is not None
         assert claim.tick(conn, delivery.due_at - timedelta(minutes=1)) == claim.Tick([], delivery.due_at)
         assert claim.tick(conn, due_now) == claim.Tick([delivery.account_id], None)
+
+
+def test_the_planners_bulk_insert_stores_what_sqlalchemys_insert_stores(make_app, campaigns_dir, clock):
+    """The planner's insert runs on the driver's cursor, each distinct value processed once: every column reads
+    back as it does after SQLAlchemy's own insert of the same rows (datetimes, enums, JSON, booleans, NULLs)."""
+    from sqlalchemy import insert, select
+
+    from bot.outbox.new import new_delivery
+    from bot.outbox.staff import insert_planned
+    from bot.outbox.tables import DELIVERIES
+    from bot.states import Kind
+
+    app, _ = one_post_app(make_app, campaigns_dir, clock)
+    now = clock.now() + timedelta(microseconds=654321)
+    media = [{"path": "/tmp/a.png", "alt": "A"}]
+
+    def rows(prefix: str) -> list:
+        return [new_delivery(plan_key=f"{prefix}|{i}", campaign_id="test", account_id="a1", network="console",
+                             kind=Kind.CALL_TO_ACTION if i % 2 else Kind.UPDATE, language="en", text=f"Text {i}",
+                             due_at=now + timedelta(minutes=i % 2), now=now, rule_id=None if i == 0 else "r",
+                             variant=i if i else None, media=media if i == 2 else [], reply_in_thread=i == 1)
+                for i in range(4)]
+
+    columns = [c for c in DELIVERIES.c if c.name not in ("id", "plan_key")]
+    with app.engine.begin() as conn:
+        insert_planned(conn, rows("ours"))
+        conn.execute(insert(DELIVERIES), [r.values() for r in rows("theirs")])
+        read = {r.plan_key: r for r in conn.execute(select(DELIVERIES.c.plan_key, *columns))}
+    for i in range(4):
+        ours, theirs = read[f"ours|{i}"], read[f"theirs|{i}"]
+        assert tuple(ours)[1:] == tuple(theirs)[1:]
+    assert read["ours|2"].media == media and read["ours|0"].due_at.tzinfo is not None

@@ -374,3 +374,29 @@ def test_report_with_both_json_and_csv_is_a_command_line_error_exit_2():
     result = CliRunner().invoke(cli, ["report", "--json", "--csv"])
     assert result.exit_code == 2, result.output
     assert "--json and --csv: choose one" in result.output
+
+
+def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_after_it_publishes(
+        make_app, campaigns_dir, clock, mastodon_server, monkeypatch):
+    """The daemon's passes (every 30 s) back off for an account whose mentions bring nothing new: reading costs
+    in proportion to what is found. An answer found, or a new post, brings it back to every pass."""
+    app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
+    quiet = reach_collect.Quiet()
+
+    def reads() -> int:
+        with app.engine.connect() as conn:
+            return int(conn.scalar(select(READERS.c.reads_used).where(READERS.c.account_id == "org")) or 0)
+
+    seen = []
+    for _ in range(8):  # 0, 30, ..., 210 s
+        collect(app, quiet=quiet)
+        seen.append(reads())
+        clock.advance(timedelta(seconds=30))
+    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # read at 0, 30, 90 and 210 s: the interval doubles
+
+    lifecycle.queue(app, "test", app.clock.now(), "A second post {{ link }}", "tester")
+    assert Dispatcher(app).run_once() == 1
+    collect(app, quiet=quiet)  # it published: read at the next pass
+    assert reads() == 5
+    assert collect(app).responses == 0  # without the daemon's backoff (`report --refresh`): read every time
+    assert reads() == 6

@@ -25,8 +25,8 @@ CHROME = """() => {
   // out what people wrote (campaign texts, errors the networks sent, names) and anything marked another language.
   const page = document.documentElement.lang;
   const out = [];
-  document.querySelectorAll('nav a, nav button, h1, h2, h3, th, button, label, summary, .badge, legend, #worker, .reach-line')
-    .forEach(el => {
+  document.querySelectorAll(
+    'nav a, nav button, h1, h2, h3, th, button, label, summary, .badge, legend, #worker, .reach-line').forEach(el => {
       const marked = el.closest('[lang]');
       if (marked && marked.lang !== page) return;
       if (!el.getClientRects().length) return;

@@ -178,3 +178,55 @@ def test_the_planner_helper_keeps_only_slots_before_the_deadline_and_in_their_ru
 def test_a_template_naming_a_target_the_campaign_does_not_have_says_so():
     with pytest.raises(TemplateError, match=r"^the template uses an item the list does not have .*no element 1"):
         render_text("{{ targets[1].mention }}: act")
+
+
+# -- plain templates, rendered without Jinja -------------------------------------------------------------------
+
+PLAIN = [
+    "Case 7: {{ targets[0].mention }}, {{ ask }} {{ link }}",
+    "{{targets[0].name}} ({{ targets[0].role }}) {{ title }}\n\nSecond line {{ hashtags }}",
+    "No fields at all { not one } }} here",
+    "  {{ ask }}  ",
+    "{{ targets[1].mention }} is not there",
+    "{{ reference }} is blank",
+    "{{ targets[0].nope }} is no field of a target",
+    "{{ unknown }} is a typo",
+    "{{ targets.0 }} is Jinja's business",
+    "Windows\r\nline ends {{ ask }}",
+    "{% if link %}{{ link }}{% endif %} {{ ask | upper }}",
+    "{{ days_left }} days",
+]
+
+
+def _jinja_only(source: str, ctx: dict[str, object]) -> str:
+    from bot.campaigns import templates
+
+    try:
+        return templates.render_bounded(templates._compile(source), ctx).strip()
+    except Exception as exc:  # noqa: BLE001 - compared with what render_source says
+        return f"error: {type(exc).__name__}"
+
+
+@pytest.mark.parametrize("source", PLAIN)
+def test_a_template_of_plain_fields_renders_exactly_as_jinja_renders_it(source):
+    from bot.campaigns.templates import context
+
+    model = campaign(ask='ask = { en = "Release {them} now" }', hashtags='hashtags = ["#free", "now"]')
+    ctx = context(model, TARGETS, "en", "x", date(2026, 12, 1))
+    try:
+        ours = render_source(source, ctx)
+    except TemplateError:
+        ours = None
+    expected = _jinja_only(source, ctx)
+    if ours is None:
+        assert expected.startswith("error:")
+    else:
+        assert ours == expected
+
+
+def test_the_common_templates_are_rendered_without_compiling_them():
+    from bot.campaigns.templates import _render_plain, context
+
+    ctx = context(campaign(), TARGETS, "en", "x", date(2026, 12, 1))
+    assert _render_plain(PLAIN[0], ctx) == "Case 7: @CancilleriaPeru, Act now https://example.org/ua"
+    assert _render_plain("{% if link %}{{ link }}{% endif %}", ctx) is None

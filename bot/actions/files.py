@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bot.accounts.directory import AccountLookup
 from bot.actions.base import FILE_ACTOR, Context, action
@@ -73,7 +73,8 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
     by = FILE_ACTOR.name
     with ctx.sessions.begin() as session:
         _record_problems(session, result, now)
-        rows = {r.id: r for r in session.scalars(select(CampaignRow))}
+        # Each row's definition (a JSON document) is read only where it is needed: a file gone from disk.
+        rows = {r.id: r for r in session.scalars(select(CampaignRow).options(defer(CampaignRow.definition)))}
         for cid, loaded in result.campaigns.items():
             digest = loaded.definition_hash()
             row = rows.get(cid)

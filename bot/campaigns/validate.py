@@ -3,6 +3,8 @@ network, lengths, images, and schedules that would never post."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -231,11 +233,22 @@ class LoadCache:
     files: dict[Path, tuple[tuple[int, ...], LoadedCampaign | None, list[Issue]]] = field(default_factory=dict)
 
 
-def _signature(path: Path) -> tuple[int, ...]:
-    st = path.stat()
-    targets = path.parent / TARGETS_FILE
-    tst = targets.stat() if targets.exists() else None
-    return (st.st_mtime_ns, st.st_size, tst.st_mtime_ns if tst else 0, tst.st_size if tst else 0)
+def _signature(path: Path, folders: dict[Path, tuple[int, int]]) -> tuple[int, ...] | None:
+    """(mtime, size) of the file and of its folder's targets.toml (stat once per folder and call: re-planning
+    thousands of unchanged files is mostly this); None when the file is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if path.parent not in folders:
+        try:
+            tst = os.stat(path.parent / TARGETS_FILE)
+            folders[path.parent] = (tst.st_mtime_ns, tst.st_size)
+        except OSError:
+            folders[path.parent] = (0, 0)
+    return (st.st_mtime_ns, st.st_size, *folders[path.parent])
 
 
 def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = None, *,
@@ -248,11 +261,12 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
         return result
     files = expand_paths(paths) if paths else campaign_files(directory)
     registries: dict[Path, Registry] = {}  # targets.toml is read from each campaign file's folder
+    folders: dict[Path, tuple[int, int]] = {}
     for path in files:
-        if not path.is_file():
+        signature = _signature(path, folders)
+        if signature is None:
             result.issues.append(Issue(str(path), "", "file not found"))
             continue
-        signature = _signature(path) if cache is not None else ()
         cached = cache.files.get(path) if cache is not None else None
         if cached is not None and cached[0] == signature:
             _, loaded, issues = cached

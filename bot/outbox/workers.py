@@ -17,10 +17,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
+from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 HEARTBEAT_SECONDS = 2.0
 DEAD_AFTER = timedelta(seconds=10)
@@ -37,6 +39,19 @@ def beat(conn: Connection, owner: str, now: datetime) -> None:
 def leave(conn: Connection, owner: str) -> None:
     """A clean stop: nothing of ours is in flight any more."""
     conn.execute(delete(WORKERS).where(W.owner == owner))
+
+
+_ANYTHING_TO_RECOVER = Raw(select(or_(
+    exists(select(W.owner).where(W.heartbeat_at < bindparam("b_dead_before", type_=UTCDateTime()))),
+    exists(select(D.id).where(D.status == Status.SENDING,
+                              D.lease_expires_at < bindparam("b_now", type_=UTCDateTime())))).label("any")))
+
+
+def anything_to_recover(conn: Connection, now: datetime) -> bool:
+    """Whether recovery could find anything: a worker that stopped beating, or a lease run out. One statement
+    on an index, run raw every few seconds by each worker: recovery costs its queries only when it has work."""
+    _, row = _ANYTHING_TO_RECOVER.execute(conn, {"b_dead_before": now - DEAD_AFTER, "b_now": now})
+    return bool(row.any)
 
 
 def orphans(conn: Connection, now: datetime) -> Sequence[Any]:

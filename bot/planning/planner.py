@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot import outbox
 from bot.accounts.directory import AccountLookup, account_languages
@@ -29,6 +29,7 @@ from bot.outbox.new import NewDelivery, new_delivery
 from bot.outbox.staff import REVIVABLE
 from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
+from bot.store.db import big_cache
 from bot.store.models import CampaignRow, DeliveryRow
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,9 @@ def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report:
     bot/actions/files.py). The caller holds the planner's lock (bot/worker/plan.py)."""
     report.campaigns = effective
     now = deps.clock.now()
-    with deps.sessions.begin() as session:
-        campaign_rows = {r.id: r for r in session.scalars(select(CampaignRow))}  # one query, not one each
+    with deps.sessions.begin() as session, big_cache(session.connection()):
+        campaign_rows = {r.id: r for r in session.scalars(  # one query, not one each; no definitions (JSON)
+            select(CampaignRow).options(defer(CampaignRow.definition)))}
         for cid, loaded in effective.items():
             row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != CampaignState.ACTIVE:

@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 30
-"""How often the daemon reads: a target's answer is recorded within a minute."""
+"""How often the daemon reads: a target's answer to an account that had answers lately, or that published
+lately, is recorded within a minute."""
+QUIET_MAX = timedelta(minutes=8)
+"""An account whose mentions brought nothing new is read less and less often (the interval doubles from
+COLLECT_SECONDS up to this), so reading costs in proportion to what is found, not per account per pass. Any
+answer, or the account publishing, brings it back to every pass."""
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 RETRY_RATE_LIMITED = timedelta(minutes=15)
 RETRY_UNAVAILABLE = timedelta(days=1)
@@ -44,6 +49,33 @@ RETRY_UNAVAILABLE = timedelta(days=1)
 
 class Reach(Database, NetworkLookup, Protocol):
     """What reading back needs: the database, the clock and each account's adapter."""
+
+
+@dataclass
+class Quiet:
+    """The daemon's backoff for accounts whose mentions bring nothing new (in memory: a restart reads them all
+    once, which costs one pass)."""
+
+    next_read: dict[str, tuple[datetime, timedelta, datetime | None]] = field(default_factory=dict)
+    """account -> (not before, the current interval, its latest post when it went quiet)."""
+
+    def waits(self, account_id: str, now: datetime, latest_post: datetime | None) -> bool:
+        found = self.next_read.get(account_id)
+        if found is None:
+            return False
+        not_before, _, seen_post = found
+        if latest_post is not None and (seen_post is None or latest_post > seen_post):
+            del self.next_read[account_id]  # it published since: answers come now
+            return False
+        return now < not_before
+
+    def heard(self, account_id: str, now: datetime, found: int, latest_post: datetime | None) -> None:
+        if found:
+            self.next_read.pop(account_id, None)
+            return
+        _, interval, _ = self.next_read.get(account_id, (now, timedelta(seconds=COLLECT_SECONDS / 2), None))
+        interval = min(interval * 2, QUIET_MAX)
+        self.next_read[account_id] = (now + interval - timedelta(seconds=1), interval, latest_post)
 
 
 @dataclass
@@ -56,15 +88,16 @@ class Pass:
     notes: list[str] = field(default_factory=list)
 
 
-def collect(app: Reach, *, campaign: str | None = None, force: bool = False) -> Pass:
+def collect(app: Reach, *, campaign: str | None = None, force: bool = False, quiet: Quiet | None = None) -> Pass:
     """Read what is due (``force``: every published post of ``campaign``, or of every campaign, now: even
     before the retry time a failed read set, since the user may have fixed the cause; still within the read
-    budget)."""
+    budget). ``quiet``: the daemon's backoff for accounts with nothing due a reading and nothing new lately."""
     now = app.clock.now()
     done = Pass()
     with app.engine.begin() as conn:
         due = schedule.due_posts(conn, now, campaign=campaign, force=force)
         listening = schedule.answered_accounts(conn, now)
+        latest = schedule.latest_posts(conn) if quiet is not None else {}
         busy = set(claim.due_accounts(conn, now)) | claim.blocked_accounts(conn, now)
         states = {r.account_id: r for r in conn.execute(select(READERS))}
     posts: dict[tuple[str, str], list[DuePost]] = defaultdict(list)
@@ -81,8 +114,14 @@ def collect(app: Reach, *, campaign: str | None = None, force: bool = False) -> 
         elif not force and state is not None and state.retry_at and as_utc(state.retry_at) > now:
             done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
                               f"({state.last_error or 'waiting'})")
+        elif (quiet is not None and not posts.get((account_id, network))
+              and quiet.waits(account_id, now, latest.get(account_id))):
+            continue  # nothing due a reading, and its mentions brought nothing new lately
         else:
+            before = done.responses + done.others
             _read_account(app, net, account_id, network, posts.get((account_id, network), []), done)
+            if quiet is not None:
+                quiet.heard(account_id, now, done.responses + done.others - before, latest.get(account_id))
     return done
 
 
@@ -162,9 +201,11 @@ def _snapshots(conn: Connection, posts: list[DuePost], counts: dict[str, Counts]
 def job(app: Reach) -> Callable[[], None]:
     """The daemon's periodic collection; a database outage is logged and the next tick tries again."""
 
+    quiet = Quiet()
+
     def run() -> None:
         try:
-            done = collect(app)
+            done = collect(app, quiet=quiet)
         except OperationalError as exc:
             log.warning("reach: database unavailable (%s); next pass in %ss", exc.orig, COLLECT_SECONDS)
             return

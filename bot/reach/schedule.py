@@ -113,6 +113,13 @@ def update_reader(conn: Connection, account_id: str, now: datetime, **values: An
     conn.execute(READERS.update().where(READERS.c.account_id == account_id).values(updated_at=now, **values))
 
 
+def latest_posts(conn: Connection) -> dict[str, datetime]:
+    """Each account's latest published post (an account that just published is read at once again)."""
+    rows = conn.execute(select(D.account_id, func.max(D.sent_at).label("latest"))  # on (account_id, sent_at)
+                        .where(D.sent_at.is_not(None)).group_by(D.account_id))
+    return {r.account_id: as_utc(r.latest) for r in rows if r.latest is not None}
+
+
 def answered_accounts(conn: Connection, now: datetime, days: int = 7) -> list[tuple[str, str]]:
     """(account, network) whose notifications are read: they published for a campaign that is open or closed
     less than ``days`` ago (an answer often comes after the close)."""

@@ -8,6 +8,7 @@ outage is an OperationalError wherever it happens). Not run: engine events (befo
 from __future__ import annotations
 
 import enum
+import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,49 @@ def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Calla
         if process is not None:
             found[name] = process
     return found
+
+
+def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """A column's values as the driver takes them: enums as their values, then the type's bind processor, each
+    distinct value processed once (a JSON list by identity, an empty one once)."""
+    first = next((v for v in values if v is not None), None)
+    if process is None and not isinstance(first, enum.Enum):
+        return values
+    memo: dict[Any, Any] = {}
+
+    def one(v: Any) -> Any:
+        plain = v.value if isinstance(v, enum.Enum) else v
+        return process(plain) if process is not None else plain
+
+    if isinstance(first, list | dict):  # unhashable: by identity (every value is alive during the call)
+        out = []
+        for v in values:
+            key = type(v) if not v else id(v)
+            if key not in memo:
+                memo[key] = one(v)
+            out.append(memo[key])
+        return out
+    for v in values:
+        if v not in memo:
+            memo[v] = one(v)
+    return [memo[v] for v in values]
+
+
+def _json_text(values: Sequence[Any]) -> Sequence[Any]:
+    """psycopg's Json wrappers (what the JSON type's bind processor gives) as JSON text, for COPY."""
+    first = next((v for v in values if v is not None), None)
+    if first is None or not hasattr(first, "obj") or not hasattr(first, "dumps"):
+        return values
+    texts: dict[int, Any] = {}
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        if id(v) not in texts:
+            texts[id(v)] = (v.dumps or json.dumps)(v.obj)
+        out.append(texts[id(v)])
+    return out
 
 
 class Raw:
@@ -84,6 +128,51 @@ class Raw:
     def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
         """Every row a query returns, read as SQLAlchemy's result reads them (the batch read, the tick)."""
         return self._run(conn, params, many=True)[1]
+
+    def executemany(self, conn: Connection, names: Sequence[str], rows: Sequence[Sequence[Any]],
+                    copy_into: str | None = None) -> None:
+        """Run once per row (the planner's insert of tens of thousands of rows): ``rows`` hold the values of the
+        parameters ``b_<name>`` in the order of ``names``. Values are processed column by column, and a value
+        seen before in its column (the plan's `now`, a slot time shared by every account) is processed once.
+        ``copy_into``: the statement is a plain INSERT of ``names`` into this table; on PostgreSQL the rows go
+        by COPY instead (the same values, the same constraints)."""
+        dialect = conn.dialect
+        c = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
+        columns: dict[str, Sequence[Any]] = {}
+        for i, name in enumerate(names):
+            process = c.processors.get(f"b_{name}")
+            columns[f"b_{name}"] = _processed([r[i] for r in rows], process)
+        for name, value in c.fixed.items():
+            columns[name] = [value] * len(rows)
+        copy = dialect.name == "postgresql" and copy_into is not None
+        if c.order is not None:
+            bound: list[Any] = list(zip(*(columns[n] for n in c.order), strict=True))
+        elif copy:  # a JSON value goes as its text (COPY parses it), each distinct one serialised once
+            bound = list(zip(*(_json_text(columns[f"b_{n}"]) for n in names), strict=True))
+        else:
+            keys = list(columns)
+            bound = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        if not conn.in_transaction():
+            conn.begin()
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            if copy:  # PostgreSQL's COPY: no statement per row (executemany would send one per row)
+                with cursor.copy(f"COPY {copy_into} ({', '.join(names)}) FROM STDIN") as stream:
+                    for row in bound:
+                        stream.write_row(row)
+            else:
+                cursor.executemany(c.sql, bound)
+        except dialect.loaded_dbapi.Error as exc:
+            wrapped = DBAPIError.instance(c.sql, bound[:1], exc, dialect.loaded_dbapi.Error,
+                                          connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
+                                          dialect=dialect)
+            if wrapped.connection_invalidated:
+                conn.invalidate()
+            raise wrapped from exc
+        finally:
+            cursor.close()
 
     def _run(self, conn: Connection, params: dict[str, Any], many: bool) -> tuple[int, list[Any]]:
         dialect = conn.dialect

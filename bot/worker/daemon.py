@@ -103,6 +103,7 @@ class Daemon:
         self.waker = Waker()
         self._recovered_at: float | None = None
         self._tick_link: Link | None = None  # the dispatch loop's own connection, kept between ticks
+        self._beat_link: Link | None = None  # the heartbeat's own connection, kept between beats
         self.scheduler = BlockingScheduler(
             executors={"default": JobExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -153,7 +154,7 @@ class Daemon:
         started = self.app.clock.now()
         try:
             if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
-                self.dispatcher.expire_leases()
+                self._recover()
                 self._recovered_at = time.monotonic()
             tick = self.dispatcher.tick(started, self._tick())
             self.outage.ok()
@@ -176,6 +177,14 @@ class Daemon:
             self.dispatcher.locks.release(account_id)
         if tick.next_due is not None:
             self.waker.wake_in((tick.next_due - self.app.clock.now()).total_seconds())
+
+    def _recover(self) -> None:
+        """Recovery, after the first time only when a cheap probe on the tick's kept connection finds a dead
+        worker or a run-out lease (the first is a full pass: what a worker that died before we started held)."""
+        if self._recovered_at is None:
+            self.dispatcher.expire_leases()
+        else:
+            self.dispatcher.expire_leases(self._tick())
 
     def amplify_job(self) -> None:
         """Supporters' boosts of published posts (bot/supporters/waves.py), after the dispatch tick."""
@@ -226,12 +235,27 @@ class Daemon:
                 self.waker.wake_in(min(poll, RETRY_SECONDS))
 
     def heartbeat(self) -> None:
-        """Tell other workers we are alive; when we stop beating they free what we held."""
+        """Tell other workers we are alive; when we stop beating they free what we held. On a kept autocommit
+        connection (a beat is one UPDATE: no pool checkout, no transaction), dropped when it fails."""
         try:
-            with Link(self.app.engine) as link:
-                link.run(lambda conn: workers.beat(conn, self.app.owner, self.app.clock.now()))
+            if self._beat_link is None:
+                self._beat_link = Link(self.app.engine, auto=True)
+            link = self._beat_link
+            link.once(lambda conn: workers.beat(conn, self.app.owner, self.app.clock.now()))
         except OperationalError as exc:
+            self._drop_beat_link()
             self.outage.failed("heartbeat", exc.orig)
+        except BaseException:
+            self._drop_beat_link()
+            raise
+
+    def _drop_beat_link(self) -> None:
+        link, self._beat_link = self._beat_link, None
+        if link is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                link.conn.invalidate()
+            with contextlib.suppress(SQLAlchemyError):
+                link.close()
 
     def _beat_forever(self) -> None:
         while not self.stopping.wait(workers.HEARTBEAT_SECONDS):
@@ -293,6 +317,10 @@ class Daemon:
                 loop.join(timeout=60)  # a tick in progress ends (its sends are the pool's, awaited below)
             if self._tick_link is not None:
                 self._tick_link.close()
+            beat, self._beat_link = self._beat_link, None
+            if beat is not None:
+                with contextlib.suppress(SQLAlchemyError):
+                    beat.close()
             self.pool.shutdown(wait=True)  # the sends in flight finish and are recorded
             self.dispatcher.close()
             self._leave()

@@ -238,10 +238,10 @@ class Dispatcher:
 
     # -- loops ---------------------------------------------------------------------------------------------
 
-    def expire_leases(self) -> int:
+    def expire_leases(self, probe: Link | None = None) -> int:
         """Take over what dead workers held (heartbeats stopped, or leases expired): read back by each
-        account's next run."""
-        return recovery.recover(self.app)
+        account's next run. ``probe``: see recovery.recover."""
+        return recovery.recover(self.app, probe)
 
     def run_account(self, account_id: str, limit: int | None = None) -> int:
         """Send what is due for one account, in order, until nothing is due (or we are told to stop).

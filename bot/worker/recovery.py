@@ -81,10 +81,13 @@ def _idempotent(rt: Runtime, account_id: str) -> bool:
         return False
 
 
-def recover(rt: Runtime) -> int:
+def recover(rt: Runtime, probe: Link | None = None) -> int:
     """Take over what dead workers held: each becomes `unknown` with its read-back due, read by its account's
-    next run (settle_account); returns how many there were."""
+    next run (settle_account); returns how many there were. ``probe``: a kept autocommit link on which one
+    cheap statement first says whether there is anything to look at (the daemon's case, every few seconds)."""
     now = rt.clock.now()
+    if probe is not None and not probe.once(lambda conn: workers.anything_to_recover(conn, now)):
+        return 0
     with Link(rt.engine) as link:
         rows = link.run(lambda conn: workers.orphans(conn, now))
         for r in rows:
