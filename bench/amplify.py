@@ -114,10 +114,10 @@ def run(quick: bool) -> dict:
             held = len(held_ids)
             dead.engine.dispose()
 
-            def boosts_left() -> bool:
+            def boosts_left() -> bool:  # the dead worker's boosts count until their read-back settled them
                 with app.engine.connect() as conn:
                     return not conn.scalar(select(func.count()).where(DeliveryRow.action == "boost",
-                                                                      DeliveryRow.status.in_(("planned", "sending"))))
+                                                                      fleet.unsettled()))
 
             try:
                 started = app.clock.now()
