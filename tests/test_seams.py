@@ -284,3 +284,22 @@ def test_a_mastodon_error_after_the_status_was_written_keeps_it_in_doubt_and_a_c
     [closing] = deliveries(app, kind=Kind.CLOSING)
     assert post.status == Status.SENT and closing.status == Status.SENT and closing.in_reply_to == post.remote_id
     assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now", "No further action is requested."]
+
+
+def test_a_post_lost_in_a_crash_is_not_taken_for_an_earlier_post_of_the_same_text(
+        make_app, campaigns_dir, monkeypatch, fake_mastodon, clock):
+    app = mastodon_org(make_app, campaigns_dir, monkeypatch, fake_mastodon)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.QUEUED)
+    assert first.status == Status.SENT
+    clock.advance(timedelta(minutes=5))
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")  # the same words again, minutes later
+    [second] = [d for d in deliveries(app, kind=Kind.QUEUED) if d.id != first.id]
+    claimed = Dispatcher(app).claim_next("org")  # the worker dies before this request leaves
+    assert claimed.id == second.id
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(bootstrap_like(app)).run_once()  # reads the account back: the status there is the first post's
+    [second] = deliveries(app, id=second.id)
+    assert second.status == Status.SENT and second.remote_id != first.remote_id
+    assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now", "Free them now"]

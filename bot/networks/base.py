@@ -81,6 +81,10 @@ class Post:
     scheduled_at: datetime | None = None
     attempt: int = 1
     """1 for the first try; more when an earlier attempt may have been sent (Bluesky then reads back first)."""
+    taken: frozenset[str] = frozenset()
+    """Remote ids already recorded for other posts of this account: reading back, a post of the same text that
+    is one of these is another delivery's, never this one's (two posts of one text would otherwise both claim
+    the first, and the second, never sent, would be recorded as sent)."""
 
 
 @dataclass(frozen=True)

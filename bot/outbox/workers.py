@@ -118,6 +118,14 @@ def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Seq
     ).all()
 
 
+def taken(conn: Connection, account_id: str, since: datetime) -> set[str]:
+    """The remote ids recorded for this account's posts sent since ``since``: a read-back must not take one of
+    them for another post of the same text."""
+    return set(conn.execute(select(D.remote_id).where(
+        D.account_id == account_id, D.action == Action.POST, D.status == Status.SENT, D.remote_id.is_not(None),
+        D.sent_at >= since)).scalars())
+
+
 def settle_found(conn: Connection, delivery_id: int, now: datetime, remote_id: str, url: str | None,
                  ref: dict[str, Any] | None) -> bool:
     res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading())

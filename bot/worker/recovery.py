@@ -36,6 +36,8 @@ READ_AGAIN = timedelta(minutes=2)
 READ_FOR = timedelta(days=1)
 """How long the worker keeps trying to read an account back before leaving the post to a person."""
 BATCH = 50
+TAKEN_WINDOW = timedelta(days=1)
+"""How far back before a post was due the ids other posts hold are gathered (wider than any read-back window)."""
 
 
 def _network(rt: Runtime, account_id: str) -> Network | None:
@@ -103,10 +105,17 @@ def settle_account(rt: Runtime, link: Link, account_id: str, now: datetime) -> i
     """Read back the account's posts whose read-back is due, on its own run (the network is called outside any
     transaction; an adapter is never used by two threads at once)."""
     rows = link.run(lambda conn: workers.to_read(conn, account_id, now, BATCH))
+    if not rows:
+        return 0
+    since = min(as_utc(r.due_at) for r in rows) - TAKEN_WINDOW
+    held = link.run(lambda conn: workers.taken(conn, account_id, since))
     for r in rows:
-        post = Post(r.id, rt.post_key(r.id), r.text, r.language, scheduled_at=r.due_at, attempt=r.attempts + 1)
+        post = Post(r.id, rt.post_key(r.id), r.text, r.language, scheduled_at=r.due_at, attempt=r.attempts + 1,
+                    taken=frozenset(held))
         answer = settle(rt, r.account_id, post, r.action)
         link.run(partial(_record, rt=rt, row=r, answer=answer, now=now))
+        if answer is not None and answer.published is not None:
+            held.add(answer.published.remote_id)  # a second post of the same text in this batch is not this one
     return len(rows)
 
 

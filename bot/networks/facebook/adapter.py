@@ -122,11 +122,11 @@ class FacebookNetwork(Network, Reader):
             listing = self.graph.get(f"{parent}/comments", {
                 "fields": "id,message,created_time,permalink_url,from", "filter": "stream",
                 "order": "reverse_chronological", "limit": 50})
-            found = reads.match(listing, post.text, since, author=self.page)
+            found = reads.match(listing, post.text, since, author=self.page, taken=post.taken)
             return Published(str(found["id"]), found.get("permalink_url"), {"comment_on": parent}) if found else None
         listing = self.graph.get(f"{self.page}/posts", {
             "fields": "id,message,created_time,permalink_url", "since": int(since.timestamp()), "limit": 25})
-        found = reads.match(listing, post.text, since)
+        found = reads.match(listing, post.text, since, taken=post.taken)
         return Published(str(found["id"]), found.get("permalink_url")) if found else None
 
     def check(self) -> AccountInfo:

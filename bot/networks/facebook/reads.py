@@ -24,11 +24,15 @@ def comparable(text: str) -> str:
     return " ".join(text.split())
 
 
-def match(listing: dict[str, Any], text: str, since: datetime, author: str | None = None) -> dict[str, Any] | None:
-    """The listed post (or comment, by ``author``) with this text, made at or after ``since``."""
+def match(listing: dict[str, Any], text: str, since: datetime, author: str | None = None,
+          taken: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The listed post (or comment, by ``author``) with this text, made at or after ``since``, that is not one of
+    ``taken`` (ids other deliveries already hold)."""
     wanted = comparable(text)
     for item in listing.get("data") or []:
         if not isinstance(item, dict) or comparable(str(item.get("message") or "")) != wanted:
+            continue
+        if str(item.get("id")) in taken:
             continue
         created = parse_time(item.get("created_time"))
         if created is not None and created < since:

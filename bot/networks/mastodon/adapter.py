@@ -276,7 +276,7 @@ class MastodonNetwork(Network, Booster, Reader):
                     created = status.get("created_at")
                     if isinstance(created, datetime) and created.astimezone(UTC) < since:
                         return ReadBack(None, True)  # every status since then was read
-                    if status.get("language") not in (None, post.language):
+                    if status.get("language") not in (None, post.language) or str(status.get("id")) in post.taken:
                         continue
                     if _comparable(_html_text(str(status.get("content") or ""))) == wanted:
                         url = status.get("url") or status.get("uri")

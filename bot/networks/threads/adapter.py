@@ -228,7 +228,7 @@ class ThreadsNetwork(Network, Reader):
         listing = self.graph.get(f"{self.user}/{edge}", {
             "fields": "id,text,permalink,timestamp", "limit": 50,
             "since": int((since - timedelta(minutes=5)).timestamp())})
-        found = reads.match(listing, post.text)
+        found = reads.match(listing, post.text, post.taken)
         return Published(remote_id=str(found["id"]), url=found.get("permalink")) if found else None
 
     def find_published(self, post: Post) -> Published | None:

@@ -20,11 +20,13 @@ def comparable(text: str) -> str:
     return " ".join(text.split())
 
 
-def match(listing: dict[str, Any], text: str) -> dict[str, Any] | None:
-    """The listed post whose text is ``text`` (whitespace folded), newest first."""
+def match(listing: dict[str, Any], text: str, taken: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The listed post whose text is ``text`` (whitespace folded), newest first, that is not one of ``taken``
+    (ids other deliveries already hold)."""
     wanted = comparable(text)
     for item in listing.get("data") or []:
-        if isinstance(item, dict) and comparable(str(item.get("text") or "")) == wanted:
+        if isinstance(item, dict) and comparable(str(item.get("text") or "")) == wanted \
+                and str(item.get("id")) not in taken:
             return item
     return None
 

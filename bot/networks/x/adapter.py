@@ -265,7 +265,7 @@ class XNetwork(Network, Reader):
         # X rewrites links to t.co: compare with every URL folded to one placeholder.
         wanted = URL_RE.sub("URL", post.text).strip()
         for tweet in response.data or []:
-            if URL_RE.sub("URL", tweet["text"]).strip() == wanted:
+            if URL_RE.sub("URL", tweet["text"]).strip() == wanted and str(tweet["id"]) not in post.taken:
                 return Published(remote_id=str(tweet["id"]), url=f"https://x.com/i/status/{tweet['id']}")
         return None
 
