@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
+from bot.clock import as_utc
 from bot.errors import ConfigError
 from bot.networks.base import (
     AuthRevoked,
@@ -35,7 +37,7 @@ from bot.networks.base import (
     RateLimited,
     TransientError,
 )
-from bot.outbox import budgets, claim, record
+from bot.outbox import budgets, claim, record, workers
 from bot.outbox.claim import Claimed
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
@@ -155,9 +157,18 @@ class Dispatcher:
         if c.reply_in_thread:
             with self._link(link) as own:
                 reply = own.once(lambda conn: record.thread_parent(conn, c))
+        taken: frozenset[str] = frozenset()
+        if c.attempts > 1 and c.action == Action.POST:  # a retry may read the account back first (rare: not per post)
+            taken = self._taken(c, link)
         return Post(delivery_id=c.id, idempotency_key=self.app.post_key(c.id), text=c.text, language=c.language,
                     in_reply_to=reply, media=tuple(Media(path=Path(m["path"]), alt=m["alt"]) for m in c.media),
-                    scheduled_at=c.due_at, attempt=c.attempts)
+                    scheduled_at=c.due_at, attempt=c.attempts, taken=taken)
+
+    def _taken(self, c: Claimed, link: Link | None) -> frozenset[str]:
+        """The remote ids the account's other posts hold: reading back, none of them is this post."""
+        since = as_utc(c.due_at) - recovery.TAKEN_WINDOW
+        with self._link(link) as own:
+            return frozenset(own.once(lambda conn: workers.taken(conn, c.account_id, since)))
 
     def send(self, c: Claimed, post: Post | None = None, link: Link | None = None) -> str:
         """Publish, decide, record; returns the delivery's new status (HELD: the account cannot post now)."""
@@ -173,6 +184,8 @@ class Dispatcher:
         if net is not None:
             answer, error, until, published = self._publish(net, c, post)
             if answer in (Answer.OUTCOME_UNKNOWN, Answer.UNEXPECTED) and not net.idempotent:
+                if c.action == Action.POST and not post.taken:
+                    post = replace(post, taken=self._taken(c, link))
                 seen = recovery.settle(self.app, c.account_id, post, c.action)  # never retried blindly: read it back
                 if seen is not None and seen.published is not None:
                     answer, published = Answer.PUBLISHED, seen.published
