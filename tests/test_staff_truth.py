@@ -150,3 +150,18 @@ def test_status_on_the_cli_and_the_api_names_an_invalid_campaign_file(make_app, 
     out = CliRunner().invoke(cli, ["status"], catch_exceptions=False).stdout
     assert "INVALID FILE" in out and "test.toml (the last good version runs on)" in out and "colour" in out
     assert reports.status(app)["invalid_files"][0]["campaign"] == "test"
+
+
+def test_an_accounts_budget_reads_as_posts_used_of_its_window(make_app, campaigns_dir, monkeypatch, clock):
+    from bot.queries.pages import accounts
+    from tests.fake_networks import FakeMastodon
+    from tests.test_seams import mastodon_org
+
+    server = FakeMastodon(clock=clock.now).start()
+    try:
+        app = mastodon_org(make_app, campaigns_dir, monkeypatch, server)
+        [org] = accounts(app)
+    finally:
+        server.stop()
+    assert org["word"] == "ok" and org["reason"] is None
+    assert org["budget"] == {"used": 0, "posts": 300, "hours": "3"}  # Mastodon's 300 posts per 3 hours

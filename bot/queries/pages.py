@@ -178,22 +178,23 @@ def accounts(app: ReadsAccounts) -> list[dict[str, Any]]:
             st = states.get(account_id)
             windows = app.accounts.budget(account_id)
             left, _hold = remaining(session.connection(), account_id, windows, now) if windows else (None, None)
-            until = None
+            until, reason = None, None
             if view is None:
-                state = "misconfigured: not in the config file"
+                word, reason = "misconfigured", "not in the config file"
             elif st is not None and st.disabled:
-                state = f"disabled: {st.disabled_reason or 'credentials refused'}"
+                word, reason = "disabled", st.disabled_reason or "credentials refused"
             elif st is not None and st.misconfigured_reason:
-                state = f"misconfigured: {st.misconfigured_reason}"
+                word, reason = "misconfigured", st.misconfigured_reason
             elif st is not None and st.rate_limited_until and st.rate_limited_until > now:
-                state, until = "rate limited", iso(st.rate_limited_until)
+                word, until = "rate_limited", iso(st.rate_limited_until)
             else:
-                state = "ok"
+                word = "ok"
             handle = getattr(settings, "handle", None) or getattr(settings, "username", None) or account_id
+            budget = ({"used": max(windows[0].posts - left, 0), "posts": windows[0].posts,
+                       "hours": f"{windows[0].per_seconds / 3600:g}"} if windows and left is not None else None)
             out.append({"account": account_id, "network": view.network if view else "?", "handle": str(handle),
-                        "state": state, "until": until, "disabled": bool(st and st.disabled),
-                        "budget": f"{max(windows[0].posts - left, 0)} used of {windows[0]}"
-                        if windows and left is not None else "no budget"})
+                        "state": word.replace("_", " ") + (f": {reason}" if reason else ""), "word": word,
+                        "reason": reason, "until": until, "disabled": bool(st and st.disabled), "budget": budget})
     return out
 
 

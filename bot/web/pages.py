@@ -47,7 +47,7 @@ DASHBOARD_ANCHORS = ("attention", "approvals", "stop")
 def dashboard(request: Request, who: Organiser) -> Response:
     core = request.app.state.core
     data = reports.status(core)
-    disabled = [a for a in views.accounts(core) if a["state"] != "ok" and not a["state"].startswith("rate")]
+    disabled = [a for a in views.accounts(core) if a["word"] in ("disabled", "misconfigured")]
     return render(request, "dashboard.html", {
         "status": data, "stop": data["emergency_stop"], "next_posts": views.next_posts(core),
         "last_sent": views.last_sent(core), "attention": attention.unsettled_posts(core),
