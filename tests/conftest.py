@@ -48,6 +48,17 @@ def local_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGN_BOT_LOCAL_SERVERS", "1")
 
 
+@pytest.fixture(autouse=True)
+def no_instance_from_another_test() -> None:
+    """Mastodon instances' limits and domain are shared in the process by address (many supporters share one
+    instance). Tests start servers on ports the system hands out again: an earlier test's server at this
+    address is not this test's, so each test starts with nothing remembered (a remembered domain that is not
+    the server's made boosts search for their own instance's statuses, and fail, in whole-suite runs)."""
+    from bot.networks.mastodon import adapter
+
+    adapter._INSTANCES.clear()
+
+
 def campaign_toml(**overrides: str) -> str:
     """A small valid campaign; each keyword replaces one top-level line or section by name."""
     parts = {
