@@ -196,18 +196,21 @@ class Raw:
                 conn.invalidate()
             raise wrapped from exc
         try:
-            if not cursor.description:
-                return cursor.rowcount, []
+            if c.row is None:  # no columns of ours: whatever the driver returns, as it returns it
+                if not cursor.description:
+                    return cursor.rowcount, []
+                return cursor.rowcount, list(cursor.fetchall() if many else cursor.fetchmany(1))
             found = cursor.fetchall() if many else cursor.fetchmany(1)
-            return cursor.rowcount, [self._row(c, dialect, cursor.description, row) for row in found]
+            if found and c.readers is None:  # the driver's description is built afresh on each read: once only
+                c.readers = self._readers(c, dialect, cursor.description)
+            readers = c.readers or ()
+            return cursor.rowcount, [c.row(*(value if read is None else read(value)
+                                             for read, value in zip(readers, row, strict=True))) for row in found]
         finally:
             cursor.close()
 
     @staticmethod
-    def _row(c: _Compiled, dialect: Dialect, description: Sequence[Any], found: Sequence[Any]) -> Any:
-        if c.row is None:
-            return found
-        if c.readers is None:  # how SQLAlchemy picks them: the column's type for this dialect and driver type
-            c.readers = [col.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                         for col, d in zip(c.returned, description, strict=True)]
-        return c.row(*(value if read is None else read(value) for read, value in zip(c.readers, found, strict=True)))
+    def _readers(c: _Compiled, dialect: Dialect, description: Sequence[Any]) -> list[Any]:
+        """How SQLAlchemy reads each column: the column's type for this dialect and the driver's type."""
+        return [col.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                for col, d in zip(c.returned, description, strict=True)]
