@@ -343,3 +343,58 @@ def test_a_status_rendered_as_mastodon_renders_it_reads_back_as_the_text_we_post
                'long-lin</span><span class="invisible">k-to-the-case</span></a></p>')
     posted = "@someone@example.org please act now #FreeThem\nhttps://example.org/ua/2026/long-link-to-the-case"
     assert _comparable(_html_text(content)) == _comparable(posted)
+
+
+def test_mastodon_posts_go_through_the_proxy_the_environment_names(app, monkeypatch):
+    """The proxy settings are read from the environment once, when the client is made (requests walked the
+    whole environment on every request: issue 23), and still honoured: a post goes through HTTP_PROXY, and
+    a later change of the environment does not reach a running worker's client."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    from mastodon_mock.testing.server import MockServer
+
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):  # a forwarding HTTP proxy: the request line holds the whole URL
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            target = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            upstream = http.client.HTTPConnection(target.hostname or "", target.port, timeout=10)
+            upstream.request("POST", target.path, body=body,
+                             headers={k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"})
+            answer = upstream.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            for k, v in answer.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with MockServer() as server:
+            monkeypatch.setenv("MOCK_TOKEN", "alice_token")
+            for name in ("NO_PROXY", "no_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+            net = MastodonNetwork("m", MastodonSettings(network="mastodon", api_base_url=server.base_url,
+                                                        access_token_env="MOCK_TOKEN", mastodon_version="4.5.0"),
+                                  store(app, "m"))
+            net.client()
+            monkeypatch.delenv("HTTP_PROXY")  # read once: the client keeps what it was made with
+            published = net.publish(post(1, "Through the proxy"))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert published.remote_id
+    assert [urlsplit(p).path for p in seen] == ["/api/v1/statuses"]

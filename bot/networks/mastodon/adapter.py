@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -83,6 +84,22 @@ def _public_session(reach: str) -> Any:
     return session(Reach(reach))
 
 
+def environment_once(session: Any, url: str) -> None:
+    """requests reads the proxy and certificate settings from the environment on every request, walking the
+    whole environment each time (a third of a post's CPU in Mastodon.py with a large environment); a worker's
+    environment does not change while it runs: they are read once, for the server's address, here."""
+    import requests
+
+    if not session.trust_env:
+        return
+    for scheme, proxy in requests.utils.get_environ_proxies(url).items():  # NO_PROXY already applied
+        session.proxies.setdefault(scheme, proxy)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
+
+
 def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
     """As Mastodon counts: a URL weighs the reserved length, a mention only its username, then graphemes."""
     text = URL_RE.sub("x" * url_length, text)
@@ -111,7 +128,7 @@ class MastodonNetwork(Network, Booster, Reader):
         """A client; without ``token`` for public endpoints (the instance's limits need no credential)."""
         from mastodon import Mastodon
 
-        return Mastodon(
+        client = Mastodon(
             access_token=self.secret(self.settings.access_token_env) if token else None,
             api_base_url=self.settings.api_base_url,
             ratelimit_method="throw",
@@ -122,6 +139,8 @@ class MastodonNetwork(Network, Booster, Reader):
             user_agent="campaign-bot",
             session=None if self.settings.reach == "any" else _public_session(self.settings.reach),
         )
+        environment_once(client.session, self.settings.api_base_url)
+        return client
 
     def client(self) -> Mastodon:
         """A client that knows the server's version up front.
