@@ -212,6 +212,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: st
         pytest.skip(f"PostgreSQL tests need ${PG_ENV}")
     engine = make_engine(pg_database)
     with engine.begin() as conn:
+        # No connection left by an earlier test (a dispatcher never closed keeps its account locks on one):
+        # this test's workers could not take those accounts.
+        conn.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         names = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

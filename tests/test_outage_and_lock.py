@@ -128,25 +128,26 @@ def test_a_read_only_worker_lock_file_is_one_clear_line(make_app, database_url):
         Daemon(app).run()
 
 
-def test_the_postgresql_pool_has_room_for_the_senders_and_the_idle_locks_they_keep():
-    """Idle account locks hold pooled connections: the steady pool counts them besides the senders."""
-    from bot.store.db import make_engine
-    from bot.store.locks import idle_keep
+def test_the_postgresql_pool_has_room_for_the_senders_and_the_lock_connection():
+    """Each sender thread keeps a connection, and the account locks are held on one more; the pool counts
+    them besides the dispatch loop's, the heartbeat's and the planner's."""
+    from bot.store.db import POOL_BESIDES_SENDERS, make_engine
 
     for concurrency in (1, 8, 20):
         engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", concurrency=concurrency)
-        assert engine.pool.size() >= concurrency + idle_keep(concurrency) + 4  # type: ignore[attr-defined]
+        assert engine.pool.size() >= concurrency + POOL_BESIDES_SENDERS >= concurrency + 4  # type: ignore[attr-defined]
         engine.dispose()
 
 
 def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_send(make_app, campaigns_dir,
                                                                                      clock, database_url):
-    """The lock's connection dies during a send: the outcome is written on a fresh connection (which holds no
-    lock, so another worker may take the account): the run ends there instead of sending on, lockless."""
+    """The connection holding the account locks dies during a send (another worker may take the account now):
+    the outcome is written, and the run ends there instead of sending on, lockless."""
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
     from sqlalchemy import text
 
+    from bot.store.locks import account_key
     from bot.worker.dispatch import Dispatcher
     from bot.worker.plan import plan
     from tests import staff as lifecycle
@@ -160,11 +161,14 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
     def kill_the_lock_holder(_post: object) -> None:
         if killed:
             return
-        with app.engine.connect() as conn:
+        key = account_key("a1") & 0xFFFFFFFFFFFFFFFF
+        with app.engine.connect() as conn:  # the connection holding a1's lock (pg_locks splits the key in two)
             killed.extend(conn.scalars(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND pid <> pg_backend_pid() "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")))
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid::bigint = :high AND objid::bigint = :low AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                {"high": key >> 32, "low": key & 0xFFFFFFFF}))
+            conn.commit()
 
     net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
     app = make_app(networks={"a1": net}, accounts=("a1",))
@@ -275,12 +279,11 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
             refusals.append(1)
             raise OperationalError("connect", {}, ConnectionRefusedError("database restarting"))
 
-    def kill_the_lock_holder(_post: object) -> None:
+    def kill_the_lock_holder(_post: object) -> None:  # and the sender's own connection: every other one
         with app.engine.connect() as conn:
             conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND pid <> pg_backend_pid() "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND datname = current_database()"))
         refusals.append(0)  # the next connection is refused
 
     net = FakeNetwork("a1", on_publish=kill_the_lock_holder)
@@ -298,9 +301,9 @@ def test_an_outcome_write_keeps_trying_while_reconnecting_fails(make_app, campai
     assert row.status == Status.SENT
 
 
-def test_a_broken_idle_lock_connection_does_not_keep_the_other_accounts_locks(make_app, database_url):
-    """Letting idle locks go goes on past a connection the driver already knows is broken (its error raised
-    before any statement runs): the other accounts' locks are let go, so other workers may take them."""
+def test_a_broken_lock_connection_lets_every_lock_go(make_app, database_url):
+    """Letting the locks go goes on past a connection the driver already knows is broken (its error raised
+    before any statement runs): the accounts' locks are free, so other workers may take them."""
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
     from bot.store.locks import AccountLocks
@@ -308,13 +311,65 @@ def test_a_broken_idle_lock_connection_does_not_keep_the_other_accounts_locks(ma
     app = make_app()
     locks = AccountLocks(app.engine, keep=10)
     for account_id in ("a1", "a2"):
-        mine, conn, _ = locks.take(account_id)
-        assert mine and conn is not None
-        locks.give_back(account_id, conn, healthy=True)
-    held = locks._idle["a1"][0]
-    held.connection.driver_connection.close()  # broken under SQLAlchemy's feet: no statement can run on it
+        hold = locks.take(account_id)
+        assert hold is not None and hold.fresh
+        locks.give_back(hold)
+    assert not _lock_is_free(app, "a1") and not _lock_is_free(app, "a2")
+    assert locks._conn is not None
+    locks._conn.connection.driver_connection.close()  # broken under SQLAlchemy's feet: no statement can run on it
     locks.close()
     assert _lock_is_free(app, "a1") and _lock_is_free(app, "a2")
+
+
+def test_every_account_lock_is_held_on_one_connection_and_kept_between_runs(make_app, campaigns_dir, clock,
+                                                                            database_url):
+    """Issue 23: a run took its account's lock on a connection of its own (a pool checkout with its pre-ping,
+    the lock, later the unlock) whenever more accounts were busy than the senders: now one connection holds
+    them all, and an account's next run takes nothing (no statement on that connection)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    from bot.worker.dispatch import Dispatcher
+    from bot.worker.plan import plan
+    from tests import staff as lifecycle
+    from tests.conftest import write_campaign
+    from tests.fakes import FakeNetwork
+
+    accounts = ("a1", "a2", "a3")
+    write_campaign(campaigns_dir, accounts=f"accounts = {list(accounts)!r}".replace("'", '"'),
+                   languages='languages = ["en"]', ask='ask = "Act now"',
+                   schedule='[[schedule]]\nid = "later"\nat = [2099-06-01T09:00:00]')
+    app = make_app(networks={a: FakeNetwork(a) for a in accounts}, accounts=accounts, concurrency=1)
+    plan(app)
+    d = Dispatcher(app)
+    try:
+        lifecycle.queue(app, "test", clock.now(), "First", "tester")
+        assert sum(d.run_account(a) for a in accounts) == 3
+        with app.engine.connect() as conn:
+            holders = conn.execute(text(
+                "SELECT pid, count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid")).all()
+        assert len(holders) == 1 and holders[0][1] == 3  # one connection, every account's lock (concurrency 1)
+        assert d.locks._conn is not None
+        lock_pid = d.locks._conn.connection.driver_connection.info.backend_pid
+        assert holders[0][0] == lock_pid
+        calls_before = _calls_on(app, lock_pid)
+        lifecycle.queue(app, "test", clock.now(), "Second", "tester")
+        assert sum(d.run_account(a) for a in accounts) == 3
+        assert _calls_on(app, lock_pid) == calls_before  # the kept locks cost the next runs nothing
+    finally:
+        d.close()
+    assert all(_lock_is_free(app, a) for a in accounts)
+
+
+def _calls_on(app: Any, pid: int) -> str:
+    """What the backend ``pid`` last ran and when it began (it changes with every statement it runs)."""
+    from sqlalchemy import text
+
+    with app.engine.connect() as conn:
+        row = conn.execute(text("SELECT query, query_start FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).one()
+        return f"{row[0]} @ {row[1]}"
 
 
 def test_while_another_process_stores_the_campaigns_the_worker_plans_again_shortly(make_app, campaigns_dir,

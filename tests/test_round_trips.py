@@ -4,6 +4,7 @@ COMMIT that psycopg sends on its own included) and per statement on SQLite, so t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bot.worker.plan import plan
 from tests import staff as lifecycle
 from tests.conftest import deliveries, write_campaign
 from tests.fakes import FakeNetwork
+from tests.waiting import wait_for
 from tests.wirecount import CountingProxy, SqliteCounter
 
 LATER = '[[schedule]]\nid = "later"\nat = [2027-06-01T09:00:00]'
@@ -83,10 +85,54 @@ def test_a_dispatch_tick_is_one_round_trip(make_app, campaigns_dir, clock, proxi
     try:
         daemon._recovered_at = time.monotonic()  # the recovery pass (every few seconds) is not this tick's
         daemon.dispatch_job()  # the first opens the tick's connection
+        daemon.waker.wake_now()  # woken from outside (a NOTIFY, a plan): the pass is a tick
+        assert daemon.waker.wait(1.0, threading.Event())  # as the loop waits (the wake-up is consumed)
         before = counter.trips
         daemon.dispatch_job()
         assert counter.trips - before == 1
         assert daemon.waker.pending == pytest.approx(3600, abs=5)  # the next wake-up: when that post is due
+    finally:
+        daemon.pool.shutdown()
+        daemon.dispatcher.close()
+        daemon._drop_tick_link()
+
+
+def test_posts_coming_due_between_ticks_cost_the_loop_nothing(make_app, campaigns_dir, clock, proxies):
+    """Issue 23: in steady state a tick ran for every post (a post due, a wake-up, a tick to find its account).
+    A tick now also reads the posts coming due in its look-ahead; the passes that run their accounts when
+    each comes due read nothing, and each post still goes out (its account's run reads it)."""
+    import time
+
+    from bot.worker.daemon import Daemon
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1", "a2"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    nets = {a: FakeNetwork(a) for a in ("a1", "a2")}
+    extra = "".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in nets)
+    app = make_app(networks=nets, accounts=(), config_extra=extra, poll_seconds=30, concurrency=2)
+    plan(app)
+    for n in range(4):
+        lifecycle.queue(app, "test", clock.now() + timedelta(seconds=1 + n), f"Post {n}: {{{{ link }}}}", "tester")
+    counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
+    daemon = Daemon(app)
+    try:
+        daemon._recovered_at = time.monotonic() + 3600  # no recovery pass in this test
+        daemon.dispatch_job()  # the tick: nothing due yet, four posts in its look-ahead
+        assert daemon.waker.pending == pytest.approx(1, abs=0.5)
+        for n in range(4):
+            clock.advance(timedelta(seconds=1))
+            gate = threading.Event()
+            for _ in range(2):  # both senders wait: what the loop itself costs is counted alone
+                daemon.pool.submit(gate.wait, 30)
+            before = counter.trips
+            daemon.dispatch_job()  # the post's account goes to the pool: no statement in the loop
+            trips = counter.trips - before
+            gate.set()
+            wait_for(lambda: not daemon.busy, timeout=30)
+            assert trips == 0, f"pass {n}: {trips} round trip(s)"
+        daemon.pool.shutdown(wait=True)
+        for net in nets.values():  # each post, from each account
+            assert [s.post.text.split(":")[0] for s in net.posts] == [f"Post {n}" for n in range(4)]
     finally:
         daemon.pool.shutdown()
         daemon.dispatcher.close()

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Integer,
@@ -123,17 +124,59 @@ def _next_due_statement() -> Any:
     return select(null(), null(), due.label("due"), deferred.label("deferred"), read.label("read"))
 
 
+def _misconfigured() -> Any:
+    """Whether the row's account is marked misconfigured (a send that works clears it, and only then)."""
+    a = ACCOUNTS.c
+    return (select(a.misconfigured_reason.is_not(None)).where(a.account_id == D.account_id)
+            .scalar_subquery().label("misconfigured"))
+
+
+def _upcoming_statement() -> Any:
+    """The planned posts coming due after now and up to ``b_until``, soonest first, ``b_ahead`` at most, with
+    what their account's run needs to take them without reading them again (bot/worker/daemon.py runs each
+    account when its post comes due, without a tick of its own)."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    until = bindparam("b_until", type_=UTCDateTime())
+    return (select(D.account_id, literal(2, Integer()).label("reads"), D.due_at.label("due"),
+                   cast(null(), UTCDateTime()).label("deferred"), cast(null(), UTCDateTime()).label("read"),
+                   D.id, D.kind, D.attempts, C.grace_seconds, _misconfigured())
+            .join(CAMPAIGNS, C.id == D.campaign_id)
+            .where(D.status == Status.PLANNED, D.due_at > now, D.due_at <= until, D.not_before.is_(None),
+                   _campaign_allows(), ~_stopped())
+            .order_by(D.due_at, D.id).limit(bindparam("b_ahead", type_=Integer())))
+
+
 def _tick_statement() -> Any:
     """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now, a
-    row per account with a post to read back now, then one row (its account NULL) with the next due time, the
-    next end of a deferral and the next read-back, strictly after now."""
+    row per account with a post to read back now, a row per post coming due up to ``b_until`` (the
+    look-ahead), then one row (its account NULL) with the next due time, the next end of a deferral and the
+    next read-back, strictly after now."""
     none = cast(null(), UTCDateTime())
     times = (none.label("due"), none.label("deferred"), none.label("read"))
-    return union_all(_due_accounts_statement().add_columns(*times), _reading_accounts_statement().add_columns(*times),
-                     _next_due_statement())
+    row = (cast(null(), D.id.type).label("id"), cast(null(), D.kind.type).label("kind"),
+           cast(null(), D.attempts.type).label("attempts"), cast(null(), C.grace_seconds.type).label("grace_seconds"),
+           cast(null(), Boolean()).label("misconfigured"))
+    upcoming = _upcoming_statement().subquery()
+    return union_all(_due_accounts_statement().add_columns(*times, *row),
+                     _reading_accounts_statement().add_columns(*times, *row),
+                     select(*upcoming.c), _next_due_statement().add_columns(*row))
 
 
 _TICK = Raw(_tick_statement())
+
+
+class Upcoming(NamedTuple):
+    """A planned post coming due: what the daemon keeps to run its account then, and what the account's run
+    needs to take it without reading it again (the fields `due_batch` gives)."""
+
+    due_at: datetime
+    account_id: str
+    id: int
+    kind: str
+    attempts: int
+    grace_seconds: float
+    misconfigured: bool
+    not_before: None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +187,11 @@ class Tick:
     """The next time a planned delivery comes due, its deferral ends or a read-back is due, strictly after now."""
     reading: frozenset[str] = frozenset()
     """Accounts with a post to read back now (bot/worker/recovery.py), read by the account's own run."""
+    upcoming: tuple[Upcoming, ...] = ()
+    """The planned posts coming due up to the look-ahead's end, soonest first."""
+    known_until: datetime | None = None
+    """Up to when ``upcoming`` is every planned post's due time (the look-ahead's end, earlier when it was
+    cut at its size, or when a deferral ends or a read-back comes due sooner): the next tick is due then."""
 
     @property
     def runs(self) -> list[str]:
@@ -151,16 +199,37 @@ class Tick:
         return sorted(set(self.accounts) | self.reading)
 
 
-def tick(conn: Connection, now: datetime) -> Tick:
-    accounts, reading, times = set(), set(), []
-    for row in _TICK.all(conn, {"b_now": now}):
+AHEAD = 1000
+"""Upcoming posts a tick reads at most (bot/worker/daemon.py runs each account when its post comes due)."""
+
+
+def tick(conn: Connection, now: datetime, ahead: timedelta | None = None) -> Tick:
+    """``ahead``: also the planned posts coming due up to now + ahead (the look-ahead: none by default)."""
+    accounts, reading = set(), set()
+    times: list[datetime] = []
+    others: list[datetime] = []
+    upcoming: list[Upcoming] = []
+    until = now + ahead if ahead is not None else now
+    for row in _TICK.all(conn, {"b_now": now, "b_until": until, "b_ahead": AHEAD if ahead is not None else 0}):
         if row.account_id is None:
             times = [as_utc(t) for t in (row.due, row.deferred, row.read) if t is not None]
+            others = [as_utc(t) for t in (row.deferred, row.read) if t is not None]
+        elif row.reads == 2:
+            upcoming.append(Upcoming(as_utc(row.due), row.account_id, row.id, row.kind, row.attempts,
+                                     row.grace_seconds, bool(row.misconfigured)))
         elif row.reads:
             reading.add(row.account_id)
         else:
             accounts.add(row.account_id)
-    return Tick(sorted(accounts), min(times) if times else None, frozenset(reading))
+    upcoming.sort()
+    known = until if len(upcoming) < AHEAD else upcoming[-1][0]
+    if len(upcoming) >= AHEAD:  # cut at its size: the posts of the last due time may be only some of them
+        upcoming = [u for u in upcoming if u.due_at < known]
+    known = min([known, *others])
+    if not upcoming and times:  # nothing comes due within the look-ahead: nothing to know before the next due time
+        known = max(known, min(times))
+    return Tick(sorted(accounts), min(times) if times else None, frozenset(reading), tuple(upcoming),
+                known if ahead is not None else None)
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
@@ -174,6 +243,7 @@ def next_due_at(conn: Connection, now: datetime) -> datetime | None:
 
 
 def _stale(row: Any, now: datetime) -> bool:
+    """Past its campaign's grace window: to be marked missed, not sent."""
     return (row.kind != Kind.CLOSING and row.attempts == 0 and row.not_before is None
             and as_utc(row.due_at) < now - timedelta(seconds=row.grace_seconds))
 
@@ -203,11 +273,8 @@ def _due_statement() -> Any:
     emergency stop and the account's holds (disabled, rate limited) are read in the same statement, and
     whether the account is marked misconfigured (so a send that works clears it, and only then)."""
     now = bindparam("b_now", type_=UTCDateTime())
-    a = ACCOUNTS.c
-    misconfigured = (select(a.misconfigured_reason.is_not(None)).where(a.account_id == D.account_id)
-                     .scalar_subquery().label("misconfigured"))
     return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
-                   D.attempts, D.due_at, D.not_before, C.grace_seconds, misconfigured)
+                   D.attempts, D.due_at, D.not_before, C.grace_seconds, _misconfigured())
             .join(CAMPAIGNS, C.id == D.campaign_id)
             .where(D.account_id == bindparam("b_account"), _runnable(now), ~_stopped(),
                    ~_account_blocked(now, bindparam("b_account")))
@@ -226,10 +293,11 @@ def _claimed(row: Any, account_id: str) -> Claimed:
 
 def _take_statement(one: bool) -> Any:
     """The claim and the re-check in one statement: still planned, still due (a person may have moved it
-    later since the batch was read), not deferred, its campaign in the right state, no emergency stop; a
-    closing message also waits while a post of its campaign and account is in flight or read back. RETURNING gives back
-    what is sent, as the row is now (its text may have been edited since the batch was read). ``one``: by a
-    single id (the hot path; an expanding IN is rendered again on every call)."""
+    later since the batch was read), not deferred, its campaign in the right state, no emergency stop, its
+    account neither disabled nor held (rate limited, misconfigured) since it was read; a closing message also
+    waits while a post of its campaign and account is in flight or read back. RETURNING gives back what is
+    sent, as the row is now (its text may have been edited since the batch was read). ``one``: by a single id
+    (the hot path; an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
@@ -243,6 +311,7 @@ def _take_statement(one: bool) -> Any:
     return (update(DELIVERIES)
             .where(which, D.status == Status.PLANNED, D.due_at <= now,
                    or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~_stopped(),
+                   ~_account_blocked(now),
                    or_(D.kind != Kind.CLOSING, ~closing_waits))
             .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
                     lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,
@@ -251,6 +320,11 @@ def _take_statement(one: bool) -> Any:
 
 
 _DUE, _TAKE, _TAKE_ONE = Raw(_due_statement()), _take_statement(False), Raw(_take_statement(True))
+
+
+def any_stale(rows: Sequence[Any], now: datetime) -> bool:
+    """Whether any of these rows (due_batch's, or a tick's Upcoming) is past its campaign's grace window."""
+    return any(_stale(r, now) for r in rows)
 
 
 def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> Sequence[Any]:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import ConfigError
-from bot.store.locks import idle_keep
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -67,10 +66,13 @@ def make_engine(url: str, concurrency: int = 8) -> Engine:
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database_url: {parsed.get_backend_name()} is not supported (use sqlite or postgresql)")
-    # One connection per busy account, one per idle account lock kept (bot/store/locks.py), plus the planner,
-    # the dispatch job and the adapters' state writes.
-    return create_engine(url, pool_pre_ping=True, pool_size=concurrency + idle_keep(concurrency) + 4,
+    # One connection kept by each sender thread, one for every account lock (bot/store/locks.py), plus the
+    # dispatch loop's, the heartbeat's, the planner's and the adapters' state writes.
+    return create_engine(url, pool_pre_ping=True, pool_size=concurrency + POOL_BESIDES_SENDERS,
                          max_overflow=concurrency + 8, pool_timeout=60)
+
+
+POOL_BESIDES_SENDERS = 6
 
 
 PLAN_CACHE_KIB = 65_536

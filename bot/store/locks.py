@@ -5,15 +5,19 @@ campaign definitions from processes of their own)."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import logging
+import select as sockets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from sqlalchemy import BigInteger, Connection, Engine, bindparam, func, select, text
 from sqlalchemy.engine import make_url
@@ -22,16 +26,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.errors import ConfigError
 from bot.store.raw import Raw
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 PLAN_LOCK = 0x63616D7062  # "campb"
 # An account's lock is taken and let go once per run of an account whose lock was not kept: run raw, as the
 # hot path's statements are (bot/outbox/raw.py).
 _TRY_LOCK = Raw(select(func.pg_try_advisory_lock(bindparam("b_key", type_=BigInteger())).label("got")))
 _UNLOCK_ALL = Raw(select(func.pg_advisory_unlock_all().label("done")))
+_UNLOCK = text("SELECT count(*) FILTER (WHERE pg_advisory_unlock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def idle_keep(concurrency: int) -> int:
-    """How many idle account locks a worker keeps (each on a pooled connection: see make_engine)."""
-    return concurrency
+    """How many idle account locks a worker keeps, all on its one lock connection (each is an entry of
+    PostgreSQL's shared lock table, 64 per allowed connection by default: a few workers' worth fit easily)."""
+    return max(4 * concurrency, 256)
 
 
 def account_key(account_id: str) -> int:
@@ -115,12 +123,28 @@ def advisory_connection(engine: Engine, key: int) -> Iterator[tuple[bool, Connec
                 conn.commit()
 
 
+@dataclass(frozen=True)
+class Hold:
+    """An account's lock, as a run holds it: ``fresh``, taken for this run (not kept from an earlier one);
+    ``epoch``, the lock connection's life it was taken in (see AccountLocks.holds)."""
+
+    account_id: str
+    fresh: bool
+    epoch: int
+
+
 class AccountLocks:
-    """Each busy account's advisory lock, kept on a long-lived autocommit connection between its runs, so a
-    post costs no lock, unlock or pool checkout (with its pre-ping). A lock idle for ``idle_seconds`` is given
-    back (another worker may then take the account), and at most ``keep`` idle ones are held (the pool is
-    sized from the concurrency). A dead connection takes its lock with it. On SQLite, with one worker, there
-    is nothing to lock: `take` gives (True, None, False)."""
+    """Every busy account's advisory lock, held on one autocommit connection of this worker's (the lock
+    connection), kept between the account's runs: a post costs no lock, unlock or pool checkout. The work runs
+    on other connections (each sender thread's own). A lock idle for ``idle_seconds`` is let go (another worker
+    may then take the account), and at most ``keep`` idle ones are held (each is one entry of PostgreSQL's
+    shared lock table). On SQLite, with one worker, there is nothing to lock.
+
+    The lock connection can die alone (a restart of the server, pg_terminate_backend), every lock with it,
+    while the work goes on elsewhere: `holds`, asked before each claim, looks whether the server has said
+    anything on that connection (a terminated backend sends its reason and closes the socket; an idle lock
+    connection is otherwise silent), without a round trip; when it has, the connection is tested and, dead,
+    every run ends before its next claim and takes its lock again."""
 
     def __init__(self, engine: Engine, keep: int, idle_seconds: float = 30.0,
                  monotonic: Callable[[], float] = time.monotonic, stopping: threading.Event | None = None) -> None:
@@ -129,68 +153,139 @@ class AccountLocks:
         self.keep = keep
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
-        self._idle: OrderedDict[str, tuple[Connection, float]] = OrderedDict()
+        self._postgres = engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+        self._epoch = 0
+        self._idle: OrderedDict[str, float] = OrderedDict()  # held, not running: when each was last used
+        self._busy: set[str] = set()  # held, running
         self._lock = threading.Lock()
 
-    def take(self, account_id: str) -> tuple[bool, Connection | None, bool]:
-        """(ours, the connection holding the lock, whether the lock was taken afresh)."""
-        if self.engine.dialect.name != "postgresql":
-            return True, None, False
+    def take(self, account_id: str) -> Hold | None:
+        """The account's lock for a run, or None when another worker holds it. Raises the database's error
+        when the lock connection cannot be had (the run does not start)."""
+        if not self._postgres:
+            return Hold(account_id, False, 0)
         with self._lock:
-            held = self._idle.pop(account_id, None)
-        if held is not None:
-            return True, held[0], False
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = bool(_TRY_LOCK.execute(conn, {"b_key": account_key(account_id)})[1].got)
-        except BaseException:
-            conn.close()
-            raise
-        if not got:
-            conn.close()
-            return False, None, False
-        return True, conn, True
+            self._check()
+            if self._idle.pop(account_id, None) is not None or account_id in self._busy:
+                self._busy.add(account_id)
+                return Hold(account_id, False, self._epoch)
+            got = self._on_lock_connection(lambda conn: bool(
+                _TRY_LOCK.execute(conn, {"b_key": account_key(account_id)})[1].got))
+            if not got:
+                return None
+            self._busy.add(account_id)
+            return Hold(account_id, True, self._epoch)
 
-    def give_back(self, account_id: str, conn: Connection, healthy: bool) -> None:
-        """Keep the lock for the account's next run (``healthy``: its connection is the one that took it and
-        did not fail), or let it go."""
-        if not healthy or self.stopping.is_set():
-            self._let_go(conn)
+    def holds(self, hold: Hold) -> bool:
+        """Whether the run's lock is still held (asked before each claim): no round trip unless the server
+        spoke on the lock connection."""
+        if not self._postgres:
+            return True
+        with self._lock:
+            if hold.epoch == self._epoch:
+                self._check()
+            return hold.epoch == self._epoch
+
+    def give_back(self, hold: Hold) -> None:
+        """The run ended: its lock is kept, idle, for the account's next run (let go at once while stopping)."""
+        if not self._postgres:
             return
         with self._lock:
-            self._idle[account_id] = (conn, self._monotonic())
-            spare = [self._idle.popitem(last=False) for _ in range(len(self._idle) - self.keep)]
-        for _, (old, _) in spare:  # the least recently used beyond `keep`
-            self._let_go(old)
+            if hold.epoch != self._epoch:
+                return  # lost with the connection that held it
+            self._busy.discard(hold.account_id)
+            self._idle[hold.account_id] = self._monotonic()
+            idle = list(self._idle)  # least recently used first
+            self._unlock(idle if self.stopping.is_set() else idle[:max(0, len(idle) - self.keep)])
 
     def sweep(self) -> None:
-        """Give back the locks of accounts idle for longer than ``idle_seconds``."""
+        """Let go of the locks of accounts idle for longer than ``idle_seconds`` (one statement when any)."""
+        if not self._postgres:
+            return
         cutoff = self._monotonic() - self.idle_seconds
         with self._lock:
-            stale = [(a, c) for a, (c, at) in self._idle.items() if at < cutoff]
-            for account_id, _ in stale:
-                del self._idle[account_id]
-        for _, conn in stale:
-            self._let_go(conn)
+            self._unlock([a for a, at in self._idle.items() if at < cutoff])
 
-    def release(self, account_id: str) -> None:
-        """Let go of the account's idle lock, if we keep one (it waits for a free sender: another worker may
-        take the account meanwhile)."""
+    def release(self, account_ids: Iterable[str]) -> None:
+        """Let go of these accounts' idle locks, if we keep them (they wait for a free sender: another worker
+        may take them meanwhile). One statement."""
+        if not self._postgres:
+            return
         with self._lock:
-            held = self._idle.pop(account_id, None)
-        if held is not None:
-            self._let_go(held[0])
+            self._unlock([a for a in account_ids if a in self._idle])
 
     def close(self) -> None:
+        """Let go of every lock and close the lock connection."""
         with self._lock:
-            held, self._idle = list(self._idle.items()), OrderedDict()
-        for _, (conn, _) in held:
-            self._let_go(conn)
+            conn, self._conn = self._conn, None
+            self._idle.clear()
+            self._busy.clear()
+            self._epoch += 1
+        if conn is not None:
+            _let_go(conn)
 
-    def _let_go(self, conn: Connection) -> None:
+    @property
+    def held(self) -> set[str]:
+        with self._lock:
+            return set(self._idle) | self._busy
+
+    # -- under self._lock ----------------------------------------------------------------------------------
+
+    def _unlock(self, account_ids: list[str]) -> None:
+        if not account_ids:
+            return
+        for account_id in account_ids:
+            self._idle.pop(account_id, None)
+        keys = [account_key(a) for a in account_ids]
         try:
-            _UNLOCK_ALL.execute(conn, {})
-            conn.close()
-        except SQLAlchemyError:  # a dead connection: its locks died with it
-            conn.invalidate()
-            conn.close()
+            self._on_lock_connection(lambda conn: conn.execute(_UNLOCK, {"keys": keys}))
+        except SQLAlchemyError:  # the connection died, and every lock with it
+            log.warning("could not let %d account lock(s) go: their connection was lost (so were they)",
+                        len(keys))
+
+    def _on_lock_connection(self, step: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            return step(self._conn)
+        except SQLAlchemyError:
+            self._lost()
+            raise
+
+    def _check(self) -> None:
+        """Has the server said something on the idle lock connection (its end, as a rule)? Then test it."""
+        conn = self._conn
+        if conn is None:
+            return
+        driver = conn.connection.driver_connection
+        try:
+            spoke = driver is None or driver.closed or bool(sockets.select([driver.fileno()], [], [], 0)[0])
+        except (OSError, ValueError):  # a closed socket
+            spoke = True
+        if spoke:
+            with contextlib.suppress(SQLAlchemyError):  # dead: _lost() has run
+                self._on_lock_connection(lambda c: c.execute(text("SELECT 1")))
+
+    def _lost(self) -> None:
+        conn, self._conn = self._conn, None
+        if self._idle or self._busy:
+            log.warning("the connection holding %d account lock(s) was lost, and the locks with it: the accounts' "
+                        "runs end before their next post and take their locks again", len(self._idle) + len(self._busy))
+        self._idle.clear()
+        self._busy.clear()
+        self._epoch += 1
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.invalidate()
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
+
+
+def _let_go(conn: Connection) -> None:
+    try:
+        _UNLOCK_ALL.execute(conn, {})
+        conn.close()
+    except SQLAlchemyError:  # a dead connection: its locks died with it
+        conn.invalidate()
+        conn.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import heapq
 import logging
 import os
 import signal
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +34,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot.alerts.runner import start as start_alerts
 from bot.errors import ConfigError
 from bot.outbox import workers
+from bot.outbox.claim import Upcoming
 from bot.outbox.link import Link
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
@@ -102,6 +104,11 @@ class Daemon:
         self.busy_lock = threading.Lock()
         self.waker = Waker()
         self._recovered_at: float | None = None
+        poll = app.config.bot.poll_seconds
+        self._ahead = timedelta(seconds=min(max(poll, 1.0), 60.0))  # the tick's look-ahead
+        self._upcoming: list[Upcoming] = []  # the posts coming due until _known_until, a heap by due time
+        self._known_until: datetime | None = None  # None: the next pass is a tick
+        self._ticked_at = 0.0
         self._tick_link: Link | None = None  # the dispatch loop's own connection, kept between ticks
         self._beat_link: Link | None = None  # the heartbeat's own connection, kept between beats
         self.scheduler = BlockingScheduler(
@@ -146,37 +153,67 @@ class Daemon:
             self.plan_job()
 
     def dispatch_job(self) -> None:
-        """One tick: settle what dead workers held (every few seconds), read the due accounts and the next due
-        time after this tick began (one statement), hand each due account to the pool, then set the next
-        wake-up at that time: one that passes during the tick runs the next tick at once."""
+        """Hand each account with something due to the pool, then set the next wake-up.
+
+        A tick (one statement) reads the accounts due now, the posts coming due in the next few seconds (the
+        look-ahead) and the next due time; until the look-ahead's end, the wake-ups it sets run each account
+        when its post comes due without reading anything (the account's run reads its due posts, as always).
+        A tick runs again at the look-ahead's end, at least every poll_seconds, and at once when woken from
+        outside (a NOTIFY of new due rows, a plan, a stop): so in steady state a post costs no tick of its own.
+        What dead workers held is settled every few seconds."""
         if self.stopping.is_set():
             return
         started = self.app.clock.now()
+        full = self._tick_due(started)
         try:
             if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
                 self._recover()
                 self._recovered_at = time.monotonic()
-            tick = self.dispatcher.tick(started, self._tick())
+            tick = self.dispatcher.tick(started, self._tick(), ahead=self._ahead) if full else None
             self.outage.ok()
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
             self._drop_tick_link()
+            self._known_until = None  # the next pass is a tick
             return
         self.dispatcher.locks.sweep()
+        runs: dict[str, list[Upcoming] | None] = {}  # None: the account's run reads what is due
+        if tick is not None:
+            self._ticked_at = time.monotonic()
+            self._upcoming = list(tick.upcoming)  # sorted: a heap already
+            self._known_until = tick.known_until
+            runs.update((account_id, None) for account_id in tick.runs)
+        while self._upcoming and self._upcoming[0].due_at <= started:
+            come = heapq.heappop(self._upcoming)
+            known = runs.setdefault(come.account_id, [])
+            if known is not None:
+                known.append(come)
+        self._submit(runs)
+        wake = [t for t in (self._upcoming[0].due_at if self._upcoming else None, self._known_until,
+                            tick.next_due if tick is not None else None) if t is not None]
+        if wake:
+            self.waker.wake_in((min(wake) - self.app.clock.now()).total_seconds())
+
+    def _tick_due(self, now: datetime) -> bool:
+        """Whether this pass reads the database (a tick), or only runs the accounts whose posts came due."""
+        poked = self.waker.take_poke()  # woken from outside: something changed
+        return (poked or self._known_until is None or now >= self._known_until
+                or time.monotonic() - self._ticked_at >= self.app.config.bot.poll_seconds)
+
+    def _submit(self, runs: dict[str, list[Upcoming] | None]) -> None:
+        """Each account to the pool (``runs``: with its posts read ahead, or None: its run reads them)."""
         waiting = []
         with self.busy_lock:
-            for account_id in tick.runs:
+            for account_id in sorted(runs):
                 if account_id in self.busy:
-                    self.again.add(account_id)  # runs again as soon as its current run ends
+                    self.again.add(account_id)  # runs again as soon as its current run ends (reading its posts)
                     continue
                 self.busy.add(account_id)
                 if len(self.busy) > self.app.config.bot.concurrency:
                     waiting.append(account_id)  # queued for a free sender, not started
-                self.pool.submit(self._run_account, account_id)
-        for account_id in waiting:  # no idle lock kept for an account that waits: another worker may run it
-            self.dispatcher.locks.release(account_id)
-        if tick.next_due is not None:
-            self.waker.wake_in((tick.next_due - self.app.clock.now()).total_seconds())
+                self.pool.submit(self._run_account, account_id, runs[account_id])
+        if waiting:  # no idle lock kept for an account that waits: another worker may run it
+            self.dispatcher.locks.release(waiting)
 
     def _recover(self) -> None:
         """Recovery, after the first time only when a cheap probe on the tick's kept connection finds a dead
@@ -196,14 +233,15 @@ class Daemon:
         except OperationalError as exc:
             self.outage.failed("amplify", exc.orig)
 
-    def _run_account(self, account_id: str) -> None:
+    def _run_account(self, account_id: str, known: list[Upcoming] | None = None) -> None:
         while True:
             try:
-                self.dispatcher.run_account(account_id)
+                self.dispatcher.run_account(account_id, known=known)
             except OperationalError as exc:
                 self.outage.failed(f"account {account_id}", exc.orig)
             except Exception:
                 log.exception("account %s: dispatch failed; will retry on the next tick", account_id)
+            known = None  # a run again reads what is due
             with self.busy_lock:
                 if account_id not in self.again or self.stopping.is_set():
                     self.busy.discard(account_id)
@@ -232,6 +270,7 @@ class Daemon:
             except Exception:  # pool exhausted (TimeoutError), a driver's error, a bug: the loop must go on
                 log.exception("dispatch tick failed; trying again shortly")
                 self._drop_tick_link()
+                self._known_until = None
                 self.waker.wake_in(min(poll, RETRY_SECONDS))
 
     def heartbeat(self) -> None:

@@ -42,8 +42,9 @@ from bot.outbox.claim import Claimed
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
 from bot.states import Action, Status
-from bot.store.locks import AccountLocks, idle_keep
+from bot.store.locks import AccountLocks, Hold, idle_keep
 from bot.worker import recovery
+from bot.worker.links import SenderLinks
 from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Dispatcher:
         """Accounts whose next run first reads back posts whose outcome is unknown (found by the tick)."""
         self._reads_lock = threading.Lock()
         self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
+        self.links = SenderLinks(app.engine)  # each sender thread's kept connection
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:
@@ -89,11 +91,12 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def tick(self, now: datetime, link: Link | None = None) -> claim.Tick:
-        """The accounts due now and the next due time after now: one statement (the daemon's tick). The accounts
-        with posts to read back are remembered: their next run reads them first."""
+    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None) -> claim.Tick:
+        """The accounts due now and the next due time after now: one statement (the daemon's tick); ``ahead``:
+        with the posts coming due up to now + ahead. The accounts with posts to read back are remembered: their
+        next run reads them first."""
         with self._link(link) as own:
-            found = own.once(lambda conn: claim.tick(conn, now))
+            found = own.once(lambda conn: claim.tick(conn, now, ahead))
         if found.reading:
             with self._reads_lock:
                 self._reads |= found.reading
@@ -108,8 +111,10 @@ class Dispatcher:
         with self._link(link) as own:
             return own.once(lambda conn: claim.next_due_at(conn, after or self.app.clock.now()))
 
-    def _due_batch(self, link: Link, account_id: str, limit: int) -> list[Any]:
-        """Up to ``limit`` due rows of the account (one statement), within its rate budget (from memory)."""
+    def _due_batch(self, link: Link, account_id: str, limit: int, known: list[Any] | None = None) -> list[Any]:
+        """Up to ``limit`` due rows of the account (one statement), within its rate budget (from memory).
+        ``known``: the rows the daemon's tick read ahead, come due now, none past its grace window: taken as
+        they are (no statement)."""
         now = self.app.clock.now()
         windows = self.app.accounts.budget(account_id)  # none in console mode: nothing is published
         if windows:
@@ -119,6 +124,8 @@ class Dispatcher:
                 log.info("account %s over its rate budget: posts deferred until %s", account_id, hold)
                 return []
             limit = min(limit, allowance) if allowance is not None else limit
+        if known:
+            return known[:limit]
         return list(link.once(lambda conn: claim.due_batch(conn, account_id, now, limit)))
 
     def _take(self, link: Link, account_id: str, rows: list[Any]) -> list[Claimed]:
@@ -256,29 +263,29 @@ class Dispatcher:
         account's next run. ``probe``: see recovery.recover."""
         return recovery.recover(self.app, probe)
 
-    def run_account(self, account_id: str, limit: int | None = None) -> int:
+    def run_account(self, account_id: str, limit: int | None = None, known: list[Any] | None = None) -> int:
         """Send what is due for one account, in order, until nothing is due (or we are told to stop).
 
-        With several workers on PostgreSQL, an advisory lock gives each account to one worker at a time; the
-        connection holding it is the one the work runs on, kept (with the lock) for the account's next run."""
-        mine, conn, fresh = self.locks.take(account_id)
-        if not mine:
+        With several workers on PostgreSQL, an advisory lock gives each account to one worker at a time (held
+        on the worker's lock connection, kept for the account's next run); the work runs on the sender
+        thread's own kept connection. ``known``: its posts the daemon's tick read ahead, come due now (their
+        due times passed since: the run takes them without reading them again)."""
+        hold = self.locks.take(account_id)
+        if hold is None:
             return 0
-        if fresh:
+        if hold.fresh:
             self.budgets.forget(account_id)  # another worker may have sent for it since we last held it
-        healthy = False
         try:
-            with Link(self.app.engine, conn, auto=True) as link:
-                done = self._run_account(link, account_id, limit, locked=conn is not None)
-                healthy = not link.reconnected
-                return done
+            with self.links.work() as link:
+                return self._run_account(link, account_id, limit, hold, known)
         finally:
-            if conn is not None:
-                self.locks.give_back(account_id, conn, healthy)
+            self.locks.give_back(hold)
 
-    def _run_account(self, link: Link, account_id: str, limit: int | None, locked: bool = False) -> int:
-        """``locked``: the link's connection holds the account's lock; if an outcome write had to reconnect,
-        the lock died with the old connection (another worker may hold the account now): the run ends."""
+    def _run_account(self, link: Link, account_id: str, limit: int | None, hold: Hold | None = None,
+                     known: list[Any] | None = None) -> int:
+        """``hold``: the account's lock; once lost (its connection died), the run ends before its next claim
+        (another worker may hold the account now). ``known``: see run_account; they are every post of the
+        account due now (any other would have woken the daemon for a tick of its own)."""
         done, cleared = 0, False
         with self._reads_lock:
             reads = account_id in self._reads
@@ -287,10 +294,15 @@ class Dispatcher:
             recovery.settle_account(self.app, link, account_id, self.app.clock.now())
         while not self.stopping.is_set() and (limit is None or done < limit):
             size = min(BATCH, limit - done) if limit else BATCH
-            rows = self._due_batch(link, account_id, size)
+            ahead = bool(known) and not claim.any_stale(known or [], self.app.clock.now())
+            rows = self._due_batch(link, account_id, size, known if ahead else None)
+            known = None  # read ahead: this pass's rows were all that is due
             took = 0
             for row in rows:
                 if self.stopping.is_set():
+                    return done
+                if hold is not None and not self.locks.holds(hold):
+                    log.warning("account %s: its lock was lost with its connection; the rest waits", account_id)
                     return done
                 claimed = self._take_one(link, account_id, row)
                 if claimed is None:
@@ -303,12 +315,9 @@ class Dispatcher:
                     if row.misconfigured and not cleared:
                         cleared = True
                         link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
-                if locked and link.reconnected:
-                    log.warning("account %s: its lock was lost with its connection; the rest waits", account_id)
-                    return done
                 if decision.stops_account:  # the account cannot (or should not) post now: the rest waits
                     return done
-            if not took or len(rows) < size:  # a short batch was all that was due: no second, empty read
+            if ahead or not took or len(rows) < size:  # a short batch was all that was due: no second read
                 break
         return done
 
@@ -328,11 +337,12 @@ class Dispatcher:
                     break
             return total
         finally:
-            self.locks.close()
+            self.close()
 
     def close(self) -> None:
-        """Give back the accounts' locks and their connections."""
+        """Give back the accounts' locks and close the kept connections."""
         self.locks.close()
+        self.links.close()
 
 
 def _log(c: Claimed, answer: Answer, d: Decision, published: Published | None) -> None:

@@ -27,6 +27,7 @@ class Waker:
         self._monotonic = monotonic
         self._cond = threading.Condition()
         self._deadline: float | None = None
+        self._poked = False
 
     def wake_in(self, seconds: float) -> None:
         """Run no later than ``seconds`` from now (an earlier wake-up already asked for stands)."""
@@ -37,7 +38,16 @@ class Waker:
                 self._cond.notify_all()
 
     def wake_now(self) -> None:
+        """Run at once, and read the database afresh (something changed: see take_poke)."""
+        with self._cond:
+            self._poked = True
         self.wake_in(0.0)
+
+    def take_poke(self) -> bool:
+        """Whether wake_now was asked for since the last call (the loop's own wake-ups are wake_in)."""
+        with self._cond:
+            poked, self._poked = self._poked, False
+            return poked
 
     def wait(self, longest: float, stopping: threading.Event) -> bool:
         """Until the earliest wake-up asked for, ``longest`` seconds at most (the safety tick), or a stop.
