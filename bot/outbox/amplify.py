@@ -166,10 +166,17 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
     return res.rowcount or 0
 
 
-def pending_accounts(conn: Connection) -> list[str]:
-    """Supporters' accounts with boosts or unboosts planned."""
-    return list(conn.scalars(select(D.account_id).where(D.status == Status.PLANNED,
-                                                        D.action.in_((Action.BOOST, Action.UNBOOST))).distinct()))
+def pending_accounts(conn: Connection, after_id: int = 0) -> list[str]:
+    """Supporters' accounts with boosts or unboosts planned (in rows after ``after_id``)."""
+    stmt = select(D.account_id).where(D.status == Status.PLANNED, D.action.in_((Action.BOOST, Action.UNBOOST)))
+    if after_id:
+        stmt = stmt.where(D.id > after_id)
+    return list(conn.scalars(stmt.distinct()))
+
+
+def newest_row(conn: Connection) -> int:
+    """The highest delivery id written (0 for none): rows after it are new to whoever read it."""
+    return int(conn.scalar(select(func.max(D.id))) or 0)
 
 
 def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str) -> int:
