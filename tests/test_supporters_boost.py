@@ -112,7 +112,8 @@ def statements(app: App) -> list[str]:
 
 
 def reads_pending_boosts(sql: str) -> bool:
-    return sql.lstrip().startswith("SELECT DISTINCT deliveries.account_id")
+    """The statement that reads the supporters of the boosts waiting."""
+    return "FROM supporters" in sql and "FROM deliveries" in sql
 
 
 def test_a_waves_supporters_are_read_with_the_wave_and_need_no_query_of_their_own_to_boost(

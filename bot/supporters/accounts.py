@@ -9,13 +9,12 @@ at once: afterwards the secret cannot be read and nothing is sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks.base import AccountStore
@@ -26,6 +25,9 @@ from bot.networks.settings import AccountSettings
 from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher
+
+if TYPE_CHECKING:
+    from bot.accounts.directory import AccountDirectory
 
 AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
 TOKEN = "access_token"
@@ -98,13 +100,8 @@ def settings_for(network: str, api_base_url: str | None, handle: str | None,
                                  "service_url": api_base_url or "https://bsky.social", "reach": str(reach)})
 
 
-_ACCOUNT_COLUMNS = (SupporterRow.id, SupporterRow.network, SupporterRow.api_base_url, SupporterRow.handle,
-                    SupporterRow.credentials)
-"""What `_account` reads of a supporter."""
-
-
 def _account(row: Any, reach: Reach) -> tuple[AccountSettings, Secrets]:
-    """``row``: a SupporterRow, or a row of _ACCOUNT_COLUMNS."""
+    """``row``: a SupporterRow, or a row of its id, network, api_base_url, handle and credentials."""
     return settings_for(row.network, row.api_base_url, row.handle, reach), SupporterSecrets(row.id, row.credentials)
 
 
@@ -129,29 +126,19 @@ def lookup(sessions: sessionmaker[Session], reach: Reach = Reach.PUBLIC) -> Acco
 Build = Callable[[], tuple[AccountSettings, Secrets]]
 
 
-def _among(column: Any, ids: list[int], dialect: str) -> ColumnElement[bool]:
-    """``column IN ids`` with the ids sent as ONE parameter (PostgreSQL: an array; SQLite: a JSON list), not
-    one per id: at 100,000 supporters, compiling and sending their ids 1,000 parameters at a time cost more
-    than reading the rows."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger)))
-    values = func.json_each(bindparam("ids", json.dumps(ids))).table_valued("value")
-    return column.in_(select(values.c.value))
+def remember_waiting(accounts: AccountDirectory, conn: Connection, after_id: int, reach: Reach) -> int:
+    """Remember the accounts of supporters with boosts planned in rows after ``after_id`` that the directory
+    does not know yet, read in one query; each one's settings and secrets are built when it is first used
+    (AccountDirectory.remember_lazily). Returns how many."""
+    from bot.outbox.amplify import waiting_supporters
 
-
-def preload(sessions: sessionmaker[Session], account_ids: Iterable[str],
-            reach: Reach = Reach.PUBLIC) -> dict[str, Build]:
-    """The accounts of these supporters (the connected ones), read in one query; each one's settings and
-    secrets are built when it is first used (AccountDirectory.remember_lazily)."""
-    ids = [i for i in (service.supporter_id_of(a) for a in account_ids) if i is not None]
-    if not ids:
-        return {}
-    with sessions() as session:
-        # Plain rows of the five columns needed, not ORM objects: a wave's 100,000 objects in one session made
-        # the preload grow faster than the wave (the identity map, and the garbage collector's passes over it).
-        rows = session.execute(select(*_ACCOUNT_COLUMNS).where(
-            _among(SupporterRow.id, ids, session.get_bind().dialect.name), SupporterRow.state == service.CONNECTED))
-        return {service.account_id_of(r.id): partial(_account, r, reach) for r in rows}
+    found: dict[str, Callable[[], tuple[AccountSettings, Secrets]]] = {}
+    for row in waiting_supporters(conn, after_id):
+        account_id = service.account_id_of(row.id)
+        if not accounts.known(account_id):
+            found[account_id] = partial(_account, row, reach)
+    accounts.remember_lazily(found)
+    return len(found)
 
 
 def check_key(sessions: sessionmaker[Session]) -> None:

@@ -27,11 +27,11 @@ from sqlalchemy import exists, select
 
 from bot.accounts.directory import AccountDirectory
 from bot.config import Config
-from bot.outbox.amplify import newest_row, pending_accounts, plan_waves
+from bot.outbox.amplify import newest_row, plan_waves
 from bot.states import SupporterState
 from bot.store.deps import Database
 from bot.store.supporters import SupporterRow
-from bot.supporters.accounts import preload, reach_of, revoked
+from bot.supporters.accounts import reach_of, remember_waiting, revoked
 
 
 class Waves(Database, Protocol):
@@ -64,12 +64,10 @@ def tick(app: Waves, limit: int = 50) -> Tick:
     with app.engine.begin() as conn:
         planned = plan_waves(conn, now, app.config.amplify.window_seconds, limit)
         looked_at, newest = _looked_at.get(app.accounts, 0), newest_row(conn)
-        # Not every pending boost at every tick: a wave of 100,000 draining would be read again each time.
-        waiting = pending_accounts(conn, looked_at) if newest > looked_at else []
+        # Not every waiting boost at every tick: a wave of 100,000 draining would be read again each time.
+        if newest > looked_at:  # read in one query, not one lookup (and a second connection) per account
+            remember_waiting(app.accounts, conn, looked_at, reach_of(app.config.amplify.local_servers))
     _looked_at[app.accounts] = newest
     if planned:
         log.info("planned %d supporters' boosts (window %s)", planned, app.config.amplify.window)
-    unknown = [a for a in waiting if not app.accounts.known(a)]
-    if unknown:  # read in one query, not one lookup (and a second connection) per account as each one sends
-        app.accounts.remember_lazily(preload(app.sessions, unknown, reach_of(app.config.amplify.local_servers)))
     return Tick(planned, disconnected)
