@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from bot.bootstrap import App
 from bot.clock import FakeClock
@@ -101,6 +102,53 @@ def test_a_supporter_boosts_each_organisation_post_once(make_app, campaigns_dir,
     assert boosters(mock, second.remote_id) == ["bob"]
     assert [(b.status, b.text, b.kind) for b in boosts(app)] == [
         ("sent", first.remote_url, "queued"), ("sent", second.remote_url, "queued")]
+
+
+def statements(app: App) -> list[str]:
+    """Every statement the app sends from now on (observed at the engine)."""
+    seen: list[str] = []
+    event.listen(app.engine, "before_cursor_execute", lambda _c, _cur, sql, *_rest: seen.append(sql))
+    return seen
+
+
+def reads_pending_boosts(sql: str) -> bool:
+    """The statement that reads the supporters of the boosts waiting."""
+    return "FROM supporters" in sql and "FROM deliveries" in sql
+
+
+def test_a_waves_supporters_are_read_with_the_wave_and_need_no_query_of_their_own_to_boost(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    ids = [connect(app, mock, name).supporter.account_id for name in ("bob", "carol")]
+    post = org_posts(app, clock)
+    assert tick(app).planned == 2
+    seen = statements(app)
+    for account_id in ids:
+        assert app.accounts.settings(account_id) is not None
+        assert app.accounts.secrets(account_id).read("access_token").endswith("_token")
+    assert seen == []  # read in one query with the wave, not one each as they send
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob", "carol"]
+
+
+def test_the_boosts_waiting_are_read_once_not_at_every_tick_while_a_wave_drains(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    bob = connect(app, mock, "bob").supporter.account_id
+    org_posts(app, clock)
+    seen = statements(app)
+    assert tick(app).planned == 1
+    assert sum(map(reads_pending_boosts, seen)) == 1
+    seen.clear()
+    tick(app)
+    assert not any(map(reads_pending_boosts, seen))  # nothing new since
+    restarted = boost_app(make_app, campaigns_dir, monkeypatch, mock, window="30m")
+    assert not restarted.accounts.known(bob)
+    tick(restarted)  # a new process reads what is waiting at its first tick
+    assert restarted.accounts.known(bob)
+    clock.advance(timedelta(minutes=31))
+    Dispatcher(restarted).run_once()
+    assert [b.status for b in boosts(restarted)] == ["sent"]
 
 
 def test_only_supporters_who_chose_the_campaign_boost_it(make_app, campaigns_dir, monkeypatch, mock, clock):

@@ -96,6 +96,7 @@ class AccountDirectory:
         self.config = config
         self._lookup = lookup
         self._found: dict[str, tuple[AccountSettings, Secrets]] = {}
+        self._deferred: dict[str, Callable[[], tuple[AccountSettings, Secrets]]] = {}
         self._settings: dict[str, AccountSettings] = {a: s for a, (s, _) in (accounts or {}).items()}
         self._secrets: dict[str, Secrets] = {a: sec for a, (_, sec) in (accounts or {}).items()}
         for account_id, settings in config.accounts.items():
@@ -118,20 +119,30 @@ class AccountDirectory:
         known = self._settings.get(account_id)
         if known is not None or self._lookup is None:
             return known
-        found = self._found.get(account_id) or self._lookup(account_id)
+        found = self._found.get(account_id)
         if found is None:
-            return None
-        self._found[account_id] = found
+            build = self._deferred.get(account_id)
+            found = build() if build is not None else self._lookup(account_id)
+            if found is None:
+                return None
+            self._found[account_id] = found
+            self._deferred.pop(account_id, None)
         return found[0]
 
     def known(self, account_id: str) -> bool:
         """Whether the account is in the config or was found already (no lookup)."""
-        return account_id in self._settings or account_id in self._found
+        return account_id in self._settings or account_id in self._found or account_id in self._deferred
 
     def remember(self, found: Mapping[str, tuple[AccountSettings, Secrets]]) -> None:
         """Accounts from outside the config read in one batch (a supporters' wave), so that sending for them
         needs no lookup, and no second database connection, per account."""
         self._found.update(found)
+
+    def remember_lazily(self, found: Mapping[str, Callable[[], tuple[AccountSettings, Secrets]]]) -> None:
+        """As ``remember``, for accounts read in one batch whose settings are built when each is first used:
+        a wave of 100,000 supporters read up front builds none of them then (validating one's settings takes
+        about 30 us), and each one's when it boosts, as a lookup would, without its query."""
+        self._deferred.update(found)
 
     def budget(self, account_id: str) -> tuple[BudgetWindow, ...]:
         """The rate budget windows; none in console mode (nothing is published) or for an unknown account."""

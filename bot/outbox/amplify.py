@@ -166,10 +166,20 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
     return res.rowcount or 0
 
 
-def pending_accounts(conn: Connection) -> list[str]:
-    """Supporters' accounts with boosts or unboosts planned."""
-    return list(conn.scalars(select(D.account_id).where(D.status == Status.PLANNED,
-                                                        D.action.in_((Action.BOOST, Action.UNBOOST))).distinct()))
+def waiting_supporters(conn: Connection, after_id: int = 0) -> list[Any]:
+    """The connected supporters (id, network, api_base_url, handle, credentials) with boosts or unboosts
+    planned in rows after ``after_id``: one statement, driven by those rows (a range of the primary key after
+    the first time), each supporter once."""
+    supporter = cast(func.substr(D.account_id, len(PREFIX) + 1), Integer())  # evaluated on boost rows only
+    waiting = select(supporter).where(D.id > after_id, D.status == Status.PLANNED, D.account_id.startswith(PREFIX),
+                                      D.action.in_((Action.BOOST, Action.UNBOOST)))
+    return list(conn.execute(select(S.id, S.network, S.api_base_url, S.handle, S.credentials)
+                             .where(S.state == SupporterState.CONNECTED, S.id.in_(waiting))))
+
+
+def newest_row(conn: Connection) -> int:
+    """The highest delivery id written (0 for none): rows after it are new to whoever read it."""
+    return int(conn.scalar(select(func.max(D.id))) or 0)
 
 
 def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -72,16 +73,22 @@ class CampaignRow(Base):
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def _partial(name: str, *columns: str, where: str) -> Index:
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_status_due", "status", "due_at"),
         Index("ix_deliveries_account_status_due", "account_id", "status", "due_at", "id"),
         Index("ix_deliveries_campaign_account_kind", "campaign_id", "account_id", "kind", "status"),
-        Index("ix_deliveries_lease", "status", "lease_expires_at"),
-        Index("ix_deliveries_account_sent", "account_id", "sent_at"),
-        Index("ix_deliveries_status_not_before", "status", "not_before"),
-        Index("ix_deliveries_approval", "approval_id"),
+        # Partial: a planned row (a wave's 100,000 boosts) has none of these columns and costs no entry
+        # (migration 0018); each query on them compares the column with a value, which implies NOT NULL.
+        _partial("ix_deliveries_lease", "status", "lease_expires_at", where="lease_expires_at IS NOT NULL"),
+        _partial("ix_deliveries_account_sent", "account_id", "sent_at", where="sent_at IS NOT NULL"),
+        _partial("ix_deliveries_status_not_before", "status", "not_before", where="not_before IS NOT NULL"),
+        _partial("ix_deliveries_approval", "approval_id", where="approval_id IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -9,11 +9,12 @@ at once: afterwards the secret cannot be read and nothing is sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks.base import AccountStore
@@ -24,6 +25,9 @@ from bot.networks.settings import AccountSettings
 from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher
+
+if TYPE_CHECKING:
+    from bot.accounts.directory import AccountDirectory
 
 AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
 TOKEN = "access_token"
@@ -96,13 +100,8 @@ def settings_for(network: str, api_base_url: str | None, handle: str | None,
                                  "service_url": api_base_url or "https://bsky.social", "reach": str(reach)})
 
 
-_ACCOUNT_COLUMNS = (SupporterRow.id, SupporterRow.network, SupporterRow.api_base_url, SupporterRow.handle,
-                    SupporterRow.credentials)
-"""What `_account` reads of a supporter."""
-
-
 def _account(row: Any, reach: Reach) -> tuple[AccountSettings, Secrets]:
-    """``row``: a SupporterRow, or a row of _ACCOUNT_COLUMNS."""
+    """``row``: a SupporterRow, or a row of its id, network, api_base_url, handle and credentials."""
     return settings_for(row.network, row.api_base_url, row.handle, reach), SupporterSecrets(row.id, row.credentials)
 
 
@@ -124,20 +123,22 @@ def lookup(sessions: sessionmaker[Session], reach: Reach = Reach.PUBLIC) -> Acco
     return find
 
 
-def preload(sessions: sessionmaker[Session], account_ids: Iterable[str],
-            reach: Reach = Reach.PUBLIC) -> dict[str, tuple[AccountSettings, Secrets]]:
-    """The accounts of these supporters, read in one query (see AccountDirectory.remember)."""
-    ids = [i for i in (service.supporter_id_of(a) for a in account_ids) if i is not None]
-    found: dict[str, tuple[AccountSettings, Secrets]] = {}
-    with sessions() as session:
-        for start in range(0, len(ids), 1000):
-            # Plain rows of the five columns needed, not ORM objects: a wave's 100,000 objects in one session
-            # made the preload grow faster than the wave (the identity map, and the garbage collector's passes
-            # over it).
-            rows = session.execute(select(*_ACCOUNT_COLUMNS).where(SupporterRow.id.in_(ids[start:start + 1000]),
-                                                                   SupporterRow.state == service.CONNECTED))
-            found.update({service.account_id_of(r.id): _account(r, reach) for r in rows})
-    return found
+Build = Callable[[], tuple[AccountSettings, Secrets]]
+
+
+def remember_waiting(accounts: AccountDirectory, conn: Connection, after_id: int, reach: Reach) -> int:
+    """Remember the accounts of supporters with boosts planned in rows after ``after_id`` that the directory
+    does not know yet, read in one query; each one's settings and secrets are built when it is first used
+    (AccountDirectory.remember_lazily). Returns how many."""
+    from bot.outbox.amplify import waiting_supporters
+
+    found: dict[str, Callable[[], tuple[AccountSettings, Secrets]]] = {}
+    for row in waiting_supporters(conn, after_id):
+        account_id = service.account_id_of(row.id)
+        if not accounts.known(account_id):
+            found[account_id] = partial(_account, row, reach)
+    accounts.remember_lazily(found)
+    return len(found)
 
 
 def check_key(sessions: sessionmaker[Session]) -> None:
