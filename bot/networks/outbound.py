@@ -30,6 +30,8 @@ import httpx
 
 from bot.networks.settings import Reach
 
+__all__ = ["Reach"]  # its home is bot/networks/settings.py (no httpx to load for it)
+
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 TIMEOUT = 15.0
 _V6_NEVER = [ipaddress.ip_network(n) for n in (

@@ -145,7 +145,7 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         if not conn.dialect.has_table(conn, VERSION_TABLE):
             return None
-        rows = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalars().all()
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
         if len(rows) <= 1:
             return rows[0] if rows else None
         from alembic.runtime.migration import MigrationContext
