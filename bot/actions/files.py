@@ -15,6 +15,7 @@ from bot.accounts.directory import AccountLookup
 from bot.actions.base import FILE_ACTOR, Context, action
 from bot.actions.campaigns import close_in, set_state_in
 from bot.campaigns.loader import Issue, LoadedCampaign, LoadResult
+from bot.planning import scan
 from bot.states import Audit, CampaignState, Outcome
 from bot.store import audit
 from bot.store.models import CampaignRow, FileProblemRow
@@ -72,6 +73,7 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
     effective: dict[str, LoadedCampaign] = {}
     by = FILE_ACTOR.name
     with ctx.sessions.begin() as session:
+        scan.forget(session.connection())  # the planner records its own load again once it has planned
         _record_problems(session, result, now)
         # Each row's definition (a JSON document) is read only where it is needed: a file gone from disk.
         rows = {r.id: r for r in session.scalars(select(CampaignRow).options(defer(CampaignRow.definition)))}

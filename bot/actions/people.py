@@ -12,9 +12,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,37 @@ from bot.store import audit, limits
 from bot.store import sessions as web_sessions
 from bot.store.access import RateLimitRow, TokenRow, UserRow
 
-_hasher = PasswordHasher()
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+class _Argon2:
+    """argon2's PasswordHasher, loaded when a password is first hashed or checked: never on the daemon's way to
+    its first post. (Tests put a cheaper PasswordHasher in its place.)"""
+
+    @functools.cached_property
+    def _real(self) -> PasswordHasher:
+        from argon2 import PasswordHasher
+
+        return PasswordHasher()
+
+    def hash(self, password: str) -> str:
+        return self._real.hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        return self._real.verify(hashed, password)
+
+    def check_needs_rehash(self, hashed: str) -> bool:
+        return self._real.check_needs_rehash(hashed)
+
+
+_hasher = _Argon2()
+
+
+def _refused() -> tuple[type[Exception], ...]:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    return VerificationError, InvalidHashError
 MIN_PASSWORD = 10
 FIRST_ADMIN = "admin"
 LINK_LIFETIME = timedelta(hours=24)
@@ -264,7 +293,7 @@ def sign_in(ctx: Context, name: str, password: str, address: str = "?") -> SignI
     try:
         _hasher.verify(stored or _dummy_hash(), password)
         good = row is not None and stored is not None
-    except (VerificationError, InvalidHashError):
+    except _refused():
         good = False
     with ctx.sessions.begin() as session:
         if not good or row is None:
@@ -309,7 +338,7 @@ def change_password(ctx: Context, actor: Actor, current: str, password: str, aga
         stored = _user(session, actor.name).password_hash
     try:
         _hasher.verify(stored or _dummy_hash(), current)
-    except (VerificationError, InvalidHashError):
+    except _refused():
         raise ActionError("wrong_password", "current") from None
     if stored is None:
         raise ActionError("wrong_password", "current")

@@ -7,7 +7,7 @@ import click
 from bot.actions import people
 from bot.bootstrap import bootstrap
 from bot.cli.base import actor, by_option, config_option, friendly, load
-from bot.web.i18n import catalogued
+from bot.web.languages import catalogued
 
 AUTO = "auto"
 

@@ -19,9 +19,6 @@ import base64
 import os
 from collections.abc import Mapping
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from bot.errors import ConfigError
 
 KEY_ENV = "CAMPAIGN_BOT_SECRET_KEY"
@@ -60,6 +57,9 @@ def master_bytes(key: str, position: int = 1, total: int = 1) -> bytes:
 
 def derive(master: bytes, purpose: str) -> bytes:
     """32 bytes for ``purpose`` (a new HKDF object each time: derive() may be called once)."""
+    from cryptography.hazmat.primitives import hashes  # loaded only when a key is set
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=f"campaign-bot/{purpose}/v1".encode()).derive(master)
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.networks.base import AuthRevoked, OutcomeUnknown, PermanentError, RateLimited, TransientError
 
@@ -27,10 +25,18 @@ TRANSIENT_CODES = frozenset({1, 2})
 """API Unknown and API Service: "a temporary issue due to downtime. Wait and retry the operation."""
 NOT_READY = (24, 4279009)
 """Threads' "Media Not Found" when a container is published before it is processed: nothing was published."""
+if TYPE_CHECKING:
+    import httpx
+
 RATE_FALLBACK = timedelta(minutes=15)
 """How long to wait after a throttling error that says nothing of when it ends."""
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-"""Transport failures that prove the request never reached the service."""
+
+
+def not_sent() -> tuple[type[Exception], ...]:
+    """Transport failures that prove the request never reached the service."""
+    import httpx
+
+    return httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol
 
 
 class GraphFailure:
@@ -108,11 +114,13 @@ class Graph:
         else:
             data = {**(data or {}), "access_token": token}
         url = f"{self.base_url}/{path.lstrip('/')}"
+        import httpx  # loaded with the first request, not when the adapters are listed at start
+
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False,
                               headers={"User-Agent": "campaign-bot"}) as client:
                 response = client.request(method, url, params=params, data=data, files=files)
-        except NOT_SENT as exc:
+        except not_sent() as exc:
             raise TransientError(f"could not connect to {self.service}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
             if effect:

@@ -23,11 +23,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any
 
 import httpcore
 import httpx
+
+from bot.networks.settings import Reach
+
+__all__ = ["Reach"]  # its home is bot/networks/settings.py (no httpx to load for it)
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 TIMEOUT = 15.0
@@ -41,14 +44,6 @@ _V6_NEVER = [ipaddress.ip_network(n) for n in (
 )]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _V4_NEVER = [ipaddress.ip_network(n) for n in ("192.88.99.0/24", "100.64.0.0/10", "192.0.0.0/24")]
-
-
-class Reach(StrEnum):
-    """Which addresses outgoing calls to a named server may reach."""
-
-    PUBLIC = "public"
-    LOCAL = "public_and_loopback"
-    """Development and tests: also this machine (127.0.0.1, ::1)."""
 
 
 class NotPublic(httpx.ConnectError):

@@ -6,6 +6,8 @@ setting ending in ``_env`` names where the secret is (see bot/networks/secrets.p
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict
 
 from bot.networks.budgets import BudgetWindow
@@ -29,3 +31,11 @@ class AccountSettings(BaseModel):
             if key.endswith("_env") and isinstance(value, str) and value:
                 names.append(value)
         return names
+
+
+class Reach(StrEnum):
+    """Which addresses outgoing calls to a named server may reach (bot/networks/outbound.py enforces it)."""
+
+    PUBLIC = "public"
+    LOCAL = "public_and_loopback"
+    """Development and tests: also this machine (127.0.0.1, ::1)."""

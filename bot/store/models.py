@@ -163,6 +163,22 @@ class InstallationRow(Base):
     key: Mapped[str] = mapped_column(String(40))
 
 
+class PlanScanRow(Base):
+    """A single row (id=1): what the last full load of the campaign files depended on (a digest of the files'
+    stats, the images they name, the accounts and the code: bot/campaigns/fingerprint.py), written by the
+    planner when every file loaded; the issues it found (warnings) are kept to be said again. A worker that
+    starts and finds the same digest, less than an hour old, with every active campaign planned through its
+    horizon, has nothing to load or plan. Whoever stores the files' definitions otherwise clears it."""
+
+    __tablename__ = "plan_scan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    images: Mapped[list[str]] = mapped_column(JSON)
+    issues: Mapped[list[list[str]]] = mapped_column(JSON)
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AccountStateRow(Base):
     __tablename__ = "account_state"
 

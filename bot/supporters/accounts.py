@@ -18,10 +18,9 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks.base import AccountStore
-from bot.networks.outbound import Reach
 from bot.networks.registry import account_settings_model
 from bot.networks.secrets import Secrets, SecretUnreadable
-from bot.networks.settings import AccountSettings
+from bot.networks.settings import AccountSettings, Reach
 from bot.store.supporters import SupporterRow
 from bot.supporters import service
 from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_env, require_cipher

@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
 from bot.config.keys import FERNET, KEY_ENV, SecretKeyError, derived, master_bytes, raw_keys
 
 __all__ = ["KEY_ENV", "Cipher", "SecretKeyError", "cipher_from_env", "new_key", "require_cipher"]
@@ -30,6 +28,8 @@ class Cipher:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise SecretKeyError(f"${KEY_ENV} is empty: set it to a Fernet key (see `campaign-bot secrets --help`)")
+        from cryptography.fernet import Fernet, MultiFernet  # loaded only when a key is set
+
         legacy = [Fernet(base64.urlsafe_b64encode(master_bytes(k, i, len(keys)))) for i, k in enumerate(keys, 1)]
         current = [Fernet(base64.urlsafe_b64encode(k)) for k in derived(keys, FERNET)]
         self._multi = MultiFernet(current + legacy)
@@ -39,6 +39,8 @@ class Cipher:
         return self._multi.encrypt(value.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
@@ -48,6 +50,8 @@ class Cipher:
 
     def rotate(self, token: str) -> str:
         """The same secret, encrypted with the first key."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._multi.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
@@ -56,6 +60,8 @@ class Cipher:
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode("ascii")
 
 

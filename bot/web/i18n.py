@@ -20,7 +20,6 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from gettext import NullTranslations
-from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -34,9 +33,9 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from bot.actions.messages import MESSAGES
+from bot.web.languages import LOCALES, SOURCE, catalogued
 
-LOCALES = Path(__file__).resolve().parent.parent / "locale"
-SOURCE = "en"
+__all__ = ["LOCALES", "SOURCE", "catalogued"]
 COOKIE = "lang"
 COOKIE_SECONDS = 365 * 24 * 3600
 _CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -45,13 +44,6 @@ _CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 def N_(message: str) -> str:  # noqa: N802 - the conventional name extractors look for
     """Marks ``message`` for extraction where it is defined; it is translated where it is shown."""
     return message
-
-
-@functools.cache
-def catalogued() -> tuple[str, ...]:
-    """The languages pages can speak: English and each language with a catalogue (read once per process)."""
-    found = sorted(p.parent.parent.name for p in LOCALES.glob("*/LC_MESSAGES/messages.po"))
-    return (SOURCE, *found)
 
 
 @functools.cache

@@ -1,19 +1,26 @@
 """The plan job: under the planner's lock, store what the campaign files say (bot/actions/files.py: a file's
 status acts as the matching command) and expand every active campaign's schedule (bot/planning/planner.py).
 
+When nothing a load depends on changed since the planner's last full load, and every active campaign is planned
+through the horizon, the files are not read at all (bot/planning/scan.py): a worker that restarts stats each file
+once and reads two rows before its first tick.
+
 Commands that change state without a worker running store the files the same way (``store_files``), waiting
 for the lock, so the database knows the campaigns on disk before they act."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine
 
 from bot.actions.files import sync_files
+from bot.campaigns.fingerprint import files_digest, images_of, with_images
 from bot.campaigns.loader import LoadedCampaign, LoadResult
+from bot.planning import scan
 from bot.planning.planner import Planning, PlanReport, plan_campaigns
 from bot.store.locks import PLAN_LOCK, advisory_lock
 
@@ -34,11 +41,31 @@ def plan(deps: PlanDeps, result: LoadResult | None = None) -> PlanReport:
         if not acquired:
             log.debug("another process is planning or storing the campaigns; skipping this turn")
             return PlanReport(busy=True)
-        result = result or deps.load_campaigns(budgets=False)
-        report = PlanReport(issues=list(result.issues))
-        for issue in result.errors:
-            log.error("%s", issue)
-        return plan_campaigns(deps, sync_files(deps, result), report)
+        if result is not None:
+            return _plan(deps, result)
+        with deps.engine.connect() as conn:
+            last = scan.read(conn)
+            files = files_digest(deps.config)  # before the load below reads any file
+            if (last is not None and scan.fresh(last, deps.clock.now())
+                    and last.digest == with_images(files, last.images)):
+                end = deps.clock.now() + timedelta(days=deps.config.bot.horizon_days)
+                active = scan.planned_through(conn, end)
+                if active is not None:
+                    return PlanReport(skipped=active, issues=list(last.issues))
+        result = deps.load_campaigns(budgets=False)  # stats each file before reading it, as the digest did
+        report = _plan(deps, result)
+        if not result.errors:  # a file that did not load is loaded again at every plan, as before
+            images = images_of(result.campaigns.values())
+            with deps.engine.begin() as conn:
+                scan.record(conn, with_images(files, images), images, result.issues, deps.clock.now())
+        return report
+
+
+def _plan(deps: PlanDeps, result: LoadResult) -> PlanReport:
+    report = PlanReport(issues=list(result.issues))
+    for issue in result.errors:
+        log.error("%s", issue)
+    return plan_campaigns(deps, sync_files(deps, result), report)
 
 
 def store_files(deps: PlanDeps) -> dict[str, LoadedCampaign]:

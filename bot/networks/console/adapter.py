@@ -10,10 +10,6 @@ import sys
 import threading
 from typing import ClassVar, TextIO
 
-from rich.console import Console
-from rich.panel import Panel
-from rich.text import Text
-
 from bot.networks.base import AccountStore, Network, Post, Published
 from bot.networks.registry import network_class
 from bot.networks.secrets import Secrets
@@ -42,6 +38,10 @@ class ConsoleNetwork(Network):
         return self._rules.measure(text)
 
     def publish(self, post: Post) -> Published:
+        from rich.console import Console  # loaded at the first post, not at every start of the daemon
+        from rich.panel import Panel
+        from rich.text import Text
+
         remote_id = f"console-{post.delivery_id}"
         title = f"{self.account_id} · {post.language}"
         if self.stands_in != self.kind:
