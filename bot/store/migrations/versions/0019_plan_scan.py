@@ -1,16 +1,16 @@
 """plan_scan: what the last full load of the campaign files depended on, so a worker that starts again skips
 loading files that did not change (bot/worker/plan.py).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
