@@ -137,3 +137,39 @@ def test_posts_coming_due_between_ticks_cost_the_loop_nothing(make_app, campaign
         daemon.pool.shutdown()
         daemon.dispatcher.close()
         daemon._drop_tick_link()
+
+
+def test_an_account_waiting_for_a_free_sender_is_not_run_twice(make_app, campaigns_dir, clock, proxies):
+    """A tick that finds an account still waiting for a free sender does not queue a second run of it (each
+    was a due read and a lock for nothing: half of a supporters' wave's runs, issue 23); its one run reads
+    what is due when it starts."""
+    import time
+
+    from bot.worker.daemon import Daemon
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1", "a2"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    nets = {a: FakeNetwork(a) for a in ("a1", "a2")}
+    extra = "".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in nets)
+    app = make_app(networks=nets, accounts=(), config_extra=extra, poll_seconds=30, concurrency=1)
+    plan(app)
+    lifecycle.queue(app, "test", clock.now(), "First: {{ link }}", "tester")
+    daemon = Daemon(app)
+    gate = threading.Event()
+    try:
+        daemon._recovered_at = time.monotonic() + 3600  # no recovery pass in this test
+        daemon.pool.submit(gate.wait, 30)  # the only sender is busy: both accounts wait
+        daemon.dispatch_job()
+        lifecycle.queue(app, "test", clock.now(), "Second: {{ link }}", "tester")
+        daemon.waker.wake_now()  # as the NOTIFY of the new post would
+        daemon.dispatch_job()  # both accounts due again, both still waiting
+        assert not daemon.again
+        gate.set()
+        wait_for(lambda: not daemon.busy, timeout=30)
+        for net in nets.values():  # one run each, which took both posts
+            assert [s.post.text.split(":")[0] for s in net.posts] == ["First", "Second"]
+    finally:
+        gate.set()
+        daemon.pool.shutdown(wait=True)
+        daemon.dispatcher.close()
+        daemon._drop_tick_link()

@@ -137,8 +137,9 @@ class AccountLocks:
     """Every busy account's advisory lock, held on one autocommit connection of this worker's (the lock
     connection), kept between the account's runs: a post costs no lock, unlock or pool checkout. The work runs
     on other connections (each sender thread's own). A lock idle for ``idle_seconds`` is let go (another worker
-    may then take the account), and at most ``keep`` idle ones are held (each is one entry of PostgreSQL's
-    shared lock table). On SQLite, with one worker, there is nothing to lock.
+    may then take the account), and about ``keep`` idle ones are held (each is one entry of PostgreSQL's
+    shared lock table; a quarter more before the oldest are let go together). On SQLite, with one worker,
+    there is nothing to lock.
 
     The lock connection can die alone (a restart of the server, pg_terminate_backend), every lock with it,
     while the work goes on elsewhere: `holds`, asked before each claim, looks whether the server has said
@@ -158,6 +159,7 @@ class AccountLocks:
         self._epoch = 0
         self._idle: OrderedDict[str, float] = OrderedDict()  # held, not running: when each was last used
         self._busy: set[str] = set()  # held, running
+        self._slack = max(16, keep // 4)
         self._lock = threading.Lock()
 
     def take(self, account_id: str) -> Hold | None:
@@ -196,8 +198,11 @@ class AccountLocks:
                 return  # lost with the connection that held it
             self._busy.discard(hold.account_id)
             self._idle[hold.account_id] = self._monotonic()
-            idle = list(self._idle)  # least recently used first
-            self._unlock(idle if self.stopping.is_set() else idle[:max(0, len(idle) - self.keep)])
+            if self.stopping.is_set():
+                self._unlock(list(self._idle))
+            elif len(self._idle) > self.keep + self._slack:  # the least recently used, down to keep: in one
+                # statement for every `slack` runs (with more accounts than kept, not one per run)
+                self._unlock(list(self._idle)[:len(self._idle) - self.keep])
 
     def sweep(self) -> None:
         """Let go of the locks of accounts idle for longer than ``idle_seconds`` (one statement when any)."""

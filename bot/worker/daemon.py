@@ -99,8 +99,9 @@ class Daemon:
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(app, self.stopping)
         self.pool = ThreadPoolExecutor(max_workers=app.config.bot.concurrency, thread_name_prefix="account")
-        self.busy: set[str] = set()
-        self.again: set[str] = set()
+        self.busy: set[str] = set()  # queued or running
+        self.again: set[str] = set()  # running, and due again since it started
+        self.queued: dict[str, list[Upcoming] | None] = {}  # not started yet: its posts read ahead (None: it reads)
         self.busy_lock = threading.Lock()
         self.waker = Waker()
         self._recovered_at: float | None = None
@@ -205,13 +206,19 @@ class Daemon:
         waiting = []
         with self.busy_lock:
             for account_id in sorted(runs):
+                known = runs[account_id]
+                if account_id in self.queued:  # not started yet: its run will take these too
+                    earlier = self.queued[account_id]
+                    self.queued[account_id] = None if earlier is None or known is None else earlier + known
+                    continue
                 if account_id in self.busy:
                     self.again.add(account_id)  # runs again as soon as its current run ends (reading its posts)
                     continue
                 self.busy.add(account_id)
+                self.queued[account_id] = known
                 if len(self.busy) > self.app.config.bot.concurrency:
                     waiting.append(account_id)  # queued for a free sender, not started
-                self.pool.submit(self._run_account, account_id, runs[account_id])
+                self.pool.submit(self._run_account, account_id)
         if waiting:  # no idle lock kept for an account that waits: another worker may run it
             self.dispatcher.locks.release(waiting)
 
@@ -233,7 +240,9 @@ class Daemon:
         except OperationalError as exc:
             self.outage.failed("amplify", exc.orig)
 
-    def _run_account(self, account_id: str, known: list[Upcoming] | None = None) -> None:
+    def _run_account(self, account_id: str) -> None:
+        with self.busy_lock:
+            known = self.queued.pop(account_id, None)
         while True:
             try:
                 self.dispatcher.run_account(account_id, known=known)
