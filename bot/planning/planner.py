@@ -24,6 +24,7 @@ from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
+from bot.networks.registry import measured
 from bot.outbox import workers
 from bot.outbox.new import NewDelivery, new_delivery
 from bot.outbox.staff import REVIVABLE
@@ -89,7 +90,7 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
     # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).
     slots = calls_to_action(model, campaign_slots(model, start, end))
     dated = model.act_by is not None  # `days_left` differs per day: render per slot date
-    cache: dict[tuple[int, str, str, date | None], str] = {}
+    cache: dict[tuple[int, str, str, date | None], tuple[str, int | None]] = {}  # text and its length
     rows: list[NewDelivery] = []
     for index, account_id in enumerate(model.accounts):
         view = accounts.view(account_id)
@@ -103,23 +104,26 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
                 day = slot.at.astimezone(model.zone()).date() if dated else None
                 key = (variant, lang, view.network, day)
                 if key not in cache:
-                    cache[key] = render(variants[variant], model, loaded.targets, lang, view.network, day)
+                    text = render(variants[variant], model, loaded.targets, lang, view.network, day)
+                    cache[key] = text, measured(view.network, text)
+                text, length = cache[key]
                 rows.append(new_delivery(
                     plan_key=f"{loaded.id}|{slot.rule_id}|{slot.local_key}|{account_id}|{lang}",
                     campaign_id=loaded.id, account_id=account_id, network=view.network, kind=Kind.CALL_TO_ACTION,
-                    rule_id=slot.rule_id, language=lang, variant=variant, text=cache[key], due_at=slot.at, now=now,
-                    media=media_for(variants[variant], loaded, lang)))
+                    rule_id=slot.rule_id, language=lang, variant=variant, text=text, due_at=slot.at, now=now,
+                    media=media_for(variants[variant], loaded, lang), text_length=length))
             for update_msg in model.messages.update:
                 if update_msg.at is None:
                     continue
                 at = aware_in(update_msg.at, model.timezone)
                 if not start <= at < end:
                     continue
+                text = render(update_msg, model, loaded.targets, lang, view.network, at)
                 rows.append(new_delivery(
                     plan_key=f"{loaded.id}|update:{update_msg.id}|{account_id}|{lang}", campaign_id=loaded.id,
                     account_id=account_id, network=view.network, kind=Kind.UPDATE, rule_id=f"update:{update_msg.id}",
-                    language=lang, text=render(update_msg, model, loaded.targets, lang, view.network, at),
-                    due_at=at, now=now, media=media_for(update_msg, loaded, lang), reply_in_thread=True))
+                    language=lang, text=text, due_at=at, now=now, media=media_for(update_msg, loaded, lang),
+                    reply_in_thread=True, text_length=measured(view.network, text)))
     return rows
 
 
@@ -128,7 +132,10 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
 
 
 HORIZON_SLACK = timedelta(days=1)
-_COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
+_COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread", "text_length",
+             "length_for")
+"""A planned row whose text (or network) changes gets the new text's length with it; a row from before its length
+was stored (migration 0018) gets it at the next re-plan of its campaign."""
 
 
 def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_: CampaignRow, now: datetime,

@@ -41,6 +41,10 @@ class ConsoleNetwork(Network):
     def length(self, text: str) -> int:
         return self._rules.measure(text)
 
+    @property
+    def measured_as(self) -> str | None:
+        return self._rules.kind
+
     def publish(self, post: Post) -> Published:
         remote_id = f"console-{post.delivery_id}"
         title = f"{self.account_id} · {post.language}"
