@@ -4,12 +4,14 @@
 measured), and a hostile template.
 
 Target: each answers in under 5 s (the 5 MB `ask` took 83 s, a file of 22,593 variants 288 s); the largest
-file it accepts (`at_the_limits`, full size even with `--quick`) in under 1 s.
+file it accepts (`largest_accepted`, full size even with `--quick`) in under 1 s of CPU (a fresh process: the
+first use of twitter-text's expressions is in it).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,19 +109,23 @@ def run(quick: bool) -> dict[str, object]:
         config = load_config(folder / "config.toml")
         now = datetime(2026, 11, 30, 13, tzinfo=UTC)
         for name, path in _files(folder, quick).items():
+            cpu = time.process_time()
             seconds, result = timed(lambda p=path: load_campaigns(config, now, [p], budgets=False))
+            cpu = time.process_time() - cpu
             tracemalloc.start()  # a second run for memory: tracing triples the time
             load_campaigns(config, now, [path], budgets=False)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             first = next((str(i).split(": ", 1)[1] for i in result.errors), "valid")
             figures[name] = {"mb": round(path.stat().st_size / 1e6, 2), "seconds": round(seconds, 2),
+                             "cpu_s": round(cpu, 2),
                              "peak_mb": round(peak / 1e6, 1), "errors": len(result.errors), "first": first[:90]}
     limits = figures["largest_accepted"]
     assert isinstance(limits, dict)
     slowest = max(f["seconds"] for f in figures.values() if isinstance(f, dict))
-    checks = [check(f"validate the largest file it accepts ({limits['mb']} MB, 9,000 renders)",
-                    limits["seconds"] if limits["errors"] == 0 else None, 1.0, unit=" s",
-                    ours=limits["first"][:40]),
+    # CPU: on a shared machine wall time measures the others' load too (wall time is beside it).
+    checks = [check(f"validate the largest file it accepts ({limits['mb']} MB, 9,000 renders), CPU",
+                    limits["cpu_s"] if limits["errors"] == 0 else None, 1.0, unit=" s",
+                    ours=f"{limits['first'][:40]}, wall {limits['seconds']} s"),
               check("validate: slowest answer to an oversized or hostile file", slowest, 5.0, unit=" s")]
     return emit("validate", **figures, target_seconds=5, load_average=load_average(), checks=checks)

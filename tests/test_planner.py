@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from bot.queries.reports import preview
 from bot.states import Kind, Status
-from bot.store.models import DeliveryRow
+from bot.store.models import CampaignRow, DeliveryRow
 from bot.worker.dispatch import Dispatcher
 from bot.worker.plan import plan
 from tests.conftest import write_campaign
@@ -194,3 +194,19 @@ def test_a_rule_with_from_days_left_posts_only_as_the_deadline_nears(make_app, c
     push = [(d.due_at - timedelta(hours=5)).strftime("%m-%d") for d in rows(app, rule_id="final-push")]
     assert push == ["12-03", "12-04"]
     assert len(rows(app, rule_id="daily")) == 5  # 30 Nov to 4 Dec
+
+
+def test_rows_of_many_campaigns_inserted_in_batches_are_those_planned_in_one(make_app, campaigns_dir, monkeypatch):
+    from bot.planning import planner
+
+    for n in range(5):
+        write_campaign(campaigns_dir, cid=f"c{n}")
+    app = make_app(horizon_days=2)
+    assert plan(app).inserted == 5 * 24
+    whole = sorted((d.plan_key, d.due_at, d.text, d.variant, d.text_length, d.length_for) for d in rows(app))
+    with app.engine.begin() as conn:  # as if never planned: the same files planned again, 7 rows per insert
+        conn.execute(DeliveryRow.__table__.delete())
+        conn.execute(CampaignRow.__table__.update().values(planned_hash=None, planned_until=None))
+    monkeypatch.setattr(planner, "INSERT_BATCH", 7)
+    assert plan(app).inserted == 5 * 24
+    assert sorted((d.plan_key, d.due_at, d.text, d.variant, d.text_length, d.length_for) for d in rows(app)) == whole

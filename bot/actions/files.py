@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, defer
 
 from bot.accounts.directory import AccountLookup
@@ -77,19 +78,19 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
         _record_problems(session, result, now)
         # Each row's definition (a JSON document) is read only where it is needed: a file gone from disk.
         rows = {r.id: r for r in session.scalars(select(CampaignRow).options(defer(CampaignRow.definition)))}
+        new: list[dict[str, Any]] = []  # a first plan adds a thousand: one statement for all, not ORM objects
+        loads: list[tuple[str, str | None, dict[str, Any]]] = []
         for cid, loaded in result.campaigns.items():
             digest = loaded.definition_hash()
             row = rows.get(cid)
             if row is None:
                 initial = CampaignState(loaded.model.status)
-                row = CampaignRow(id=cid, title=loaded.model.main_title, state=initial, file_status=initial,
-                                  outcome=loaded.model.outcome if initial == CampaignState.CLOSED else None,
-                                  definition=loaded.definition(), definition_hash=digest, close_seq=0,
-                                  loaded_at=now, state_changed_at=now, state_changed_by=by,
-                                  grace_seconds=int(loaded.model.grace_minutes * 60))
-                session.add(row)  # flushed with the others (no flush per row: a first plan adds a thousand)
-                rows[cid] = row
-                audit.record(session, now, by, Audit.LOAD, cid, None, state=str(initial))
+                new.append(dict(id=cid, title=loaded.model.main_title, state=initial, file_status=initial,
+                                outcome=loaded.model.outcome if initial == CampaignState.CLOSED else None,
+                                definition=loaded.definition(), definition_hash=digest, close_seq=0,
+                                loaded_at=now, state_changed_at=now, state_changed_by=by,
+                                grace_seconds=int(loaded.model.grace_minutes * 60)))
+                loads.append((cid, None, {"state": str(initial)}))
                 continue  # new: its file's status is its state
             if loaded.model.status != row.file_status:  # it will act: on the row as it is now, locked (a
                 session.refresh(row, with_for_update=True)  # person's close may have landed since it was read)
@@ -99,12 +100,15 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
                 row.grace_seconds = int(loaded.model.grace_minutes * 60)
                 audit.record(session, now, by, Audit.RELOAD, cid, None)
             _apply_file_status(session, ctx.accounts, row, loaded, now)
-        for cid, row in rows.items():
+        if new:
+            session.execute(insert(CampaignRow), new)
+            audit.record_many(session, now, by, Audit.LOAD, loads)
+        for cid in [*rows, *(n["id"] for n in new)]:
             if cid in result.campaigns:
                 effective[cid] = result.campaigns[cid]
             else:
                 try:
-                    effective[cid] = LoadedCampaign.from_definition(cid, row.definition)
+                    effective[cid] = LoadedCampaign.from_definition(cid, rows[cid].definition)
                 except ValueError as exc:  # an old definition the current schema rejects
                     log.error("campaign %s: stored definition no longer valid: %s", cid, exc)
     return effective

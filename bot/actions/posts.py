@@ -135,7 +135,7 @@ def edit(ctx: Context, actor: Actor, delivery_id: int, *, text: str | None = Non
         if d.kind != Kind.QUEUED:
             raise ActionError("only_queued_edited", delivery=delivery_id, kind=str(d.kind).replace("_", " "))
         changes: dict[str, str] = {}
-        rendered: str | None = None
+        edited: NewDelivery | None = None
         if text is not None:
             row = campaign_row(session, d.campaign_id)
             loaded = LoadedCampaign.from_definition(row.id, row.definition)
@@ -143,14 +143,15 @@ def edit(ctx: Context, actor: Actor, delivery_id: int, *, text: str | None = Non
             if not rows:
                 raise ActionError("account_dropped_language", delivery=delivery_id, account=d.account_id,
                                   language=d.language)
-            rendered, changes["text"] = rows[0].text, text
+            edited, changes["text"] = rows[0], text
         if at is not None:
             changes["due_at"] = at.isoformat()
         approval = None
         if d.approval_id is not None:  # it was approved, or waits: it waits again, for someone else
             approval = _request(session, d.campaign_id, actor.name, now, edit_of=d.approval_id, delivery=delivery_id)
-        if not staff.edit_unsent(session.connection(), delivery_id, now, text=rendered, due_at=at,
-                                 approval_id=approval):
+        if not staff.edit_unsent(session.connection(), delivery_id, now, due_at=at, approval_id=approval,
+                                 text=edited and edited.text, text_length=edited and edited.text_length,
+                                 length_for=edited and edited.length_for):
             raise Conflict("changed_meanwhile", delivery=delivery_id)
         audit.record(session, now, actor.name, Audit.EDIT, d.campaign_id, None, delivery=delivery_id,
                      **changes, **({"approval": approval} if approval else {}))

@@ -31,7 +31,7 @@ from bot.campaigns.templates import TemplateError, pick, render
 from bot.campaigns.texts import messages
 from bot.config.settings import Config
 from bot.networks.budgets import BudgetWindow, budget_for, busiest
-from bot.networks.registry import network_class
+from bot.networks.registry import measure, network_class
 from bot.networks.text import graphemes
 from bot.states import CampaignState
 
@@ -71,10 +71,11 @@ def check_text(
     limit."""
     cls = network_class(network)
     maximum = limit or cls.max_length
-    bound = at_least(text, 2 * maximum)
+    # The bound counts at most one per character of the text: a text no longer than that cannot exceed it.
+    bound = at_least(text, 2 * maximum) if len(text) > 2 * maximum else 0
     if bound > 2 * maximum:
         return [Issue(file, where, f"({language}, {network}) {length_message(network, bound, maximum, '≥ ')}")]
-    length = cls.measure(text)
+    length = measure(network, text)
     if length > maximum:
         return [Issue(file, where, f"({language}, {network}) {length_message(network, length, maximum)}")]
     if network == "bluesky" and len(text.encode()) > BLUESKY_MAX_BYTES:
@@ -178,7 +179,7 @@ def _with_image(file: str, where: str, field_name: str, message: Message, text: 
     cls = network_class(network)
     issues = []
     limit = cls.media_text_limit()
-    if limit is not None and (length := cls.measure(text)) > limit:
+    if limit is not None and (length := measure(network, text)) > limit:
         issues.append(Issue(file, field_name, f"({language}, {network}) {length:,}/{limit:,} characters: with an "
                             f"image the text is its caption on {network}, {length - limit:,} over its limit"))
     if not cls.carries_alt_text:

@@ -210,6 +210,13 @@ class Network(ABC):
         """The length of ``text`` for this account (may depend on the server's rules)."""
         return self.measure(text)
 
+    @property
+    def measured_as(self) -> str | None:
+        """The network whose ``measure`` gives this account's ``length``: a length stored for that network
+        (measured when the post was planned) is this account's, and a send need not measure again. None when no
+        stored length can be trusted: an adapter that counts its own way says which, or none."""
+        return self.kind if type(self).length is Network.length else None
+
     @classmethod
     def text_problem(cls, text: str) -> str | None:
         """Anything besides length that makes this network refuse ``text``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.networks.settings import AccountSettings
@@ -20,6 +21,19 @@ ADAPTERS: dict[str, str] = {
     "telegram": "bot.networks.telegram.adapter:TelegramNetwork",
     "facebook": "bot.networks.facebook.adapter:FacebookNetwork",
 }
+
+
+@lru_cache(maxsize=8192)
+def measure(kind: str, text: str) -> int:
+    """``text``'s length as ``kind`` counts it by default (``Network.measure``), once per distinct text and
+    network in a process: validation measures every text it renders, and the planner stores the same texts'
+    lengths on their rows (bot/planning/)."""
+    return network_class(kind).measure(text)
+
+
+def measured(kind: str, text: str) -> int | None:
+    """``measure``, or None for a network this version does not know (nothing to store)."""
+    return measure(kind, text) if kind in ADAPTERS else None
 
 
 def network_class(kind: str) -> type[Network]:

@@ -59,6 +59,9 @@ class Claimed:
     attempts: int
     """Counting the attempt this claim makes."""
     due_at: datetime
+    text_length: int | None = None
+    """Measured when the row was planned or edited, as ``length_for``'s network counts it (None: not stored)."""
+    length_for: str | None = None
 
 
 def _campaign_allows() -> ColumnElement[bool]:
@@ -282,13 +285,14 @@ def _due_statement() -> Any:
 
 
 _SENT_FIELDS = (D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread, D.attempts,
-                D.due_at)
+                D.due_at, D.text_length, D.length_for)
 """What a claim returns: the row's fields as they are when it is claimed (``attempts`` counting this one)."""
 
 
 def _claimed(row: Any, account_id: str) -> Claimed:
     return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
-                   list(row.media or []), bool(row.reply_in_thread), row.attempts, as_utc(row.due_at))
+                   list(row.media or []), bool(row.reply_in_thread), row.attempts, as_utc(row.due_at),
+                   row.text_length, row.length_for)
 
 
 def _take_statement(one: bool) -> Any:

@@ -8,6 +8,9 @@ from typing import Any, NamedTuple
 
 from bot.states import Action, Kind, Status
 
+NO_MEDIA: list[dict[str, str]] = []
+"""The media of a post without any, shared by every such row (never mutated)."""
+
 
 class NewDelivery(NamedTuple):
     plan_key: str
@@ -23,12 +26,15 @@ class NewDelivery(NamedTuple):
     action: Action = Action.POST
     rule_id: str | None = None
     variant: int | None = None
-    media: list[dict[str, str]] = []  # noqa: RUF012 - never mutated; NamedTuple defaults are shared
+    media: list[dict[str, str]] = NO_MEDIA
     reply_in_thread: bool = False
     status: Status = Status.PLANNED
     attempts: int = 0
     queued_by: str | None = None
     approval_id: int | None = None
+    text_length: int | None = None
+    """As ``length_for``'s network counts it (Network.measure): measured once, when the row is built."""
+    length_for: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The row as the INSERT takes it (enums as their stored strings)."""
@@ -40,7 +46,9 @@ class NewDelivery(NamedTuple):
 def new_delivery(*, plan_key: str, campaign_id: str, account_id: str, network: str, kind: Kind, language: str,
                  text: str, due_at: datetime, now: datetime, rule_id: str | None = None, variant: int | None = None,
                  media: list[dict[str, str]] | None = None, reply_in_thread: bool = False,
-                 queued_by: str | None = None) -> NewDelivery:
+                 queued_by: str | None = None, text_length: int | None = None) -> NewDelivery:
+    """``text_length``: the text's length as ``network`` counts it (bot/networks/registry.py measured)."""
     return NewDelivery(plan_key, campaign_id, account_id, network, kind, language, text, due_at, now, now,
-                       rule_id=rule_id, variant=variant, media=media or [], reply_in_thread=reply_in_thread,
-                       queued_by=queued_by)
+                       rule_id=rule_id, variant=variant, media=media or NO_MEDIA, reply_in_thread=reply_in_thread,
+                       queued_by=queued_by, text_length=text_length,
+                       length_for=network if text_length is not None else None)

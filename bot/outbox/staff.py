@@ -132,12 +132,14 @@ def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -
 
 
 def edit_unsent(conn: Connection, delivery_id: int, now: datetime, *, text: str | None = None,
-                due_at: datetime | None = None, approval_id: int | None = None) -> bool:
+                due_at: datetime | None = None, approval_id: int | None = None, text_length: int | None = None,
+                length_for: str | None = None) -> bool:
     """Change a queued post's text or time while it is not sent; ``approval_id``: it waits for that approval
-    request (an edit of a post that went through approval goes back to it)."""
+    request (an edit of a post that went through approval goes back to it). A new text comes with its length
+    (``text_length`` as ``length_for``'s network counts it), or with none: then it is measured when sent."""
     values: dict[str, Any] = {"updated_at": now}
     if text is not None:
-        values["text"] = text
+        values.update(text=text, text_length=text_length if length_for else None, length_for=length_for)
     if due_at is not None:
         values.update(due_at=due_at, not_before=None)
     if approval_id is not None:

@@ -24,8 +24,9 @@ from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
+from bot.networks.registry import measured
 from bot.outbox import workers
-from bot.outbox.new import NewDelivery, new_delivery
+from bot.outbox.new import NO_MEDIA, NewDelivery, new_delivery
 from bot.outbox.staff import REVIVABLE
 from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
@@ -89,37 +90,46 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
     # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).
     slots = calls_to_action(model, campaign_slots(model, start, end))
     dated = model.act_by is not None  # `days_left` differs per day: render per slot date
-    cache: dict[tuple[int, str, str, date | None], str] = {}
+    # Text, length and media once per variant, language, network (and day): a row shares them (never mutated).
+    cache: dict[tuple[int, str, str, date | None], tuple[str, int | None, list[dict[str, str]]]] = {}
     rows: list[NewDelivery] = []
+    zone = model.zone()
     for index, account_id in enumerate(model.accounts):
         view = accounts.view(account_id)
         if view is None:
             continue
+        network = view.network
         for lang in account_languages(view, model.languages):
             # Accounts start at different variants, so supporters don't see the same text from all of them.
             previous = last_variants.get((account_id, lang), index - 1)
+            tail = f"|{account_id}|{lang}"
             for k, slot in enumerate(slots):
                 variant = (previous + 1 + k) % len(variants)
-                day = slot.at.astimezone(model.zone()).date() if dated else None
-                key = (variant, lang, view.network, day)
-                if key not in cache:
-                    cache[key] = render(variants[variant], model, loaded.targets, lang, view.network, day)
-                rows.append(new_delivery(
-                    plan_key=f"{loaded.id}|{slot.rule_id}|{slot.local_key}|{account_id}|{lang}",
-                    campaign_id=loaded.id, account_id=account_id, network=view.network, kind=Kind.CALL_TO_ACTION,
-                    rule_id=slot.rule_id, language=lang, variant=variant, text=cache[key], due_at=slot.at, now=now,
-                    media=media_for(variants[variant], loaded, lang)))
+                day = slot.at.astimezone(zone).date() if dated else None
+                key = (variant, lang, network, day)
+                made = cache.get(key)
+                if made is None:
+                    text = render(variants[variant], model, loaded.targets, lang, network, day)
+                    made = cache[key] = (text, measured(network, text),
+                                         media_for(variants[variant], loaded, lang) or NO_MEDIA)
+                text, length, media = made
+                # The tuple itself, not new_delivery(): a first plan builds 85,000 of them.
+                rows.append(NewDelivery(
+                    f"{loaded.id}|{slot.rule_id}|{slot.local_key}{tail}", loaded.id, account_id, network,
+                    Kind.CALL_TO_ACTION, lang, text, slot.at, now, now, rule_id=slot.rule_id, variant=variant,
+                    media=media, text_length=length, length_for=None if length is None else network))
             for update_msg in model.messages.update:
                 if update_msg.at is None:
                     continue
                 at = aware_in(update_msg.at, model.timezone)
                 if not start <= at < end:
                     continue
+                text = render(update_msg, model, loaded.targets, lang, view.network, at)
                 rows.append(new_delivery(
                     plan_key=f"{loaded.id}|update:{update_msg.id}|{account_id}|{lang}", campaign_id=loaded.id,
                     account_id=account_id, network=view.network, kind=Kind.UPDATE, rule_id=f"update:{update_msg.id}",
-                    language=lang, text=render(update_msg, model, loaded.targets, lang, view.network, at),
-                    due_at=at, now=now, media=media_for(update_msg, loaded, lang), reply_in_thread=True))
+                    language=lang, text=text, due_at=at, now=now, media=media_for(update_msg, loaded, lang),
+                    reply_in_thread=True, text_length=measured(view.network, text)))
     return rows
 
 
@@ -128,16 +138,25 @@ def _max_jitter(loaded: LoadedCampaign) -> timedelta:
 
 
 HORIZON_SLACK = timedelta(days=1)
-_COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread")
+INSERT_BATCH = 10_000
+"""New rows are inserted this many at a time, whichever campaigns they belong to: one executemany (or COPY) per
+campaign cost a statement's overhead and a round trip for every 85 rows; far more at once would hold a whole first
+plan's rows in memory."""
+_COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply_in_thread", "text_length",
+             "length_for")
+"""A planned row whose text (or network) changes gets the new text's length with it; a row from before its length
+was stored (migration 0020) gets it at the next re-plan of its campaign."""
 
 
 def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_: CampaignRow, now: datetime,
-                  report: PlanReport) -> None:
+                  report: PlanReport) -> list[NewDelivery]:
+    """Bring the campaign's planned rows in line with its schedule; the new rows are returned for the caller to
+    insert with other campaigns' (one insert per many campaigns: a first plan inserts tens of thousands)."""
     horizon_end = now + timedelta(days=deps.config.bot.horizon_days)
     digest = row_.definition_hash
     if row_.planned_hash == digest and row_.planned_until and row_.planned_until >= horizon_end:
         report.skipped += 1
-        return
+        return []
     # Plan a day past the horizon, so that a campaign is extended once a day rather than at every run.
     horizon_end += HORIZON_SLACK
     jitter = _max_jitter(loaded)
@@ -185,8 +204,8 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
     if unscheduled:
         report.cancelled += outbox.cancel_unsent(conn, loaded.id, now, "no longer in the campaign's schedule",
                                                  error_kind=ErrorKind.UNSCHEDULED, ids=unscheduled)
-    report.inserted += outbox.insert_planned(conn, inserts)
     row_.planned_hash, row_.planned_until = digest, horizon_end
+    return inserts
 
 
 def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[str, Any]:
@@ -204,13 +223,18 @@ def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report:
     report.campaigns = effective
     now = deps.clock.now()
     with deps.sessions.begin() as session, big_cache(session.connection()):
+        pending: list[NewDelivery] = []
         campaign_rows = {r.id: r for r in session.scalars(  # one query, not one each; no definitions (JSON)
             select(CampaignRow).options(defer(CampaignRow.definition)))}
         for cid, loaded in effective.items():
             row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != CampaignState.ACTIVE:
                 continue
-            plan_campaign(session, deps, loaded, row_, now, report)
+            pending.extend(plan_campaign(session, deps, loaded, row_, now, report))
+            if len(pending) >= INSERT_BATCH:
+                report.inserted += outbox.insert_planned(session.connection(), pending)
+                pending = []
+        report.inserted += outbox.insert_planned(session.connection(), pending)
     if report.inserted or report.updated or report.cancelled:
         log.info("planned: %d new, %d updated, %d cancelled", report.inserted, report.updated, report.cancelled)
     return report

@@ -10,6 +10,7 @@ from bot.accounts.directory import AccountLookup, account_languages
 from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import pick, render
+from bot.networks.registry import measured
 from bot.outbox.new import NewDelivery, new_delivery
 from bot.states import Kind
 
@@ -46,5 +47,6 @@ def message_rows(
             rows.append(new_delivery(plan_key=f"{key}|{account_id}|{lang}", campaign_id=campaign.id,
                                      account_id=account_id, network=view.network, kind=kind, language=lang,
                                      text=text, due_at=due_at, now=now, media=media_for(message, campaign, lang),
-                                     reply_in_thread=reply_in_thread, queued_by=queued_by))
+                                     reply_in_thread=reply_in_thread, queued_by=queued_by,
+                                     text_length=measured(view.network, text)))
     return rows

@@ -102,6 +102,10 @@ class DeliveryRow(Base):
     language: Mapped[str] = mapped_column(String(20))
     variant: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    text_length: Mapped[int | None] = mapped_column(Integer)
+    """The text's length as ``length_for``'s network counts it (Network.measure), measured when the row was
+    planned or its text edited; None on rows from before migration 0020 (measured at send time)."""
+    length_for: Mapped[str | None] = mapped_column(String(40))
     media: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     reply_in_thread: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -213,8 +213,7 @@ class Dispatcher:
             perform = _performer(net, c.action)
             if perform is None:
                 return Answer.UNSUPPORTED, f"the {net.kind} adapter cannot {c.action}", None, None
-            length, limit = net.length(post.text), net.limit()
-            if c.action == Action.POST and length > limit:
+            if c.action == Action.POST and (length := _length(net, c, post)) > (limit := net.limit()):
                 return Answer.TOO_LONG, f"{length} characters, over the account's limit of {limit}", None, None
             return Answer.PUBLISHED, "", None, perform(post)
         except RateLimited as exc:
@@ -343,6 +342,14 @@ class Dispatcher:
         """Give back the accounts' locks and close the kept connections."""
         self.locks.close()
         self.links.close()
+
+
+def _length(net: Network, c: Claimed, post: Post) -> int:
+    """The length stored when the row was planned or edited, if measured the way this account counts (else
+    measured now)."""
+    if c.text_length is not None and c.length_for is not None and c.length_for == net.measured_as:
+        return c.text_length
+    return net.length(post.text)
 
 
 def _log(c: Claimed, answer: Answer, d: Decision, published: Published | None) -> None:

@@ -37,6 +37,10 @@ class ConsoleNetwork(Network):
     def length(self, text: str) -> int:
         return self._rules.measure(text)
 
+    @property
+    def measured_as(self) -> str | None:
+        return self._rules.kind
+
     def publish(self, post: Post) -> Published:
         from rich.console import Console  # loaded at the first post, not at every start of the daemon
         from rich.panel import Panel

@@ -193,6 +193,12 @@ class MastodonNetwork(Network, Booster, Reader):
     def length(self, text: str) -> int:
         return mastodon_length(text, int(self.instance_limits()["characters_reserved_per_url"]))
 
+    @property
+    def measured_as(self) -> str | None:
+        """``measure`` counts a link as Mastodon's default; a server that reserves another length counts its own."""
+        url_length = int(self.instance_limits()["characters_reserved_per_url"])
+        return self.kind if url_length == DEFAULT_URL_LENGTH else None
+
     # -- posting --------------------------------------------------------------------------------------------
 
     def _upload(self, post: Post) -> list[Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -32,12 +32,12 @@ from bot.networks.base import (
 from bot.networks.reading import NOT_ON_THIS_TIER, Counts, Mention, MentionsPage, Reader, ReadNotAvailable
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
+from bot.networks.x.text import MAX_WEIGHTED, ParsedText, parse
 
 if TYPE_CHECKING:
     import requests
     import tweepy
 
-MAX_WEIGHTED = 280
 READ_TIERS = ("pay-per-use", "basic", "pro")
 URL_RE = re.compile(r"https?://\S+")
 
@@ -80,17 +80,12 @@ def _timeout_adapter(timeout: float) -> Any:
     return TimeoutAdapter()
 
 
-class ParsedText(NamedTuple):
-    weighted_length: int
-    valid: bool
-
-
 def _parse(text: str, config: dict[str, Any] | None) -> ParsedText:
+    if config is None:  # version3, what X uses today (version2 differs only in not discounting emoji)
+        return parse(text)
     from twitter_text import parse_tweet
-    from twitter_text.config import config as twitter_config
 
-    # version3 is what X uses today; version2 differs only in not discounting emoji.
-    result = parse_tweet(text, config if config is not None else twitter_config["version3"])
+    result = parse_tweet(text, config)
     return ParsedText(int(result.weightedLength), bool(result.valid))
 
 

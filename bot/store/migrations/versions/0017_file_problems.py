@@ -1,7 +1,7 @@
 """file_problems: a campaign file that does not load, as the worker last found it, so the web app can say so.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 """
 
