@@ -303,3 +303,24 @@ def test_a_post_lost_in_a_crash_is_not_taken_for_an_earlier_post_of_the_same_tex
     [second] = deliveries(app, id=second.id)
     assert second.status == Status.SENT and second.remote_id != first.remote_id
     assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now", "Free them now"]
+
+
+def test_a_closing_that_went_out_before_a_crash_is_recorded_as_the_reply_it_is(make_app, campaigns_dir, clock):
+    """Found by tests/test_model.py (CAMPAIGN_BOT_MODEL_EXAMPLES=150): a closing went out under the last appeal,
+    the worker died before writing it down, and the read-back recorded it sent with no parent: the timeline
+    showed a thanks replying to nothing. The read-back records the post it replied under."""
+    app, net = one_account(make_app, campaigns_dir, lease_seconds=300)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    Dispatcher(app).run_once()  # the appeal goes out
+    [appeal] = deliveries(app, status=Status.SENT)
+    lifecycle.close(app, "test", "success", by="ana")
+    crashed = Dispatcher(app)
+    closing = crashed.claim_next("a1")
+    assert closing is not None and closing.kind == Kind.CLOSING
+    net.deliver_silently(crashed.prepare(closing))  # out, as a reply; the worker was killed
+    clock.advance(timedelta(seconds=301))
+    Dispatcher(bootstrap_like(app)).run_once()
+    [row] = deliveries(app, kind=Kind.CLOSING)
+    assert row.status == Status.SENT and row.in_reply_to == appeal.remote_id
+    assert [p.post.in_reply_to.remote_id for p in net.posts if p.post.delivery_id == closing.id] == [appeal.remote_id]

@@ -36,7 +36,13 @@ def last_published(conn: Connection, campaign_id: str, account_id: str, language
 
 def thread_parent(conn: Connection, c: Claimed) -> ThreadRef | None:
     """Where a reply goes: under the account's last published post of the campaign in that language."""
-    parent = last_published(conn, c.campaign_id, c.account_id, c.language, exclude=c.id)
+    return parent_of(conn, c.campaign_id, c.account_id, c.language, c.id)
+
+
+def parent_of(conn: Connection, campaign_id: str, account_id: str, language: str,
+              delivery_id: int) -> ThreadRef | None:
+    """`thread_parent` of a delivery by its fields (a read-back records the parent its send replied under)."""
+    parent = last_published(conn, campaign_id, account_id, language, exclude=delivery_id)
     if parent is None:
         return None
     root = parent.thread_root or {"id": parent.remote_id, "ref": parent.remote_ref or {}}

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
+from bot.networks.base import ThreadRef
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
@@ -112,7 +113,7 @@ def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Seq
     """The account's posts whose read-back is due, oldest first, with what settling them needs."""
     return conn.execute(
         select(D.id, D.account_id, D.campaign_id, D.kind, D.action, D.text, D.language, D.due_at, D.attempts,
-               D.updated_at, D.error, CAMPAIGNS.c.state.label("campaign_state"))
+               D.updated_at, D.error, D.reply_in_thread, CAMPAIGNS.c.state.label("campaign_state"))
         .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
         .where(D.account_id == account_id, _reading(), D.not_before <= now).order_by(D.not_before, D.id).limit(limit)
     ).all()
@@ -127,11 +128,14 @@ def taken(conn: Connection, account_id: str, since: datetime) -> set[str]:
 
 
 def settle_found(conn: Connection, delivery_id: int, now: datetime, remote_id: str, url: str | None,
-                 ref: dict[str, Any] | None) -> bool:
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading())
-                       .values(status=Status.SENT, sent_at=now, remote_id=remote_id, remote_url=url,
-                               remote_ref=ref or None, error=None, error_kind=None, not_before=None,
-                               updated_at=now))
+                 ref: dict[str, Any] | None, reply: ThreadRef | None = None) -> bool:
+    """Found on the account: sent, where it is (``reply``: the post it replied under, for a reply in a thread)."""
+    values: dict[str, Any] = dict(status=Status.SENT, sent_at=now, remote_id=remote_id, remote_url=url,
+                                  remote_ref=ref or None, error=None, error_kind=None, not_before=None,
+                                  updated_at=now)
+    if reply is not None:
+        values.update(in_reply_to=reply.remote_id, thread_root={"id": reply.root_id, "ref": reply.root_ref})
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading()).values(**values))
     return res.rowcount == 1
 
 

@@ -25,7 +25,7 @@ from bot.clock import as_utc
 from bot.errors import ConfigError
 from bot.networks.base import CANNOT_TELL, Booster, Misconfigured, Network, Post, Published, ReadBack
 from bot.networks.registry import network_class
-from bot.outbox import workers
+from bot.outbox import record, workers
 from bot.outbox.link import Link
 from bot.states import Action, ErrorKind, Status
 from bot.worker.runtime import Runtime
@@ -125,7 +125,11 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
     rid, account = row.id, row.account_id
     if answer is not None and answer.published is not None:
         found: Published = answer.published
-        if workers.settle_found(conn, rid, now, found.remote_id, found.url, found.ref):
+        # A reply in a thread went out under the account's last post of the campaign before it (what its send
+        # computed: nothing of the campaign goes out on the account while it is in doubt): recorded too.
+        reply = (record.parent_of(conn, row.campaign_id, account, row.language, rid)
+                 if row.reply_in_thread and row.action == Action.POST else None)
+        if workers.settle_found(conn, rid, now, found.remote_id, found.url, found.ref, reply):
             log.info("delivery %s: found on the account; recorded sent", rid)
         else:
             log.warning("delivery %s: found on the account, but it changed meanwhile; left as it is", rid)
