@@ -83,6 +83,13 @@ def check(figure: str, value: float | None, target: float, *, at_most: bool = Tr
             "ours": ours, "reference": reference, "met": met}
 
 
+def _one_line(reason: str, limit: int = 200) -> str:
+    """Why a benchmark was not measured, in the table: its first line, cut (a driver's error can carry the whole
+    statement: 2 MB once; the JSON line above the table keeps it whole)."""
+    first = reason.strip().splitlines()[0] if reason.strip() else ""
+    return first if len(first) <= limit else first[:limit - 3] + "..."
+
+
 def summary(records: list[dict[str, Any]]) -> str:
     """A table of every checked figure of the run: figure | ours | reference | value | target | met or missed."""
     rows = [("benchmark", "database", "figure", "ours", "reference", "value", "target", "")]
@@ -95,7 +102,7 @@ def summary(records: list[dict[str, Any]]) -> str:
                          "met" if c["met"] else "MISSED"))
         if r.get("stopped_early") or r.get("skipped"):
             rows.append((r["benchmark"], str(r.get("database", "")), "(not measured)", "", "", "-", "",
-                         str(r.get("stopped_early") or r.get("skipped"))))
+                         _one_line(str(r.get("stopped_early") or r.get("skipped")))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
