@@ -158,7 +158,8 @@ class Daemon:
 
         A tick (one statement) reads the accounts due now, the posts coming due in the next few seconds (the
         look-ahead) and the next due time; until the look-ahead's end, the wake-ups it sets run each account
-        when its post comes due without reading anything (the account's run reads its due posts, as always).
+        when its post comes due without reading anything (the run takes the rows the tick read; an account
+        due now by the tick's own reading reads its due posts, as always).
         A tick runs again at the look-ahead's end, at least every poll_seconds, and at once when woken from
         outside (a NOTIFY of new due rows, a plan, a stop): so in steady state a post costs no tick of its own.
         What dead workers held is settled every few seconds."""
