@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +47,33 @@ def database_url(database_url: str, proxies: list[CountingProxy]) -> Iterator[st
         proxy.close()
 
 
+@contextmanager
+def console_daemon(make_app: Any, campaigns_dir: Any, accounts: tuple[str, ...], **settings: Any
+                   ) -> Iterator[tuple[Any, dict[str, FakeNetwork], Any]]:
+    """A daemon over console accounts whose posts the fakes record (campaign "test", planned, recovery held off:
+    its pass every few seconds is not what these tests count); its senders, locks and tick connection let go
+    after."""
+    import time
+
+    from bot.worker.daemon import Daemon
+
+    listed = ", ".join(f'"{a}"' for a in accounts)
+    write_campaign(campaigns_dir, accounts=f"accounts = [{listed}]", languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    nets = {a: FakeNetwork(a) for a in accounts}
+    extra = "".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in nets)
+    app = make_app(networks=nets, accounts=(), config_extra=extra, **settings)
+    plan(app)
+    daemon = Daemon(app)
+    daemon._recovered_at = time.monotonic() + 3600
+    try:
+        yield app, nets, daemon
+    finally:
+        daemon.pool.shutdown(wait=True)
+        daemon.dispatcher.close()
+        daemon._drop_tick_link()
+
+
 @pytest.mark.parametrize("budgets", [False, True], ids=["no-budget", "with-budget"])
 def test_a_batch_of_deliveries_costs_at_most_two_and_a_half_round_trips_each(
         make_app, campaigns_dir, clock, proxies, budgets):
@@ -70,20 +98,9 @@ def test_a_batch_of_deliveries_costs_at_most_two_and_a_half_round_trips_each(
 def test_a_dispatch_tick_is_one_round_trip(make_app, campaigns_dir, clock, proxies):
     """The daemon's tick reads the due accounts and the next due time in one statement (issue 9: it was two
     per tick, and in steady state a tick runs for each post)."""
-    import time
-
-    from bot.worker.daemon import Daemon
-
-    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
-                   ask='ask = "Act now"', schedule=LATER)
-    app = make_app(networks={"a1": FakeNetwork("a1")}, accounts=(), config_extra='[accounts.a1]\nnetwork = "console"\n')
-    plan(app)
-    later = clock.now() + timedelta(hours=1)
-    lifecycle.queue(app, "test", later, "Later: {{ link }}", "tester")
-    counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
-    daemon = Daemon(app)
-    try:
-        daemon._recovered_at = time.monotonic()  # the recovery pass (every few seconds) is not this tick's
+    with console_daemon(make_app, campaigns_dir, ("a1",)) as (app, _, daemon):
+        lifecycle.queue(app, "test", clock.now() + timedelta(hours=1), "Later: {{ link }}", "tester")
+        counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
         daemon.dispatch_job()  # the first opens the tick's connection
         daemon.waker.wake_now()  # woken from outside (a NOTIFY, a plan): the pass is a tick
         assert daemon.waker.wait(1.0, threading.Event())  # as the loop waits (the wake-up is consumed)
@@ -91,32 +108,16 @@ def test_a_dispatch_tick_is_one_round_trip(make_app, campaigns_dir, clock, proxi
         daemon.dispatch_job()
         assert counter.trips - before == 1
         assert daemon.waker.pending == pytest.approx(3600, abs=5)  # the next wake-up: when that post is due
-    finally:
-        daemon.pool.shutdown()
-        daemon.dispatcher.close()
-        daemon._drop_tick_link()
 
 
 def test_posts_coming_due_between_ticks_cost_the_loop_nothing(make_app, campaigns_dir, clock, proxies):
     """Issue 23: in steady state a tick ran for every post (a post due, a wake-up, a tick to find its account).
     A tick now also reads the posts coming due in its look-ahead; the passes that run their accounts when
     each comes due read nothing, and each post still goes out (its account's run reads it)."""
-    import time
-
-    from bot.worker.daemon import Daemon
-
-    write_campaign(campaigns_dir, accounts='accounts = ["a1", "a2"]', languages='languages = ["en"]',
-                   ask='ask = "Act now"', schedule=LATER)
-    nets = {a: FakeNetwork(a) for a in ("a1", "a2")}
-    extra = "".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in nets)
-    app = make_app(networks=nets, accounts=(), config_extra=extra, poll_seconds=30, concurrency=2)
-    plan(app)
-    for n in range(4):
-        lifecycle.queue(app, "test", clock.now() + timedelta(seconds=1 + n), f"Post {n}: {{{{ link }}}}", "tester")
-    counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
-    daemon = Daemon(app)
-    try:
-        daemon._recovered_at = time.monotonic() + 3600  # no recovery pass in this test
+    with console_daemon(make_app, campaigns_dir, ("a1", "a2"), poll_seconds=30, concurrency=2) as (app, nets, daemon):
+        for n in range(4):
+            lifecycle.queue(app, "test", clock.now() + timedelta(seconds=1 + n), f"Post {n}: {{{{ link }}}}", "tester")
+        counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
         daemon.dispatch_job()  # the tick: nothing due yet, four posts in its look-ahead
         assert daemon.waker.pending == pytest.approx(1, abs=0.5)
         for n in range(4):
@@ -133,43 +134,25 @@ def test_posts_coming_due_between_ticks_cost_the_loop_nothing(make_app, campaign
         daemon.pool.shutdown(wait=True)
         for net in nets.values():  # each post, from each account
             assert [s.post.text.split(":")[0] for s in net.posts] == [f"Post {n}" for n in range(4)]
-    finally:
-        daemon.pool.shutdown()
-        daemon.dispatcher.close()
-        daemon._drop_tick_link()
 
 
 def test_an_account_waiting_for_a_free_sender_is_not_run_twice(make_app, campaigns_dir, clock, proxies):
     """A tick that finds an account still waiting for a free sender does not queue a second run of it (each
     was a due read and a lock for nothing: half of a supporters' wave's runs, issue 23); its one run reads
     what is due when it starts."""
-    import time
-
-    from bot.worker.daemon import Daemon
-
-    write_campaign(campaigns_dir, accounts='accounts = ["a1", "a2"]', languages='languages = ["en"]',
-                   ask='ask = "Act now"', schedule=LATER)
-    nets = {a: FakeNetwork(a) for a in ("a1", "a2")}
-    extra = "".join(f'[accounts.{a}]\nnetwork = "console"\n' for a in nets)
-    app = make_app(networks=nets, accounts=(), config_extra=extra, poll_seconds=30, concurrency=1)
-    plan(app)
-    lifecycle.queue(app, "test", clock.now(), "First: {{ link }}", "tester")
-    daemon = Daemon(app)
     gate = threading.Event()
-    try:
-        daemon._recovered_at = time.monotonic() + 3600  # no recovery pass in this test
-        daemon.pool.submit(gate.wait, 30)  # the only sender is busy: both accounts wait
-        daemon.dispatch_job()
-        lifecycle.queue(app, "test", clock.now(), "Second: {{ link }}", "tester")
-        daemon.waker.wake_now()  # as the NOTIFY of the new post would
-        daemon.dispatch_job()  # both accounts due again, both still waiting
-        assert not daemon.again
-        gate.set()
-        wait_for(lambda: not daemon.busy, timeout=30)
-        for net in nets.values():  # one run each, which took both posts
-            assert [s.post.text.split(":")[0] for s in net.posts] == ["First", "Second"]
-    finally:
-        gate.set()
-        daemon.pool.shutdown(wait=True)
-        daemon.dispatcher.close()
-        daemon._drop_tick_link()
+    with console_daemon(make_app, campaigns_dir, ("a1", "a2"), poll_seconds=30, concurrency=1) as (app, nets, daemon):
+        try:
+            lifecycle.queue(app, "test", clock.now(), "First: {{ link }}", "tester")
+            daemon.pool.submit(gate.wait, 30)  # the only sender is busy: both accounts wait
+            daemon.dispatch_job()
+            lifecycle.queue(app, "test", clock.now(), "Second: {{ link }}", "tester")
+            daemon.waker.wake_now()  # as the NOTIFY of the new post would
+            daemon.dispatch_job()  # both accounts due again, both still waiting
+            assert not daemon.again
+            gate.set()
+            wait_for(lambda: not daemon.busy, timeout=30)
+            for net in nets.values():  # one run each, which took both posts
+                assert [s.post.text.split(":")[0] for s in net.posts] == ["First", "Second"]
+        finally:
+            gate.set()
