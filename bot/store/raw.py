@@ -12,9 +12,10 @@ import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -30,6 +31,7 @@ class _Compiled:
     returned: tuple[Any, ...]  # the RETURNING columns (their types process what comes back)
     row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
     readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
+    naive_times: bool = False  # a parameter is a timestamp without time zone (not written as COPY text here)
 
 
 def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
@@ -87,6 +89,57 @@ def _json_text(values: Sequence[Any]) -> Sequence[Any]:
     return out
 
 
+def _naive_time(type_: Any, dialect: Dialect) -> bool:
+    """A DateTime without time zone (an aware value's offset would be dropped by COPY's text, not converted)."""
+    impl = type_.dialect_impl(dialect)
+    impl = getattr(impl, "impl", impl)  # a TypeDecorator's own type
+    return isinstance(impl, DateTime) and not impl.timezone
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _NotCopyText(Exception):
+    """A value this module does not write as COPY text itself (psycopg's own dumpers write the rows then)."""
+
+
+def _copy_value(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format: NULL as \\N, booleans as t/f, text with its backslashes, tabs,
+    newlines and carriage returns escaped, integers and dates as their text; anything else is left to psycopg."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return cast(str, value.translate(_COPY_ESCAPES))
+        return cast(str, value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is datetime and value.tzinfo is not None:
+        return cast(str, value.isoformat())
+    raise _NotCopyText(kind.__name__)
+
+
+def _copy_lines(columns: Sequence[Sequence[Any]]) -> str:
+    """The rows (given column by column) as COPY text, each distinct text or time of a column written once."""
+    texts: list[list[str]] = []
+    for values in columns:
+        memo: dict[Any, str] = {}
+        out: list[str] = []
+        for v in values:
+            if type(v) is str or type(v) is datetime:
+                written = memo.get(v)
+                if written is None:
+                    written = memo[v] = _copy_value(v)
+                out.append(written)
+            else:
+                out.append(_copy_value(v))
+        texts.append(out)
+    return "".join(["\t".join(row) + "\n" for row in zip(*texts, strict=True)])
+
+
 class Raw:
     """A Core statement whose own bound parameters are named ``b_*`` (every other is a literal of it)."""
 
@@ -106,7 +159,8 @@ class Raw:
         order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         returned = tuple(getattr(self.statement, "exported_columns", ()))
         done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")},
-                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None)
+                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None,
+                         naive_times=any(_naive_time(bind.type, dialect) for bind in compiled.binds.values()))
         self._compiled[(dialect.name, dialect.driver)] = done
         return done
 
@@ -145,10 +199,16 @@ class Raw:
         for name, value in c.fixed.items():
             columns[name] = [value] * len(rows)
         copy = dialect.name == "postgresql" and copy_into is not None
+        lines: str | None = None
         if c.order is not None:
             bound: list[Any] = list(zip(*(columns[n] for n in c.order), strict=True))
         elif copy:  # a JSON value goes as its text (COPY parses it), each distinct one serialised once
-            bound = list(zip(*(_json_text(columns[f"b_{n}"]) for n in names), strict=True))
+            texts = [_json_text(columns[f"b_{n}"]) for n in names]
+            try:
+                lines = None if c.naive_times else _copy_lines(texts)
+            except _NotCopyText:
+                lines = None
+            bound = list(zip(*texts, strict=True)) if lines is None else [tuple(t[0] for t in texts)]
         else:
             keys = list(columns)
             bound = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
@@ -160,8 +220,11 @@ class Raw:
         try:
             if copy:  # PostgreSQL's COPY: no statement per row (executemany would send one per row)
                 with cursor.copy(f"COPY {copy_into} ({', '.join(names)}) FROM STDIN") as stream:
-                    for row in bound:
-                        stream.write_row(row)
+                    if lines is not None:  # as text written here: psycopg's write_row dumps each value of each row
+                        stream.write(lines)
+                    else:
+                        for row in bound:
+                            stream.write_row(row)
             else:
                 cursor.executemany(c.sql, bound)
         except dialect.loaded_dbapi.Error as exc:
