@@ -46,7 +46,7 @@ def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Calla
     return found
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+def _processed(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:
     """A column's values as the driver takes them: enums as their values, then the type's bind processor, each
     distinct value processed once (a JSON list by identity, an empty one once)."""
     first = next((v for v in values if v is not None), None)
@@ -66,10 +66,8 @@ def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[
                 memo[key] = one(v)
             out.append(memo[key])
         return out
-    for v in values:
-        if v not in memo:
-            memo[v] = one(v)
-    return [memo[v] for v in values]
+    memo = {v: one(v) for v in set(values)}
+    return list(map(memo.__getitem__, values))
 
 
 def _json_text(values: Sequence[Any]) -> Sequence[Any]:
@@ -122,22 +120,25 @@ def _copy_value(value: Any) -> str:
     raise _NotCopyText(kind.__name__)
 
 
+def _copy_column(values: Sequence[Any]) -> Sequence[str]:
+    """A column's values as COPY text, each distinct value written once (a column of one type and None)."""
+    try:
+        memo = dict.fromkeys(set(values), "")
+    except TypeError:  # unhashable
+        raise _NotCopyText("unhashable") from None
+    if len({type(v) for v in memo if v is not None}) > 1:  # True and 1 would share a text
+        raise _NotCopyText("mixed types")
+    for v in memo:
+        memo[v] = _copy_value(v)
+    if len(memo) == 1:
+        return [memo[values[0]]] * len(values)
+    return list(map(memo.__getitem__, values))
+
+
 def _copy_lines(columns: Sequence[Sequence[Any]]) -> str:
-    """The rows (given column by column) as COPY text, each distinct text or time of a column written once."""
-    texts: list[list[str]] = []
-    for values in columns:
-        memo: dict[Any, str] = {}
-        out: list[str] = []
-        for v in values:
-            if type(v) is str or type(v) is datetime:
-                written = memo.get(v)
-                if written is None:
-                    written = memo[v] = _copy_value(v)
-                out.append(written)
-            else:
-                out.append(_copy_value(v))
-        texts.append(out)
-    return "".join(["\t".join(row) + "\n" for row in zip(*texts, strict=True)])
+    """The rows (given column by column) as COPY text."""
+    texts = [_copy_column(values) for values in columns]
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
 class Raw:
@@ -193,9 +194,8 @@ class Raw:
         dialect = conn.dialect
         c = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
         columns: dict[str, Sequence[Any]] = {}
-        for i, name in enumerate(names):
-            process = c.processors.get(f"b_{name}")
-            columns[f"b_{name}"] = _processed([r[i] for r in rows], process)
+        for name, values in zip(names, zip(*rows, strict=True), strict=True):  # by column, in C
+            columns[f"b_{name}"] = _processed(values, c.processors.get(f"b_{name}"))
         for name, value in c.fixed.items():
             columns[name] = [value] * len(rows)
         copy = dialect.name == "postgresql" and copy_into is not None
