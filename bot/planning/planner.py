@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.networks.registry import measured
 from bot.outbox import workers
-from bot.outbox.new import NO_MEDIA, NewDelivery, new_delivery
+from bot.outbox.new import NO_MEDIA, NewDelivery, call_to_action, new_delivery
 from bot.outbox.staff import REVIVABLE
 from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
@@ -95,6 +95,10 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
     cache: dict[tuple[int, str, str, date | None], tuple[str, int | None, list[dict[str, str]]]] = {}
     rows: list[NewDelivery] = []
     zone = model.zone()
+    count = len(variants)
+    # Each slot's part of the plan key, and its local date where the text depends on it: once per slot.
+    slot_keys = [f"{loaded.id}|{slot.rule_id}|{slot.local_key}|" for slot in slots]
+    days = [slot.at.astimezone(zone).date() for slot in slots] if dated else [None] * len(slots)
     for index, account_id in enumerate(model.accounts):
         view = accounts.view(account_id)
         if view is None:
@@ -103,22 +107,18 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
         for lang in account_languages(view, model.languages):
             # Accounts start at different variants, so supporters don't see the same text from all of them.
             previous = last_variants.get((account_id, lang), index - 1)
-            tail = f"|{account_id}|{lang}"
+            tail = f"{account_id}|{lang}"
             for k, slot in enumerate(slots):
-                variant = (previous + 1 + k) % len(variants)
-                day = slot.at.astimezone(zone).date() if dated else None
-                key = (variant, lang, network, day)
+                variant = (previous + 1 + k) % count
+                key = (variant, lang, network, days[k])
                 made = cache.get(key)
                 if made is None:
-                    text = render(variants[variant], model, loaded.targets, lang, network, day)
+                    text = render(variants[variant], model, loaded.targets, lang, network, days[k])
                     made = cache[key] = (text, measured(network, text),
                                          media_for(variants[variant], loaded, lang) or NO_MEDIA)
                 text, length, media = made
-                # The tuple itself, not new_delivery(): a first plan builds 85,000 of them.
-                rows.append(NewDelivery(
-                    f"{loaded.id}|{slot.rule_id}|{slot.local_key}{tail}", loaded.id, account_id, network,
-                    Kind.CALL_TO_ACTION, lang, text, slot.at, now, now, rule_id=slot.rule_id, variant=variant,
-                    media=media, text_length=length, length_for=None if length is None else network))
+                rows.append(call_to_action(slot_keys[k] + tail, loaded.id, account_id, network, lang, text, slot.at,
+                                           now, slot.rule_id, variant, media, length))
             for update_msg in model.messages.update:
                 if update_msg.at is None:
                     continue
