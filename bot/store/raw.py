@@ -141,6 +141,39 @@ def _copy_lines(columns: Sequence[Sequence[Any]]) -> str:
     return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
+_SQLITE_INTEGER = range(-(2**63), 2**63)
+
+
+def _sqlite_literal(values: Sequence[Any]) -> str | None:
+    """A column's one value as an SQLite literal, when every row has the same one and its literal stores what
+    binding it would (text, an integer, NULL); else None. Binding a value costs the driver about as much as
+    SQLite's own work for a short column: a plan's batch repeats `now` twice, the status, the kind..."""
+    first = values[0]
+    kind = type(first)
+    if kind not in (str, int, bool, type(None)) or len(set(values)) != 1 or len(set(map(type, values))) != 1:
+        return None
+    if first is None:
+        return "NULL"
+    if kind is str:
+        return None if "\x00" in first else "'" + first.replace("'", "''") + "'"
+    return str(int(first)) if int(first) in _SQLITE_INTEGER else None
+
+
+def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence[Any]],
+                   dialect: Dialect) -> tuple[str, list[str]]:
+    """``INSERT INTO table (names) VALUES (...)`` with a column that has one value in every row written as its
+    literal, the others bound: the SQL and the names still bound, in order."""
+    quote = dialect.identifier_preparer.quote
+    values, bound = [], []
+    for name in names:
+        literal = _sqlite_literal(columns[f"b_{name}"])
+        if literal is None:
+            bound.append(name)
+        values.append("?" if literal is None else literal)
+    return (f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join(values)})",
+            bound)
+
+
 class Raw:
     """A Core statement whose own bound parameters are named ``b_*`` (every other is a literal of it)."""
 
@@ -190,7 +223,8 @@ class Raw:
         parameters ``b_<name>`` in the order of ``names``. Values are processed column by column, and a value
         seen before in its column (the plan's `now`, a slot time shared by every account) is processed once.
         ``copy_into``: the statement is a plain INSERT of ``names`` into this table; on PostgreSQL the rows go
-        by COPY instead (the same values, the same constraints)."""
+        by COPY instead (the same values, the same constraints), on SQLite a value every row shares is written
+        into the statement (each bound value costs the driver a conversion per row)."""
         dialect = conn.dialect
         c = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
         columns: dict[str, Sequence[Any]] = {}
@@ -200,8 +234,13 @@ class Raw:
             columns[name] = [value] * len(rows)
         copy = dialect.name == "postgresql" and copy_into is not None
         lines: str | None = None
-        if c.order is not None:
-            bound: list[Any] = list(zip(*(columns[n] for n in c.order), strict=True))
+        sql = c.sql
+        if dialect.name == "sqlite" and copy_into is not None and not c.fixed and rows:
+            sql, kept = _sqlite_insert(copy_into, names, columns, dialect)  # a batch's constants as literals
+            bound: list[Any] = (list(zip(*(columns[f"b_{n}"] for n in kept), strict=True)) if kept
+                                else [()] * len(rows))
+        elif c.order is not None:
+            bound = list(zip(*(columns[n] for n in c.order), strict=True))
         elif copy:  # a JSON value goes as its text (COPY parses it), each distinct one serialised once
             texts = [_json_text(columns[f"b_{n}"]) for n in names]
             try:
@@ -226,9 +265,9 @@ class Raw:
                         for row in bound:
                             stream.write_row(row)
             else:
-                cursor.executemany(c.sql, bound)
+                cursor.executemany(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
-            wrapped = DBAPIError.instance(c.sql, bound[:1], exc, dialect.loaded_dbapi.Error,
+            wrapped = DBAPIError.instance(sql, bound[:1], exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
             if wrapped.connection_invalidated:
