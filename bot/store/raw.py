@@ -103,7 +103,8 @@ class _NotCopyText(Exception):
 
 def _copy_value(value: Any) -> str:
     """One value in PostgreSQL's COPY text format: NULL as \\N, booleans as t/f, text with its backslashes, tabs,
-    newlines and carriage returns escaped, integers and dates as their text; anything else is left to psycopg."""
+    newlines and carriage returns escaped, integers and dates as their text, JSON (psycopg's wrapper, what the
+    JSON type's bind processor gives) as its escaped text; anything else is left to psycopg."""
     if value is None:
         return "\\N"
     kind = type(value)
@@ -117,11 +118,14 @@ def _copy_value(value: Any) -> str:
         return str(value)
     if kind is datetime and value.tzinfo is not None:
         return cast(str, value.isoformat())
+    if hasattr(value, "obj") and hasattr(value, "dumps"):
+        return _copy_value((value.dumps or json.dumps)(value.obj))
     raise _NotCopyText(kind.__name__)
 
 
-def _copy_column(values: Sequence[Any]) -> Sequence[str]:
-    """A column's values as COPY text, each distinct value written once (a column of one type and None)."""
+def _copy_column(values: Sequence[Any]) -> str | list[str]:
+    """A column's values as COPY text, each distinct value written once (a column of one type and None; JSON
+    wrappers by identity): one text when every row has the same."""
     try:
         memo = dict.fromkeys(set(values), "")
     except TypeError:  # unhashable
@@ -131,14 +135,26 @@ def _copy_column(values: Sequence[Any]) -> Sequence[str]:
     for v in memo:
         memo[v] = _copy_value(v)
     if len(memo) == 1:
-        return [memo[values[0]]] * len(values)
+        return memo[values[0]]
     return list(map(memo.__getitem__, values))
 
 
-def _copy_lines(columns: Sequence[Sequence[Any]]) -> str:
-    """The rows (given column by column) as COPY text."""
-    texts = [_copy_column(values) for values in columns]
-    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+def _copy_lines(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> tuple[list[str], str]:
+    """The rows (given column by column) as COPY text, and the order of its columns: those that differ from row
+    to row first, then those every row shares, written once as each line's tail."""
+    varying: list[tuple[str, list[str]]] = []
+    shared: list[tuple[str, str]] = []
+    for name, values in zip(names, columns, strict=True):
+        texts = _copy_column(values)
+        if isinstance(texts, str):
+            shared.append((name, texts))
+        else:
+            varying.append((name, texts))
+    order = [name for name, _ in varying] + [name for name, _ in shared]
+    if not varying:
+        return order, ("\t".join(text for _, text in shared) + "\n") * len(columns[0])
+    end = "".join("\t" + text for _, text in shared) + "\n"
+    return order, end.join(map("\t".join, zip(*(texts for _, texts in varying), strict=True))) + end
 
 
 _SQLITE_INTEGER = range(-(2**63), 2**63)
@@ -234,6 +250,7 @@ class Raw:
             columns[name] = [value] * len(rows)
         copy = dialect.name == "postgresql" and copy_into is not None
         lines: str | None = None
+        copied = list(names)  # the columns in COPY's order
         sql = c.sql
         if dialect.name == "sqlite" and copy_into is not None and not c.fixed and rows:
             sql, kept = _sqlite_insert(copy_into, names, columns, dialect)  # a batch's constants as literals
@@ -241,13 +258,16 @@ class Raw:
                                 else [()] * len(rows))
         elif c.order is not None:
             bound = list(zip(*(columns[n] for n in c.order), strict=True))
-        elif copy:  # a JSON value goes as its text (COPY parses it), each distinct one serialised once
-            texts = [_json_text(columns[f"b_{n}"]) for n in names]
+        elif copy:  # as COPY text written here (psycopg's write_row dumps each value of each row), else by it
             try:
-                lines = None if c.naive_times else _copy_lines(texts)
+                if not c.naive_times:
+                    copied, lines = _copy_lines(names, [columns[f"b_{n}"] for n in names])
             except _NotCopyText:
                 lines = None
-            bound = list(zip(*texts, strict=True)) if lines is None else [tuple(t[0] for t in texts)]
+            if lines is None:  # psycopg's write_row: JSON as its text, each distinct one serialised once
+                bound = list(zip(*(_json_text(columns[f"b_{n}"]) for n in copied), strict=True))
+            else:  # the first row, for an error's message
+                bound = [tuple(columns[f"b_{n}"][0] for n in copied)]
         else:
             keys = list(columns)
             bound = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
@@ -258,7 +278,7 @@ class Raw:
         cursor = driver.cursor()
         try:
             if copy:  # PostgreSQL's COPY: no statement per row (executemany would send one per row)
-                with cursor.copy(f"COPY {copy_into} ({', '.join(names)}) FROM STDIN") as stream:
+                with cursor.copy(f"COPY {copy_into} ({', '.join(copied)}) FROM STDIN") as stream:
                     if lines is not None:  # as text written here: psycopg's write_row dumps each value of each row
                         stream.write(lines)
                     else:
