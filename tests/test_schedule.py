@@ -195,3 +195,25 @@ def test_campaigns_sharing_a_slot_cache_get_the_slots_each_would_get_alone():
             assert campaign_slots(c, *window, cache) == campaign_slots(c, *window)
     first, same = (campaign_slots(c, start, end, cache) for c in variants[:2])
     assert all(a is b for a, b in zip(first, same, strict=True))  # one expansion for both
+
+
+def test_whether_a_rule_ever_posts_is_answered_for_each_campaign_whatever_was_asked_before():
+    from bot.campaigns.schedule import _EVER_POSTS, rule_ever_posts
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    quiet_all_day = {"start": "00:00", "end": "23:59"}
+    cases = [
+        (campaign("America/Lima", "0 9 * * *"), True),
+        (campaign("America/Lima", "0 9 * * *", quiet_hours=quiet_all_day), False),
+        (campaign("America/Lima", "0 9 * * *", rule={"quiet_hours": quiet_all_day}), False),
+        (campaign("America/Lima", "0 9 * * *", ends="2026-12-01T05:00:00"), False),
+        (campaign("America/Lima", "0 9 * * *", ends="2026-12-02T05:00:00"), True),
+        (campaign("America/Lima", "0 9 29 2 *"), False),  # 29 February: none within a year of now
+        (campaign("America/Lima", "0 9 29 2 *", starts="2027-06-01T00:00:00"), True),
+        (campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-03T10:00:00"]}]), True),
+        (campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-03T10:00:00"]}],
+                  ends="2026-12-02T00:00:00"), False),
+    ]
+    for order in (cases, cases[::-1]):
+        _EVER_POSTS.clear()
+        assert [rule_ever_posts(c.schedule[0], c, now) for c, _ in order] == [posts for _, posts in order]

@@ -203,4 +203,14 @@ def rule_ever_posts(rule: Rule, campaign: Campaign, now: datetime) -> bool:
     else:
         start = campaign.starts_utc() or now
         end = start + timedelta(days=366)
-    return next(iter_rule_slots(rule, campaign, start, end), None) is not None
+    key = (_rule_key(rule, campaign), campaign.timezone, _window(campaign, start, end))
+    found = _EVER_POSTS.get(key)
+    if found is None:
+        if len(_EVER_POSTS) >= 4096:  # a load's campaigns share a handful; the next load has another `now`
+            _EVER_POSTS.clear()
+        found = _EVER_POSTS[key] = next(iter_rule_slots(rule, campaign, start, end), None) is not None
+    return found
+
+
+_EVER_POSTS: dict[tuple[Any, ...], bool] = {}
+"""rule_ever_posts' answers by what a rule's slots depend on (validating a thousand files asks 3,000 times)."""
