@@ -186,8 +186,10 @@ def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence
         if literal is None:
             bound.append(name)
         values.append("?" if literal is None else literal)
-    return (f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join(values)})",
-            bound)
+    # Identifiers quoted by the dialect; each literal is _sqlite_literal's (quotes doubled, no NUL): no input
+    # reaches the statement as SQL.
+    sql = f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join(values)})"  # nosec B608
+    return sql, bound
 
 
 class Raw:
