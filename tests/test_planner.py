@@ -210,3 +210,17 @@ def test_rows_of_many_campaigns_inserted_in_batches_are_those_planned_in_one(mak
     monkeypatch.setattr(planner, "INSERT_BATCH", 7)
     assert plan(app).inserted == 5 * 24
     assert sorted((d.plan_key, d.due_at, d.text, d.variant, d.text_length, d.length_for) for d in rows(app)) == whole
+
+
+def test_a_planned_call_to_action_is_the_named_tuple_with_the_defaults_of_its_other_fields():
+    from bot.outbox.new import NewDelivery, call_to_action
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    for length in (42, None):
+        built = call_to_action("c|r|2026-12-01T09:00|a1|en", "c", "a1", "x", "en", "Text", now + timedelta(hours=1),
+                               now, "r", 1, [], length)
+        assert built == NewDelivery("c|r|2026-12-01T09:00|a1|en", "c", "a1", "x", Kind.CALL_TO_ACTION, "en", "Text",
+                                    now + timedelta(hours=1), now, now, rule_id="r", variant=1, media=[],
+                                    text_length=length, length_for=None if length is None else "x")
+        assert type(built) is NewDelivery and built.status == Status.PLANNED and built.length_for == (
+            None if length is None else "x")

@@ -146,21 +146,39 @@ def test_the_planners_bulk_insert_stores_what_sqlalchemys_insert_stores(make_app
 
     app, _ = one_post_app(make_app, campaigns_dir, clock)
     now = clock.now() + timedelta(microseconds=654321)
-    media = [{"path": "/tmp/a.png", "alt": "A"}]
+    media = [{"path": "/tmp/a b\\c.png", "alt": "A \"quoted\"\ttab\nline\\N é 🙂"}]
+    # What PostgreSQL's COPY text format escapes or reads specially (the planner writes it there itself).
+    texts = ["Text", "tab\there", "new\nline\r\nand CR\r", "back\\slash \\N \\t \\.", "\\N", "",
+             "é ünïcode 🙂 中文", "\\\n\t\\"]
 
     def rows(prefix: str) -> list:
         return [new_delivery(plan_key=f"{prefix}|{i}", campaign_id="test", account_id="a1", network="console",
-                             kind=Kind.CALL_TO_ACTION if i % 2 else Kind.UPDATE, language="en", text=f"Text {i}",
+                             kind=Kind.CALL_TO_ACTION if i % 2 else Kind.UPDATE, language="en", text=text,
                              due_at=now + timedelta(minutes=i % 2), now=now, rule_id=None if i == 0 else "r",
-                             variant=i if i else None, media=media if i == 2 else [], reply_in_thread=i == 1)
-                for i in range(4)]
+                             variant=i if i else None, media=media if i == 2 else [], reply_in_thread=i == 1,
+                             text_length=i if i % 3 else None)
+                for i, text in enumerate(texts)]
+
+    def alike(prefix: str) -> list:  # every column the same in each row but the key (SQLite: literals)
+        return [new_delivery(plan_key=f"{prefix}|{i}", campaign_id="test", account_id="a1", network="console",
+                             kind=Kind.UPDATE, language="en", text="it's 'quoted'); DROP TABLE deliveries; --",
+                             due_at=now, now=now, rule_id="r'", variant=-2**31, media=media, reply_in_thread=True,
+                             text_length=2**31 - 1) for i in range(3)]
 
     columns = [c for c in DELIVERIES.c if c.name not in ("id", "plan_key")]
     with app.engine.begin() as conn:
         insert_planned(conn, rows("ours"))
         conn.execute(insert(DELIVERIES), [r.values() for r in rows("theirs")])
+        insert_planned(conn, alike("ours-alike"))
+        insert_planned(conn, alike("ours-one")[:1])
+        conn.execute(insert(DELIVERIES), [r.values() for r in alike("theirs-alike")])
         read = {r.plan_key: r for r in conn.execute(select(DELIVERIES.c.plan_key, *columns))}
-    for i in range(4):
+    for i, text in enumerate(texts):
         ours, theirs = read[f"ours|{i}"], read[f"theirs|{i}"]
         assert tuple(ours)[1:] == tuple(theirs)[1:]
+        assert ours.text == text
+    for i in range(3):
+        assert tuple(read[f"ours-alike|{i}"])[1:] == tuple(read[f"theirs-alike|{i}"])[1:]
+    assert tuple(read["ours-one|0"])[1:] == tuple(read["theirs-alike|0"])[1:]
+    assert read["ours-alike|0"].text == "it's 'quoted'); DROP TABLE deliveries; --"
     assert read["ours|2"].media == media and read["ours|0"].due_at.tzinfo is not None

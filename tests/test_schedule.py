@@ -163,3 +163,57 @@ def test_a_rule_every_minute_is_expanded_in_full_past_twenty_thousand_slots():
     slots = rule_slots(c.schedule[0], c, datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 16, tzinfo=UTC))
     assert len(slots) == 15 * 24 * 60
     assert slots[-1].local_key == "2026-12-15T23:59"
+
+
+def test_campaigns_sharing_a_slot_cache_get_the_slots_each_would_get_alone():
+    start, end = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 15, tzinfo=UTC)
+    variants = [
+        campaign("America/Lima", "0 9 * * *"),
+        campaign("America/Lima", "0 9 * * *"),  # the same: shares the first's expansion
+        campaign("Europe/London", "0 9 * * *"),
+        campaign("America/Lima", "0 10 * * *"),
+        campaign("America/Lima", "0 9 * * *", rule={"jitter_minutes": 10}),
+        campaign("America/Lima", "0 9 * * *", rule={"jitter_minutes": 20}),
+        campaign("America/Lima", "0 9 * * *", starts="2026-12-05T00:00:00"),
+        campaign("America/Lima", "0 9 * * *", ends="2026-12-05T00:00:00"),
+        campaign("America/Lima", "0 * * * *", quiet_hours={"start": "19:00", "end": "08:00"}),
+        campaign("America/Lima", "0 * * * *", quiet_hours={"start": "20:00", "end": "08:00"}),
+        campaign("America/Lima", "0 * * * *", rule={"quiet_hours": {"start": "20:00", "end": "08:00"}}),
+        campaign("America/Lima", "0 9 * * *", schedule=[{"id": "other", "cron": "0 9 * * *",
+                                                          "jitter_minutes": 10}]),
+        campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-03T10:00:00"]}]),
+        campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-04T10:00:00"]}]),
+        campaign("America/Lima", "0 9 * * *", schedule=[{"id": "a", "cron": "0 9 * * *"},
+                                                          {"id": "b", "cron": "0 18 * * 1-5"}]),
+    ]
+    cache: dict = {}
+    for c in variants:
+        for window in ((start, end), (start + timedelta(hours=1), end)):
+            shared = campaign_slots(c, *window, cache)
+            assert shared == campaign_slots(c, *window)
+            shared.clear()  # the caller's own list: the cache keeps its copy
+            assert campaign_slots(c, *window, cache) == campaign_slots(c, *window)
+    first, same = (campaign_slots(c, start, end, cache) for c in variants[:2])
+    assert all(a is b for a, b in zip(first, same, strict=True))  # one expansion for both
+
+
+def test_whether_a_rule_ever_posts_is_answered_for_each_campaign_whatever_was_asked_before():
+    from bot.campaigns.schedule import _EVER_POSTS, rule_ever_posts
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    quiet_all_day = {"start": "00:00", "end": "23:59"}
+    cases = [
+        (campaign("America/Lima", "0 9 * * *"), True),
+        (campaign("America/Lima", "0 9 * * *", quiet_hours=quiet_all_day), False),
+        (campaign("America/Lima", "0 9 * * *", rule={"quiet_hours": quiet_all_day}), False),
+        (campaign("America/Lima", "0 9 * * *", ends="2026-12-01T05:00:00"), False),
+        (campaign("America/Lima", "0 9 * * *", ends="2026-12-02T05:00:00"), True),
+        (campaign("America/Lima", "0 9 29 2 *"), False),  # 29 February: none within a year of now
+        (campaign("America/Lima", "0 9 29 2 *", starts="2027-06-01T00:00:00"), True),
+        (campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-03T10:00:00"]}]), True),
+        (campaign("America/Lima", "0 9 * * *", schedule=[{"id": "once", "at": ["2026-12-03T10:00:00"]}],
+                  ends="2026-12-02T00:00:00"), False),
+    ]
+    for order in (cases, cases[::-1]):
+        _EVER_POSTS.clear()
+        assert [rule_ever_posts(c.schedule[0], c, now) for c, _ in order] == [posts for _, posts in order]

@@ -81,17 +81,18 @@ def sync_files(ctx: Context, result: LoadResult) -> dict[str, LoadedCampaign]:
         new: list[dict[str, Any]] = []  # a first plan adds a thousand: one statement for all, not ORM objects
         loads: list[tuple[str, str | None, dict[str, Any]]] = []
         for cid, loaded in result.campaigns.items():
-            digest = loaded.definition_hash()
             row = rows.get(cid)
             if row is None:
+                definition, digest = loaded.stored()
                 initial = CampaignState(loaded.model.status)
                 new.append(dict(id=cid, title=loaded.model.main_title, state=initial, file_status=initial,
                                 outcome=loaded.model.outcome if initial == CampaignState.CLOSED else None,
-                                definition=loaded.definition(), definition_hash=digest, close_seq=0,
+                                definition=definition, definition_hash=digest, close_seq=0,
                                 loaded_at=now, state_changed_at=now, state_changed_by=by,
                                 grace_seconds=int(loaded.model.grace_minutes * 60)))
                 loads.append((cid, None, {"state": str(initial)}))
                 continue  # new: its file's status is its state
+            digest = loaded.definition_hash()
             if loaded.model.status != row.file_status:  # it will act: on the row as it is now, locked (a
                 session.refresh(row, with_for_update=True)  # person's close may have landed since it was read)
             if row.definition_hash != digest:

@@ -39,6 +39,10 @@ class Issue:
         return f"{where}{prefix}{self.message}"
 
 
+def _hash_of(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+
+
 @dataclass
 class LoadedCampaign:
     id: str
@@ -58,8 +62,15 @@ class LoadedCampaign:
 
     def definition_hash(self) -> str:
         if self._hash is None:  # the model is frozen, so the hash never goes stale
-            self._hash = hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()
+            self._hash = _hash_of(self.definition())
         return self._hash
+
+    def stored(self) -> tuple[dict[str, Any], str]:
+        """The definition and its hash, the definition built once (a first plan stores a thousand)."""
+        definition = self.definition()
+        if self._hash is None:
+            self._hash = _hash_of(definition)
+        return definition, self._hash
 
     @classmethod
     def from_definition(cls, campaign_id: str, data: dict[str, Any]) -> LoadedCampaign:

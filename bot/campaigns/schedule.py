@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.campaigns.cron import CronSpec, parse_cron
@@ -125,15 +125,21 @@ def _at_times(rule: Rule, campaign: Campaign, start: datetime, end: datetime) ->
             yield key, instant
 
 
-def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[Slot]:
-    """The slots of one rule with ``start <= time < end`` (before jitter), within the campaign's dates.
-    There is no cap on the count: the caller's window bounds it."""
-    zone: ZoneInfo = campaign.zone()
+def _window(campaign: Campaign, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[start, end) within the campaign's own dates (empty when start >= end)."""
     c_start, c_end = campaign.starts_utc(), campaign.ends_utc()
     if c_start and c_start > start:
         start = c_start
     if c_end and c_end < end:
         end = c_end
+    return start, end
+
+
+def iter_rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -> Iterator[Slot]:
+    """The slots of one rule with ``start <= time < end`` (before jitter), within the campaign's dates.
+    There is no cap on the count: the caller's window bounds it."""
+    zone: ZoneInfo = campaign.zone()
+    start, end = _window(campaign, start, end)
     if start >= end:
         return
     quiet = rule.quiet_hours or campaign.quiet_hours
@@ -158,7 +164,32 @@ def rule_slots(rule: Rule, campaign: Campaign, start: datetime, end: datetime) -
     return list(iter_rule_slots(rule, campaign, start, end))
 
 
-def campaign_slots(campaign: Campaign, start: datetime, end: datetime) -> list[Slot]:
+SlotCache = dict[tuple[Any, ...], tuple[Slot, ...]]
+"""Expanded schedules by what they depend on, for one plan: the campaigns of a plan share a handful of zones and
+rules, and a slot depends on nothing else (its jitter is keyed by the rule's id and the slot's local time)."""
+
+
+def _rule_key(rule: Rule, campaign: Campaign) -> tuple[Any, ...]:
+    quiet = rule.quiet_hours or campaign.quiet_hours
+    return (rule.id, rule.cron, None if rule.at is None else tuple(rule.at), rule.jitter_minutes,
+            None if quiet is None else (quiet.start, quiet.end))
+
+
+def campaign_slots(campaign: Campaign, start: datetime, end: datetime, cache: SlotCache | None = None) -> list[Slot]:
+    """Every rule's slots with ``start <= time < end`` within the campaign's dates, in time order. ``cache``:
+    campaigns whose rules, zone and window are the same share one expansion (the list returned is the
+    caller's own)."""
+    if cache is None:
+        return _expand(campaign, start, end)
+    window = _window(campaign, start, end)
+    key = (campaign.timezone, window, tuple(_rule_key(rule, campaign) for rule in campaign.schedule))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = tuple(_expand(campaign, start, end))
+    return list(found)
+
+
+def _expand(campaign: Campaign, start: datetime, end: datetime) -> list[Slot]:
     slots = [s for rule in campaign.schedule for s in rule_slots(rule, campaign, start, end)]
     slots.sort(key=lambda s: (s.at, s.rule_id))
     return slots
@@ -172,4 +203,14 @@ def rule_ever_posts(rule: Rule, campaign: Campaign, now: datetime) -> bool:
     else:
         start = campaign.starts_utc() or now
         end = start + timedelta(days=366)
-    return next(iter_rule_slots(rule, campaign, start, end), None) is not None
+    key = (_rule_key(rule, campaign), campaign.timezone, _window(campaign, start, end))
+    found = _EVER_POSTS.get(key)
+    if found is None:
+        if len(_EVER_POSTS) >= 4096:  # a load's campaigns share a handful; the next load has another `now`
+            _EVER_POSTS.clear()
+        found = _EVER_POSTS[key] = next(iter_rule_slots(rule, campaign, start, end), None) is not None
+    return found
+
+
+_EVER_POSTS: dict[tuple[Any, ...], bool] = {}
+"""rule_ever_posts' answers by what a rule's slots depend on (validating a thousand files asks 3,000 times)."""

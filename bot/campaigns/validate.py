@@ -262,6 +262,7 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
         return result
     files = expand_paths(paths) if paths else campaign_files(directory)
     registries: dict[Path, Registry] = {}  # targets.toml is read from each campaign file's folder
+    resolved: dict[Path, Path] = {}  # each folder resolved once (a thousand files share one)
     folders: dict[Path, tuple[int, int]] = {}
     for path in files:
         signature = _signature(path, folders)
@@ -272,7 +273,9 @@ def load_campaigns(config: Config, now: datetime, paths: list[Path] | None = Non
         if cached is not None and cached[0] == signature:
             _, loaded, issues = cached
         else:
-            folder = path.parent.resolve()
+            folder = resolved.get(path.parent)
+            if folder is None:
+                folder = resolved[path.parent] = path.parent.resolve()
             if folder not in registries:
                 registries[folder], target_issues = load_targets(path.parent)
                 result.issues.extend(target_issues)

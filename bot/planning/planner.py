@@ -19,14 +19,14 @@ from bot import outbox
 from bot.accounts.directory import AccountLookup, account_languages
 from bot.campaigns.deadlines import calls_to_action
 from bot.campaigns.loader import Issue, LoadedCampaign
-from bot.campaigns.schedule import campaign_slots
+from bot.campaigns.schedule import SlotCache, campaign_slots
 from bot.campaigns.schema import aware_in
 from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
 from bot.networks.registry import measured
 from bot.outbox import workers
-from bot.outbox.new import NO_MEDIA, NewDelivery, new_delivery
+from bot.outbox.new import NO_MEDIA, NewDelivery, call_to_action, new_delivery
 from bot.outbox.staff import REVIVABLE
 from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
@@ -83,17 +83,22 @@ def last_variants(session: Session, campaign_id: str, before: datetime) -> dict[
 
 
 def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetime, end: datetime, now: datetime,
-                 last_variants: dict[tuple[str, str], int]) -> list[NewDelivery]:
-    """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant."""
+                 last_variants: dict[tuple[str, str], int], slot_cache: SlotCache | None = None) -> list[NewDelivery]:
+    """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant.
+    ``slot_cache``: one plan's expanded schedules, shared by campaigns with the same rules, zone and window."""
     model = loaded.model
     variants = model.messages.call_to_action
     # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).
-    slots = calls_to_action(model, campaign_slots(model, start, end))
+    slots = calls_to_action(model, campaign_slots(model, start, end, slot_cache))
     dated = model.act_by is not None  # `days_left` differs per day: render per slot date
     # Text, length and media once per variant, language, network (and day): a row shares them (never mutated).
     cache: dict[tuple[int, str, str, date | None], tuple[str, int | None, list[dict[str, str]]]] = {}
     rows: list[NewDelivery] = []
     zone = model.zone()
+    count = len(variants)
+    # Each slot's part of the plan key, and its local date where the text depends on it: once per slot.
+    slot_keys = [f"{loaded.id}|{slot.rule_id}|{slot.local_key}|" for slot in slots]
+    days = [slot.at.astimezone(zone).date() for slot in slots] if dated else [None] * len(slots)
     for index, account_id in enumerate(model.accounts):
         view = accounts.view(account_id)
         if view is None:
@@ -102,22 +107,18 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
         for lang in account_languages(view, model.languages):
             # Accounts start at different variants, so supporters don't see the same text from all of them.
             previous = last_variants.get((account_id, lang), index - 1)
-            tail = f"|{account_id}|{lang}"
+            tail = f"{account_id}|{lang}"
             for k, slot in enumerate(slots):
-                variant = (previous + 1 + k) % len(variants)
-                day = slot.at.astimezone(zone).date() if dated else None
-                key = (variant, lang, network, day)
+                variant = (previous + 1 + k) % count
+                key = (variant, lang, network, days[k])
                 made = cache.get(key)
                 if made is None:
-                    text = render(variants[variant], model, loaded.targets, lang, network, day)
+                    text = render(variants[variant], model, loaded.targets, lang, network, days[k])
                     made = cache[key] = (text, measured(network, text),
                                          media_for(variants[variant], loaded, lang) or NO_MEDIA)
                 text, length, media = made
-                # The tuple itself, not new_delivery(): a first plan builds 85,000 of them.
-                rows.append(NewDelivery(
-                    f"{loaded.id}|{slot.rule_id}|{slot.local_key}{tail}", loaded.id, account_id, network,
-                    Kind.CALL_TO_ACTION, lang, text, slot.at, now, now, rule_id=slot.rule_id, variant=variant,
-                    media=media, text_length=length, length_for=None if length is None else network))
+                rows.append(call_to_action(slot_keys[k] + tail, loaded.id, account_id, network, lang, text, slot.at,
+                                           now, slot.rule_id, variant, media, length))
             for update_msg in model.messages.update:
                 if update_msg.at is None:
                     continue
@@ -149,7 +150,7 @@ was stored (migration 0020) gets it at the next re-plan of its campaign."""
 
 
 def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_: CampaignRow, now: datetime,
-                  report: PlanReport) -> list[NewDelivery]:
+                  report: PlanReport, slot_cache: SlotCache | None = None) -> list[NewDelivery]:
     """Bring the campaign's planned rows in line with its schedule; the new rows are returned for the caller to
     insert with other campaigns' (one insert per many campaigns: a first plan inserts tens of thousands)."""
     horizon_end = now + timedelta(days=deps.config.bot.horizon_days)
@@ -169,7 +170,7 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
     # does: a campaign never planned has none, so its first plan needs no look at the table.
     never_planned = row_.planned_until is None
     previous = {} if never_planned else last_variants(session, loaded.id, start_slots)
-    wanted = desired_rows(deps.accounts, loaded, start_slots, horizon_end, now, previous)
+    wanted = desired_rows(deps.accounts, loaded, start_slots, horizon_end, now, previous, slot_cache)
     wanted_by_key = {w.plan_key: w for w in wanted}
     existing = {} if never_planned else _planned_rows(session, loaded.id, start_slots - jitter)
     inserts, revived, changes, unscheduled, in_doubt = [], [], [], [], []
@@ -224,13 +225,14 @@ def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report:
     now = deps.clock.now()
     with deps.sessions.begin() as session, big_cache(session.connection()):
         pending: list[NewDelivery] = []
+        slot_cache: SlotCache = {}  # this plan's: its window starts at `now`
         campaign_rows = {r.id: r for r in session.scalars(  # one query, not one each; no definitions (JSON)
             select(CampaignRow).options(defer(CampaignRow.definition)))}
         for cid, loaded in effective.items():
             row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != CampaignState.ACTIVE:
                 continue
-            pending.extend(plan_campaign(session, deps, loaded, row_, now, report))
+            pending.extend(plan_campaign(session, deps, loaded, row_, now, report, slot_cache))
             if len(pending) >= INSERT_BATCH:
                 report.inserted += outbox.insert_planned(session.connection(), pending)
                 pending = []

@@ -12,9 +12,10 @@ import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -30,6 +31,7 @@ class _Compiled:
     returned: tuple[Any, ...]  # the RETURNING columns (their types process what comes back)
     row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
     readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
+    naive_times: bool = False  # a parameter is a timestamp without time zone (not written as COPY text here)
 
 
 def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
@@ -44,7 +46,7 @@ def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Calla
     return found
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+def _processed(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:
     """A column's values as the driver takes them: enums as their values, then the type's bind processor, each
     distinct value processed once (a JSON list by identity, an empty one once)."""
     first = next((v for v in values if v is not None), None)
@@ -64,10 +66,8 @@ def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[
                 memo[key] = one(v)
             out.append(memo[key])
         return out
-    for v in values:
-        if v not in memo:
-            memo[v] = one(v)
-    return [memo[v] for v in values]
+    memo = {v: one(v) for v in set(values)}
+    return list(map(memo.__getitem__, values))
 
 
 def _json_text(values: Sequence[Any]) -> Sequence[Any]:
@@ -85,6 +85,111 @@ def _json_text(values: Sequence[Any]) -> Sequence[Any]:
             texts[id(v)] = (v.dumps or json.dumps)(v.obj)
         out.append(texts[id(v)])
     return out
+
+
+def _naive_time(type_: Any, dialect: Dialect) -> bool:
+    """A DateTime without time zone (an aware value's offset would be dropped by COPY's text, not converted)."""
+    impl = type_.dialect_impl(dialect)
+    impl = getattr(impl, "impl", impl)  # a TypeDecorator's own type
+    return isinstance(impl, DateTime) and not impl.timezone
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _NotCopyText(Exception):
+    """A value this module does not write as COPY text itself (psycopg's own dumpers write the rows then)."""
+
+
+def _copy_value(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format: NULL as \\N, booleans as t/f, text with its backslashes, tabs,
+    newlines and carriage returns escaped, integers and dates as their text, JSON (psycopg's wrapper, what the
+    JSON type's bind processor gives) as its escaped text; anything else is left to psycopg."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return cast(str, value.translate(_COPY_ESCAPES))
+        return cast(str, value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is datetime and value.tzinfo is not None:
+        return cast(str, value.isoformat())
+    if hasattr(value, "obj") and hasattr(value, "dumps"):
+        return _copy_value((value.dumps or json.dumps)(value.obj))
+    raise _NotCopyText(kind.__name__)
+
+
+def _copy_column(values: Sequence[Any]) -> str | list[str]:
+    """A column's values as COPY text, each distinct value written once (a column of one type and None; JSON
+    wrappers by identity): one text when every row has the same."""
+    try:
+        memo = dict.fromkeys(set(values), "")
+    except TypeError:  # unhashable
+        raise _NotCopyText("unhashable") from None
+    if len({type(v) for v in memo if v is not None}) > 1:  # True and 1 would share a text
+        raise _NotCopyText("mixed types")
+    for v in memo:
+        memo[v] = _copy_value(v)
+    if len(memo) == 1:
+        return memo[values[0]]
+    return list(map(memo.__getitem__, values))
+
+
+def _copy_lines(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> tuple[list[str], str]:
+    """The rows (given column by column) as COPY text, and the order of its columns: those that differ from row
+    to row first, then those every row shares, written once as each line's tail."""
+    varying: list[tuple[str, list[str]]] = []
+    shared: list[tuple[str, str]] = []
+    for name, values in zip(names, columns, strict=True):
+        texts = _copy_column(values)
+        if isinstance(texts, str):
+            shared.append((name, texts))
+        else:
+            varying.append((name, texts))
+    order = [name for name, _ in varying] + [name for name, _ in shared]
+    if not varying:
+        return order, ("\t".join(text for _, text in shared) + "\n") * len(columns[0])
+    end = "".join("\t" + text for _, text in shared) + "\n"
+    return order, end.join(map("\t".join, zip(*(texts for _, texts in varying), strict=True))) + end
+
+
+_SQLITE_INTEGER = range(-(2**63), 2**63)
+
+
+def _sqlite_literal(values: Sequence[Any]) -> str | None:
+    """A column's one value as an SQLite literal, when every row has the same one and its literal stores what
+    binding it would (text, an integer, NULL); else None. Binding a value costs the driver about as much as
+    SQLite's own work for a short column: a plan's batch repeats `now` twice, the status, the kind..."""
+    first = values[0]
+    kind = type(first)
+    if kind not in (str, int, bool, type(None)) or len(set(values)) != 1 or len(set(map(type, values))) != 1:
+        return None
+    if first is None:
+        return "NULL"
+    if kind is str:
+        return None if "\x00" in first else "'" + first.replace("'", "''") + "'"
+    return str(int(first)) if int(first) in _SQLITE_INTEGER else None
+
+
+def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence[Any]],
+                   dialect: Dialect) -> tuple[str, list[str]]:
+    """``INSERT INTO table (names) VALUES (...)`` with a column that has one value in every row written as its
+    literal, the others bound: the SQL and the names still bound, in order."""
+    quote = dialect.identifier_preparer.quote
+    values, bound = [], []
+    for name in names:
+        literal = _sqlite_literal(columns[f"b_{name}"])
+        if literal is None:
+            bound.append(name)
+        values.append("?" if literal is None else literal)
+    # Identifiers quoted by the dialect; each literal is _sqlite_literal's (quotes doubled, no NUL): no input
+    # reaches the statement as SQL.
+    sql = f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join(values)})"  # nosec B608
+    return sql, bound
 
 
 class Raw:
@@ -106,7 +211,8 @@ class Raw:
         order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         returned = tuple(getattr(self.statement, "exported_columns", ()))
         done = _Compiled(compiled.string, order, fixed, {k: v for k, v in processors.items() if k.startswith("b_")},
-                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None)
+                         returned, namedtuple("Row", [c.key for c in returned]) if returned else None,
+                         naive_times=any(_naive_time(bind.type, dialect) for bind in compiled.binds.values()))
         self._compiled[(dialect.name, dialect.driver)] = done
         return done
 
@@ -135,20 +241,35 @@ class Raw:
         parameters ``b_<name>`` in the order of ``names``. Values are processed column by column, and a value
         seen before in its column (the plan's `now`, a slot time shared by every account) is processed once.
         ``copy_into``: the statement is a plain INSERT of ``names`` into this table; on PostgreSQL the rows go
-        by COPY instead (the same values, the same constraints)."""
+        by COPY instead (the same values, the same constraints), on SQLite a value every row shares is written
+        into the statement (each bound value costs the driver a conversion per row)."""
         dialect = conn.dialect
         c = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
         columns: dict[str, Sequence[Any]] = {}
-        for i, name in enumerate(names):
-            process = c.processors.get(f"b_{name}")
-            columns[f"b_{name}"] = _processed([r[i] for r in rows], process)
+        for name, values in zip(names, zip(*rows, strict=True), strict=True):  # by column, in C
+            columns[f"b_{name}"] = _processed(values, c.processors.get(f"b_{name}"))
         for name, value in c.fixed.items():
             columns[name] = [value] * len(rows)
         copy = dialect.name == "postgresql" and copy_into is not None
-        if c.order is not None:
-            bound: list[Any] = list(zip(*(columns[n] for n in c.order), strict=True))
-        elif copy:  # a JSON value goes as its text (COPY parses it), each distinct one serialised once
-            bound = list(zip(*(_json_text(columns[f"b_{n}"]) for n in names), strict=True))
+        lines: str | None = None
+        copied = list(names)  # the columns in COPY's order
+        sql = c.sql
+        if dialect.name == "sqlite" and copy_into is not None and not c.fixed and rows:
+            sql, kept = _sqlite_insert(copy_into, names, columns, dialect)  # a batch's constants as literals
+            bound: list[Any] = (list(zip(*(columns[f"b_{n}"] for n in kept), strict=True)) if kept
+                                else [()] * len(rows))
+        elif c.order is not None:
+            bound = list(zip(*(columns[n] for n in c.order), strict=True))
+        elif copy:  # as COPY text written here (psycopg's write_row dumps each value of each row), else by it
+            try:
+                if not c.naive_times:
+                    copied, lines = _copy_lines(names, [columns[f"b_{n}"] for n in names])
+            except _NotCopyText:
+                lines = None
+            if lines is None:  # psycopg's write_row: JSON as its text, each distinct one serialised once
+                bound = list(zip(*(_json_text(columns[f"b_{n}"]) for n in copied), strict=True))
+            else:  # the first row, for an error's message
+                bound = [tuple(columns[f"b_{n}"][0] for n in copied)]
         else:
             keys = list(columns)
             bound = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
@@ -159,13 +280,16 @@ class Raw:
         cursor = driver.cursor()
         try:
             if copy:  # PostgreSQL's COPY: no statement per row (executemany would send one per row)
-                with cursor.copy(f"COPY {copy_into} ({', '.join(names)}) FROM STDIN") as stream:
-                    for row in bound:
-                        stream.write_row(row)
+                with cursor.copy(f"COPY {copy_into} ({', '.join(copied)}) FROM STDIN") as stream:
+                    if lines is not None:  # as text written here: psycopg's write_row dumps each value of each row
+                        stream.write(lines)
+                    else:
+                        for row in bound:
+                            stream.write_row(row)
             else:
-                cursor.executemany(c.sql, bound)
+                cursor.executemany(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
-            wrapped = DBAPIError.instance(c.sql, bound[:1], exc, dialect.loaded_dbapi.Error,
+            wrapped = DBAPIError.instance(sql, bound[:1], exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
             if wrapped.connection_invalidated:

@@ -21,6 +21,7 @@ from bot.actions.files import sync_files
 from bot.campaigns.fingerprint import files_digest, images_of, with_images
 from bot.campaigns.loader import LoadedCampaign, LoadResult
 from bot.planning import scan
+from bot.planning.collector import collector_paused
 from bot.planning.planner import Planning, PlanReport, plan_campaigns
 from bot.store.locks import PLAN_LOCK, advisory_lock
 
@@ -37,7 +38,7 @@ class PlanDeps(Planning, Protocol):
 def plan(deps: PlanDeps, result: LoadResult | None = None) -> PlanReport:
     """Load the files, store what changed, and plan every active campaign. Safe to run at any time; with
     several workers only one plans at a time (the others skip their turn)."""
-    with advisory_lock(deps.engine, PLAN_LOCK) as acquired:
+    with collector_paused(), advisory_lock(deps.engine, PLAN_LOCK) as acquired:
         if not acquired:
             log.debug("another process is planning or storing the campaigns; skipping this turn")
             return PlanReport(busy=True)
