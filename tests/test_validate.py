@@ -89,3 +89,26 @@ def test_the_shipped_campaigns_are_valid_with_the_example_config(monkeypatch):
     monkeypatch.chdir(REPO)
     result = load_campaigns(load_config(REPO / "config.example.toml"), NOW)
     assert [str(i) for i in result.errors] == []
+
+
+def test_a_config_nested_too_deep_is_one_line(tmp_path):
+    """A few kB of brackets crashed Python's own TOML parser with a RecursionError (a traceback from `validate`,
+    `run` or the web app); the config's mistake is one line naming the file, as any other."""
+    from bot.errors import ConfigError
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[bot]\nx = " + "[" * 1000 + "]" * 1000 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert str(info.value) == f"{cfg}: not valid TOML: arrays or inline tables nested more than 400 deep"
+
+
+def test_validate_says_a_campaign_file_nested_too_deep_in_one_line(tmp_path, monkeypatch):
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "deep.toml").write_text((CORPUS / "nested-too-deep.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert "not valid TOML: arrays or inline tables nested more than 400 deep" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, RecursionError)

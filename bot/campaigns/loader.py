@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import re
-import tomllib
+import tomli
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,10 +170,16 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     except OSError as exc:
         return None, [Issue(str(path), "", f"cannot read: {exc.strerror}")]
     try:
-        return tomllib.loads(text), []
-    except tomllib.TOMLDecodeError as exc:
+        return tomli.loads(text), []
+    except tomli.TOMLDecodeError as exc:
         line, message = toml_problem(text, str(exc))
         return None, [Issue(f"{path}:{line}" if line else str(path), "", f"not valid TOML: {message}")]
+    except RecursionError:  # tomli bounds nesting (a few kB of brackets crashed Python's own tomllib)
+        return None, [Issue(str(path), "", f"not valid TOML: {TOO_DEEP}")]
+
+
+TOO_DEEP = "arrays or inline tables nested more than 400 deep"
+"""tomli's bound on nesting (it raises RecursionError past it)."""
 
 
 _AT = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
@@ -182,7 +188,7 @@ _KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Z
 
 
 def toml_problem(text: str, error: str) -> tuple[int | None, str]:
-    """tomllib's message as one line a newcomer can act on, and the line it is about."""
+    """tomli's message as one line a newcomer can act on, and the line it is about."""
     match = _AT.search(error)
     line = int(match.group(1)) if match and match.group(1) else None
     message = error[: match.start()] if match else error

@@ -11,8 +11,8 @@ Problem = tuple[str, str]
 """(field, message): the loader turns each into an Issue naming the file."""
 
 MAX_FILE_BYTES = 256_000
-"""A campaign file is 5-30 kB; ten times that is a mistake (or an attack), refused before parsing (tomllib
-reads a file of many small keys at about 0.2 MB/s)."""
+"""A campaign file is 5-30 kB; ten times that is a mistake (or an attack), refused before parsing (a file of
+many small keys parses at under 1 MB/s)."""
 MAX_TEXT = 10_000
 """Characters in one text, template or field; every network's limit is far below."""
 MAX_VARIANTS = 100

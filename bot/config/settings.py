@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import tomli
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -189,9 +189,11 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
     data: dict[str, Any] = {}
     if cfg_path is not None:
         try:
-            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+            data = tomli.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomli.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+        except RecursionError:  # tomli bounds nesting
+            raise ConfigError(f"{cfg_path}: not valid TOML: arrays or inline tables nested more than 400 deep") from None
         unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify", "share", "organisation"}
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
