@@ -13,3 +13,8 @@ class ConfigError(UserError):
 
 class NotFound(UserError):
     pass
+
+
+TOML_TOO_DEEP = "arrays or inline tables nested more than 400 deep"
+"""A TOML file past tomli's bound on nesting (it raises RecursionError there): the campaign files' and the config's
+one-line message."""

@@ -10,16 +10,17 @@ import hashlib
 import json
 import os
 import re
-import tomli
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli
 from pydantic import ValidationError
 
 from bot.campaigns.schema import ID_RE, Campaign, Target, known_field_names
 from bot.campaigns.texts import MAX_FILE_BYTES, check_texts
+from bot.errors import TOML_TOO_DEEP
 
 TARGETS_FILE = "targets.toml"
 NOT_CAMPAIGNS = frozenset({TARGETS_FILE, "config.toml", "config.example.toml"})
@@ -175,11 +176,7 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
         line, message = toml_problem(text, str(exc))
         return None, [Issue(f"{path}:{line}" if line else str(path), "", f"not valid TOML: {message}")]
     except RecursionError:  # tomli bounds nesting (a few kB of brackets crashed Python's own tomllib)
-        return None, [Issue(str(path), "", f"not valid TOML: {TOO_DEEP}")]
-
-
-TOO_DEEP = "arrays or inline tables nested more than 400 deep"
-"""tomli's bound on nesting (it raises RecursionError past it)."""
+        return None, [Issue(str(path), "", f"not valid TOML: {TOML_TOO_DEEP}")]
 
 
 _AT = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")

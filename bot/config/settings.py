@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import tomli
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config.alerts import AlertSettings, Destination, parse_destinations, parse_settings
-from bot.errors import ConfigError
+from bot.errors import TOML_TOO_DEEP, ConfigError
 from bot.networks.settings import AccountSettings
 
 CONFIG_ENV = "CAMPAIGN_BOT_CONFIG"
@@ -193,7 +193,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, dry_run: bool = F
         except tomli.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
         except RecursionError:  # tomli bounds nesting
-            raise ConfigError(f"{cfg_path}: not valid TOML: arrays or inline tables nested more than 400 deep") from None
+            raise ConfigError(f"{cfg_path}: not valid TOML: {TOML_TOO_DEEP}") from None
         unknown = set(data) - {"bot", "accounts", "alerts", "alerts_settings", "amplify", "share", "organisation"}
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown section(s) {', '.join(sorted(unknown))} "
