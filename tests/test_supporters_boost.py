@@ -366,3 +366,20 @@ def test_the_report_counts_supporters_boosts_per_post_and_a_post_not_read_yet_ha
     monkeypatch.setenv("CAMPAIGN_BOT_CONFIG", str(app.config.path))
     text = CliRunner().invoke(cli, ["report", "test"]).stdout
     assert "1 posts" not in text and "- boosts, - likes" in text and "2 supporters' boosts" in text
+
+
+def test_a_supporters_boost_reads_its_budget_counts_with_its_due_boost_in_one_statement(
+        make_app, campaigns_dir, monkeypatch, mock, clock, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("statements are counted at the SQLite driver (the same statements run on PostgreSQL)")
+    from tests.wirecount import SqliteCounter
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    post = org_posts(app, clock)
+    tick(app)
+    counter = SqliteCounter(app.engine)
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob"]
+    counts = [s for s in counter.statements if "sum(CASE WHEN" in s]
+    assert counts and all("JOIN campaigns" in s for s in counts)  # no count of its own: a round trip less
