@@ -51,6 +51,13 @@ CONCURRENCY = {"postgresql": 40, "sqlite": 8}  # SQLite's engine pools 15 connec
 DEAD_HOLDS = 20  # boosts the dead worker claimed and never sent
 
 
+def _db(what: str) -> str:
+    """The scratch database's name, after the benchmark database's (two people benchmarking on one server
+    never drop each other's)."""
+    base = pg_url() or ""
+    return f"{base.rsplit('/', 1)[-1].split('?')[0] or 'campaign_bot_bench'}_{what}"
+
+
 def _config(folder: Path, url: str, server: str, concurrency: int) -> Path:
     cfg = write_world(folder, 1, accounts=1, database_url=url, concurrency=concurrency, poll_seconds=0.5,
                       lease_seconds=5)
@@ -89,7 +96,7 @@ def run(quick: bool) -> dict:
     server = ServerProcess(latency=0.02)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            url = fresh_pg_database(base, "campaign_bot_bench_amplify") if base else f"sqlite:///{tmp}/b.db"
+            url = fresh_pg_database(base, _db("amplify")) if base else f"sqlite:///{tmp}/b.db"
             app = bootstrap(load_config(_config(Path(tmp), url, server.url, concurrency)))
             plan(app)
             _supporters(app, server.url, count, Cipher([key]))
@@ -140,7 +147,7 @@ def run(quick: bool) -> dict:
             stats = httpx.get(f"{server.url}/_stats", timeout=30).json()
             app.engine.dispose()
             if base:
-                drop_pg_database(base, "campaign_bot_bench_amplify")
+                drop_pg_database(base, _db("amplify"))
             bare_cpu, bare_wall = _bare_reblogs(server.url, str(status_id), counts.get("sent", 0), concurrency)
             scale = _wave_scale(base, server.url, count, key)
     finally:
@@ -190,7 +197,7 @@ def _wave_scale(base: str | None, server: str, count: int, key: str) -> list[tup
     out = []
     for size in (count, count * 10):
         with tempfile.TemporaryDirectory() as tmp:
-            url = fresh_pg_database(base, "campaign_bot_bench_wave") if base else f"sqlite:///{tmp}/w.db"
+            url = fresh_pg_database(base, _db("wave")) if base else f"sqlite:///{tmp}/w.db"
             app = bootstrap(load_config(_config(Path(tmp), url, server, 8)))
             try:
                 plan(app)
@@ -207,5 +214,5 @@ def _wave_scale(base: str | None, server: str, count: int, key: str) -> list[tup
             finally:
                 app.engine.dispose()
                 if base:
-                    drop_pg_database(base, "campaign_bot_bench_wave")
+                    drop_pg_database(base, _db("wave"))
     return out

@@ -366,3 +366,40 @@ def test_the_report_counts_supporters_boosts_per_post_and_a_post_not_read_yet_ha
     monkeypatch.setenv("CAMPAIGN_BOT_CONFIG", str(app.config.path))
     text = CliRunner().invoke(cli, ["report", "test"]).stdout
     assert "1 posts" not in text and "- boosts, - likes" in text and "2 supporters' boosts" in text
+
+
+def test_a_supporters_boost_reads_its_budget_counts_with_its_due_boost_in_one_statement(
+        make_app, campaigns_dir, monkeypatch, mock, clock, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("statements are counted at the SQLite driver (the same statements run on PostgreSQL)")
+    from tests.wirecount import SqliteCounter
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    connect(app, mock, "bob")
+    post = org_posts(app, clock)
+    tick(app)
+    counter = SqliteCounter(app.engine)
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == ["bob"]
+    counts = [s for s in counter.statements if "sum(CASE WHEN" in s]
+    assert counts and all("JOIN campaigns" in s for s in counts)  # no count of its own: a round trip less
+
+
+def test_a_boost_and_its_undoing_go_through_mastodon_py_without_typing_its_answer(
+        make_app, campaigns_dir, monkeypatch, mock, clock):
+    """The installed Mastodon.py has the request the adapter uses (if an upgrade renames it, boosts fall back to
+    status_reblog: slower, the same outcome); the reblog recorded is the server's."""
+    from bot.networks.mastodon.adapter import _untyped_post
+
+    app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
+    bob = connect(app, mock, "bob").supporter.account_id
+    post = org_posts(app, clock)
+    assert _untyped_post(app.network(bob).client(), f"/api/v1/statuses/{post.remote_id}/unreblog") is not None
+    tick(app)
+    Dispatcher(app).run_once()
+    [boost] = boosts(app)
+    assert boost.status == "sent" and boost.remote_id and boosters(mock, post.remote_id) == ["bob"]
+    with app.sessions.begin() as s:
+        plan_unboosts(s.connection(), bob, clock.now())
+    Dispatcher(app).run_once()
+    assert boosters(mock, post.remote_id) == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.config.settings import Config
 from bot.networks.base import AccountStore, Misconfigured, Network
@@ -96,7 +96,8 @@ class AccountDirectory:
         self.config = config
         self._lookup = lookup
         self._found: dict[str, tuple[AccountSettings, Secrets]] = {}
-        self._deferred: dict[str, Callable[[], tuple[AccountSettings, Secrets]]] = {}
+        self._deferred: dict[Callable[[Any], tuple[AccountSettings, Secrets]], dict[str, Any]] = {}
+        """Accounts read in a batch, not built yet: their rows, by the function that builds them (one or two)."""
         self._settings: dict[str, AccountSettings] = {a: s for a, (s, _) in (accounts or {}).items()}
         self._secrets: dict[str, Secrets] = {a: sec for a, (_, sec) in (accounts or {}).items()}
         for account_id, settings in config.accounts.items():
@@ -121,28 +122,41 @@ class AccountDirectory:
             return known
         found = self._found.get(account_id)
         if found is None:
-            build = self._deferred.get(account_id)
-            found = build() if build is not None else self._lookup(account_id)
+            found = self._build_deferred(account_id)
+            if found is None:
+                found = self._lookup(account_id)
             if found is None:
                 return None
             self._found[account_id] = found
-            self._deferred.pop(account_id, None)
         return found[0]
 
     def known(self, account_id: str) -> bool:
         """Whether the account is in the config or was found already (no lookup)."""
-        return account_id in self._settings or account_id in self._found or account_id in self._deferred
+        return (account_id in self._settings or account_id in self._found
+                or any(account_id in rows for rows in self._deferred.values()))
 
     def remember(self, found: Mapping[str, tuple[AccountSettings, Secrets]]) -> None:
         """Accounts from outside the config read in one batch (a supporters' wave), so that sending for them
         needs no lookup, and no second database connection, per account."""
         self._found.update(found)
 
-    def remember_lazily(self, found: Mapping[str, Callable[[], tuple[AccountSettings, Secrets]]]) -> None:
-        """As ``remember``, for accounts read in one batch whose settings are built when each is first used:
-        a wave of 100,000 supporters read up front builds none of them then (validating one's settings takes
-        about 30 us), and each one's when it boosts, as a lookup would, without its query."""
-        self._deferred.update(found)
+    def remember_lazily(self, rows: Mapping[str, Any], build: Callable[[Any], tuple[AccountSettings, Secrets]]) -> int:
+        """As ``remember``, for accounts read in one batch whose settings are built when each is first used, by
+        ``build`` from its row: a wave of 100,000 supporters read up front builds none of them then (validating
+        one's settings takes about 30 us), and each one's when it boosts, as a lookup would, without its query.
+        Accounts it knows already are left as they are. Returns how many were new."""
+        new = rows.keys() - self._settings.keys() - self._found.keys()
+        for waiting in self._deferred.values():
+            new -= waiting.keys()
+        self._deferred.setdefault(build, {}).update((account_id, rows[account_id]) for account_id in new)
+        return len(new)
+
+    def _build_deferred(self, account_id: str) -> tuple[AccountSettings, Secrets] | None:
+        for build, rows in list(self._deferred.items()):
+            row = rows.pop(account_id, None)
+            if row is not None:
+                return build(row)
+        return None
 
     def budget(self, account_id: str) -> tuple[BudgetWindow, ...]:
         """The rate budget windows; none in console mode (nothing is published) or for an unknown account."""

@@ -69,7 +69,7 @@ class BudgetBook:
         """As `remaining`, from memory when the counts are fresh."""
         with self._lock:
             seen = self._seen.get(account_id)
-        if seen is None or self._monotonic() - seen.read_at > self.refresh or len(seen.used) != len(windows):
+        if seen is None or self._stale(seen, windows):
             seen = _Seen(self._monotonic(), used_in_windows(conn, account_id, windows, now))
             with self._lock:
                 self._seen[account_id] = seen
@@ -78,6 +78,20 @@ class BudgetBook:
             return left, None
         self.forget(account_id)
         return remaining(conn, account_id, windows, now)
+
+    def _stale(self, seen: _Seen, windows: tuple[BudgetWindow, ...]) -> bool:
+        return self._monotonic() - seen.read_at > self.refresh or len(seen.used) != len(windows)
+
+    def unread(self, account_id: str, windows: tuple[BudgetWindow, ...]) -> bool:
+        """Whether `allowance` would count in the database (the counts are not in memory, or too old)."""
+        with self._lock:
+            seen = self._seen.get(account_id)
+        return seen is None or self._stale(seen, windows)
+
+    def counted(self, account_id: str, used: list[int]) -> None:
+        """The account's counts, as `used_in_windows` gives them, read with something else (the due batch)."""
+        with self._lock:
+            self._seen[account_id] = _Seen(self._monotonic(), list(used))
 
     def sent(self, account_id: str) -> None:
         with self._lock:
@@ -106,6 +120,11 @@ def _used_statement(windows: int) -> Raw:
 
 _USED: dict[int, Raw] = {}
 """By number of windows (an account has one to three)."""
+
+
+def window_starts(windows: tuple[BudgetWindow, ...], now: datetime) -> list[datetime]:
+    """When each window began, as of ``now``."""
+    return [now - timedelta(seconds=w.per_seconds) for w in windows]
 
 
 def used_in_windows(conn: Connection, account_id: str, windows: tuple[BudgetWindow, ...],

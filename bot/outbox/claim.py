@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
     update,
 )
@@ -284,6 +286,20 @@ def _due_statement() -> Any:
             .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
 
 
+def _due_counting_statement(windows: int) -> Raw:
+    """The batch read and the account's rate budget counts in one statement (the counts of
+    bot/outbox/budgets.py ``used_in_windows``, joined once to every row): an account whose counts are not in
+    memory (its lock taken afresh: a supporter's single boost, as a rule) reads both in one round trip."""
+    b = DELIVERIES.alias("budget")
+    counts = [func.coalesce(func.sum(case((b.c.sent_at >= bindparam(f"b_since_{n}", type_=UTCDateTime()), 1),
+                                          else_=0)), 0).label(f"used_{n}") for n in range(windows)]
+    used = (select(*counts).where(b.c.account_id == bindparam("b_account"),
+                                  or_(b.c.status == Status.SENT, b.c.status == Status.UNKNOWN),
+                                  b.c.sent_at >= bindparam("b_widest", type_=UTCDateTime()))
+            .subquery("used"))
+    return Raw(_due_statement().join(used, true()).add_columns(*used.c))
+
+
 _SENT_FIELDS = (D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread, D.attempts,
                 D.due_at, D.text_length, D.length_for)
 """What a claim returns: the row's fields as they are when it is claimed (``attempts`` counting this one)."""
@@ -339,6 +355,26 @@ def due_batch(conn: Connection, account_id: str, now: datetime, limit: int) -> S
         mark_missed(conn, account_id, now)
         rows = [r for r in _DUE.all(conn, params) if not _stale(r, now)]
     return rows
+
+
+_DUE_COUNTING: dict[int, Raw] = {}
+"""By number of budget windows (an account has one to three)."""
+
+
+def due_batch_counted(conn: Connection, account_id: str, now: datetime, limit: int,
+                      since: Sequence[datetime]) -> tuple[Sequence[Any], list[int] | None]:
+    """`due_batch`, and what the account sent (or may have sent) since each of ``since`` (the starts of its
+    budget windows; None when nothing is due: no row to carry them). One statement."""
+    raw = _DUE_COUNTING.get(len(since)) or _DUE_COUNTING.setdefault(len(since), _due_counting_statement(len(since)))
+    params: dict[str, Any] = {"b_account": account_id, "b_now": now, "b_limit": limit, "b_widest": min(since)}
+    params |= {f"b_since_{n}": start for n, start in enumerate(since)}
+    rows = raw.all(conn, params)
+    if any(_stale(r, now) for r in rows):
+        mark_missed(conn, account_id, now)
+        rows = [r for r in raw.all(conn, params) if not _stale(r, now)]
+    if not rows:
+        return rows, None
+    return rows, [int(getattr(rows[0], f"used_{n}")) for n in range(len(since))]
 
 
 def take(conn: Connection, owner: str, rows: Sequence[Any], account_id: str, now: datetime,

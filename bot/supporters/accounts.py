@@ -27,6 +27,7 @@ from bot.supporters.crypto import KEY_ENV, Cipher, SecretKeyError, cipher_from_e
 
 if TYPE_CHECKING:
     from bot.accounts.directory import AccountDirectory
+    from bot.outbox.amplify import WaitingSupporter
 
 AccountLookup = Callable[[str], tuple[AccountSettings, Secrets] | None]
 TOKEN = "access_token"
@@ -122,22 +123,25 @@ def lookup(sessions: sessionmaker[Session], reach: Reach = Reach.PUBLIC) -> Acco
     return find
 
 
-Build = Callable[[], tuple[AccountSettings, Secrets]]
+def _account_of(reach: Reach, row: WaitingSupporter) -> tuple[AccountSettings, Secrets]:
+    """``row``: (id, network, api_base_url, handle, credentials), as waiting_supporters reads it."""
+    supporter_id, network, api_base_url, handle, credentials = row
+    return settings_for(network, api_base_url, handle, reach), SupporterSecrets(supporter_id, credentials)
+
+
+_BUILD = {r: partial(_account_of, r) for r in Reach}
+"""One builder per reach, the same object at every tick (the directory keeps the rows of each builder together)."""
 
 
 def remember_waiting(accounts: AccountDirectory, conn: Connection, after_id: int, reach: Reach) -> int:
     """Remember the accounts of supporters with boosts planned in rows after ``after_id`` that the directory
-    does not know yet, read in one query; each one's settings and secrets are built when it is first used
-    (AccountDirectory.remember_lazily). Returns how many."""
+    does not know yet, read in one query; each one's settings and secrets are built from its row when it is
+    first used (AccountDirectory.remember_lazily). Returns how many."""
     from bot.outbox.amplify import waiting_supporters
 
-    found: dict[str, Callable[[], tuple[AccountSettings, Secrets]]] = {}
-    for row in waiting_supporters(conn, after_id):
-        account_id = service.account_id_of(row.id)
-        if not accounts.known(account_id):
-            found[account_id] = partial(_account, row, reach)
-    accounts.remember_lazily(found)
-    return len(found)
+    prefix = service.ACCOUNT_PREFIX
+    return accounts.remember_lazily({f"{prefix}{row[0]}": row for row in waiting_supporters(conn, after_id)},
+                                    _BUILD[reach])
 
 
 def check_key(sessions: sessionmaker[Session]) -> None:

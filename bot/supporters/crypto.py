@@ -14,6 +14,7 @@ Nothing here logs or puts a secret (or the key) in an error message.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Mapping
 
 from bot.config.keys import FERNET, KEY_ENV, SecretKeyError, derived, master_bytes, raw_keys
@@ -71,7 +72,19 @@ def cipher_from_env(environ: Mapping[str, str] | None = None) -> Cipher | None:
     keys = raw_keys(environ)
     if not keys:
         return None
-    return Cipher(keys)
+    found = _CIPHERS.get(tuple(keys))  # each secret read asks: deriving the keys again cost more than decrypting
+    if found is None:
+        found = Cipher(keys)
+        with _CIPHERS_LOCK:
+            if len(_CIPHERS) >= 8:  # keys change rarely (a rotation): the old ones need not be kept
+                _CIPHERS.clear()
+            _CIPHERS[tuple(keys)] = found
+    return found
+
+
+_CIPHERS: dict[tuple[str, ...], Cipher] = {}
+"""By the keys as read from the environment (read again at every call: a changed key takes effect at once)."""
+_CIPHERS_LOCK = threading.Lock()
 
 
 def require_cipher(environ: Mapping[str, str] | None = None) -> Cipher:

@@ -117,6 +117,14 @@ class Dispatcher:
         they are (no statement)."""
         now = self.app.clock.now()
         windows = self.app.accounts.budget(account_id)  # none in console mode: nothing is published
+        rows: list[Any] | None = None
+        if windows and not known and self.budgets.unread(account_id, windows):  # the batch and the counts: one read
+            found, used = link.once(lambda conn: claim.due_batch_counted(conn, account_id, now, limit,
+                                                                         budgets.window_starts(windows, now)))
+            if used is None:
+                return []  # nothing due
+            rows = list(found)
+            self.budgets.counted(account_id, used)
         if windows:
             allowance, hold = link.once(lambda conn: self.budgets.allowance(conn, account_id, windows, now))
             if hold is not None:
@@ -126,6 +134,8 @@ class Dispatcher:
             limit = min(limit, allowance) if allowance is not None else limit
         if known:
             return known[:limit]
+        if rows is not None:
+            return rows[:limit]
         return list(link.once(lambda conn: claim.due_batch(conn, account_id, now, limit)))
 
     def _take(self, link: Link, account_id: str, rows: list[Any]) -> list[Claimed]:
