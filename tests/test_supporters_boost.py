@@ -403,3 +403,22 @@ def test_a_boost_and_its_undoing_go_through_mastodon_py_without_typing_its_answe
         plan_unboosts(s.connection(), bob, clock.now())
     Dispatcher(app).run_once()
     assert boosters(mock, post.remote_id) == []
+
+
+def test_a_mastodon_py_whose_request_changed_is_used_through_its_public_methods():
+    """The request `_untyped_post` uses is private to Mastodon.py: if an upgrade changes what it takes, the boost
+    goes through status_reblog instead, decided before anything is sent (never a half-made call)."""
+    from mastodon import Mastodon
+
+    from bot.networks.mastodon.adapter import _untyped_post
+
+    sent: list[str] = []
+
+    class Upgraded(Mastodon):  # type: ignore[misc]
+        def _Mastodon__api_request(self, method, endpoint):  # noqa: N802  # what a rename could look like
+            sent.append(endpoint)
+            return {}
+
+    client = Upgraded(access_token="t", api_base_url="http://127.0.0.1:9", version_check_mode="none")
+    assert _untyped_post(client, "/api/v1/statuses/1/reblog") is None
+    assert sent == []

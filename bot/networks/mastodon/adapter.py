@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
 import re
@@ -100,6 +102,17 @@ def environment_once(session: Any, url: str) -> None:
     session.trust_env = False
 
 
+@functools.cache
+def _takes_override_type(cls: type) -> bool:
+    """Whether this Mastodon.py's request takes the arguments `_untyped_post` gives it (a private method: an
+    upgrade that changes it sends boosts through the public one, before anything is sent)."""
+    try:
+        params = inspect.signature(cls._Mastodon__api_request).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return {"method", "endpoint", "params", "override_type"} <= set(params)
+
+
 def _untyped_post(client: Mastodon, endpoint: str) -> dict[str, Any] | None:
     """POST to ``endpoint`` through Mastodon.py's own request (its token, error classes and rate limit
     reading, as status_reblog and status_unreblog do), the answer left as the JSON object it is: turning a
@@ -107,7 +120,7 @@ def _untyped_post(client: Mastodon, endpoint: str) -> dict[str, Any] | None:
     a boost reads one field of it. None when this Mastodon.py has no such request (then the caller uses its
     public method; tests/test_supporters_boost.py says which one the installed version takes)."""
     request = getattr(client, "_Mastodon__api_request", None)
-    if request is None:
+    if request is None or not _takes_override_type(type(client)):  # type: ignore[arg-type]
         return None
     answer = request("POST", endpoint, {}, override_type=dict)
     return dict(answer) if isinstance(answer, dict) else {}
