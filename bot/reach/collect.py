@@ -41,7 +41,9 @@ lately, is recorded within a minute."""
 QUIET_MAX = timedelta(minutes=8)
 """An account whose mentions brought nothing new is read less and less often (the interval doubles from
 COLLECT_SECONDS up to this), so reading costs in proportion to what is found, not per account per pass. Any
-answer, or the account publishing, brings it back to every pass."""
+answer brings it back to every pass; so does a post after a silence (it published nothing between its last two
+reads): a new round of posts. An account that keeps publishing while nothing comes back backs off like any
+other (it was read every 30 s for as long as it published: with posts every few minutes, always)."""
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 RETRY_RATE_LIMITED = timedelta(minutes=15)
 RETRY_UNAVAILABLE = timedelta(days=1)
@@ -56,16 +58,17 @@ class Quiet:
     """The daemon's backoff for accounts whose mentions bring nothing new (in memory: a restart reads them all
     once, which costs one pass)."""
 
-    next_read: dict[str, tuple[datetime, timedelta, datetime | None]] = field(default_factory=dict)
-    """account -> (not before, the current interval, its latest post when it went quiet)."""
+    next_read: dict[str, tuple[datetime, timedelta, datetime | None, bool]] = field(default_factory=dict)
+    """account -> (not before, the current interval, its latest post at its last read, whether it had published
+    nothing between its last two reads)."""
 
     def waits(self, account_id: str, now: datetime, latest_post: datetime | None) -> bool:
         found = self.next_read.get(account_id)
         if found is None:
             return False
-        not_before, _, seen_post = found
-        if latest_post is not None and (seen_post is None or latest_post > seen_post):
-            del self.next_read[account_id]  # it published since: answers come now
+        not_before, _, seen_post, silent = found
+        if silent and latest_post is not None and (seen_post is None or latest_post > seen_post):
+            del self.next_read[account_id]  # it published after a silence: answers come now
             return False
         return now < not_before
 
@@ -73,9 +76,11 @@ class Quiet:
         if found:
             self.next_read.pop(account_id, None)
             return
-        _, interval, _ = self.next_read.get(account_id, (now, timedelta(seconds=COLLECT_SECONDS / 2), None))
+        before = self.next_read.get(account_id)
+        _, interval, seen_post, _ = before or (now, timedelta(seconds=COLLECT_SECONDS / 2), None, False)
         interval = min(interval * 2, QUIET_MAX)
-        self.next_read[account_id] = (now + interval - timedelta(seconds=1), interval, latest_post)
+        silent = before is not None and latest_post == seen_post  # nothing published since the previous read
+        self.next_read[account_id] = (now + interval - timedelta(seconds=1), interval, latest_post, silent)
 
 
 @dataclass
