@@ -422,3 +422,36 @@ def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_
         seen.append(reads())
         clock.advance(timedelta(seconds=30))
     assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # as a silent account's: read at 0, 30, 90 and 210 s
+
+
+def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due_a_reading(
+        make_app, campaigns_dir, clock, mastodon_server, monkeypatch):
+    """Looking for the posts due a reading reads every published post with its last reading: the daemon's
+    passes look once, then not again before the soonest reading they found (or a new post's first), so a pass
+    costs in proportion to what it finds, not to how much was ever published. The readings come on time."""
+    from sqlalchemy import event
+
+    app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
+    quiet = reach_collect.Quiet()
+    looked: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args) -> None:
+        if "reach_snapshots" in sql and "max(" in sql.lower():  # the published posts with their last reading
+            looked.append(sql)
+
+    event.listen(app.engine, "before_cursor_execute", statement)
+    assert collect(app, quiet=quiet).snapshots == 0  # published now: its first reading is in 10 minutes
+    assert len(looked) == 1
+    for _ in range(19):  # 30 s apart, up to 9.5 minutes
+        clock.advance(timedelta(seconds=30))
+        assert collect(app, quiet=quiet).snapshots == 0
+    assert len(looked) == 1
+    clock.advance(timedelta(seconds=30))  # 10 minutes after publication
+    assert collect(app, quiet=quiet).snapshots == 1
+    assert len(looked) == 2
+    clock.advance(timedelta(seconds=30))
+    assert collect(app, quiet=quiet).snapshots == 0  # the next reading is an hour after publication
+    assert len(looked) == 3
+    clock.advance(timedelta(seconds=30))
+    assert collect(app, quiet=quiet).snapshots == 0
+    assert len(looked) == 3  # known: nothing before then
