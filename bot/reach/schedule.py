@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, func, select
 
 from bot.clock import as_utc
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES
 from bot.reach.tables import READERS, SNAPSHOTS
 from bot.states import Action, CampaignState, Status
+from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 D, C, S = DELIVERIES.c, CAMPAIGNS.c, SNAPSHOTS.c
 STEPS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
@@ -94,17 +96,28 @@ def readings(conn: Connection, now: datetime, *, campaign: str | None = None,
     return due, soonest
 
 
+def _take_reads_statement() -> Raw:
+    r = READERS.c
+    reads = bindparam("b_reads", type_=Integer())
+    return Raw(READERS.update()
+               .where(r.account_id == bindparam("b_account"),
+                      r.window_start > bindparam("b_since", type_=UTCDateTime()),
+                      r.reads_used + reads <= bindparam("b_limit", type_=Integer()))
+               .values(reads_used=r.reads_used + reads, updated_at=bindparam("b_now", type_=UTCDateTime()))
+               .returning(r.cursor, r.last_error, r.retry_at))
+
+
+_TAKE_READS = _take_reads_statement()
+
+
 def take_reads(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> Any:
     """`reserve` in one statement when the ``wanted`` reads fit the account's current window (as they do on
-    almost every pass): its reading state, or None when they do not (then `reserve` renews the window or grants
-    fewer)."""
+    almost every pass): its reading state (cursor, last_error, retry_at), or None when they do not (then
+    `reserve` renews the window or grants fewer). Run raw (bot/store/raw.py): through SQLAlchemy's execution
+    it cost about 1 ms of CPU, eight times the statement's own."""
     limit, per = READ_BUDGETS.get(network, (0, 1))
-    r = READERS.c
-    return conn.execute(READERS.update()
-                        .where(r.account_id == account_id, r.window_start > now - timedelta(seconds=per),
-                               r.reads_used + wanted <= limit)
-                        .values(reads_used=r.reads_used + wanted, updated_at=now)
-                        .returning(*READERS.c)).first()
+    return _TAKE_READS.execute(conn, {"b_account": account_id, "b_since": now - timedelta(seconds=per),
+                                      "b_reads": wanted, "b_limit": limit, "b_now": now})[1]
 
 
 def reserve(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> tuple[int, Any]:
