@@ -65,8 +65,8 @@ class Quiet:
     readings_from: datetime | None = None
     """No post is due a reading before this (the last look at every published post said so): until then a pass
     does not look again. A post published since is first due STEPS[0] after it, never sooner than this; one
-    recorded sent late with an earlier time (read back after a crash) is read at the next look, at most
-    STEPS[0] late."""
+    recorded sent late with an earlier time (read back after a crash), or a closed campaign's post whose daily
+    readings resume when it is reopened, is read at the next look: at most STEPS[0] late."""
 
     def waits(self, account_id: str, now: datetime, latest_post: datetime | None) -> bool:
         found = self.next_read.get(account_id)
