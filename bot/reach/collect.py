@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 30
-"""How often the daemon reads: a target's answer to an account that had answers lately, or that published
-lately, is recorded within a minute."""
+"""How often the daemon reads: a target's answer to an account that had answers lately, or that published after
+a silence, is recorded within a minute (see QUIET_MAX for the others)."""
 QUIET_MAX = timedelta(minutes=8)
 """An account whose mentions brought nothing new is read less and less often (the interval doubles from
 COLLECT_SECONDS up to this), so reading costs in proportion to what is found, not per account per pass. Any
