@@ -437,6 +437,14 @@ class FakeMastodon(FakeServer):
             found = [{"id": self.remote[q], "url": q}] if resolve and q in self.remote else []
             return Response(200, {"accounts": [], "statuses": found, "hashtags": []})
 
+        @self.route("GET", "/api/v1/notifications/?")
+        def notifications(req: Request) -> Response:
+            """No one answers here: the reach collector's reads find nothing, as most of them do (without this
+            route each read was a 404, a failed read retried minutes later: the benchmarks measured that)."""
+            if self.latency:
+                time.sleep(self.latency)
+            return Response(200, [])
+
         self.accounts: dict[str, str] = {}
         """token -> account id (each token its own account, numbered as they first call)."""
 

@@ -405,3 +405,35 @@ def test_while_another_process_stores_the_campaigns_the_worker_plans_again_short
         assert not plan(app).busy and plan(app).issues == []
     finally:
         daemon.dispatcher.close()
+
+
+def test_a_sweep_lets_go_exactly_the_locks_idle_for_longer_than_the_idle_time(make_app, database_url):
+    """The sweep stops at the first lock used recently (the idle locks are kept oldest first): an account used
+    again goes to the back, so a lock taken early but used lately is kept, and one used once long ago is let go
+    even when it came after it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    from bot.store.locks import AccountLocks
+
+    now = [0.0]
+    app = make_app()
+    locks = AccountLocks(app.engine, keep=10, idle_seconds=30.0, monotonic=lambda: now[0])
+    try:
+        for account_id in ("a1", "a2", "a3"):
+            hold = locks.take(account_id)
+            assert hold is not None
+            locks.give_back(hold)
+            now[0] += 1.0
+        now[0] = 20.0
+        hold = locks.take("a1")  # a1 runs again: used last
+        assert hold is not None and not hold.fresh
+        locks.give_back(hold)
+        now[0] = 33.0  # a2 and a3 idle 32 and 31 s, a1 13 s
+        locks.sweep()
+        assert locks.held == {"a1"}
+        assert _lock_is_free(app, "a2") and _lock_is_free(app, "a3") and not _lock_is_free(app, "a1")
+        now[0] = 51.0
+        locks.sweep()
+        assert locks.held == set() and _lock_is_free(app, "a1")
+    finally:
+        locks.close()

@@ -400,3 +400,58 @@ def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_afte
     assert reads() == 5
     assert collect(app).responses == 0  # without the daemon's backoff (`report --refresh`): read every time
     assert reads() == 6
+
+
+def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_and_less_often(
+        make_app, campaigns_dir, clock, mastodon_server, monkeypatch):
+    """A post brings an account back to every pass only after a silence (a new round of posts): one that posts
+    between every two passes and hears nothing is not read at every pass for as long as it publishes (reading
+    would cost per account per pass again); an answer still brings it back at once."""
+    app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
+    quiet = reach_collect.Quiet()
+
+    def reads() -> int:
+        with app.engine.connect() as conn:
+            return int(conn.scalar(select(READERS.c.reads_used).where(READERS.c.account_id == "org")) or 0)
+
+    seen = []
+    for n in range(8):  # a post before each pass, every 30 s
+        lifecycle.queue(app, "test", app.clock.now(), f"Post {n} {{{{ link }}}}", "tester")
+        assert Dispatcher(app).run_once() == 1
+        collect(app, quiet=quiet)
+        seen.append(reads())
+        clock.advance(timedelta(seconds=30))
+    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # as a silent account's: read at 0, 30, 90 and 210 s
+
+
+def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due_a_reading(
+        make_app, campaigns_dir, clock, mastodon_server, monkeypatch):
+    """Looking for the posts due a reading reads every published post with its last reading: the daemon's
+    passes look once, then not again before the soonest reading they found (or a new post's first), so a pass
+    costs in proportion to what it finds, not to how much was ever published. The readings come on time."""
+    from sqlalchemy import event
+
+    app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
+    quiet = reach_collect.Quiet()
+    looked: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args) -> None:
+        if "reach_snapshots" in sql and "max(" in sql.lower():  # the published posts with their last reading
+            looked.append(sql)
+
+    event.listen(app.engine, "before_cursor_execute", statement)
+    assert collect(app, quiet=quiet).snapshots == 0  # published now: its first reading is in 10 minutes
+    assert len(looked) == 1
+    for _ in range(19):  # 30 s apart, up to 9.5 minutes
+        clock.advance(timedelta(seconds=30))
+        assert collect(app, quiet=quiet).snapshots == 0
+    assert len(looked) == 1
+    clock.advance(timedelta(seconds=30))  # 10 minutes after publication
+    assert collect(app, quiet=quiet).snapshots == 1
+    assert len(looked) == 2
+    clock.advance(timedelta(seconds=30))
+    assert collect(app, quiet=quiet).snapshots == 0  # the next reading is an hour after publication
+    assert len(looked) == 3
+    clock.advance(timedelta(seconds=30))
+    assert collect(app, quiet=quiet).snapshots == 0
+    assert len(looked) == 3  # known: nothing before then

@@ -15,16 +15,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.clock import as_utc
 from bot.errors import ConfigError
 from bot.networks.base import Misconfigured, NetworkError, NetworkLookup, RateLimited
-from bot.networks.reading import Counts, Reader, ReadNotAvailable
+from bot.networks.reading import Counts, MentionsPage, Reader, ReadNotAvailable
 from bot.outbox import claim
+from bot.outbox.link import Link
 from bot.reach import responses, schedule
 from bot.reach.schedule import DuePost
 from bot.reach.tables import READERS, SNAPSHOTS
@@ -36,12 +37,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 30
-"""How often the daemon reads: a target's answer to an account that had answers lately, or that published
-lately, is recorded within a minute."""
+"""How often the daemon reads: a target's answer to an account that had answers lately, or that published after
+a silence, is recorded within a minute (see QUIET_MAX for the others)."""
 QUIET_MAX = timedelta(minutes=8)
 """An account whose mentions brought nothing new is read less and less often (the interval doubles from
 COLLECT_SECONDS up to this), so reading costs in proportion to what is found, not per account per pass. Any
-answer, or the account publishing, brings it back to every pass."""
+answer brings it back to every pass; so does a post after a silence (it published nothing between its last two
+reads): a new round of posts. An account that keeps publishing while nothing comes back backs off like any
+other (it was read every 30 s for as long as it published: with posts every few minutes, always)."""
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 RETRY_RATE_LIMITED = timedelta(minutes=15)
 RETRY_UNAVAILABLE = timedelta(days=1)
@@ -56,16 +59,22 @@ class Quiet:
     """The daemon's backoff for accounts whose mentions bring nothing new (in memory: a restart reads them all
     once, which costs one pass)."""
 
-    next_read: dict[str, tuple[datetime, timedelta, datetime | None]] = field(default_factory=dict)
-    """account -> (not before, the current interval, its latest post when it went quiet)."""
+    next_read: dict[str, tuple[datetime, timedelta, datetime | None, bool]] = field(default_factory=dict)
+    """account -> (not before, the current interval, its latest post at its last read, whether it had published
+    nothing between its last two reads)."""
+    readings_from: datetime | None = None
+    """No post is due a reading before this (the last look at every published post said so): until then a pass
+    does not look again. A post published since is first due STEPS[0] after it, never sooner than this; one
+    recorded sent late with an earlier time (read back after a crash), or a closed campaign's post whose daily
+    readings resume when it is reopened, is read at the next look: at most STEPS[0] late."""
 
     def waits(self, account_id: str, now: datetime, latest_post: datetime | None) -> bool:
         found = self.next_read.get(account_id)
         if found is None:
             return False
-        not_before, _, seen_post = found
-        if latest_post is not None and (seen_post is None or latest_post > seen_post):
-            del self.next_read[account_id]  # it published since: answers come now
+        not_before, _, seen_post, silent = found
+        if silent and latest_post is not None and (seen_post is None or latest_post > seen_post):
+            del self.next_read[account_id]  # it published after a silence: answers come now
             return False
         return now < not_before
 
@@ -73,9 +82,11 @@ class Quiet:
         if found:
             self.next_read.pop(account_id, None)
             return
-        _, interval, _ = self.next_read.get(account_id, (now, timedelta(seconds=COLLECT_SECONDS / 2), None))
+        before = self.next_read.get(account_id)
+        _, interval, seen_post, _ = before or (now, timedelta(seconds=COLLECT_SECONDS / 2), None, False)
         interval = min(interval * 2, QUIET_MAX)
-        self.next_read[account_id] = (now + interval - timedelta(seconds=1), interval, latest_post)
+        silent = before is not None and latest_post == seen_post  # nothing published since the previous read
+        self.next_read[account_id] = (now + interval - timedelta(seconds=1), interval, latest_post, silent)
 
 
 @dataclass
@@ -94,35 +105,56 @@ def collect(app: Reach, *, campaign: str | None = None, force: bool = False, qui
     budget). ``quiet``: the daemon's backoff for accounts with nothing due a reading and nothing new lately."""
     now = app.clock.now()
     done = Pass()
-    with app.engine.begin() as conn:
-        due = schedule.due_posts(conn, now, campaign=campaign, force=force)
-        listening = schedule.answered_accounts(conn, now)
-        latest = schedule.latest_posts(conn) if quiet is not None else {}
-        busy = set(claim.due_accounts(conn, now)) | claim.blocked_accounts(conn, now)
-        states = {r.account_id: r for r in conn.execute(select(READERS))}
-    posts: dict[tuple[str, str], list[DuePost]] = defaultdict(list)
-    for post in due:
-        posts[(post.account_id, post.network)].append(post)
-    for account_id, network in sorted(set(posts) | set(listening)):
-        state, net = states.get(account_id), _network(app, account_id)
-        if net is None:
-            continue  # the console, or an account no longer in the config: nothing to read
-        if account_id in busy:
-            done.notes.append(f"{account_id}: not read now (posts are due or the account is held; posting first)")
-        elif state is not None and state.unavailable and state.retry_at and as_utc(state.retry_at) > now:
-            continue  # said once, when it was found out
-        elif not force and state is not None and state.retry_at and as_utc(state.retry_at) > now:
-            done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
-                              f"({state.last_error or 'waiting'})")
-        elif (quiet is not None and not posts.get((account_id, network))
-              and quiet.waits(account_id, now, latest.get(account_id))):
-            continue  # nothing due a reading, and its mentions brought nothing new lately
-        else:
-            before = done.responses + done.others
-            _read_account(app, net, account_id, network, posts.get((account_id, network), []), done)
-            if quiet is not None:
-                quiet.heard(account_id, now, done.responses + done.others - before, latest.get(account_id))
+    memo = quiet is not None and campaign is None and not force
+    with Link(app.engine, auto=True) as link:  # one connection for the pass; none held in a transaction across a read
+        look = not (memo and quiet is not None and quiet.readings_from is not None and now < quiet.readings_from)
+        due, soonest, listening, latest, busy, states = link.run(
+            lambda conn: _pass_reads(conn, now, campaign, force, look, latest=quiet is not None))
+        if memo and quiet is not None and look:
+            quiet.readings_from = None if due else soonest  # due ones not read now are looked for again
+        posts: dict[tuple[str, str], list[DuePost]] = defaultdict(list)
+        for post in due:
+            posts[(post.account_id, post.network)].append(post)
+        for account_id, network in sorted(set(posts) | set(listening)):
+            state, net = states.get(account_id), _network(app, account_id)
+            if net is None:
+                continue  # the console, or an account no longer in the config: nothing to read
+            if account_id in busy:
+                done.notes.append(f"{account_id}: not read now (posts are due or the account is held; posting first)")
+            elif state is not None and state.unavailable and state.retry_at and as_utc(state.retry_at) > now:
+                continue  # said once, when it was found out
+            elif not force and state is not None and state.retry_at and as_utc(state.retry_at) > now:
+                done.notes.append(f"{account_id}: read again after {as_utc(state.retry_at):%H:%M} UTC "
+                                  f"({state.last_error or 'waiting'})")
+            elif (quiet is not None and not posts.get((account_id, network))
+                  and quiet.waits(account_id, now, latest.get(account_id))):
+                continue  # nothing due a reading, and its mentions brought nothing new lately
+            else:
+                before = done.responses + done.others
+                _read_account(app, link, net, account_id, network, posts.get((account_id, network), []), done)
+                if quiet is not None:
+                    quiet.heard(account_id, now, done.responses + done.others - before, latest.get(account_id))
     return done
+
+
+def _pass_reads(conn: Connection, now: datetime, campaign: str | None, force: bool, look: bool,
+                latest: bool) -> tuple[list[DuePost], datetime | None, list[tuple[str, str]], dict[str, datetime],
+                                       set[str], dict[str, Any]]:
+    """What a pass reads first, in one transaction: the posts due a reading (``look``: else none, known), the
+    accounts listened to, their latest posts (``latest``), the accounts posting or held, the reading states."""
+    due, soonest = schedule.readings(conn, now, campaign=campaign, force=force) if look else ([], None)
+    return (due, soonest, schedule.answered_accounts(conn, now), schedule.latest_posts(conn) if latest else {},
+            set(claim.due_accounts(conn, now)) | claim.blocked_accounts(conn, now),
+            {r.account_id: r for r in conn.execute(select(READERS))})
+
+
+def _heard(conn: Connection, account_id: str, network: str, page: MentionsPage, cursor: str | None,
+           now: datetime) -> tuple[int, int]:
+    """What a read found: the targets' answers stored, the others counted, the cursor moved, an error cleared."""
+    stored, others = responses.record(conn, account_id, network, page.mentions, now)
+    schedule.update_reader(conn, account_id, now, cursor=page.cursor or cursor, last_error=None, retry_at=None,
+                           others_answers=func.coalesce(READERS.c.others_answers, 0) + others)
+    return stored, others
 
 
 def _network(app: Reach, account_id: str) -> Reader | None:
@@ -134,48 +166,56 @@ def _network(app: Reach, account_id: str) -> Reader | None:
     return net if isinstance(net, Reader) else None
 
 
-def _read_account(app: Reach, net: Reader, account_id: str, network: str, posts: list[DuePost], done: Pass) -> None:
+def _read_account(app: Reach, link: Link, net: Reader, account_id: str, network: str, posts: list[DuePost],
+                  done: Pass) -> None:
+    """The account's mentions, then the counts of its posts due a reading. A read that finds nothing new on an
+    account with no error to clear writes nothing but its reservation: one statement, on the pass's connection."""
     batch = schedule.BATCH.get(network, 20)
     now = app.clock.now()
-    with app.engine.begin() as conn:
-        granted = schedule.reserve(conn, account_id, network, 1 + math.ceil(len(posts) / batch), now)
-        cursor = schedule.reader(conn, account_id, now).cursor
+    reads = 1 + math.ceil(len(posts) / batch)
+    state = link.once(lambda conn: schedule.take_reads(conn, account_id, network, reads, now))
+    granted = reads
+    if state is None:  # a new window, a row to create, or fewer reads left than wanted
+        granted, state = link.run(lambda conn: schedule.reserve(conn, account_id, network, reads, now))
     if granted == 0:
         done.notes.append(f"{account_id}: its read budget is spent for now; the rest is read on a later pass")
         return
+    cursor = state.cursor
     try:
         page = net.mentions(cursor)
-        with app.engine.begin() as conn:
-            stored, others = responses.record(conn, account_id, network, page.mentions, now)
-            state = schedule.reader(conn, account_id, now)
-            schedule.update_reader(conn, account_id, now, cursor=page.cursor or cursor, last_error=None,
-                                   retry_at=None, others_answers=(state.others_answers or 0) + others)
-        done.responses += stored
-        done.others += others
+        moved = page.cursor is not None and page.cursor != cursor
+        if page.mentions or moved or state.last_error is not None or state.retry_at is not None:
+            stored, others = link.run(lambda conn: _heard(conn, account_id, network, page, cursor, now))
+            done.responses += stored
+            done.others += others
         wanted = posts[:(granted - 1) * batch]
         if len(wanted) < len(posts):
             done.notes.append(f"{account_id}: {len(posts) - len(wanted)} post(s) wait for the read budget")
         if wanted:
             counts = net.counts([p.remote_id for p in wanted])
-            with app.engine.begin() as conn:
-                done.snapshots += _snapshots(conn, wanted, counts, app.clock.now())
+            done.snapshots += link.run(lambda conn: _snapshots(conn, wanted, counts, app.clock.now()))
     except ReadNotAvailable as exc:
-        _unavailable(app, account_id, str(exc), done)
+        _unavailable(app, link, account_id, str(exc), done)
     except NetworkError as exc:
         wait = RETRY_RATE_LIMITED if isinstance(exc, RateLimited) else RETRY_AFTER_ERROR
         until = exc.until if isinstance(exc, RateLimited) and exc.until else app.clock.now() + wait
         log.info("account %s: reading back failed (%s); trying again after %s", account_id, exc, until)
-        with app.engine.begin() as conn:
-            schedule.update_reader(conn, account_id, app.clock.now(), retry_at=until, last_error=str(exc)[:500])
+        error = str(exc)[:500]
+        link.run(lambda conn: schedule.update_reader(conn, account_id, app.clock.now(), retry_at=until,
+                                                     last_error=error))
         done.notes.append(f"{account_id}: read failed ({exc}); retried later")
 
 
-def _unavailable(app: Reach, account_id: str, why: str, done: Pass) -> None:
+def _unavailable(app: Reach, link: Link, account_id: str, why: str, done: Pass) -> None:
     """Recorded and said once (not an error); asked again a day later in case the tier changed."""
     now = app.clock.now()
-    with app.engine.begin() as conn:
+
+    def mark(conn: Connection) -> bool:
         first = schedule.reader(conn, account_id, now).unavailable is None
         schedule.update_reader(conn, account_id, now, unavailable=why, retry_at=now + RETRY_UNAVAILABLE)
+        return first
+
+    first = link.run(mark)
     if first:
         log.info("account %s: counts and mentions %s", account_id, why)
         done.notes.append(f"{account_id}: {why}")

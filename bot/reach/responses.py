@@ -52,6 +52,9 @@ def _campaign_for(conn: Connection, account_id: str, mention: Mention, key: str,
 def record(conn: Connection, account_id: str, network: str, mentions: Iterable[Mention],
            now: datetime) -> tuple[int, int]:
     """Store the targets' answers (each once: network and remote id are unique); returns (stored, others)."""
+    mentions = list(mentions)
+    if not mentions:  # nothing to attribute: the campaigns' targets are not read
+        return 0, 0
     handles = target_handles(conn, network)
     every_target = set().union(*handles.values()) if handles else set()
     stored = others = 0

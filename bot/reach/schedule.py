@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, func, select
 
 from bot.clock import as_utc
 from bot.outbox.tables import CAMPAIGNS, DELIVERIES
 from bot.reach.tables import READERS, SNAPSHOTS
 from bot.states import Action, CampaignState, Status
+from bot.store.models import UTCDateTime
+from bot.store.raw import Raw
 
 D, C, S = DELIVERIES.c, CAMPAIGNS.c, SNAPSHOTS.c
 STEPS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
@@ -75,28 +77,65 @@ def published(conn: Connection, campaign: str | None = None) -> Sequence[Any]:
 
 def due_posts(conn: Connection, now: datetime, *, campaign: str | None = None, force: bool = False) -> list[DuePost]:
     """Posts due a reading now (``force``: every published post, for `report --refresh`)."""
-    due = []
+    return readings(conn, now, campaign=campaign, force=force)[0]
+
+
+def readings(conn: Connection, now: datetime, *, campaign: str | None = None,
+             force: bool = False) -> tuple[list[DuePost], datetime]:
+    """The posts due a reading now, and a time before which no post is due one: the soonest reading of the
+    others, and at the latest the first reading of a post published from now on (the daemon's passes read
+    nothing before then)."""
+    due, soonest = [], now + STEPS[0]
     for row in published(conn, campaign):
         last = as_utc(row.last) if row.last is not None else None
         when = next_reading(as_utc(row.sent_at), last, row.state != CampaignState.CLOSED)
         if force or (when is not None and when <= now):
             due.append(DuePost(row.id, row.campaign_id, row.account_id, row.network, row.remote_id))
-    return due
+        elif when is not None:
+            soonest = min(soonest, when)
+    return due, soonest
 
 
-def reserve(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> int:
-    """Take up to ``wanted`` reads from the account's read budget (before the network is asked); returns how
-    many it may make."""
+def _take_reads_statement() -> Raw:
+    r = READERS.c
+    reads = bindparam("b_reads", type_=Integer())
+    return Raw(READERS.update()
+               .where(r.account_id == bindparam("b_account"),
+                      r.window_start > bindparam("b_since", type_=UTCDateTime()),
+                      r.reads_used + reads <= bindparam("b_limit", type_=Integer()))
+               .values(reads_used=r.reads_used + reads, updated_at=bindparam("b_now", type_=UTCDateTime()))
+               .returning(r.cursor, r.last_error, r.retry_at))
+
+
+_TAKE_READS = _take_reads_statement()
+
+
+def take_reads(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> Any:
+    """`reserve` in one statement when the ``wanted`` reads fit the account's current window (as they do on
+    almost every pass): its reading state (cursor, last_error, retry_at), or None when they do not (then
+    `reserve` renews the window or grants fewer). Run raw (bot/store/raw.py): through SQLAlchemy's execution
+    it cost about 1 ms of CPU, eight times the statement's own."""
     limit, per = READ_BUDGETS.get(network, (0, 1))
-    reader(conn, account_id, now)
-    row = conn.execute(select(READERS).where(READERS.c.account_id == account_id).with_for_update()).one()
+    return _TAKE_READS.execute(conn, {"b_account": account_id, "b_since": now - timedelta(seconds=per),
+                                      "b_reads": wanted, "b_limit": limit, "b_now": now})[1]
+
+
+def reserve(conn: Connection, account_id: str, network: str, wanted: int, now: datetime) -> tuple[int, Any]:
+    """Take up to ``wanted`` reads from the account's read budget (before the network is asked): how many it may
+    make, and its reading state (created on first use) as it was before."""
+    limit, per = READ_BUDGETS.get(network, (0, 1))
+    locked = select(READERS).where(READERS.c.account_id == account_id).with_for_update()
+    row = conn.execute(locked).first()
+    if row is None:
+        conn.execute(READERS.insert().values(account_id=account_id, reads_used=0, others_answers=0, updated_at=now))
+        row = conn.execute(locked).one()
     start, used = row.window_start, row.reads_used or 0
     if start is None or as_utc(start) <= now - timedelta(seconds=per):
         start, used = now, 0
     granted = max(0, min(wanted, limit - used))
     conn.execute(READERS.update().where(READERS.c.account_id == account_id)
                  .values(window_start=start, reads_used=used + granted, updated_at=now))
-    return granted
+    return granted, row
 
 
 def reader(conn: Connection, account_id: str, now: datetime) -> Any:
@@ -109,8 +148,11 @@ def reader(conn: Connection, account_id: str, now: datetime) -> Any:
 
 
 def update_reader(conn: Connection, account_id: str, now: datetime, **values: Any) -> None:
-    reader(conn, account_id, now)
-    conn.execute(READERS.update().where(READERS.c.account_id == account_id).values(updated_at=now, **values))
+    """Set fields of the account's reading state (one statement when the row is there, as after a reserve)."""
+    change = READERS.update().where(READERS.c.account_id == account_id).values(updated_at=now, **values)
+    if not conn.execute(change).rowcount:
+        reader(conn, account_id, now)
+        conn.execute(change)
 
 
 def latest_posts(conn: Connection) -> dict[str, datetime]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import logging
 import select as sockets
 import threading
@@ -198,6 +199,7 @@ class AccountLocks:
                 return  # lost with the connection that held it
             self._busy.discard(hold.account_id)
             self._idle[hold.account_id] = self._monotonic()
+            self._idle.move_to_end(hold.account_id)  # oldest first: see sweep
             if self.stopping.is_set():
                 self._unlock(list(self._idle))
             elif len(self._idle) > self.keep + self._slack:  # the least recently used, down to keep: in one
@@ -205,12 +207,14 @@ class AccountLocks:
                 self._unlock(list(self._idle)[:len(self._idle) - self.keep])
 
     def sweep(self) -> None:
-        """Let go of the locks of accounts idle for longer than ``idle_seconds`` (one statement when any)."""
+        """Let go of the locks of accounts idle for longer than ``idle_seconds`` (one statement when any). The
+        dispatch loop sweeps on every pass (about one per post in steady state): the idle locks are kept oldest
+        first, so a sweep looks at the ones it lets go and one more, not at every lock kept."""
         if not self._postgres:
             return
         cutoff = self._monotonic() - self.idle_seconds
         with self._lock:
-            self._unlock([a for a, at in self._idle.items() if at < cutoff])
+            self._unlock(list(itertools.takewhile(lambda a: self._idle[a] < cutoff, self._idle)))
 
     def release(self, account_ids: Iterable[str]) -> None:
         """Let go of these accounts' idle locks, if we keep them (they wait for a free sender: another worker
