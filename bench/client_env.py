@@ -1,7 +1,7 @@
 """python -m bench.client_env: how much of the client's own cost is requests reading the environment on every request.
 
 The bare Mastodon.py burst loop (2,000 posts, 20 threads, a 20 ms server), plain and with the proxy settings read
-once as our adapter does (bot/networks/mastodon/adapter.py environment_once), A B A B, in an environment as large
+once as our adapter does (bot/networks/mastodon/transport.py environment_once), A B A B, in an environment as large
 as the steady benchmark's (one token variable per account, 100 accounts): the like-for-like reference for the
 CPU ratios of dispatch, burst and steady (bench/RESULTS.md)."""
 
@@ -12,7 +12,7 @@ import os
 
 from bench import fleet
 from bench.common import ServerProcess
-from bot.networks.mastodon.adapter import environment_once
+from bot.networks.mastodon.transport import environment_once
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bot.outbox import budgets, claim, record
+from bot.outbox import tick as ticks
 from tests.conftest import deliveries
 from tests.test_dispatch import one_post_app
 
@@ -90,11 +91,11 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
     [delivery] = deliveries(app, kind="queued")
     due_now = delivery.due_at + timedelta(microseconds=1)
     steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}, 1),
-             (claim._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": delivery.due_at
+             (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": delivery.due_at
                             - timedelta(minutes=1), "b_ahead": 0}, 1),  # no account due, the next time
-             (claim._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": due_now,
+             (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": due_now,
                             "b_ahead": 10}, 2),  # the post in the look-ahead, the next time
-             (claim._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0}, 2),  # its account, no next time
+             (ticks._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0}, 2),  # its account, no next time
              (budgets._used_statement(2), {"b_account": delivery.account_id, "b_since_0": due_now - timedelta(hours=1),
                                            "b_since_1": due_now - timedelta(days=1),
                                            "b_widest": due_now - timedelta(days=1)}, 1)]  # a rate budget's counts
@@ -125,10 +126,10 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
         [row] = claim._DUE.all(conn, steps[0][1])
         assert (row.id, row.media, bool(row.misconfigured)) == (delivery.id, [], False)
         assert row.due_at == delivery.due_at and row.due_at.tzinfo is not None
-        assert claim.tick(conn, delivery.due_at - timedelta(minutes=1)) == claim.Tick([], delivery.due_at)
-        assert claim.tick(conn, due_now) == claim.Tick([delivery.account_id], None)
+        assert ticks.tick(conn, delivery.due_at - timedelta(minutes=1)) == ticks.Tick([], delivery.due_at)
+        assert ticks.tick(conn, due_now) == ticks.Tick([delivery.account_id], None)
         before = delivery.due_at - timedelta(minutes=1)
-        ahead = claim.tick(conn, before, ahead=timedelta(minutes=2))
+        ahead = ticks.tick(conn, before, ahead=timedelta(minutes=2))
         assert [(u.due_at, u.account_id, u.id, u.misconfigured) for u in ahead.upcoming] == [
             (delivery.due_at, delivery.account_id, delivery.id, False)]
         assert ahead.known_until == before + timedelta(minutes=2) and ahead.next_due == delivery.due_at

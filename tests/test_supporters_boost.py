@@ -389,12 +389,12 @@ def test_a_boost_and_its_undoing_go_through_mastodon_py_without_typing_its_answe
         make_app, campaigns_dir, monkeypatch, mock, clock):
     """The installed Mastodon.py has the request the adapter uses (if an upgrade renames it, boosts fall back to
     status_reblog: slower, the same outcome); the reblog recorded is the server's."""
-    from bot.networks.mastodon.adapter import _untyped_post
+    from bot.networks.mastodon.transport import untyped_post
 
     app = boost_app(make_app, campaigns_dir, monkeypatch, mock)
     bob = connect(app, mock, "bob").supporter.account_id
     post = org_posts(app, clock)
-    assert _untyped_post(app.network(bob).client(), f"/api/v1/statuses/{post.remote_id}/unreblog") is not None
+    assert untyped_post(app.network(bob).client(), f"/api/v1/statuses/{post.remote_id}/unreblog") is not None
     tick(app)
     Dispatcher(app).run_once()
     [boost] = boosts(app)
@@ -406,11 +406,11 @@ def test_a_boost_and_its_undoing_go_through_mastodon_py_without_typing_its_answe
 
 
 def test_a_mastodon_py_whose_request_changed_is_used_through_its_public_methods():
-    """The request `_untyped_post` uses is private to Mastodon.py: if an upgrade changes what it takes, the boost
+    """The request `untyped_post` uses is private to Mastodon.py: if an upgrade changes what it takes, the boost
     goes through status_reblog instead, decided before anything is sent (never a half-made call)."""
     from mastodon import Mastodon
 
-    from bot.networks.mastodon.adapter import _untyped_post
+    from bot.networks.mastodon.transport import untyped_post
 
     sent: list[str] = []
 
@@ -420,5 +420,5 @@ def test_a_mastodon_py_whose_request_changed_is_used_through_its_public_methods(
             return {}
 
     client = Upgraded(access_token="t", api_base_url="http://127.0.0.1:9", version_check_mode="none")
-    assert _untyped_post(client, "/api/v1/statuses/1/reblog") is None
+    assert untyped_post(client, "/api/v1/statuses/1/reblog") is None
     assert sent == []

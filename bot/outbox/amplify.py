@@ -181,7 +181,7 @@ def waiting_supporters(conn: Connection, after_id: int = 0) -> list[WaitingSuppo
                                       D.action.in_((Action.BOOST, Action.UNBOOST)))
     rows = conn.execute(select(S.id, S.network, S.api_base_url, S.handle, S.credentials)
                         .where(S.state == SupporterState.CONNECTED, S.id.in_(waiting))).all()
-    return list(map(tuple, rows))  # type: ignore[arg-type]
+    return [tuple(row) for row in rows]
 
 
 def newest_row(conn: Connection) -> int:

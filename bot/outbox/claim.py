@@ -12,25 +12,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Connection,
     Integer,
     and_,
     bindparam,
     case,
-    cast,
     exists,
     func,
-    literal,
-    null,
     or_,
     select,
     true,
-    union_all,
     update,
 )
 
@@ -66,16 +61,16 @@ class Claimed:
     length_for: str | None = None
 
 
-def _campaign_allows() -> ColumnElement[bool]:
+def campaign_allows() -> ColumnElement[bool]:
     """Calls to action (and their boosts) go out while their campaign is active; closing messages once it is
     closed; a supporter taking a boost back, whatever the campaign's state (it is theirs to ask)."""
     return or_(and_(C.state == CampaignState.ACTIVE, D.kind != Kind.CLOSING),
                and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING), D.action == Action.UNBOOST)
 
 
-def _runnable(now: Any) -> ColumnElement[bool]:
+def runnable(now: Any) -> ColumnElement[bool]:
     return and_(D.status == Status.PLANNED, D.due_at <= now, or_(D.not_before.is_(None), D.not_before <= now),
-                _campaign_allows())
+                campaign_allows())
 
 
 def paused_all(conn: Connection) -> bool:
@@ -88,163 +83,29 @@ def blocked_accounts(conn: Connection, now: datetime) -> set[str]:
     return set(conn.scalars(select(a.account_id).where(or_(a.disabled.is_(True), a.rate_limited_until > now))))
 
 
-def _stopped() -> ColumnElement[bool]:
+def stopped() -> ColumnElement[bool]:
     """The emergency stop, read in the statement that needs it (no round trip of its own)."""
     return exists(select(CONTROL.c.id).where(CONTROL.c.id == 1, CONTROL.c.paused_all.is_(True)))
 
 
-def _account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[bool]:
+def account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[bool]:
     """Disabled or rate limited; ``account`` a bound value makes it a one-time filter (not a join)."""
     a = ACCOUNTS.c
     return exists(select(a.account_id).where(a.account_id == account,
                                              or_(a.disabled.is_(True), a.rate_limited_until > now)))
 
 
-def _reading(now: Any) -> ColumnElement[bool]:
+def reading_due(now: Any) -> ColumnElement[bool]:
     """A post whose outcome is unknown, its read-back due (bot/outbox/workers.py)."""
     return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None),
                 D.not_before <= now)
 
 
-def _due_accounts_statement() -> Any:
-    now = bindparam("b_now", type_=UTCDateTime())
-    return (select(D.account_id, literal(0, Integer()).label("reads")).join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(_runnable(now), ~_stopped(), ~_account_blocked(now)).distinct())
-
-
-def _reading_accounts_statement() -> Any:
-    """Accounts with a post to read back now: reading is not publishing, so the emergency stop does not hold it
-    (a post found then is recorded sent before anything else is decided); an account's holds do."""
-    now = bindparam("b_now", type_=UTCDateTime())
-    return (select(D.account_id, literal(1, Integer()).label("reads"))
-            .where(_reading(now), ~_account_blocked(now)).distinct())
-
-
-def _next_due_statement() -> Any:
-    """Three index range scans (each min is one index probe)."""
-    now = bindparam("b_now", type_=UTCDateTime())
-    due = select(func.min(D.due_at)).where(D.status == Status.PLANNED, D.due_at > now).scalar_subquery()
-    deferred = select(func.min(D.not_before)).where(D.status == Status.PLANNED, D.not_before > now).scalar_subquery()
-    read = select(func.min(D.not_before)).where(D.status == Status.UNKNOWN, D.not_before > now).scalar_subquery()
-    return select(null(), null(), due.label("due"), deferred.label("deferred"), read.label("read"))
-
-
-def _misconfigured() -> Any:
+def misconfigured() -> Any:
     """Whether the row's account is marked misconfigured (a send that works clears it, and only then)."""
     a = ACCOUNTS.c
     return (select(a.misconfigured_reason.is_not(None)).where(a.account_id == D.account_id)
             .scalar_subquery().label("misconfigured"))
-
-
-def _upcoming_statement() -> Any:
-    """The planned posts coming due after now and up to ``b_until``, soonest first, ``b_ahead`` at most, with
-    what their account's run needs to take them without reading them again (bot/worker/daemon.py runs each
-    account when its post comes due, without a tick of its own)."""
-    now = bindparam("b_now", type_=UTCDateTime())
-    until = bindparam("b_until", type_=UTCDateTime())
-    return (select(D.account_id, literal(2, Integer()).label("reads"), D.due_at.label("due"),
-                   cast(null(), UTCDateTime()).label("deferred"), cast(null(), UTCDateTime()).label("read"),
-                   D.id, D.kind, D.attempts, C.grace_seconds, _misconfigured())
-            .join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.status == Status.PLANNED, D.due_at > now, D.due_at <= until, D.not_before.is_(None),
-                   _campaign_allows(), ~_stopped())
-            .order_by(D.due_at, D.id).limit(bindparam("b_ahead", type_=Integer())))
-
-
-def _tick_statement() -> Any:
-    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now, a
-    row per account with a post to read back now, a row per post coming due up to ``b_until`` (the
-    look-ahead), then one row (its account NULL) with the next due time, the next end of a deferral and the
-    next read-back, strictly after now."""
-    none = cast(null(), UTCDateTime())
-    times = (none.label("due"), none.label("deferred"), none.label("read"))
-    row = (cast(null(), D.id.type).label("id"), cast(null(), D.kind.type).label("kind"),
-           cast(null(), D.attempts.type).label("attempts"), cast(null(), C.grace_seconds.type).label("grace_seconds"),
-           cast(null(), Boolean()).label("misconfigured"))
-    upcoming = _upcoming_statement().subquery()
-    return union_all(_due_accounts_statement().add_columns(*times, *row),
-                     _reading_accounts_statement().add_columns(*times, *row),
-                     select(*upcoming.c), _next_due_statement().add_columns(*row))
-
-
-_TICK = Raw(_tick_statement())
-
-
-class Upcoming(NamedTuple):
-    """A planned post coming due: what the daemon keeps to run its account then, and what the account's run
-    needs to take it without reading it again (the fields `due_batch` gives)."""
-
-    due_at: datetime
-    account_id: str
-    id: int
-    kind: str
-    attempts: int
-    grace_seconds: float
-    misconfigured: bool
-    not_before: None = None
-
-
-@dataclass(frozen=True)
-class Tick:
-    accounts: list[str]
-    """Accounts with posts due now that may post (the emergency stop and the accounts' holds folded in)."""
-    next_due: datetime | None
-    """The next time a planned delivery comes due, its deferral ends or a read-back is due, strictly after now."""
-    reading: frozenset[str] = frozenset()
-    """Accounts with a post to read back now (bot/worker/recovery.py), read by the account's own run."""
-    upcoming: tuple[Upcoming, ...] = ()
-    """The planned posts coming due up to the look-ahead's end, soonest first."""
-    known_until: datetime | None = None
-    """Up to when ``upcoming`` is every planned post's due time (the look-ahead's end, earlier when it was
-    cut at its size, or when a deferral ends or a read-back comes due sooner): the next tick is due then."""
-
-    @property
-    def runs(self) -> list[str]:
-        """Every account with something to do now."""
-        return sorted(set(self.accounts) | self.reading)
-
-
-AHEAD = 1000
-"""Upcoming posts a tick reads at most (bot/worker/daemon.py runs each account when its post comes due)."""
-
-
-def tick(conn: Connection, now: datetime, ahead: timedelta | None = None) -> Tick:
-    """``ahead``: also the planned posts coming due up to now + ahead (the look-ahead: none by default)."""
-    accounts, reading = set(), set()
-    times: list[datetime] = []
-    others: list[datetime] = []
-    upcoming: list[Upcoming] = []
-    until = now + ahead if ahead is not None else now
-    for row in _TICK.all(conn, {"b_now": now, "b_until": until, "b_ahead": AHEAD if ahead is not None else 0}):
-        if row.account_id is None:
-            times = [as_utc(t) for t in (row.due, row.deferred, row.read) if t is not None]
-            others = [as_utc(t) for t in (row.deferred, row.read) if t is not None]
-        elif row.reads == 2:
-            upcoming.append(Upcoming(as_utc(row.due), row.account_id, row.id, row.kind, row.attempts,
-                                     row.grace_seconds, bool(row.misconfigured)))
-        elif row.reads:
-            reading.add(row.account_id)
-        else:
-            accounts.add(row.account_id)
-    upcoming.sort()
-    known = until if len(upcoming) < AHEAD else upcoming[-1][0]
-    if len(upcoming) >= AHEAD:  # cut at its size: the posts of the last due time may be only some of them
-        upcoming = [u for u in upcoming if u.due_at < known]
-    known = min([known, *others])
-    if not upcoming and times:  # nothing comes due within the look-ahead: nothing to know before the next due time
-        known = max(known, min(times))
-    return Tick(sorted(accounts), min(times) if times else None, frozenset(reading), tuple(upcoming),
-                known if ahead is not None else None)
-
-
-def due_accounts(conn: Connection, now: datetime) -> list[str]:
-    """The tick's accounts (its other half, two index probes, costs next to nothing)."""
-    return tick(conn, now).accounts
-
-
-def next_due_at(conn: Connection, now: datetime) -> datetime | None:
-    """The tick's next due time (its other half is the due-accounts read: run_once and the planner's log)."""
-    return tick(conn, now).next_due
 
 
 def _stale(row: Any, now: datetime) -> bool:
@@ -279,10 +140,10 @@ def _due_statement() -> Any:
     whether the account is marked misconfigured (so a send that works clears it, and only then)."""
     now = bindparam("b_now", type_=UTCDateTime())
     return (select(D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread,
-                   D.attempts, D.due_at, D.not_before, C.grace_seconds, _misconfigured())
+                   D.attempts, D.due_at, D.not_before, C.grace_seconds, misconfigured())
             .join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id == bindparam("b_account"), _runnable(now), ~_stopped(),
-                   ~_account_blocked(now, bindparam("b_account")))
+            .where(D.account_id == bindparam("b_account"), runnable(now), ~stopped(),
+                   ~account_blocked(now, bindparam("b_account")))
             .order_by(D.due_at, D.id).limit(bindparam("b_limit", type_=Integer())))
 
 
@@ -320,7 +181,7 @@ def _take_statement(one: bool) -> Any:
     (the hot path; an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
-    campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, _campaign_allows()))
+    campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, campaign_allows()))
     being_read = and_(inflight.c.status == Status.UNKNOWN, inflight.c.error_kind == ErrorKind.OUTCOME_UNKNOWN,
                       inflight.c.not_before.is_not(None),
                       inflight.c.updated_at >= bindparam("b_read_since", type_=UTCDateTime()))
@@ -330,8 +191,8 @@ def _take_statement(one: bool) -> Any:
     which = D.id == bindparam("b_id") if one else D.id.in_(bindparam("b_ids", expanding=True))
     return (update(DELIVERIES)
             .where(which, D.status == Status.PLANNED, D.due_at <= now,
-                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~_stopped(),
-                   ~_account_blocked(now),
+                   or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped(),
+                   ~account_blocked(now),
                    or_(D.kind != Kind.CLOSING, ~closing_waits))
             .values(status=Status.SENDING, lease_owner=bindparam("b_owner"),
                     lease_expires_at=bindparam("b_lease", type_=UTCDateTime()), attempts=D.attempts + 1,

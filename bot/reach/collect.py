@@ -25,6 +25,7 @@ from bot.errors import ConfigError
 from bot.networks.base import Misconfigured, NetworkError, NetworkLookup, RateLimited
 from bot.networks.reading import Counts, MentionsPage, Reader, ReadNotAvailable
 from bot.outbox import claim
+from bot.outbox import tick as ticks
 from bot.outbox.link import Link
 from bot.reach import responses, schedule
 from bot.reach.schedule import DuePost
@@ -144,7 +145,7 @@ def _pass_reads(conn: Connection, now: datetime, campaign: str | None, force: bo
     accounts listened to, their latest posts (``latest``), the accounts posting or held, the reading states."""
     due, soonest = schedule.readings(conn, now, campaign=campaign, force=force) if look else ([], None)
     return (due, soonest, schedule.answered_accounts(conn, now), schedule.latest_posts(conn) if latest else {},
-            set(claim.due_accounts(conn, now)) | claim.blocked_accounts(conn, now),
+            set(ticks.due_accounts(conn, now)) | claim.blocked_accounts(conn, now),
             {r.account_id: r for r in conn.execute(select(READERS))})
 
 

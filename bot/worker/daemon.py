@@ -34,8 +34,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot.alerts.runner import start as start_alerts
 from bot.errors import ConfigError
 from bot.outbox import workers
-from bot.outbox.claim import Upcoming
 from bot.outbox.link import Link
+from bot.outbox.tick import Upcoming
 from bot.reach import collect as reach
 from bot.store.db import is_sqlite
 from bot.store.locks import beside_database, open_lock_file

@@ -38,6 +38,7 @@ from bot.networks.base import (
     TransientError,
 )
 from bot.outbox import budgets, claim, record, workers
+from bot.outbox import tick as ticks
 from bot.outbox.claim import Claimed
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
@@ -91,12 +92,12 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None) -> claim.Tick:
+    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None) -> ticks.Tick:
         """The accounts due now and the next due time after now: one statement (the daemon's tick); ``ahead``:
         with the posts coming due up to now + ahead. The accounts with posts to read back are remembered: their
         next run reads them first."""
         with self._link(link) as own:
-            found = own.once(lambda conn: claim.tick(conn, now, ahead))
+            found = own.once(lambda conn: ticks.tick(conn, now, ahead))
         if found.reading:
             with self._reads_lock:
                 self._reads |= found.reading
@@ -104,12 +105,12 @@ class Dispatcher:
 
     def due_accounts(self, now: datetime | None = None, link: Link | None = None) -> list[str]:
         with self._link(link) as own:
-            return own.once(lambda conn: claim.due_accounts(conn, now or self.app.clock.now()))
+            return own.once(lambda conn: ticks.due_accounts(conn, now or self.app.clock.now()))
 
     def next_due_at(self, after: datetime | None = None, link: Link | None = None) -> datetime | None:
         """The next time a post comes due, strictly after ``after`` (default: now)."""
         with self._link(link) as own:
-            return own.once(lambda conn: claim.next_due_at(conn, after or self.app.clock.now()))
+            return own.once(lambda conn: ticks.next_due_at(conn, after or self.app.clock.now()))
 
     def _due_batch(self, link: Link, account_id: str, limit: int, known: list[Any] | None = None) -> list[Any]:
         """Up to ``limit`` due rows of the account (one statement), within its rate budget (from memory).

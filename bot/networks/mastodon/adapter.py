@@ -14,10 +14,7 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +38,7 @@ from bot.networks.mastodon.errors import classify
 from bot.networks.mastodon.reads import MENTION_RE, counts_of, mention_of, version_of
 from bot.networks.mastodon.reads import comparable as _comparable
 from bot.networks.mastodon.reads import html_text as _html_text
+from bot.networks.mastodon.transport import environment_once, public_session, untyped_post
 from bot.networks.reading import Counts, MentionsPage, Reader
 from bot.networks.secrets import Secrets
 from bot.networks.settings import AccountSettings
@@ -77,53 +75,6 @@ class MastodonSettings(AccountSettings):
     reach: Literal["any", "public", "public_and_loopback"] = "any"
     """Which addresses the server may be at: "public" for a server someone outside the organisation named (a
     supporter's instance: bot/networks/outbound.py), checked at every connection and redirect."""
-
-
-def _public_session(reach: str) -> Any:
-    from bot.networks.outbound import Reach
-    from bot.networks.outbound_requests import session
-
-    return session(Reach(reach))
-
-
-def environment_once(session: Any, url: str) -> None:
-    """requests reads the proxy and certificate settings from the environment on every request, walking the
-    whole environment each time (a third of a post's CPU in Mastodon.py with a large environment); a worker's
-    environment does not change while it runs: they are read once, for the server's address, here."""
-    import requests
-
-    if not session.trust_env:
-        return
-    for scheme, proxy in requests.utils.get_environ_proxies(url).items():  # NO_PROXY already applied
-        session.proxies.setdefault(scheme, proxy)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
-        session.verify = bundle
-    session.trust_env = False
-
-
-@functools.cache
-def _takes_override_type(cls: type) -> bool:
-    """Whether this Mastodon.py's request takes the arguments `_untyped_post` gives it (a private method: an
-    upgrade that changes it sends boosts through the public one, before anything is sent)."""
-    try:
-        params = inspect.signature(cls._Mastodon__api_request).parameters  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return {"method", "endpoint", "params", "override_type"} <= set(params)
-
-
-def _untyped_post(client: Mastodon, endpoint: str) -> dict[str, Any] | None:
-    """POST to ``endpoint`` through Mastodon.py's own request (its token, error classes and rate limit
-    reading, as status_reblog and status_unreblog do), the answer left as the JSON object it is: turning a
-    status into Mastodon.py's typed entities costs about 1.4 ms of CPU, more than all the rest of a boost, and
-    a boost reads one field of it. None when this Mastodon.py has no such request (then the caller uses its
-    public method; tests/test_supporters_boost.py says which one the installed version takes)."""
-    request = getattr(client, "_Mastodon__api_request", None)
-    if request is None or not _takes_override_type(type(client)):  # type: ignore[arg-type]
-        return None
-    answer = request("POST", endpoint, {}, override_type=dict)
-    return dict(answer) if isinstance(answer, dict) else {}
 
 
 def mastodon_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
@@ -163,7 +114,7 @@ class MastodonNetwork(Network, Booster, Reader):
             # "created": trust the version given here and never ask again ("none" would ignore it).
             version_check_mode="created" if version else "none",
             user_agent="campaign-bot",
-            session=None if self.settings.reach == "any" else _public_session(self.settings.reach),
+            session=None if self.settings.reach == "any" else public_session(self.settings.reach),
         )
         environment_once(client.session, self.settings.api_base_url)
         return client
@@ -287,7 +238,7 @@ class MastodonNetwork(Network, Booster, Reader):
         try:
             status_id = self._resolve(post.text)
             client = self.client()
-            reblog = _untyped_post(client, f"/api/v1/statuses/{quote(status_id, safe='')}/reblog")
+            reblog = untyped_post(client, f"/api/v1/statuses/{quote(status_id, safe='')}/reblog")
             if reblog is None:
                 reblog = client.status_reblog(status_id)
         except MastodonError as exc:
@@ -301,7 +252,7 @@ class MastodonNetwork(Network, Booster, Reader):
         try:
             status_id = self._resolve(post.text)
             client = self.client()
-            if _untyped_post(client, f"/api/v1/statuses/{quote(status_id, safe='')}/unreblog") is None:
+            if untyped_post(client, f"/api/v1/statuses/{quote(status_id, safe='')}/unreblog") is None:
                 client.status_unreblog(status_id)
         except MastodonError as exc:
             raise self.classify(exc) from exc
