@@ -6,6 +6,8 @@ import csv
 import io
 import json
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -376,6 +378,12 @@ def test_report_with_both_json_and_csv_is_a_command_line_error_exit_2():
     assert "--json and --csv: choose one" in result.output
 
 
+def reads_used(app: Any, account: str = "org") -> int:
+    """How many reads of its mentions the account's read budget has counted."""
+    with app.engine.connect() as conn:
+        return int(conn.scalar(select(READERS.c.reads_used).where(READERS.c.account_id == account)) or 0)
+
+
 def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_after_it_publishes(
         make_app, campaigns_dir, clock, mastodon_server, monkeypatch):
     """The daemon's passes (every 30 s) back off for an account whose mentions bring nothing new: reading costs
@@ -383,9 +391,7 @@ def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_afte
     app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
     quiet = reach_collect.Quiet()
 
-    def reads() -> int:
-        with app.engine.connect() as conn:
-            return int(conn.scalar(select(READERS.c.reads_used).where(READERS.c.account_id == "org")) or 0)
+    reads = partial(reads_used, app)
 
     seen = []
     for _ in range(8):  # 0, 30, ..., 210 s
@@ -410,9 +416,7 @@ def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_
     app = mastodon_app(make_app, campaigns_dir, mastodon_server, monkeypatch)
     quiet = reach_collect.Quiet()
 
-    def reads() -> int:
-        with app.engine.connect() as conn:
-            return int(conn.scalar(select(READERS.c.reads_used).where(READERS.c.account_id == "org")) or 0)
+    reads = partial(reads_used, app)
 
     seen = []
     for n in range(8):  # a post before each pass, every 30 s
