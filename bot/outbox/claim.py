@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from bot.clock import as_utc
+from bot.outbox.link import atomic
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
@@ -127,9 +128,10 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
               for r in stale if as_utc(r.due_at) < now - timedelta(seconds=r.grace_seconds)]
     if not missed:
         return 0
-    conn.execute(update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
-                 .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
-                         error=bindparam("_error")), missed)
+    with atomic(conn):  # one commit, not one per row (the dispatcher's link is autocommit)
+        conn.execute(update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
+                     .values(status=Status.MISSED, error_kind=ErrorKind.MISSED, updated_at=now,
+                             error=bindparam("_error")), missed)
     log.warning("account %s: %d post(s) missed, past their campaign's grace window", account_id, len(missed))
     return len(missed)
 

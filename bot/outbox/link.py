@@ -8,7 +8,7 @@ on its own: one round trip, where a transaction costs three on PostgreSQL (BEGIN
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -21,6 +21,25 @@ def autocommit(conn: Connection) -> Connection:
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return conn
     return conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def atomic(conn: Connection) -> Iterator[Connection]:
+    """The block in one transaction: on an autocommit connection, BEGIN ... COMMIT (ROLLBACK on an error) around
+    it; on one already in a transaction, that transaction (its owner commits). A step that writes more than one
+    statement (an executemany among them: in autocommit each of its rows is a commit of its own on SQLite)
+    runs in this, whichever link it was given."""
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        yield conn
+        return
+    conn.exec_driver_sql("BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        with contextlib.suppress(SQLAlchemyError):
+            conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT")
 
 
 class Link:
@@ -51,15 +70,8 @@ class Link:
         return step(self.conn) if self.auto else self.run(step)
 
     def _explicit(self, step: Callable[[Connection], T]) -> T:
-        self.conn.exec_driver_sql("BEGIN")
-        try:
-            result = step(self.conn)
-        except BaseException:
-            with contextlib.suppress(SQLAlchemyError):
-                self.conn.exec_driver_sql("ROLLBACK")
-            raise
-        self.conn.exec_driver_sql("COMMIT")
-        return result
+        with atomic(self.conn) as conn:
+            return step(conn)
 
     def reconnect(self) -> None:
         """The connection died (a database outage; on PostgreSQL the account's lock died with it): go on with
