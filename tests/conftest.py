@@ -260,3 +260,30 @@ def mastodon_server() -> Iterator[Any]:
 
     with MockServer() as server:
         yield server
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+
+
+def need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"browser tests need Chromium at {CHROMIUM}: {CHROMIUM_INSTALL}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One Chromium for the session's browser tests, started when the first needs it; each test opens a context
+    of its own (cookies, storage, locale and viewport apart). Starting Playwright and Chromium for every test
+    cost 1.5-2 s each, about a minute and a half of the suite."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()

@@ -14,7 +14,7 @@ import pytest
 from bot.config.settings import OrganisationSettings
 from tests.languages import ARABIC_CAMPAIGN, english_words, write
 from tests.test_letters import LETTER_TABLE, TARGETS, with_letter
-from tests.test_web_browser import ARTEFACTS, CHROMIUM, _need_chromium, server  # noqa: F401 - the fixture
+from tests.test_web_browser import ARTEFACTS, server  # noqa: F401 - the fixture
 from tests.web_fixtures import Web, load, web  # noqa: F401 - the fixture
 
 __all__ = ["server", "web"]
@@ -49,20 +49,19 @@ ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 @pytest.fixture
-def browser(server: str) -> Iterator[Any]:
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
+def browser(server: str, chromium: Any) -> Iterator[Any]:
+    """The session's Chromium, the server, and the contexts this test opened (closed after it)."""
     ARTEFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium, server
-        chromium.close()
+    opened: list[Any] = []
+    yield chromium, server, opened
+    for context in opened:
+        context.close()
 
 
 def open_page(browser: Any, locale: str, width: int = 1200) -> Any:
-    chromium, base = browser
+    chromium, base, opened = browser
     context = chromium.new_context(base_url=base, locale=locale, viewport={"width": width, "height": 900})
+    opened.append(context)
     page = context.new_page()
     page.set_default_timeout(15000)
     return page

@@ -5,7 +5,6 @@ Screenshots of each page go to tests/artefacts/ (not committed): look at them af
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,19 +21,8 @@ from tests.web_fixtures import ADMIN, PASSWORD, Web, web  # noqa: F401 - the fix
 
 __all__ = ["web"]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = Path(__file__).parent / "artefacts"
-INSTALL = "apt-get update && apt-get install -y chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"browser tests need Chromium at {CHROMIUM}: {INSTALL}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -61,19 +49,13 @@ def server(web: Web) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(server: str) -> Iterator[Any]:
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
+def browser_page(server: str, chromium: Any) -> Iterator[Any]:
     ARTEFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(base_url=server, viewport={"width": 1200, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        context.close()
-        browser.close()
+    context = chromium.new_context(base_url=server, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
 
 
 def shot(page: Any, name: str) -> None:
