@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.config.settings import AccountSettings
 from bot.networks.base import Booster, Network, Post, Published
+from bot.networks.settings import AccountSettings
 
 
 @dataclass

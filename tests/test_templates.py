@@ -200,9 +200,10 @@ PLAIN = [
 
 def _jinja_only(source: str, ctx: dict[str, object]) -> str:
     from bot.campaigns import templates
+    from bot.campaigns.sandbox import render_bounded
 
     try:
-        return templates.render_bounded(templates._compile(source), ctx).strip()
+        return render_bounded(templates._compile(source), ctx).strip()
     except Exception as exc:  # noqa: BLE001 - compared with what render_source says
         return f"error: {type(exc).__name__}"
 

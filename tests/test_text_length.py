@@ -6,7 +6,8 @@ from twitter_text.config import config as twitter_config
 
 from bot.networks.bluesky.adapter import BlueskyNetwork
 from bot.networks.mastodon.adapter import mastodon_length
-from bot.networks.x.adapter import MAX_WEIGHTED, is_valid_post, weighted_length
+from bot.networks.x.adapter import is_valid_post, weighted_length
+from bot.networks.x.text import MAX_WEIGHTED
 from tests.conftest import SHARED, shared
 
 CONFORMANCE_FILE = "conformance/twitter-text/validate.yml"
