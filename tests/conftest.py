@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 import tomllib
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.config.settings import load_config
-from bot.store.db import make_engine
+from bot.store.db import ensure_schema, make_engine
 from bot.store.models import Base, DeliveryRow
 from tests.fakes import FakeNetwork
 from tests.pg import create_database, drop_database
@@ -203,9 +204,22 @@ def deliveries(app: App, **where: Any) -> list[DeliveryRow]:
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once; each test's starts as a copy of it (migrating a new file cost each test
+    0.1-0.2 s of Alembic and fsyncs). Closed first, so its WAL is checkpointed into the file copied."""
+    path = tmp_path_factory.mktemp("template") / "bot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    assert not path.with_name("bot.db-wal").exists()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> Iterator[str]:
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "bot.db")
         yield f"sqlite:///{tmp_path / 'bot.db'}"
         return
     if pg_database is None:
