@@ -289,11 +289,12 @@ def need_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One Chromium for the session's browser tests, started when the first needs it; each test opens a context
+    """One Chromium for a module's browser tests, started when the first needs it; each test opens a context
     of its own (cookies, storage, locale and viewport apart). Starting Playwright and Chromium for every test
-    cost 1.5-2 s each, about a minute and a half of the suite."""
+    cost 1.5-2 s each. Not for the session: while Playwright's sync API runs, its event loop is the thread's
+    running loop, and the tests after it that call asyncio.run (Telegram's client, Starlette's test client) fail."""
     need_chromium()
     from playwright.sync_api import sync_playwright
 
