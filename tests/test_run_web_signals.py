@@ -102,17 +102,13 @@ def test_sigterm_stops_it_the_same_way(background_run: tuple[subprocess.Popen[by
     assert wait_for(lambda: not any(alive(k) for k in kids), timeout=30)
 
 
-def test_the_children_stop_and_free_the_port_when_run_web_is_killed(
+def test_the_children_run_in_a_process_group_of_their_own_and_stop_and_free_the_port_when_run_web_is_killed(
         background_run: tuple[subprocess.Popen[bytes], int, list[int]]) -> None:
+    """One start of `run --web` for both (each start costs seconds)."""
     proc, port, kids = background_run
+    groups = {os.getpgid(k) for k in kids}
+    assert len(groups) == 1 and os.getpgid(proc.pid) not in groups
     proc.kill()  # SIGKILL: no handler runs in the parent
     proc.wait(timeout=30)
     assert wait_for(lambda: not any(alive(k) for k in kids), timeout=90)
     assert wait_for(lambda: port_free(port), timeout=30)
-
-
-def test_the_children_run_in_a_process_group_of_their_own(
-        background_run: tuple[subprocess.Popen[bytes], int, list[int]]) -> None:
-    proc, _port, kids = background_run
-    groups = {os.getpgid(k) for k in kids}
-    assert len(groups) == 1 and os.getpgid(proc.pid) not in groups
