@@ -5,7 +5,6 @@ An invalid file never stops the others: each file yields a campaign or a list of
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -98,6 +97,8 @@ class LoadResult:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only when a name is wrong: not on a restart's way
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

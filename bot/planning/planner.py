@@ -21,14 +21,12 @@ from bot.campaigns.deadlines import calls_to_action
 from bot.campaigns.loader import Issue, LoadedCampaign
 from bot.campaigns.schedule import SlotCache, campaign_slots
 from bot.campaigns.schema import aware_in
-from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
 from bot.networks.registry import measured
 from bot.outbox import workers
 from bot.outbox.new import NO_MEDIA, NewDelivery, call_to_action, new_delivery
 from bot.outbox.staff import REVIVABLE
-from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.db import big_cache
 from bot.store.models import CampaignRow, DeliveryRow
@@ -86,6 +84,11 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
                  last_variants: dict[tuple[str, str], int], slot_cache: SlotCache | None = None) -> list[NewDelivery]:
     """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant.
     ``slot_cache``: one plan's expanded schedules, shared by campaigns with the same rules, zone and window."""
+    # Imported here: a worker whose files did not change plans without rendering anything (bot/planning/scan.py),
+    # and its restart need not load the templates and Jinja2.
+    from bot.campaigns.templates import render
+    from bot.planning.rows import media_for
+
     model = loaded.model
     variants = model.messages.call_to_action
     # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).
