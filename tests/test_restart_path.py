@@ -30,12 +30,12 @@ NOT_ON_A_RESTART = ("jinja2", "markupsafe", "difflib")
 """What a restart whose files did not change does without, beyond the above: the files' templates and checks."""
 OURS_NOT_ON_A_RESTART = ("bot.cli.actions", "bot.cli.views", "bot.cli.report", "bot.cli.supporters", "bot.cli.web",
                        "bot.cli.alerts", "bot.actions.base", "bot.queries", "bot.campaigns.validate",
-                       "bot.campaigns.templates", "bot.planning.rows", "bot.web",
+                       "bot.campaigns.templates", "bot.planning.rows", "bot.web", "bot.alerts",
                        *(target.partition(":")[0] for kind, target in ADAPTERS.items()
                          if kind not in ("console", "mastodon")))
 """Our modules a restart with unchanged files does without: the other commands', the action layer, the campaign
-files' checks and templates, and the adapters of networks no account uses (the config's console and Mastodon
-accounts' are imported with the config: their settings' models)."""
+files' checks and templates, alerting (none configured), and the adapters of networks no account uses (the
+config's console and Mastodon accounts' are imported with the config: their settings' models)."""
 
 
 def test_the_head_read_from_the_migration_files_is_alembics():
@@ -131,15 +131,17 @@ def _modules_of_a_new_run_process(tmp_path: Path, *, planned_before: bool) -> se
         skipped = plan(app).skipped
         plan(app)
         daemon.dispatcher.next_due_at()
-        print(skipped, " ".join(sorted(sys.modules)))
+        from sqlalchemy import inspect
+        from bot.store.models import CampaignRow
+        print(skipped, inspect(CampaignRow).configured, " ".join(sorted(sys.modules)))
         """)
     env = {**os.environ, "NOT_SET_HERE": "token"}
     runs = [subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                            timeout=120) for _ in range(2 if planned_before else 1)]
     assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
-    skipped, *modules = runs[-1].stdout.split()
+    skipped, configured, *modules = runs[-1].stdout.split()
     assert skipped == ("1" if planned_before else "0")  # the restart did not read the files
-    return set(modules)
+    return set(modules) | ({"the ORM's mappers configured"} if configured == "True" else set())
 
 
 def test_campaign_bot_run_loads_no_web_app_alembic_or_client_library_on_its_way_to_the_first_post(tmp_path):
@@ -155,6 +157,8 @@ def test_a_restart_with_unchanged_files_loads_no_other_command_template_engine_o
     assert not loaded & set(NOT_ON_THE_WAY + NOT_ON_A_RESTART), sorted(loaded & set(NOT_ON_THE_WAY + NOT_ON_A_RESTART))
     ours = sorted(m for m in modules if m.startswith(OURS_NOT_ON_A_RESTART))
     assert ours == [], ours
+    # Its questions are plain SQL: the first ORM statement configures every mapper, which can wait until after.
+    assert "the ORM's mappers configured" not in modules
 
 
 def test_every_command_is_listed_with_the_module_that_defines_it():
