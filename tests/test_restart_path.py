@@ -30,12 +30,14 @@ NOT_ON_A_RESTART = ("jinja2", "markupsafe", "difflib")
 """What a restart whose files did not change does without, beyond the above: the files' templates and checks."""
 OURS_NOT_ON_A_RESTART = ("bot.cli.actions", "bot.cli.views", "bot.cli.report", "bot.cli.supporters", "bot.cli.web",
                        "bot.cli.alerts", "bot.actions.base", "bot.queries", "bot.campaigns.validate",
+                       "bot.campaigns.loader", "bot.campaigns.schema", "bot.campaigns.schedule",
                        "bot.campaigns.templates", "bot.planning.rows", "bot.web", "bot.alerts",
                        *(target.partition(":")[0] for kind, target in ADAPTERS.items()
                          if kind not in ("console", "mastodon")))
 """Our modules a restart with unchanged files does without: the other commands', the action layer, the campaign
-files' checks and templates, alerting (none configured), and the adapters of networks no account uses (the
-config's console and Mastodon accounts' are imported with the config: their settings' models)."""
+files' loader, schema, checks, schedules and templates, alerting (none configured), and the adapters of networks
+no account uses (the config's console and Mastodon accounts' are imported with the config: their settings'
+models)."""
 
 
 def test_the_head_read_from_the_migration_files_is_alembics():

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 
-from bot.campaigns.loader import Issue
+from bot.campaigns.folder import Issue
 from bot.states import CampaignState
 from bot.store.models import CampaignRow, PlanScanRow
 
