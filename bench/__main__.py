@@ -11,13 +11,16 @@ import traceback
 
 NAMES = ["plan", "dispatch", "burst", "steady", "takeover", "claim", "peer", "idle", "validate", "reach", "amplify",
          "scaleout"]
+ONLY_BY_NAME = ["restart"]
+"""Run only when named: restart is peer's restart part alone (bench/restart.py), for measuring it often."""
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small versions, under two minutes in all")
-    parser.add_argument("names", nargs="*", choices=[[], *NAMES], default=[], metavar="NAME",
-                        help=f"which to run (default all: {', '.join(NAMES)})")
+    parser.add_argument("names", nargs="*", choices=[[], *NAMES, *ONLY_BY_NAME], default=[],
+                        metavar="NAME", help=f"which to run (default all: {', '.join(NAMES)}; also, only when named: "
+                                             f"{', '.join(ONLY_BY_NAME)})")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     from bench.common import RECORDS, emit, load_average, summary

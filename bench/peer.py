@@ -43,13 +43,16 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _process(args: list[str], marker: str, stream: str, pycache: str) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) from launching ``python args`` until it printed ``marker`` on ``stream``
-    (stdout or stderr); then it is stopped (SIGTERM: ours finishes as it would at a deploy)."""
+def _process(args: list[str], marker: str, stream: str, pycache: str, cwd: Path = REPO) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) from launching ``python args`` in ``cwd`` (``-m`` imports the bot from there)
+    until it printed ``marker`` on ``stream`` (stdout or stderr); then it is stopped (SIGTERM: ours finishes as
+    it would at a deploy)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = pycache
+    if cwd != REPO:  # another checkout: its bot, even where PYTHONPATH names this one
+        env["PYTHONPATH"] = str(cwd)
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], cwd=REPO, env=env, text=True,
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE if stream == "stdout" else subprocess.DEVNULL,
                             stderr=subprocess.PIPE if stream == "stderr" else subprocess.DEVNULL)
     pipe = proc.stdout if stream == "stdout" else proc.stderr
@@ -70,8 +73,8 @@ def _process(args: list[str], marker: str, stream: str, pycache: str) -> tuple[f
     return wall, cpu
 
 
-def _ours(cfg: Path, pycache: str) -> tuple[float, float]:
-    return _process(["-m", "bot", "run", "--config", str(cfg)], OURS_READY, "stderr", pycache)
+def _ours(cfg: Path, pycache: str, checkout: Path = REPO) -> tuple[float, float]:
+    return _process(["-m", "bot", "run", "--config", str(cfg)], OURS_READY, "stderr", pycache, checkout)
 
 
 def _naive(cfg: Path, store: str, pycache: str) -> tuple[float, float]:

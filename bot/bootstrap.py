@@ -14,19 +14,23 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.accounts.directory import AccountDirectory, AccountView
 from bot.accounts.state import DbAccountStore
-from bot.campaigns.loader import LoadResult
-from bot.campaigns.validate import LoadCache, load_campaigns
+from bot.campaigns.cache import LoadCache
 from bot.clock import Clock, SystemClock
 from bot.config.settings import Config
 from bot.networks.base import Network
 from bot.store.db import ensure_schema, make_engine, make_sessionmaker
 from bot.store.models import InstallationRow
+
+if TYPE_CHECKING:  # the campaign files' loader is imported when first used: a restart whose files did not
+    # change reads none (bot/planning/scan.py) and starts without it, its templates and its checks
+    from bot.campaigns.loader import LoadResult
 
 log = logging.getLogger(__name__)
 OUTSIDE_ADAPTERS = 1000
@@ -84,6 +88,8 @@ class App:
 
     def load_campaigns(self, paths: list[Path] | None = None, *, budgets: bool = True) -> LoadResult:
         """Files that did not change since the last call are not read again."""
+        from bot.campaigns.validate import load_campaigns
+
         return load_campaigns(self.config, self.clock.now(), paths, cache=self._load_cache, budgets=budgets)
 
 

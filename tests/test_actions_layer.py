@@ -82,7 +82,10 @@ def queued_ids(web: Web) -> list[int]:
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # click's interface: the top-level group loads its commands lazily
+        command = group.get_command(ctx, name)
+        assert command is not None
         if isinstance(command, click.Group):
             yield from _commands(command, f"{prefix}{name} ")
         else:

@@ -87,8 +87,11 @@ def test_ci_runs_exactly_the_readmes_test_command():
 
 def _walk(command: click.Command, path: str = "campaign-bot"):
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+    if isinstance(command, click.Group):  # through click's interface: the top-level group loads lazily
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"{path} {name} is listed but not found"
             yield from _walk(sub, f"{path} {name}")
 
 

@@ -1,6 +1,7 @@
 """A worker that starts again reaches its first tick cheaply: the database's revision read without Alembic, the
 campaign files not read when nothing they depend on changed (bot/planning/scan.py), and `campaign-bot run` not
-loading the web app, Alembic or the network client libraries (a subprocess looks at what it imported)."""
+loading the web app, Alembic, the network client libraries, the other commands' modules, the campaign files'
+checks and templates (Jinja2) or the network adapters (a subprocess looks at what it imported)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,32 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import click
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from bot.cli.base import COMMANDS, cli
+from bot.networks.registry import ADAPTERS, DECLARED, Capability, capabilities, found_capabilities, kinds_that
 from bot.planning.scan import FRESH
 from bot.store.db import _alembic_config, current_revision, head_revision, make_engine, upgrade
 from bot.worker.plan import plan
-from tests.conftest import deliveries, write_campaign
+from tests.conftest import TARGETS, deliveries, write_campaign
 
 REPO = Path(__file__).resolve().parent.parent
 NOT_ON_THE_WAY = ("alembic", "mako", "fastapi", "starlette", "uvicorn", "babel", "rich", "httpx", "httpcore",
                   "cryptography", "argon2", "mastodon", "tweepy", "atproto", "telegram", "requests")
+NOT_ON_A_RESTART = ("jinja2", "markupsafe", "difflib")
+"""What a restart whose files did not change does without, beyond the above: the files' templates and checks."""
+OURS_NOT_ON_A_RESTART = ("bot.cli.actions", "bot.cli.views", "bot.cli.report", "bot.cli.supporters", "bot.cli.web",
+                       "bot.cli.alerts", "bot.actions.base", "bot.queries", "bot.campaigns.validate",
+                       "bot.campaigns.loader", "bot.campaigns.schema", "bot.campaigns.schedule",
+                       "bot.campaigns.templates", "bot.planning.rows", "bot.web", "bot.alerts",
+                       *(target.partition(":")[0] for kind, target in ADAPTERS.items()
+                         if kind not in ("console", "mastodon")))
+"""Our modules a restart with unchanged files does without: the other commands', the action layer, the campaign
+files' loader, schema, checks, schedules and templates, alerting (none configured), and the adapters of networks
+no account uses (the config's console and Mastodon accounts' are imported with the config: their settings'
+models)."""
 
 
 def test_the_head_read_from_the_migration_files_is_alembics():
@@ -88,11 +104,13 @@ def test_storing_the_files_from_elsewhere_makes_the_next_plan_read_them(make_app
     assert after._load_cache.files
 
 
-def test_campaign_bot_run_loads_no_web_app_alembic_or_client_library_on_its_way_to_the_first_post(tmp_path):
-    """What `campaign-bot run` imports before its first tick, in a new process, on a database already current:
-    the command line, the app, the daemon, a plan and the next due time."""
+def _modules_of_a_new_run_process(tmp_path: Path, *, planned_before: bool) -> set[str]:
+    """The modules `campaign-bot run` has imported by its first tick, in a new process on a database already
+    current: the command line and the run command's module, the app, the daemon, a plan and the next due time.
+    ``planned_before``: an earlier process planned the same files (a restart); else this plans them first."""
     campaigns = tmp_path / "campaigns"
     campaigns.mkdir()
+    (campaigns / "targets.toml").write_text(TARGETS, encoding="utf-8")
     write_campaign(campaigns)
     config = tmp_path / "config.toml"
     config.write_text(f'[bot]\ndatabase_url = "sqlite:///{tmp_path / "bot.db"}"\ncampaigns_dir = "{campaigns}"\n'
@@ -103,23 +121,63 @@ def test_campaign_bot_run_loads_no_web_app_alembic_or_client_library_on_its_way_
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        import click
         from bot.cli import cli  # what the console script imports
+        cli.get_command(click.Context(cli), "run")  # the run command's module, as `campaign-bot run` loads it
         from bot.bootstrap import bootstrap
         from bot.config.settings import load_config
         from bot.worker.daemon import Daemon
         from bot.worker.plan import plan
         app = bootstrap(load_config(Path({str(config)!r})))
         daemon = Daemon(app)
-        plan(app)
+        skipped = plan(app).skipped
         plan(app)
         daemon.dispatcher.next_due_at()
-        print(" ".join(sorted({{m.split(".")[0] for m in sys.modules}})))
+        from sqlalchemy import inspect
+        from bot.store.models import CampaignRow
+        print(skipped, inspect(CampaignRow).configured, " ".join(sorted(sys.modules)))
         """)
     env = {**os.environ, "NOT_SET_HERE": "token"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
-    loaded = set(out.split())
-    assert "bot" in loaded and "sqlalchemy" in loaded
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=120) for _ in range(2 if planned_before else 1)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
+    skipped, configured, *modules = runs[-1].stdout.split()
+    assert skipped == ("1" if planned_before else "0")  # the restart did not read the files
+    return set(modules) | ({"the ORM's mappers configured"} if configured == "True" else set())
+
+
+def test_campaign_bot_run_loads_no_web_app_alembic_or_client_library_on_its_way_to_the_first_post(tmp_path):
+    modules = _modules_of_a_new_run_process(tmp_path, planned_before=False)
+    loaded = {m.split(".")[0] for m in modules}
+    assert "bot" in loaded and "sqlalchemy" in loaded and "bot.cli.admin" in modules
     assert not loaded & set(NOT_ON_THE_WAY), sorted(loaded & set(NOT_ON_THE_WAY))
+
+
+def test_a_restart_with_unchanged_files_loads_no_other_command_template_engine_or_network_adapter(tmp_path):
+    modules = _modules_of_a_new_run_process(tmp_path, planned_before=True)
+    loaded = {m.split(".")[0] for m in modules}
+    assert not loaded & set(NOT_ON_THE_WAY + NOT_ON_A_RESTART), sorted(loaded & set(NOT_ON_THE_WAY + NOT_ON_A_RESTART))
+    ours = sorted(m for m in modules if m.startswith(OURS_NOT_ON_A_RESTART))
+    assert ours == [], ours
+    # Its questions are plain SQL: the first ORM statement configures every mapper, which can wait until after.
+    assert "the ORM's mappers configured" not in modules
+
+
+def test_every_command_is_listed_with_the_module_that_defines_it():
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        assert cli.get_command(ctx, name) is not None, name
+    assert set(cli.commands) == set(COMMANDS)  # every module of a listed command imported: nothing unlisted
+
+
+def test_the_capabilities_declared_for_each_network_are_what_its_adapter_class_says():
+    assert set(DECLARED) == set(ADAPTERS)
+    for kind in ADAPTERS:
+        assert capabilities(kind) == found_capabilities(kind), kind
+
+
+def test_an_adapter_registered_in_place_of_a_built_in_one_is_asked_what_it_can_do(monkeypatch):
+    assert "mastodon" in kinds_that(Capability.BOOST)
+    monkeypatch.setitem(ADAPTERS, "mastodon", ADAPTERS["console"])
+    assert capabilities("mastodon") == frozenset()
+    assert "mastodon" not in kinds_that(Capability.BOOST)

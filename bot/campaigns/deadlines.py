@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.campaigns.schema import Campaign, Rule
-
 if TYPE_CHECKING:
     from babel.core import Locale
+
+    from bot.campaigns.schema import Campaign, Rule
 
 # A bare "en" is written the international way ("5 December"); "en-US" gives "December 5".
 _DEFAULT_LOCALE = {"en": "en_001"}

@@ -13,10 +13,13 @@ import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.campaigns.loader import TARGETS_FILE, LoadedCampaign, campaign_files
-from bot.campaigns.texts import messages
+from bot.campaigns.folder import TARGETS_FILE, campaign_files
 from bot.config.settings import Config
+
+if TYPE_CHECKING:
+    from bot.campaigns.loader import LoadedCampaign
 
 FORMAT = "1"
 """Changes when what the digest covers changes."""
@@ -48,6 +51,8 @@ def _stat(path: str) -> str:
 
 def images_of(campaigns: Iterable[LoadedCampaign]) -> list[str]:
     """The images the campaigns name, as the checks look for them (relative to each campaign's folder)."""
+    from bot.campaigns.texts import messages  # after a full load only: a restart's digest needs no schema
+
     found = {str(c.base_dir / m.image.path) for c in campaigns for _, m in messages(c.model) if m.image is not None}
     return sorted(found)
 

@@ -5,10 +5,8 @@ An invalid file never stops the others: each file yields a campaign or a list of
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,26 +16,13 @@ from typing import Any
 import tomli
 from pydantic import ValidationError
 
+from bot.campaigns.folder import NOT_CAMPAIGNS as NOT_CAMPAIGNS
+from bot.campaigns.folder import TARGETS_FILE as TARGETS_FILE
+from bot.campaigns.folder import Issue as Issue
+from bot.campaigns.folder import campaign_files as campaign_files
 from bot.campaigns.schema import ID_RE, Campaign, Target, known_field_names
 from bot.campaigns.texts import MAX_FILE_BYTES, check_texts
 from bot.errors import TOML_TOO_DEEP
-
-TARGETS_FILE = "targets.toml"
-NOT_CAMPAIGNS = frozenset({TARGETS_FILE, "config.toml", "config.example.toml"})
-"""TOML files that may sit in a campaigns folder and are not campaigns."""
-
-
-@dataclass(frozen=True)
-class Issue:
-    file: str
-    field: str
-    message: str
-    severity: str = "error"  # error | warning
-
-    def __str__(self) -> str:
-        where = f"{self.file}: {self.field}: " if self.field else f"{self.file}: "
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}{prefix}{self.message}"
 
 
 def _hash_of(definition: dict[str, Any]) -> str:
@@ -98,6 +83,8 @@ class LoadResult:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only when a name is wrong: not on a restart's way
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -261,14 +248,6 @@ def load_targets(directory: Path) -> tuple[Registry, list[Issue]]:
             invalid.add(tid)
     targets.invalid = frozenset(invalid)
     return targets, issues
-
-
-def campaign_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    with os.scandir(directory) as entries:  # sorted by name (comparing Path objects costs more than reading them)
-        names = sorted(e.name for e in entries if e.name.endswith(".toml") and e.name not in NOT_CAMPAIGNS)
-    return [directory / name for name in names]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.accounts.directory import account_languages, resolve_account
+from bot.campaigns.cache import LoadCache
 from bot.campaigns.deadlines import deadline_passed
 from bot.campaigns.letters import letter_problems
 from bot.campaigns.loader import (
@@ -224,14 +224,6 @@ def budget_warnings(config: Config, campaigns: Iterable[LoadedCampaign], now: da
 
 def _span_words(window: BudgetWindow) -> str:
     return window.describe().split(" per ", 1)[1]
-
-
-@dataclass
-class LoadCache:
-    """What each file gave last time, by (size, mtime) of the file and of its folder's targets.toml, so the
-    daemon re-reads only what changed."""
-
-    files: dict[Path, tuple[tuple[int, ...], LoadedCampaign | None, list[Issue]]] = field(default_factory=dict)
 
 
 def _signature(path: Path, folders: dict[Path, tuple[int, int]]) -> tuple[int, ...] | None:

@@ -1,18 +1,21 @@
-"""Running and administering: run, validate, accounts, db."""
+"""Running and administering: run (and run --web), validate, accounts, db."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot.bootstrap import App, bootstrap
 from bot.cli.base import EXIT_ERROR, EXIT_OK, actor, by_option, cli, config_option, friendly, load, make_app
+from bot.cli.supervise import supervise, watch_parent
 from bot.config.settings import Config
 from bot.errors import UserError
 from bot.store.db import redact
@@ -77,6 +80,56 @@ def run(ctx: click.Context, config_path: str | None, dry_run: bool) -> None:
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
+    """The worker and the web app as two child processes; Ctrl-C or SIGTERM stops both, and so does this
+    process's death (bot/cli/supervise.py)."""
+    base = [sys.executable, "-m", "bot"] + (["--config", config_path] if config_path else [])
+    worker = base + ["run"] + (["--dry-run"] if dry_run else [])
+    webapp = base + ["web", "--port", str(port)] + (["--dry-run"] if dry_run else [])
+
+    def started() -> None:
+        click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
+
+    sys.exit(supervise([worker, webapp], started))
+
+
+@friendly
+def _prepare_and_run(ctx: click.Context, kwargs: dict[str, Any], web_port: int) -> None:
+    path = kwargs.get("config_path") or (ctx.find_root().obj or {}).get("config_path")
+    dry_run = bool(kwargs.get("dry_run"))
+    from bot.supporters.accounts import check_key
+
+    # Migrate here, once: two children creating a fresh SQLite database at the same moment collide. A missing
+    # key is said once, here, before anything is said to have started (each child would say it again).
+    core = bootstrap(load(ctx, path, dry_run=dry_run))
+    try:
+        check_key(core.sessions)
+    finally:
+        core.engine.dispose()
+    run_with_web(path, dry_run, web_port)
+
+
+def add_web_option(run: click.Command) -> None:
+    """`campaign-bot run --web [--port P]`: the worker plus the web app, for one machine."""
+    original = run.callback
+    assert original is not None
+    run.params.append(click.Option(["--web"], is_flag=True, help="Also serve the web app (two child processes)."))
+    run.params.append(click.Option(["--port", "web_port"], default=8000, show_default=True, envvar="PORT",
+                                   type=click.IntRange(1, 65535), help="The web app's port, with --web."))
+
+    @functools.wraps(original)
+    def callback(*args: Any, web: bool = False, web_port: int = 8000, **kwargs: Any) -> Any:
+        if not web:
+            watch_parent()  # a child of `run --web` stops when it does
+            return original(*args, **kwargs)
+        return _prepare_and_run(click.get_current_context(), kwargs, web_port)
+
+    run.callback = callback
+
+
+add_web_option(run)
 
 
 def _campaign_paths(paths: tuple[Path, ...]) -> list[Path] | None:

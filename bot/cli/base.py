@@ -1,25 +1,30 @@
-"""The command group and what every command shares: the config option, the one-line error handler, who acts."""
+"""The command group and what every command shares: the config option, the one-line error handler, who acts.
+
+The group is lazy (COMMANDS): a command's module is imported when that command is asked for, so `campaign-bot
+run` does not import every other command's module and the action layer on its way to its first post (a restart
+is timed to it: bench/peer.py). `--help` imports them all."""
 
 from __future__ import annotations
 
 import functools
 import getpass
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.exc import OperationalError
 
-from bot.actions.base import Actor, Via
 from bot.actions.errors import ActionError
-from bot.actions.people import person
 from bot.bootstrap import App, bootstrap
 from bot.config.settings import CONFIG_ENV, Config, load_config
 from bot.errors import UserError
-from bot.states import Role
+
+if TYPE_CHECKING:
+    from bot.actions.base import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +63,10 @@ def by_option(what: str) -> Callable[[F], F]:
 
 def actor(app: App, name: str) -> Actor:
     """The person the command acts as (see by_option)."""
+    from bot.actions.base import Actor, Via
+    from bot.actions.people import person
+    from bot.states import Role
+
     return person(app, name, Via.CLI) or Actor(name, Role.ADMIN, Via.CLI)
 
 
@@ -121,7 +130,37 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-@click.group()
+COMMANDS = {
+    "run": "admin", "validate": "admin", "accounts": "admin", "db": "admin",
+    "queue": "actions", "edit": "actions", "cancel": "actions", "resolve": "actions", "close": "actions",
+    "pause": "actions", "resume": "actions", "reopen": "actions", "approvals": "actions",
+    "plan": "views", "status": "views", "history": "views",
+    "report": "report", "alerts": "alerts", "supporters": "supporters", "secrets": "supporters",
+    "web": "web", "users": "web", "tokens": "web",
+}
+"""Each top-level command and the module of bot/cli that defines it (on `cli`, when imported)."""
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are defined by modules imported on first use (click's documented way to load
+    subcommands lazily: list_commands and get_command). ``commands`` holds only those imported so far."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.lazy) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(f"bot.cli.{self.lazy[cmd_name]}")
+            if cmd_name not in self.commands:
+                raise RuntimeError(f"bot.cli.{self.lazy[cmd_name]} does not define the command {cmd_name!r}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 @click.option("--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False), hidden=True,
               help="Config file, for every command (also accepted after the command name).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more (INFO and DEBUG lines on stderr).")

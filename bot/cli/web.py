@@ -1,13 +1,11 @@
-"""Commands for the web app: `web`, `run --web`, `users ...`, `tokens create`.
+"""Commands for the web app: `web`, `users ...`, `tokens create` (`run --web` is bot/cli/admin.py's).
 
-bot/cli/__init__.py registers them with register(); they build the app the same way as every other command.
+They build the app the same way as every other command.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,9 +13,10 @@ import click
 
 from bot.actions import people
 from bot.bootstrap import App, bootstrap
-from bot.cli.base import actor, by_option, friendly, load, sync
+from bot.cli.base import actor, by_option, cli, friendly, load, sync
 from bot.cli.base import config_option as _config_option
-from bot.cli.supervise import supervise, watch_parent
+from bot.cli.language import users_set_language
+from bot.cli.supervise import watch_parent
 from bot.errors import UserError
 from bot.queries.people import list_users
 from bot.states import Role
@@ -87,53 +86,6 @@ def server_options(host: str, port: int, behind_https: bool, forwarded_allow_ips
     trusted = forwarded_allow_ips or "127.0.0.1,::1"
     return {"host": host, "port": port, "proxy_headers": behind_https or forwarded_allow_ips is not None,
             "forwarded_allow_ips": trusted, "log_level": "warning", "server_header": False}
-
-
-def run_with_web(config_path: str | None, dry_run: bool, port: int) -> None:
-    """The worker and the web app as two child processes; Ctrl-C or SIGTERM stops both, and so does this
-    process's death (bot/cli/supervise.py)."""
-    base = [sys.executable, "-m", "bot"] + (["--config", config_path] if config_path else [])
-    worker = base + ["run"] + (["--dry-run"] if dry_run else [])
-    webapp = base + ["web", "--port", str(port)] + (["--dry-run"] if dry_run else [])
-
-    def started() -> None:
-        click.echo(f"worker and web app started: open http://127.0.0.1:{port}/  (Ctrl-C stops both)", err=True)
-
-    sys.exit(supervise([worker, webapp], started))
-
-
-@_friendly
-def _prepare_and_run(ctx: click.Context, kwargs: dict[str, Any], web_port: int) -> None:
-    path = kwargs.get("config_path") or (ctx.find_root().obj or {}).get("config_path")
-    dry_run = bool(kwargs.get("dry_run"))
-    from bot.supporters.accounts import check_key
-
-    # Migrate here, once: two children creating a fresh SQLite database at the same moment collide. A missing
-    # key is said once, here, before anything is said to have started (each child would say it again).
-    core = _core(ctx, path, dry_run)
-    try:
-        check_key(core.sessions)
-    finally:
-        core.engine.dispose()
-    run_with_web(path, dry_run, web_port)
-
-
-def add_web_option(run: click.Command) -> None:
-    """`campaign-bot run --web [--port P]`: the worker plus the web app, for one machine."""
-    original = run.callback
-    assert original is not None
-    run.params.append(click.Option(["--web"], is_flag=True, help="Also serve the web app (two child processes)."))
-    run.params.append(click.Option(["--port", "web_port"], default=8000, show_default=True, envvar="PORT",
-                                   type=click.IntRange(1, 65535), help="The web app's port, with --web."))
-
-    @functools.wraps(original)
-    def callback(*args: Any, web: bool = False, web_port: int = 8000, **kwargs: Any) -> Any:
-        if not web:
-            watch_parent()  # a child of `run --web` stops when it does
-            return original(*args, **kwargs)
-        return _prepare_and_run(click.get_current_context(), kwargs, web_port)
-
-    run.callback = callback
 
 
 @click.group("users")
@@ -242,7 +194,6 @@ def tokens_create(ctx: click.Context, config_path: str | None, name: str, role: 
     click.echo(result.message, err=True)
 
 
-def register(cli: click.Group, run: click.Command) -> None:
-    for command in (web, users_group, tokens_group):
-        cli.add_command(command)
-    add_web_option(run)
+for _command in (web, users_group, tokens_group):
+    cli.add_command(_command)
+users_group.add_command(users_set_language)  # users set-language (bot/cli/language.py)

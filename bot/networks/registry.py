@@ -54,7 +54,30 @@ class Capability(StrEnum):
     READ = "read"
 
 
+DECLARED: dict[str, frozenset[Capability]] = {
+    "console": frozenset(),
+    "mastodon": frozenset({Capability.BOOST, Capability.READ}),
+    "x": frozenset({Capability.READ}),
+    "bluesky": frozenset({Capability.BOOST, Capability.READ}),
+    "threads": frozenset({Capability.READ}),
+    "telegram": frozenset(),
+    "facebook": frozenset({Capability.READ}),
+}
+"""What each built-in adapter class declares (tests/test_restart_path.py checks it against the classes), so that
+listing the networks that can boost, as the supporters' service does when it is imported, imports no adapter:
+that cost `campaign-bot run` about 8 % of its CPU before its first post. An adapter registered in place of a
+built-in one is asked (``capabilities``)."""
+_BUILT_IN = dict(ADAPTERS)
+
+
 def capabilities(kind: str) -> frozenset[Capability]:
+    if kind in DECLARED and ADAPTERS.get(kind) == _BUILT_IN[kind]:
+        return DECLARED[kind]
+    return found_capabilities(kind)
+
+
+def found_capabilities(kind: str) -> frozenset[Capability]:
+    """What the adapter class of ``kind`` can do, from the class itself (imports its module)."""
     from bot.networks.base import Booster
     from bot.networks.reading import Reader
 

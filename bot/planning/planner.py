@@ -10,28 +10,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot import outbox
 from bot.accounts.directory import AccountLookup, account_languages
-from bot.campaigns.deadlines import calls_to_action
-from bot.campaigns.loader import Issue, LoadedCampaign
-from bot.campaigns.schedule import SlotCache, campaign_slots
-from bot.campaigns.schema import aware_in
-from bot.campaigns.templates import render
 from bot.clock import Clock
 from bot.config import Config
 from bot.networks.registry import measured
 from bot.outbox import workers
 from bot.outbox.new import NO_MEDIA, NewDelivery, call_to_action, new_delivery
 from bot.outbox.staff import REVIVABLE
-from bot.planning.rows import media_for
 from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.db import big_cache
 from bot.store.models import CampaignRow, DeliveryRow
+
+if TYPE_CHECKING:
+    from bot.campaigns.loader import Issue, LoadedCampaign
+    from bot.campaigns.schedule import SlotCache
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +84,14 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
                  last_variants: dict[tuple[str, str], int], slot_cache: SlotCache | None = None) -> list[NewDelivery]:
     """The rows a campaign's schedule asks for with slots in [start, end), rendered once per variant.
     ``slot_cache``: one plan's expanded schedules, shared by campaigns with the same rules, zone and window."""
+    # Imported here: a worker whose files did not change plans nothing (bot/planning/scan.py), and its restart
+    # need not load the campaign schema, the schedule's expansion, the templates and Jinja2.
+    from bot.campaigns.deadlines import calls_to_action
+    from bot.campaigns.schedule import campaign_slots
+    from bot.campaigns.schema import aware_in
+    from bot.campaigns.templates import render
+    from bot.planning.rows import media_for
+
     model = loaded.model
     variants = model.messages.call_to_action
     # Calls to action stop at `act_by`, and rules may follow the days left (bot/campaigns/deadlines.py).

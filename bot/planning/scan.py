@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 
-from bot.campaigns.loader import Issue
+from bot.campaigns.folder import Issue
 from bot.states import CampaignState
 from bot.store.models import CampaignRow, PlanScanRow
 
@@ -31,9 +31,15 @@ class Scan:
     scanned_at: datetime
 
 
+SCANS = PlanScanRow.__table__.c
+CAMPAIGNS = CampaignRow.__table__.c
+"""The tables' columns, not the mapped classes': a restart's two questions are plain SQL, and the first ORM
+statement of a process configures every mapper (about 20 ms a restart need not pay before its first post)."""
+
+
 def read(conn: Connection) -> Scan | None:
-    row = conn.execute(select(PlanScanRow.digest, PlanScanRow.images, PlanScanRow.issues, PlanScanRow.scanned_at)
-                       .where(PlanScanRow.id == 1)).first()
+    s = SCANS
+    row = conn.execute(select(s.digest, s.images, s.issues, s.scanned_at).where(s.id == 1)).first()
     if row is None or row.digest is None or row.scanned_at is None:
         return None
     return Scan(row.digest, list(row.images), [Issue(*i) for i in row.issues], row.scanned_at)
@@ -46,7 +52,7 @@ def fresh(scan: Scan, now: datetime) -> bool:
 def planned_through(conn: Connection, end: datetime) -> int | None:
     """How many campaigns are active when every one is planned through ``end`` from its stored definition
     (the planner would skip each); None when one is not."""
-    c = CampaignRow
+    c = CAMPAIGNS
     stale = or_(c.planned_hash.is_(None), c.planned_hash != c.definition_hash, c.planned_until.is_(None),
                 c.planned_until < end)
     active, waiting = conn.execute(select(func.count(), func.coalesce(func.sum(case((stale, 1), else_=0)), 0))

@@ -31,7 +31,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from bot.alerts.runner import start as start_alerts
 from bot.errors import ConfigError
 from bot.outbox import workers
 from bot.outbox.link import Link
@@ -356,7 +355,11 @@ class Daemon:
             self.waker.wake_now()  # the first tick at once
             loop.start()
             DueListener(self.app.engine, self.waker.wake_now, self.stopping).start()
-            start_alerts(self.app, self.stopping)  # bot/alerts: its own thread; never holds a post
+            if self.app.config.alerts:  # bot/alerts: its own thread; never holds a post. Imported only when
+                # alerts are configured: its queue, checks and tables are not on a worker's way to its first post
+                from bot.alerts.runner import start as start_alerts
+
+                start_alerts(self.app, self.stopping)
             log.info("campaign-bot running as %s", self.app.owner)
             self.scheduler.start()  # blocks until stop()
         finally:

@@ -13,17 +13,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 
-from bot.actions.files import sync_files
 from bot.campaigns.fingerprint import files_digest, images_of, with_images
-from bot.campaigns.loader import LoadedCampaign, LoadResult
 from bot.planning import scan
 from bot.planning.collector import collector_paused
 from bot.planning.planner import Planning, PlanReport, plan_campaigns
 from bot.store.locks import PLAN_LOCK, advisory_lock
+
+if TYPE_CHECKING:  # imported when the files are read: a restart with unchanged files reads none
+    from bot.campaigns.loader import LoadedCampaign, LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ def plan(deps: PlanDeps, result: LoadResult | None = None) -> PlanReport:
 
 
 def _plan(deps: PlanDeps, result: LoadResult) -> PlanReport:
+    from bot.actions.files import sync_files
+
     report = PlanReport(issues=list(result.issues))
     for issue in result.errors:
         log.error("%s", issue)
@@ -72,6 +75,8 @@ def _plan(deps: PlanDeps, result: LoadResult) -> PlanReport:
 def store_files(deps: PlanDeps) -> dict[str, LoadedCampaign]:
     """Make the database know the campaigns on disk (for the commands and pages that change state; they work
     without a worker). Waits while a worker's planner writes the same rows."""
+    from bot.actions.files import sync_files
+
     result = deps.load_campaigns(budgets=False)
     with advisory_lock(deps.engine, PLAN_LOCK, wait=True):
         return sync_files(deps, result)
