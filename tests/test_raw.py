@@ -92,10 +92,12 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
     due_now = delivery.due_at + timedelta(microseconds=1)
     steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}, 1),
              (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": delivery.due_at
-                            - timedelta(minutes=1), "b_ahead": 0}, 1),  # no account due, the next time
+                            - timedelta(minutes=1), "b_ahead": 0, "b_cap": 10, "b_after": ""},
+              1),  # no account due, the next time
              (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": due_now,
-                            "b_ahead": 10}, 2),  # the post in the look-ahead, the next time
-             (ticks._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0}, 2),  # its account, no next time
+                            "b_ahead": 10, "b_cap": 10, "b_after": ""}, 2),  # the post in the look-ahead, the next time
+             (ticks._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0, "b_cap": 10, "b_after": ""},
+              2),  # its account, no next time
              (budgets._used_statement(2), {"b_account": delivery.account_id, "b_since_0": due_now - timedelta(hours=1),
                                            "b_since_1": due_now - timedelta(days=1),
                                            "b_widest": due_now - timedelta(days=1)}, 1)]  # a rate budget's counts

@@ -78,6 +78,7 @@ class Dispatcher:
         self._reads: set[str] = set()
         """Accounts whose next run first reads back posts whose outcome is unknown (found by the tick)."""
         self._reads_lock = threading.Lock()
+        self._after: str | None = None  # where the last tick cut at its cap stopped
         self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
         self.links = SenderLinks(app.engine)  # each sender thread's kept connection
 
@@ -92,12 +93,15 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None) -> ticks.Tick:
+    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None,
+             cap: int | None = None) -> ticks.Tick:
         """The accounts due now and the next due time after now: one statement (the daemon's tick); ``ahead``:
-        with the posts coming due up to now + ahead. The accounts with posts to read back are remembered: their
-        next run reads them first."""
+        with the posts coming due up to now + ahead; ``cap``: ``cap`` accounts at most, in turn (a tick cut
+        at its cap goes on where the last cut one stopped). The accounts with posts to read back are
+        remembered: their next run reads them first."""
         with self._link(link) as own:
-            found = own.once(lambda conn: ticks.tick(conn, now, ahead))
+            found = own.once(lambda conn: ticks.tick(conn, now, ahead, cap, self._after))
+        self._after = found.cut_after
         if found.reading:
             with self._reads_lock:
                 self._reads |= found.reading
