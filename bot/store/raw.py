@@ -7,6 +7,7 @@ outage is an OperationalError wherever it happens). Not run: engine events (befo
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections import namedtuple
@@ -192,6 +193,35 @@ def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence
     return sql, bound
 
 
+_CURSOR = "bot.raw.cursor"
+
+
+def _cursor(conn: Connection, driver: Any) -> Any:
+    """On PostgreSQL the driver connection's cursor, kept for its next statement (in the pool's record of that
+    connection): psycopg builds a cursor's adapters afresh, and looks up each parameter's dumper again, for
+    every new one (about a tenth of a statement's instructions); its results are read whole at execute, so a
+    kept cursor holds nothing on the server. SQLite's is closed after each statement (a statement not read to
+    its end would keep its read transaction open)."""
+    if conn.dialect.name != "postgresql":
+        return driver.cursor()
+    info = conn.connection.info
+    kept = info.get(_CURSOR)
+    if kept is not None and kept[0] is driver and not kept[1].closed:
+        return kept[1]
+    cursor = driver.cursor()
+    info[_CURSOR] = (driver, cursor)
+    return cursor
+
+
+def _drop_cursor(conn: Connection, cursor: Any) -> None:
+    """After an error: a fresh cursor next time."""
+    kept = conn.connection.info.get(_CURSOR)
+    if kept is not None and kept[1] is cursor:
+        del conn.connection.info[_CURSOR]
+    with contextlib.suppress(Exception):  # noqa: BLE001 - the driver's own (a dead connection's cursor)
+        cursor.close()
+
+
 class Raw:
     """A Core statement whose own bound parameters are named ``b_*`` (every other is a literal of it)."""
 
@@ -308,11 +338,11 @@ class Raw:
         assert driver is not None
         cursor = None
         try:  # a connection the driver knows is closed fails at cursor(): wrapped too, as SQLAlchemy wraps it
-            cursor = driver.cursor()
+            cursor = _cursor(conn, driver)
             cursor.execute(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
             if cursor is not None:
-                cursor.close()
+                _drop_cursor(conn, cursor)
             wrapped = DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
@@ -330,8 +360,12 @@ class Raw:
             readers = c.readers or ()
             return cursor.rowcount, [c.row(*(value if read is None else read(value)
                                              for read, value in zip(readers, row, strict=True))) for row in found]
+        except BaseException:
+            _drop_cursor(conn, cursor)
+            raise
         finally:
-            cursor.close()
+            if conn.dialect.name != "postgresql":
+                cursor.close()
 
     @staticmethod
     def _readers(c: _Compiled, dialect: Dialect, description: Sequence[Any]) -> list[Any]:
