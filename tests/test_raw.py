@@ -185,3 +185,13 @@ def test_the_planners_bulk_insert_stores_what_sqlalchemys_insert_stores(make_app
     assert tuple(read["ours-one|0"])[1:] == tuple(read["theirs-alike|0"])[1:]
     assert read["ours-alike|0"].text == "it's 'quoted'); DROP TABLE deliveries; --"
     assert read["ours|2"].media == media and read["ours|0"].due_at.tzinfo is not None
+
+
+def test_postgresql_placeholders_name_each_parameter_once_and_keep_escaped_percent_signs():
+    """Raw statements go to psycopg with PostgreSQL's own placeholders (psycopg parsed the text of every
+    execution over 4 kB again: the tick, the first claim); a name used twice is one parameter."""
+    from bot.store.raw import _native
+
+    sql, names = _native("SELECT %(b_a)s::INTEGER, x LIKE 'a%%', %(b_b)s, %(b_a)s::INTEGER WHERE y = %(status_1)s")
+    assert sql == "SELECT $1::INTEGER, x LIKE 'a%', $2, $1::INTEGER WHERE y = $3"
+    assert names == ("b_a", "b_b", "status_1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class _Compiled:
     row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
     readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
     naive_times: bool = False  # a parameter is a timestamp without time zone (not written as COPY text here)
+    native: tuple[str, tuple[str, ...]] | None = None  # PostgreSQL: the text with $n placeholders, their names
 
 
 def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
@@ -194,6 +196,23 @@ def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence
 
 
 _CURSOR = "bot.raw.cursor"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _native(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQLAlchemy's psycopg text (``%(name)s``) in PostgreSQL's own placeholders (``$n``; a name used twice is
+    one parameter), and the names in their order. psycopg parses a query's placeholders on every execution of
+    a text longer than 4 kB (it caches shorter ones): the tick and the first claim are longer."""
+    names: list[str] = []
+
+    def place(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "%"  # an escaped percent sign
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PLACEHOLDER.sub(place, sql), tuple(names)
 
 
 def _cursor(conn: Connection, driver: Any) -> Any:
@@ -208,9 +227,16 @@ def _cursor(conn: Connection, driver: Any) -> Any:
     kept = info.get(_CURSOR)
     if kept is not None and kept[0] is driver and not kept[1].closed:
         return kept[1]
-    cursor = driver.cursor()
+    cursor = psycopg_raw_cursor(driver)
     info[_CURSOR] = (driver, cursor)
     return cursor
+
+
+def psycopg_raw_cursor(driver: Any) -> Any:
+    """A psycopg cursor that sends the text as it is, with PostgreSQL's own placeholders (no parsing)."""
+    from psycopg import RawCursor
+
+    return RawCursor(driver)
 
 
 def _drop_cursor(conn: Connection, cursor: Any) -> None:
@@ -336,6 +362,10 @@ class Raw:
             conn.begin()
         driver = conn.connection.driver_connection
         assert driver is not None
+        if dialect.name == "postgresql" and isinstance(bound, dict):
+            if c.native is None:
+                c.native = _native(sql)
+            sql, bound = c.native[0], [bound[name] for name in c.native[1]]
         cursor = None
         try:  # a connection the driver knows is closed fails at cursor(): wrapped too, as SQLAlchemy wraps it
             cursor = _cursor(conn, driver)
