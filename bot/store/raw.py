@@ -227,16 +227,11 @@ def _cursor(conn: Connection, driver: Any) -> Any:
     kept = info.get(_CURSOR)
     if kept is not None and kept[0] is driver and not kept[1].closed:
         return kept[1]
-    cursor = psycopg_raw_cursor(driver)
+    from psycopg import RawCursor  # sends the text as it is, with PostgreSQL's own placeholders (no parsing)
+
+    cursor = RawCursor(driver)
     info[_CURSOR] = (driver, cursor)
     return cursor
-
-
-def psycopg_raw_cursor(driver: Any) -> Any:
-    """A psycopg cursor that sends the text as it is, with PostgreSQL's own placeholders (no parsing)."""
-    from psycopg import RawCursor
-
-    return RawCursor(driver)
 
 
 def _drop_cursor(conn: Connection, cursor: Any) -> None:
