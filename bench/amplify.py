@@ -129,6 +129,7 @@ def run(quick: bool) -> dict:
             try:
                 started = app.clock.now()
                 cpu, wall = fleet.run_daemon(app, boosts_left, start_at=started, check_every=0.2)
+                threads = dict(fleet.by_thread)
             except fleet.StoppedEarly as exc:
                 return emit("amplify", supporters=count, database=database, stopped_early=str(exc))
             with app.sessions() as s:
@@ -173,6 +174,7 @@ def run(quick: bool) -> dict:
                 bare_boosts_per_second=round(bare_per_s, 1),
                 cpu_ms_per_boost=round(cpu / max(sent, 1) * 1000, 2),
                 bare_cpu_ms_per_boost=round(bare_cpu / max(sent, 1) * 1000, 2),
+                cpu_s_by_thread={k: round(v, 2) for k, v in threads.items()},
                 dead_worker_held=held, resent_after_its_lease=resent,
                 reblog_calls=stats["reblog_calls"], distinct_reblogs=stats["reblogs"],
                 duplicates=stats["reblog_calls"] - stats["reblogs"], peak_rss_mb=round(peak_rss_mb(), 1),

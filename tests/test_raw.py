@@ -92,10 +92,12 @@ def test_the_batch_read_and_the_ticks_queries_read_every_row_as_sqlalchemy_does(
     due_now = delivery.due_at + timedelta(microseconds=1)
     steps = [(claim._DUE, {"b_account": delivery.account_id, "b_now": due_now, "b_limit": 20}, 1),
              (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": delivery.due_at
-                            - timedelta(minutes=1), "b_ahead": 0}, 1),  # no account due, the next time
+                            - timedelta(minutes=1), "b_ahead": 0, "b_cap": 10, "b_after": ""},
+              1),  # no account due, the next time
              (ticks._TICK, {"b_now": delivery.due_at - timedelta(minutes=1), "b_until": due_now,
-                            "b_ahead": 10}, 2),  # the post in the look-ahead, the next time
-             (ticks._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0}, 2),  # its account, no next time
+                            "b_ahead": 10, "b_cap": 10, "b_after": ""}, 2),  # the post in the look-ahead, the next time
+             (ticks._TICK, {"b_now": due_now, "b_until": due_now, "b_ahead": 0, "b_cap": 10, "b_after": ""},
+              2),  # its account, no next time
              (budgets._used_statement(2), {"b_account": delivery.account_id, "b_since_0": due_now - timedelta(hours=1),
                                            "b_since_1": due_now - timedelta(days=1),
                                            "b_widest": due_now - timedelta(days=1)}, 1)]  # a rate budget's counts
@@ -183,3 +185,13 @@ def test_the_planners_bulk_insert_stores_what_sqlalchemys_insert_stores(make_app
     assert tuple(read["ours-one|0"])[1:] == tuple(read["theirs-alike|0"])[1:]
     assert read["ours-alike|0"].text == "it's 'quoted'); DROP TABLE deliveries; --"
     assert read["ours|2"].media == media and read["ours|0"].due_at.tzinfo is not None
+
+
+def test_postgresql_placeholders_name_each_parameter_once_and_keep_escaped_percent_signs():
+    """Raw statements go to psycopg with PostgreSQL's own placeholders (psycopg parsed the text of every
+    execution over 4 kB again: the tick, the first claim); a name used twice is one parameter."""
+    from bot.store.raw import _native
+
+    sql, names = _native("SELECT %(b_a)s::INTEGER, x LIKE 'a%%', %(b_b)s, %(b_a)s::INTEGER WHERE y = %(status_1)s")
+    assert sql == "SELECT $1::INTEGER, x LIKE 'a%', $2, $1::INTEGER WHERE y = $3"
+    assert names == ("b_a", "b_b", "status_1")

@@ -174,13 +174,13 @@ def _claimed(row: Any, account_id: str) -> Claimed:
                    row.text_length, row.length_for)
 
 
-def _take_statement(one: bool) -> Any:
+def _take_statement(which: ColumnElement[bool]) -> Any:
     """The claim and the re-check in one statement: still planned, still due (a person may have moved it
     later since the batch was read), not deferred, its campaign in the right state, no emergency stop, its
     account neither disabled nor held (rate limited, misconfigured) since it was read; a closing message also
     waits while a post of its campaign and account is in flight or read back. RETURNING gives back what is
-    sent, as the row is now (its text may have been edited since the batch was read). ``one``: by a single id
-    (the hot path; an expanding IN is rendered again on every call)."""
+    sent, as the row is now (its text may have been edited since the batch was read). ``which``: the rows (by
+    a single id on the hot path: an expanding IN is rendered again on every call)."""
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, campaign_allows()))
@@ -190,7 +190,6 @@ def _take_statement(one: bool) -> Any:
     closing_waits = exists(select(inflight.c.id).where(
         inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id, inflight.c.id != D.id,
         or_(inflight.c.status == Status.SENDING, being_read)))
-    which = D.id == bindparam("b_id") if one else D.id.in_(bindparam("b_ids", expanding=True))
     return (update(DELIVERIES)
             .where(which, D.status == Status.PLANNED, D.due_at <= now,
                    or_(D.not_before.is_(None), D.not_before <= now), campaign_ok, ~stopped(),
@@ -202,7 +201,8 @@ def _take_statement(one: bool) -> Any:
             .returning(*_SENT_FIELDS))
 
 
-_DUE, _TAKE, _TAKE_ONE = Raw(_due_statement()), _take_statement(False), Raw(_take_statement(True))
+_DUE, _TAKE = Raw(_due_statement()), _take_statement(D.id.in_(bindparam("b_ids", expanding=True)))
+_TAKE_ONE = Raw(_take_statement(D.id == bindparam("b_id")))
 
 
 def any_stale(rows: Sequence[Any], now: datetime) -> bool:
@@ -259,6 +259,75 @@ def take_one(conn: Connection, owner: str, row: Any, account_id: str, now: datet
     _, taken = _TAKE_ONE.execute(conn, {"b_id": row.id, "b_now": now, "b_owner": owner, "b_lease": lease_until,
                                         "b_read_since": now - READ_WAIT})
     return None if taken is None else _claimed(taken, account_id)
+
+
+def _fresh() -> ColumnElement[bool]:
+    """Not past its campaign's grace window at ``b_fresh`` (a second after now: a row that close to its end
+    goes the way that checks it exactly, `due_batch`), in PostgreSQL's time arithmetic."""
+    ends = D.due_at + func.make_interval(0, 0, 0, 0, 0, 0, C.grace_seconds)
+    return or_(D.kind == Kind.CLOSING, D.attempts > 0, D.not_before.is_not(None),
+               ends > bindparam("b_fresh", type_=UTCDateTime()))
+
+
+def _take_first_statement(windows: int) -> Raw:
+    """The account's first due delivery (as `due_batch` orders them) claimed as `take` claims, if it is not past
+    its grace window and the account's rate budget allows one more (``b_posts_N`` in the window since
+    ``b_since_N``); returning with it the budget's counts, whether the account is marked misconfigured and
+    whether another of its posts is due (``more``). One statement: the due read and the claim of an account
+    whose run starts afresh (a supporter's boost, as a rule). Nothing comes back when nothing was claimed.
+    PostgreSQL only: SQLite renders RETURNING's columns unqualified, which breaks its correlated subqueries
+    (and there a statement costs no round trip over a network)."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    account: Any = bindparam("b_account")
+    first = (select(D.id).join(CAMPAIGNS, C.id == D.campaign_id)
+             .where(D.account_id == account, runnable(now), ~stopped(), ~account_blocked(now, account))
+             .order_by(D.due_at, D.id).limit(1).scalar_subquery())
+    b, other = DELIVERIES.alias("budget"), DELIVERIES.alias("other")
+    used = [select(func.count(b.c.id)).where(b.c.account_id == account,
+                                             or_(b.c.status == Status.SENT, b.c.status == Status.UNKNOWN),
+                                             b.c.sent_at >= bindparam(f"b_since_{n}", type_=UTCDateTime()))
+            .scalar_subquery() for n in range(windows)]
+    allowed = [u < bindparam(f"b_posts_{n}", type_=Integer()) for n, u in enumerate(used)]
+    fresh = exists(select(C.id).where(C.id == D.campaign_id, _fresh()))
+    more = exists(select(other.c.id).where(other.c.account_id == account, other.c.id != D.id,
+                                           other.c.status == Status.PLANNED, other.c.due_at <= now,
+                                           or_(other.c.not_before.is_(None), other.c.not_before <= now)))
+    return Raw(_take_statement(D.id == first).where(fresh, *allowed).returning(
+        misconfigured(), more.label("more"), *(u.label(f"used_{n}") for n, u in enumerate(used))))
+
+
+_TAKE_FIRST: dict[int, Raw] = {}
+"""By number of budget windows (none to three)."""
+
+
+@dataclass(frozen=True)
+class First:
+    """What `take_first` claimed, and what the run needs with it."""
+
+    claimed: Claimed
+    misconfigured: bool
+    more: bool
+    """Another post of the account is due now (the run reads them after this one)."""
+    used: list[int]
+    """The budget's counts before this claim (as `budgets.used_in_windows`)."""
+
+
+def take_first(conn: Connection, owner: str, account_id: str, now: datetime, lease_until: datetime,
+               budget: Sequence[tuple[datetime, int]]) -> First | None:
+    """Claim the account's first due delivery with its due read, in one statement (see `_take_first_statement`):
+    None when nothing was claimed (nothing due, the first past its grace window, the budget spent, a hold...):
+    the run then reads its batch as always, which settles each of those. ``budget``: each window's start and
+    how many posts it allows. PostgreSQL only."""
+    raw = _TAKE_FIRST.get(len(budget)) or _TAKE_FIRST.setdefault(len(budget), _take_first_statement(len(budget)))
+    params: dict[str, Any] = {"b_account": account_id, "b_now": now, "b_owner": owner, "b_lease": lease_until,
+                              "b_read_since": now - READ_WAIT, "b_fresh": now + timedelta(seconds=1)}
+    for n, (since, posts) in enumerate(budget):
+        params[f"b_since_{n}"], params[f"b_posts_{n}"] = since, posts
+    _, row = raw.execute(conn, params)
+    if row is None:
+        return None
+    return First(_claimed(row, account_id), bool(row.misconfigured), bool(row.more),
+                 [int(getattr(row, f"used_{n}")) for n in range(len(budget))])
 
 
 def release(conn: Connection, owner: str, ids: list[int], now: datetime, why: str) -> int:

@@ -20,18 +20,29 @@ from bot.store.raw import Raw
 D, C = DELIVERIES.c, CAMPAIGNS.c
 
 
-def _due_accounts_statement() -> Any:
-    now = bindparam("b_now", type_=UTCDateTime())
-    return (select(D.account_id, literal(0, Integer()).label("reads")).join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(runnable(now), ~stopped(), ~account_blocked(now)).distinct())
+_DUE, _READING, UPCOMING = 1, 2, 4
+"""A tick's row: an account with posts due now, one with a post to read back now (both: 3), a post coming due."""
 
 
-def _reading_accounts_statement() -> Any:
-    """Accounts with a post to read back now: reading is not publishing, so the emergency stop does not hold it
-    (a post found then is recorded sent before anything else is decided); an account's holds do."""
+def _accounts_statement() -> Any:
+    """The accounts with posts due now (``due`` 1) or a post to read back now (``reading`` 1), ``b_cap`` at
+    most, taken in turn: those after ``b_after`` (the last account the previous cut read reached) first, in
+    order, then from the start again. So a read cut at its size never starves an account: each comes within
+    (due accounts / cap) ticks, whatever the others at the front do (busy, held elsewhere, waiting).
+    Reading is not publishing, so the emergency stop does not hold a read-back (a post found then is
+    recorded sent before anything else is decided); an account's holds hold both."""
     now = bindparam("b_now", type_=UTCDateTime())
-    return (select(D.account_id, literal(1, Integer()).label("reads"))
-            .where(reading_due(now), ~account_blocked(now)).distinct())
+    one, zero = literal(1, Integer()), literal(0, Integer())
+    found = union_all(
+        select(D.account_id, one.label("due"), zero.label("reading")).join(CAMPAIGNS, C.id == D.campaign_id)
+        .where(runnable(now), ~stopped(), ~account_blocked(now)),
+        select(D.account_id, zero.label("due"), one.label("reading")).where(reading_due(now), ~account_blocked(now)),
+    ).subquery("found")
+    after = bindparam("b_after", type_=D.account_id.type)
+    place = func.row_number().over(order_by=(found.c.account_id <= after, found.c.account_id))
+    return (select(found.c.account_id, (func.max(found.c.due) + 2 * func.max(found.c.reading)).label("reads"),
+                   place.label("place"))
+            .group_by(found.c.account_id).order_by(place).limit(bindparam("b_cap", type_=Integer())))
 
 
 def _next_due_statement() -> Any:
@@ -49,7 +60,7 @@ def _upcoming_statement() -> Any:
     account when its post comes due, without a tick of its own)."""
     now = bindparam("b_now", type_=UTCDateTime())
     until = bindparam("b_until", type_=UTCDateTime())
-    return (select(D.account_id, literal(2, Integer()).label("reads"), D.due_at.label("due"),
+    return (select(D.account_id, literal(UPCOMING, Integer()).label("reads"), D.due_at.label("due"),
                    cast(null(), UTCDateTime()).label("deferred"), cast(null(), UTCDateTime()).label("read"),
                    D.id, D.kind, D.attempts, C.grace_seconds, misconfigured())
             .join(CAMPAIGNS, C.id == D.campaign_id)
@@ -59,19 +70,18 @@ def _upcoming_statement() -> Any:
 
 
 def _tick_statement() -> Any:
-    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now, a
-    row per account with a post to read back now, a row per post coming due up to ``b_until`` (the
-    look-ahead), then one row (its account NULL) with the next due time, the next end of a deferral and the
-    next read-back, strictly after now."""
+    """What a dispatch tick reads, in one statement (one round trip): a row per account with posts due now or
+    a post to read back now (``b_cap`` at most: `_accounts_statement`), a row per post coming due up to
+    ``b_until`` (the look-ahead), then one row (its account NULL) with the next due time, the next end of a
+    deferral and the next read-back, strictly after now."""
     none = cast(null(), UTCDateTime())
     times = (none.label("due"), none.label("deferred"), none.label("read"))
-    row = (cast(null(), D.id.type).label("id"), cast(null(), D.kind.type).label("kind"),
-           cast(null(), D.attempts.type).label("attempts"), cast(null(), C.grace_seconds.type).label("grace_seconds"),
-           cast(null(), Boolean()).label("misconfigured"))
-    upcoming = _upcoming_statement().subquery()
-    return union_all(_due_accounts_statement().add_columns(*times, *row),
-                     _reading_accounts_statement().add_columns(*times, *row),
-                     select(*upcoming.c), _next_due_statement().add_columns(*row))
+    rest = (cast(null(), D.kind.type).label("kind"), cast(null(), D.attempts.type).label("attempts"),
+            cast(null(), C.grace_seconds.type).label("grace_seconds"), cast(null(), Boolean()).label("misconfigured"))
+    accounts, upcoming = _accounts_statement().subquery("accounts"), _upcoming_statement().subquery()
+    return union_all(  # an account's row carries its place in the order taken as its ``id``
+        select(accounts.c.account_id, accounts.c.reads, *times, cast(accounts.c.place, D.id.type).label("id"), *rest),
+        select(*upcoming.c), _next_due_statement().add_columns(cast(null(), D.id.type).label("id"), *rest))
 
 
 _TICK = Raw(_tick_statement())
@@ -105,6 +115,10 @@ class Tick:
     """Up to when ``upcoming`` is every planned post's due time (the look-ahead's end, earlier when it was
     cut at its size, or when a deferral ends or a read-back comes due sooner): the next tick is due then."""
 
+    cut_after: str | None = None
+    """Set when the accounts read were cut at the tick's cap: the last one reached (the next tick goes on
+    after it); None when they were every account with something to do now."""
+
     @property
     def runs(self) -> list[str]:
         """Every account with something to do now."""
@@ -113,26 +127,42 @@ class Tick:
 
 AHEAD = 1000
 """Upcoming posts a tick reads at most (bot/worker/daemon.py runs each account when its post comes due)."""
+ACCOUNTS = 500
+"""Accounts with something to do now that a tick reads at most (bot/worker/daemon.py ticks again as soon as
+its senders want more when the read was cut): a supporters' wave has one per supporter, and reading 10,000
+at every tick while it drained was about 8 % of the drain's CPU."""
+_EVERY = 2**31 - 1  # no cap (an INTEGER on PostgreSQL)
 
 
-def tick(conn: Connection, now: datetime, ahead: timedelta | None = None) -> Tick:
-    """``ahead``: also the planned posts coming due up to now + ahead (the look-ahead: none by default)."""
-    accounts, reading = set(), set()
+def tick(conn: Connection, now: datetime, ahead: timedelta | None = None, cap: int | None = None,
+         after: str | None = None) -> Tick:
+    """``ahead``: also the planned posts coming due up to now + ahead (the look-ahead: none by default).
+    ``cap``: the accounts with something to do now read at most (None: every one), those after ``after``
+    first (the previous cut read's `Tick.cut_after`: see `_accounts_statement`)."""
+    accounts: set[str] = set()
+    reading: set[str] = set()
     times: list[datetime] = []
     others: list[datetime] = []
     upcoming: list[Upcoming] = []
     until = now + ahead if ahead is not None else now
-    for row in _TICK.all(conn, {"b_now": now, "b_until": until, "b_ahead": AHEAD if ahead is not None else 0}):
+    found: list[tuple[int, str, int]] = []  # the accounts' rows: (place in the order taken, account, reads)
+    for row in _TICK.all(conn, {"b_now": now, "b_until": until, "b_ahead": AHEAD if ahead is not None else 0,
+                                "b_cap": _EVERY if cap is None else cap + 1, "b_after": after or ""}):
         if row.account_id is None:
             times = [as_utc(t) for t in (row.due, row.deferred, row.read) if t is not None]
             others = [as_utc(t) for t in (row.deferred, row.read) if t is not None]
-        elif row.reads == 2:
+        elif row.reads == UPCOMING:
             upcoming.append(Upcoming(as_utc(row.due), row.account_id, row.id, row.kind, row.attempts,
                                      row.grace_seconds, bool(row.misconfigured)))
-        elif row.reads:
-            reading.add(row.account_id)
         else:
-            accounts.add(row.account_id)
+            found.append((row.id, row.account_id, row.reads))
+    found.sort()
+    cut_after = found[cap - 1][1] if cap is not None and len(found) > cap else None  # one more than the cap read
+    for _, account_id, reads in found[:cap]:
+        if reads & _DUE:
+            accounts.add(account_id)
+        if reads & _READING:
+            reading.add(account_id)
     upcoming.sort()
     known = until if len(upcoming) < AHEAD else upcoming[-1][0]
     if len(upcoming) >= AHEAD:  # cut at its size: the posts of the last due time may be only some of them
@@ -141,11 +171,11 @@ def tick(conn: Connection, now: datetime, ahead: timedelta | None = None) -> Tic
     if not upcoming and times:  # nothing comes due within the look-ahead: nothing to know before the next due time
         known = max(known, min(times))
     return Tick(sorted(accounts), min(times) if times else None, frozenset(reading), tuple(upcoming),
-                known if ahead is not None else None)
+                known if ahead is not None else None, cut_after)
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
-    """The tick's accounts (its other half, two index probes, costs next to nothing)."""
+    """Every account with posts due now (the tick's other half, two index probes, costs next to nothing)."""
     return tick(conn, now).accounts
 
 

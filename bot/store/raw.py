@@ -7,8 +7,10 @@ outage is an OperationalError wherever it happens). Not run: engine events (befo
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ class _Compiled:
     row: Any  # a named tuple of their keys: rows read as SQLAlchemy's are (row.id, row.text)
     readers: list[Callable[[Any], Any] | None] | None = None  # result processors, by the first answer's types
     naive_times: bool = False  # a parameter is a timestamp without time zone (not written as COPY text here)
+    native: tuple[str, tuple[str, ...]] | None = None  # PostgreSQL: the text with $n placeholders, their names
 
 
 def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
@@ -192,6 +195,54 @@ def _sqlite_insert(table: str, names: Sequence[str], columns: dict[str, Sequence
     return sql, bound
 
 
+_CURSOR = "bot.raw.cursor"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _native(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQLAlchemy's psycopg text (``%(name)s``) in PostgreSQL's own placeholders (``$n``; a name used twice is
+    one parameter), and the names in their order. psycopg parses a query's placeholders on every execution of
+    a text longer than 4 kB (it caches shorter ones): the tick and the first claim are longer."""
+    names: list[str] = []
+
+    def place(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "%"  # an escaped percent sign
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PLACEHOLDER.sub(place, sql), tuple(names)
+
+
+def _cursor(conn: Connection, driver: Any) -> Any:
+    """On PostgreSQL the driver connection's cursor, kept for its next statement (in the pool's record of that
+    connection): psycopg builds a cursor's adapters afresh, and looks up each parameter's dumper again, for
+    every new one (about a tenth of a statement's instructions); its results are read whole at execute, so a
+    kept cursor holds nothing on the server. SQLite's is closed after each statement (a statement not read to
+    its end would keep its read transaction open)."""
+    if conn.dialect.name != "postgresql":
+        return driver.cursor()
+    info = conn.connection.info
+    kept = info.get(_CURSOR)
+    if kept is not None and kept[0] is driver and not kept[1].closed:
+        return kept[1]
+    from psycopg import RawCursor  # sends the text as it is, with PostgreSQL's own placeholders (no parsing)
+
+    cursor = RawCursor(driver)
+    info[_CURSOR] = (driver, cursor)
+    return cursor
+
+
+def _drop_cursor(conn: Connection, cursor: Any) -> None:
+    """After an error: a fresh cursor next time."""
+    kept = conn.connection.info.get(_CURSOR)
+    if kept is not None and kept[1] is cursor:
+        del conn.connection.info[_CURSOR]
+    with contextlib.suppress(Exception):  # noqa: BLE001 - the driver's own (a dead connection's cursor)
+        cursor.close()
+
+
 class Raw:
     """A Core statement whose own bound parameters are named ``b_*`` (every other is a literal of it)."""
 
@@ -306,13 +357,17 @@ class Raw:
             conn.begin()
         driver = conn.connection.driver_connection
         assert driver is not None
+        if dialect.name == "postgresql" and isinstance(bound, dict):
+            if c.native is None:
+                c.native = _native(sql)
+            sql, bound = c.native[0], [bound[name] for name in c.native[1]]
         cursor = None
         try:  # a connection the driver knows is closed fails at cursor(): wrapped too, as SQLAlchemy wraps it
-            cursor = driver.cursor()
+            cursor = _cursor(conn, driver)
             cursor.execute(sql, bound)
         except dialect.loaded_dbapi.Error as exc:
             if cursor is not None:
-                cursor.close()
+                _drop_cursor(conn, cursor)
             wrapped = DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error,
                                           connection_invalidated=dialect.is_disconnect(exc, driver, cursor),
                                           dialect=dialect)
@@ -330,8 +385,12 @@ class Raw:
             readers = c.readers or ()
             return cursor.rowcount, [c.row(*(value if read is None else read(value)
                                              for read, value in zip(readers, row, strict=True))) for row in found]
+        except BaseException:
+            _drop_cursor(conn, cursor)
+            raise
         finally:
-            cursor.close()
+            if conn.dialect.name != "postgresql":
+                cursor.close()
 
     @staticmethod
     def _readers(c: _Compiled, dialect: Dialect, description: Sequence[Any]) -> list[Any]:

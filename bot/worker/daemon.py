@@ -32,6 +32,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.errors import ConfigError
+from bot.outbox import tick as ticks
 from bot.outbox import workers
 from bot.outbox.link import Link
 from bot.outbox.tick import Upcoming
@@ -109,6 +110,8 @@ class Daemon:
         self._upcoming: list[Upcoming] = []  # the posts coming due until _known_until, a heap by due time
         self._known_until: datetime | None = None  # None: the next pass is a tick
         self._ticked_at = 0.0
+        self._cap = max(ticks.ACCOUNTS, 4 * app.config.bot.concurrency)  # accounts a tick reads at most
+        self._cut = False  # the last tick was cut at its cap: tick again once the senders want more
         self._tick_link: Link | None = None  # the dispatch loop's own connection, kept between ticks
         self._beat_link: Link | None = None  # the heartbeat's own connection, kept between beats
         self.scheduler = BlockingScheduler(
@@ -170,7 +173,7 @@ class Daemon:
             if self._recovered_at is None or time.monotonic() - self._recovered_at >= workers.HEARTBEAT_SECONDS:
                 self._recover()
                 self._recovered_at = time.monotonic()
-            tick = self.dispatcher.tick(started, self._tick(), ahead=self._ahead) if full else None
+            tick = self.dispatcher.tick(started, self._tick(), ahead=self._ahead, cap=self._cap) if full else None
             self.outage.ok()
         except OperationalError as exc:
             self.outage.failed("dispatch", exc.orig)
@@ -189,7 +192,7 @@ class Daemon:
             known = runs.setdefault(come.account_id, [])
             if known is not None:
                 known.append(come)
-        self._submit(runs)
+        self._submit(runs, None if tick is None else tick.cut_after is not None)
         wake = [t for t in (self._upcoming[0].due_at if self._upcoming else None, self._known_until,
                             tick.next_due if tick is not None else None) if t is not None]
         if wake:
@@ -201,10 +204,13 @@ class Daemon:
         return (poked or self._known_until is None or now >= self._known_until
                 or time.monotonic() - self._ticked_at >= self.app.config.bot.poll_seconds)
 
-    def _submit(self, runs: dict[str, list[Upcoming] | None]) -> None:
-        """Each account to the pool (``runs``: with its posts read ahead, or None: its run reads them)."""
+    def _submit(self, runs: dict[str, list[Upcoming] | None], cut: bool | None = None) -> None:
+        """Each account to the pool (``runs``: with its posts read ahead, or None: its run reads them). ``cut``:
+        whether the tick's read was cut at its cap (None: no tick); then the next tick comes as soon as the
+        senders are about to run out of queued accounts (`_more`), not at the next interval."""
         waiting = []
         with self.busy_lock:
+            self._cut = self._cut if cut is None else cut
             for account_id in sorted(runs):
                 known = runs[account_id]
                 if account_id in self.queued:  # not started yet: its run will take these too
@@ -219,8 +225,17 @@ class Daemon:
                 if len(self.busy) > self.app.config.bot.concurrency:
                     waiting.append(account_id)  # queued for a free sender, not started
                 self.pool.submit(self._run_account, account_id)
+            more = self._more()
         if waiting:  # no idle lock kept for an account that waits: another worker may run it
             self.dispatcher.locks.release(waiting)
+        if more:
+            self.waker.wake_now()
+
+    def _more(self) -> bool:
+        """Under busy_lock: whether to tick again now for the accounts a cut read did not reach (once)."""
+        more = self._cut and len(self.queued) <= self.app.config.bot.concurrency
+        self._cut = self._cut and not more
+        return more
 
     def _recover(self) -> None:
         """Recovery, after the first time only when a cheap probe on the tick's kept connection finds a dead
@@ -243,6 +258,9 @@ class Daemon:
     def _run_account(self, account_id: str) -> None:
         with self.busy_lock:
             known = self.queued.pop(account_id, None)
+            more = self._more()
+        if more:
+            self.waker.wake_now()
         while True:
             try:
                 self.dispatcher.run_account(account_id, known=known)

@@ -26,7 +26,6 @@ from bot.clock import as_utc
 from bot.errors import ConfigError
 from bot.networks.base import (
     AuthRevoked,
-    Booster,
     Media,
     Misconfigured,
     Network,
@@ -47,6 +46,7 @@ from bot.store.locks import AccountLocks, Hold, idle_keep
 from bot.worker import recovery
 from bot.worker.links import SenderLinks
 from bot.worker.runtime import Runtime
+from bot.worker.sending import log_outcome, performer, stored_length
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -54,16 +54,6 @@ MAX_PASSES = 50  # run_once: a bound, never reached by a finite set of due posts
 HELD = "held"  # send() outcome: back to planned because the account cannot post for now
 
 __all__ = ["BATCH", "HELD", "Claimed", "Dispatcher"]
-
-
-def _performer(net: Network, action: str) -> Callable[[Post], Published] | None:
-    """The adapter's method for the action: posting, or boosting where the adapter declares it can
-    (bot/networks/base.py Booster)."""
-    if action == Action.POST:
-        return net.publish
-    if isinstance(net, Booster):
-        return net.boost if action == Action.BOOST else net.unboost if action == Action.UNBOOST else None
-    return None
 
 
 class Dispatcher:
@@ -78,8 +68,10 @@ class Dispatcher:
         self._reads: set[str] = set()
         """Accounts whose next run first reads back posts whose outcome is unknown (found by the tick)."""
         self._reads_lock = threading.Lock()
+        self._after: str | None = None  # where the last tick cut at its cap stopped
         self.locks = AccountLocks(app.engine, keep=idle_keep(self.settings.concurrency), stopping=self.stopping)
         self.links = SenderLinks(app.engine)  # each sender thread's kept connection
+        self._postgres = app.engine.dialect.name == "postgresql"
 
     @contextmanager
     def _link(self, link: Link | None) -> Iterator[Link]:
@@ -92,12 +84,15 @@ class Dispatcher:
 
     # -- what is due ---------------------------------------------------------------------------------------
 
-    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None) -> ticks.Tick:
+    def tick(self, now: datetime, link: Link | None = None, ahead: timedelta | None = None,
+             cap: int | None = None) -> ticks.Tick:
         """The accounts due now and the next due time after now: one statement (the daemon's tick); ``ahead``:
-        with the posts coming due up to now + ahead. The accounts with posts to read back are remembered: their
-        next run reads them first."""
+        with the posts coming due up to now + ahead; ``cap``: ``cap`` accounts at most, in turn (a tick cut
+        at its cap goes on where the last cut one stopped). The accounts with posts to read back are
+        remembered: their next run reads them first."""
         with self._link(link) as own:
-            found = own.once(lambda conn: ticks.tick(conn, now, ahead))
+            found = own.once(lambda conn: ticks.tick(conn, now, ahead, cap, self._after))
+        self._after = found.cut_after
         if found.reading:
             with self._reads_lock:
                 self._reads |= found.reading
@@ -215,16 +210,16 @@ class Dispatcher:
         self._write(link, lambda conn: record.record(conn, self.app.owner, c, decision, now, published,
                                                      post.in_reply_to, reason=error),
                     f"record delivery {c.id} as {decision.status}", single=decision.hold is None)
-        _log(c, answer, decision, published)
+        log_outcome(c, answer, decision, published)
         return decision
 
     def _publish(self, net: Network, c: Claimed, post: Post) -> tuple[Answer, str, datetime | None, Published | None]:
         """Call the network and classify what it said (adapters raise the classified NetworkErrors)."""
         try:
-            perform = _performer(net, c.action)
+            perform = performer(net, c.action)
             if perform is None:
                 return Answer.UNSUPPORTED, f"the {net.kind} adapter cannot {c.action}", None, None
-            if c.action == Action.POST and (length := _length(net, c, post)) > (limit := net.limit()):
+            if c.action == Action.POST and (length := stored_length(net, c, post)) > (limit := net.limit()):
                 return Answer.TOO_LONG, f"{length} characters, over the account's limit of {limit}", None, None
             return Answer.PUBLISHED, "", None, perform(post)
         except RateLimited as exc:
@@ -302,7 +297,19 @@ class Dispatcher:
             self._reads.discard(account_id)
         if reads:  # on the account's own thread and connection: one adapter is never used by two at once
             recovery.settle_account(self.app, link, account_id, self.app.clock.now())
+        first = known is None and self._postgres  # no rows handed: claim the first with the due read
         while not self.stopping.is_set() and (limit is None or done < limit):
+            if first and hold is not None and not self.locks.holds(hold):
+                log.warning("account %s: its lock was lost with its connection; the rest waits", account_id)
+                return done
+            got = self._take_first(link, account_id) if first else None
+            first = False
+            if got is not None:
+                done += 1
+                decision, cleared = self._deliver(link, account_id, got.claimed, got.misconfigured, cleared)
+                if decision.stops_account or not got.more:  # the account cannot post now, or nothing else is due
+                    return done
+                continue
             size = min(BATCH, limit - done) if limit else BATCH
             ahead = bool(known) and not claim.any_stale(known or [], self.app.clock.now())
             rows = self._due_batch(link, account_id, size, known if ahead else None)
@@ -318,18 +325,37 @@ class Dispatcher:
                 if claimed is None:
                     continue  # closed, paused or stopped since the batch was read: not sent
                 took += 1
-                decision = self._send(claimed, None, link)
                 done += 1
-                if decision.status == Status.SENT:
-                    self.budgets.sent(account_id)
-                    if row.misconfigured and not cleared:
-                        cleared = True
-                        link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
+                decision, cleared = self._deliver(link, account_id, claimed, bool(row.misconfigured), cleared)
                 if decision.stops_account:  # the account cannot (or should not) post now: the rest waits
                     return done
             if ahead or not took or len(rows) < size:  # a short batch was all that was due: no second read
                 break
         return done
+
+    def _take_first(self, link: Link, account_id: str) -> claim.First | None:
+        """The account's first due post claimed with its due read and its budget's counts, in one statement
+        (PostgreSQL: claim.take_first); None: the run reads its batch as always."""
+        now = self.app.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        windows = self.app.accounts.budget(account_id)
+        budget = list(zip(budgets.window_starts(windows, now), (w.posts for w in windows), strict=True))
+        got = link.once(lambda conn: claim.take_first(conn, self.app.owner, account_id, now, lease_until, budget))
+        if got is not None and windows:
+            self.budgets.counted(account_id, got.used)  # as they were before this claim
+        return got
+
+    def _deliver(self, link: Link, account_id: str, claimed: Claimed, misconfigured: bool,
+                 cleared: bool) -> tuple[Decision, bool]:
+        """Send a claimed post, record it, count it; a send that works clears a misconfigured mark (once a
+        run: ``cleared``, returned)."""
+        decision = self._send(claimed, None, link)
+        if decision.status == Status.SENT:
+            self.budgets.sent(account_id)
+            if misconfigured and not cleared:
+                cleared = True
+                link.once(lambda conn: record.clear_misconfigured(conn, account_id, self.app.clock.now()))
+        return decision, cleared
 
     def run_once(self) -> int:
         """Send everything due now, sequentially: what tests call instead of waiting for the daemon. Passes
@@ -353,31 +379,3 @@ class Dispatcher:
         """Give back the accounts' locks and close the kept connections."""
         self.locks.close()
         self.links.close()
-
-
-def _length(net: Network, c: Claimed, post: Post) -> int:
-    """The length stored when the row was planned or edited, if measured the way this account counts (else
-    measured now)."""
-    if c.text_length is not None and c.length_for is not None and c.length_for == net.measured_as:
-        return c.text_length
-    return net.length(post.text)
-
-
-def _log(c: Claimed, answer: Answer, d: Decision, published: Published | None) -> None:
-    if d.status == Status.SENT:
-        where = (published.url or published.remote_id) if published else "?"
-        what = str(c.kind).replace("_", " ") + ("" if c.action == Action.POST else f" ({c.action})")
-        log.info("sent: %s of %s, from %s: %s", what, c.campaign_id, c.account_id, where)
-        return
-    if d.status == Status.FAILED:
-        log.error("delivery %s failed: %s", c.id, d.error)
-    elif d.status == Status.UNKNOWN:
-        log.error("delivery %s: outcome unknown, flagged for a person: %s", c.id, d.error)
-    elif answer is Answer.MISCONFIGURED:
-        log.error("account %s held as misconfigured (retried about once a minute): %s", c.account_id, d.error)
-    elif answer is Answer.AUTH_REVOKED:
-        log.error("account %s disabled, its credentials were refused: %s", c.account_id, d.error)
-    elif answer is Answer.RATE_LIMITED:
-        log.warning("account %s rate limited until %s", c.account_id, d.hold_until)
-    else:
-        log.warning("delivery %s: %s; retry at %s", c.id, d.error, d.not_before)
