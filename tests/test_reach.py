@@ -459,3 +459,28 @@ def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due
     clock.advance(timedelta(seconds=30))
     assert collect(app, quiet=quiet).snapshots == 0
     assert len(looked) == 3  # known: nothing before then
+
+
+def test_a_read_is_reserved_in_one_statement_for_a_new_account_and_in_a_new_window(make_app, clock):
+    """The read budget's reservation runs on every read: one statement creates the account's row, renews a past
+    window or adds to the current one (the transaction of `reserve`, several statements, only when the reads do
+    not fit: it grants fewer). Its reading state comes back as it was."""
+    from bot.reach import schedule
+
+    app = make_app()
+    now = clock.now()
+    with app.engine.begin() as conn:
+        first = schedule.take_reads(conn, "org", "mastodon", 2, now)  # no row yet
+    assert first is not None and (first.cursor, first.last_error, first.retry_at) == (None, None, None)
+    assert reads_used(app) == 2
+    with app.engine.begin() as conn:
+        schedule.update_reader(conn, "org", now, cursor="41")
+        assert schedule.take_reads(conn, "org", "mastodon", 58, now).cursor == "41"  # up to 60 per 5 minutes
+        assert schedule.take_reads(conn, "org", "mastodon", 1, now) is None  # over it: `reserve` says how many
+    assert reads_used(app) == 60
+    with app.engine.begin() as conn:
+        later = schedule.take_reads(conn, "org", "mastodon", 3, now + timedelta(minutes=5))  # a new window
+    assert later is not None and later.cursor == "41" and reads_used(app) == 3
+    with app.engine.begin() as conn:
+        assert schedule.take_reads(conn, "org", "mastodon", 61, now + timedelta(minutes=10)) is None  # never more
+    assert reads_used(app) == 3

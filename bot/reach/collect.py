@@ -176,7 +176,7 @@ def _read_account(app: Reach, link: Link, net: Reader, account_id: str, network:
     reads = 1 + math.ceil(len(posts) / batch)
     state = link.once(lambda conn: schedule.take_reads(conn, account_id, network, reads, now))
     granted = reads
-    if state is None:  # a new window, a row to create, or fewer reads left than wanted
+    if state is None:  # fewer reads left than wanted
         granted, state = link.run(lambda conn: schedule.reserve(conn, account_id, network, reads, now))
     if granted == 0:
         done.notes.append(f"{account_id}: its read budget is spent for now; the rest is read on a later pass")
