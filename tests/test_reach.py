@@ -398,14 +398,14 @@ def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_afte
         collect(app, quiet=quiet)
         seen.append(reads())
         clock.advance(timedelta(seconds=30))
-    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # read at 0, 30, 90 and 210 s: the interval doubles
+    assert seen == [1, 1, 2, 2, 2, 2, 3, 3]  # read at 0, 60 and 180 s: the interval doubles from a minute
 
     lifecycle.queue(app, "test", app.clock.now(), "A second post {{ link }}", "tester")
     assert Dispatcher(app).run_once() == 1
     collect(app, quiet=quiet)  # it published: read at the next pass
-    assert reads() == 5
+    assert reads() == 4
     assert collect(app).responses == 0  # without the daemon's backoff (`report --refresh`): read every time
-    assert reads() == 6
+    assert reads() == 5
 
 
 def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_and_less_often(
@@ -425,7 +425,7 @@ def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_
         collect(app, quiet=quiet)
         seen.append(reads())
         clock.advance(timedelta(seconds=30))
-    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # as a silent account's: read at 0, 30, 90 and 210 s
+    assert seen == [1, 1, 2, 2, 2, 2, 3, 3]  # as a silent account's: read at 0, 60 and 180 s
 
 
 def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due_a_reading(
