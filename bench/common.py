@@ -120,16 +120,25 @@ def pg_url() -> str | None:
     return os.environ.get("CAMPAIGN_BOT_BENCH_POSTGRES_URL") or os.environ.get("CAMPAIGN_BOT_TEST_POSTGRES_URL")
 
 
+def _own(base: str, name: str) -> str:
+    """``name`` suffixed with the database of ``base``: two benchmark runs on one server, each given its own
+    database, no longer drop each other's working database (`DROP ... WITH (FORCE)` ended the other run)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(base).database
+    return f"{name}_{database}" if database else name
+
+
 def fresh_pg_database(base: str, name: str) -> str:
     from tests.pg import create_database
 
-    return create_database(base, name)[0]
+    return create_database(base, _own(base, name))[0]
 
 
 def drop_pg_database(base: str, name: str) -> None:
     from tests.pg import drop_database
 
-    drop_database(base, name)
+    drop_database(base, _own(base, name))
 
 
 class ServerProcess:

@@ -100,13 +100,15 @@ def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_eve
     marks: dict[str, float] = {}
     why: list[str] = []
     by_thread.clear()
+    by_job.clear()
+    jobs = _time_jobs(daemon)
 
     def watch() -> None:
         wait = (start_at - app.clock.now()).total_seconds()
         if wait > 0:
             daemon.stopping.wait(wait)
         marks.update(cpu0=time.process_time(), wall0=time.perf_counter())
-        threads0 = thread_cpu()
+        threads0, jobs0 = thread_cpu(), dict(jobs)
         while not daemon.stopping.wait(check_every):
             try:
                 finished = done()
@@ -117,6 +119,7 @@ def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_eve
             if finished:
                 marks.update(cpu1=time.process_time(), wall1=time.perf_counter())
                 by_thread.update({k: v - threads0.get(k, 0.0) for k, v in thread_cpu().items()})
+                by_job.update({k: v - jobs0.get(k, 0.0) for k, v in jobs.items()})
                 daemon.stop()
             elif time.perf_counter() - marks["wall0"] > limit_s:
                 why.append(f"posts still due {limit_s:.0f} s after the first was due")
@@ -139,6 +142,34 @@ def run_daemon(app: App, done: Callable[[], bool], start_at: datetime, check_eve
 
 by_thread: dict[str, float] = {}
 """CPU seconds of each kind of thread during the last `run_daemon` (account threads summed): where it goes."""
+
+
+by_job: dict[str, float] = {}
+"""CPU seconds of each of the scheduler's jobs (reach, amplify, watch, plan: they share its executor's threads,
+"ThreadPoolExecutor" in `by_thread`) during the last `run_daemon`."""
+
+
+def _time_jobs(daemon: Daemon) -> dict[str, float]:
+    """The daemon's scheduler jobs, each wrapped to add its thread's CPU time to the dict returned (by job id)."""
+    totals: dict[str, float] = {}
+    lock = threading.Lock()
+    add_job = daemon.scheduler.add_job
+
+    def timed_add_job(func: Callable[[], None], *args: Any, **kwargs: Any) -> Any:
+        name = str(kwargs.get("id") or getattr(func, "__name__", "job"))
+
+        def timed() -> None:
+            t0 = time.thread_time()
+            try:
+                func()
+            finally:
+                with lock:
+                    totals[name] = totals.get(name, 0.0) + time.thread_time() - t0
+
+        return add_job(timed, *args, **kwargs)
+
+    daemon.scheduler.add_job = timed_add_job  # type: ignore[method-assign]
+    return totals
 
 
 def thread_cpu() -> dict[str, float]:

@@ -56,6 +56,7 @@ def run(quick: bool) -> dict:
     sent: list = []
     bare_late: list[float] = []
     threads: dict[str, float] = {}
+    jobs: dict[str, float] = {}
     each, each_span = total // ROUNDS, span / ROUNDS
     server = ServerProcess(latency=0.02)
     try:
@@ -67,6 +68,8 @@ def run(quick: bool) -> dict:
             cpu, wall, sent = cpu + c, wall + w, sent + s
             for k, v in fleet.by_thread.items():
                 threads[k] = threads.get(k, 0.0) + v
+            for k, v in fleet.by_job.items():
+                jobs[k] = jobs.get(k, 0.0) + v
             t0 = time.time() + 1.0
             bc, late = fleet.bare_steady(server.url, [t0 + each_span * i / each for i in range(each)], concurrency)
             bare_cpu, bare_late = bare_cpu + bc, bare_late + late
@@ -85,4 +88,5 @@ def run(quick: bool) -> dict:
                 cpu_ms_per_delivery=round(ours * 1000, 3), bare_cpu_ms_per_post=round(bare * 1000, 3),
                 cpu_ratio=round(ours / bare, 2), daemon_wall_s=round(wall, 1),
                 cpu_s_by_thread={k: round(v, 2) for k, v in threads.items()},
+                cpu_s_by_job={k: round(v, 3) for k, v in jobs.items()},
                 load_average=[load0, load_average()], checks=checks)

@@ -398,14 +398,14 @@ def test_a_quiet_accounts_mentions_are_read_less_and_less_often_and_at_once_afte
         collect(app, quiet=quiet)
         seen.append(reads())
         clock.advance(timedelta(seconds=30))
-    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # read at 0, 30, 90 and 210 s: the interval doubles
+    assert seen == [1, 1, 2, 2, 2, 2, 3, 3]  # read at 0, 60 and 180 s: the interval doubles from a minute
 
     lifecycle.queue(app, "test", app.clock.now(), "A second post {{ link }}", "tester")
     assert Dispatcher(app).run_once() == 1
     collect(app, quiet=quiet)  # it published: read at the next pass
-    assert reads() == 5
+    assert reads() == 4
     assert collect(app).responses == 0  # without the daemon's backoff (`report --refresh`): read every time
-    assert reads() == 6
+    assert reads() == 5
 
 
 def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_and_less_often(
@@ -425,7 +425,7 @@ def test_an_account_that_keeps_publishing_while_nothing_comes_back_is_read_less_
         collect(app, quiet=quiet)
         seen.append(reads())
         clock.advance(timedelta(seconds=30))
-    assert seen == [1, 2, 2, 3, 3, 3, 3, 4]  # as a silent account's: read at 0, 30, 90 and 210 s
+    assert seen == [1, 1, 2, 2, 2, 2, 3, 3]  # as a silent account's: read at 0, 60 and 180 s
 
 
 def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due_a_reading(
@@ -459,3 +459,28 @@ def test_the_daemons_passes_look_at_the_published_posts_only_when_one_may_be_due
     clock.advance(timedelta(seconds=30))
     assert collect(app, quiet=quiet).snapshots == 0
     assert len(looked) == 3  # known: nothing before then
+
+
+def test_a_read_is_reserved_in_one_statement_for_a_new_account_and_in_a_new_window(make_app, clock):
+    """The read budget's reservation runs on every read: one statement creates the account's row, renews a past
+    window or adds to the current one (the transaction of `reserve`, several statements, only when the reads do
+    not fit: it grants fewer). Its reading state comes back as it was."""
+    from bot.reach import schedule
+
+    app = make_app()
+    now = clock.now()
+    with app.engine.begin() as conn:
+        first = schedule.take_reads(conn, "org", "mastodon", 2, now)  # no row yet
+    assert first is not None and (first.cursor, first.last_error, first.retry_at) == (None, None, None)
+    assert reads_used(app) == 2
+    with app.engine.begin() as conn:
+        schedule.update_reader(conn, "org", now, cursor="41")
+        assert schedule.take_reads(conn, "org", "mastodon", 58, now).cursor == "41"  # up to 60 per 5 minutes
+        assert schedule.take_reads(conn, "org", "mastodon", 1, now) is None  # over it: `reserve` says how many
+    assert reads_used(app) == 60
+    with app.engine.begin() as conn:
+        later = schedule.take_reads(conn, "org", "mastodon", 3, now + timedelta(minutes=5))  # a new window
+    assert later is not None and later.cursor == "41" and reads_used(app) == 3
+    with app.engine.begin() as conn:
+        assert schedule.take_reads(conn, "org", "mastodon", 61, now + timedelta(minutes=10)) is None  # never more
+    assert reads_used(app) == 3
