@@ -182,3 +182,21 @@ def test_a_supporters_boost_costs_three_round_trips(make_app, campaigns_dir, clo
     assert [b.status for b in deliveries(app, action="boost")] == [Status.SENT, Status.SENT]
     print(f"{trips} round trips for a boost")
     assert trips <= (3 if proxies else 4), f"{trips} round trips for one boost"
+
+
+def test_the_supporters_step_of_a_worker_with_no_supporter_is_one_statement_and_no_transaction(
+        make_app, campaigns_dir, proxies):
+    """The step runs every poll (2 s) in every worker, most of which have no supporters: it cost an ORM session
+    and a transaction (four round trips on PostgreSQL); now one statement, and on PostgreSQL the pool's
+    pre-ping."""
+    from bot.supporters.waves import Tick, tick
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
+                   ask='ask = "Act now"', schedule=LATER)
+    app = make_app(networks={"a1": FakeNetwork("a1")}, accounts=(),
+                   config_extra='[accounts.a1]\nnetwork = "console"\n')
+    counter: Any = proxies[0] if proxies else SqliteCounter(app.engine)
+    tick(app)  # the connection opened (SQLite's settings at connect are counted there)
+    before = counter.trips
+    assert tick(app) == Tick(0, 0)
+    assert counter.trips - before == (2 if proxies else 1), getattr(counter, "statements", "")[-4:]
