@@ -9,7 +9,8 @@ runs through the real daemon loop (`Daemon.run`, as bench/fleet.py runs it), the
 so its rate budget (300 per 3 h on Mastodon) never binds in the comparison.
 
 Planning the wave and preloading its accounts are also timed at ten times the size (`--quick`: 1,000 -> 10,000;
-full: 10,000 -> 100,000 supporters; not drained): they should grow linearly, and 100,000 be planned in <= 3 s."""
+full: 10,000 -> 100,000 supporters; not drained): they should grow linearly, and 100,000 be planned in <= 3 s.
+The preload is timed as a new process's first step (every connected supporter read): its largest case."""
 
 from __future__ import annotations
 
@@ -108,7 +109,9 @@ def run(quick: bool) -> dict:
                 planned = plan_waves(conn, app.clock.now(), app.config.amplify.window_seconds)
             plan_s = time.perf_counter() - plan_s
             preload_s = time.perf_counter()
-            tick(app)  # what the worker's step does next: reads the wave's supporters in one query
+            # The worker's step: this process's first, so it reads every connected supporter (one query); a worker
+            # that was running before the wave read them at an earlier tick, and its wave's step reads none.
+            tick(app)
             preload_s = time.perf_counter() - preload_s
 
             dead = bootstrap(load_config(Path(tmp) / "config.toml"))  # a second worker that dies holding boosts

@@ -148,7 +148,11 @@ class AccountDirectory:
         new = rows.keys() - self._settings.keys() - self._found.keys()
         for waiting in self._deferred.values():
             new -= waiting.keys()
-        self._deferred.setdefault(build, {}).update((account_id, rows[account_id]) for account_id in new)
+        deferred = self._deferred.setdefault(build, {})
+        if len(new) == len(rows):  # none known (the usual case): no lookup per row
+            deferred.update(rows)
+        else:
+            deferred.update((account_id, rows[account_id]) for account_id in new)
         return len(new)
 
     def _build_deferred(self, account_id: str) -> tuple[AccountSettings, Secrets] | None:
