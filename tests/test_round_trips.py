@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.states import Status
-from bot.supporters.waves import tick
+from bot.supporters.waves import Tick, tick
 from bot.worker.dispatch import Dispatcher
 from bot.worker.plan import plan
 from tests import staff as lifecycle
@@ -189,8 +189,6 @@ def test_the_supporters_step_of_a_worker_with_no_supporter_is_one_statement_and_
     """The step runs every poll (2 s) in every worker, most of which have no supporters: it cost an ORM session
     and a transaction (four round trips on PostgreSQL); now one statement, and on PostgreSQL the pool's
     pre-ping."""
-    from bot.supporters.waves import Tick, tick
-
     write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]',
                    ask='ask = "Act now"', schedule=LATER)
     app = make_app(networks={"a1": FakeNetwork("a1")}, accounts=(),
