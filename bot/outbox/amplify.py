@@ -166,29 +166,6 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
     return res.rowcount or 0
 
 
-WaitingSupporter = tuple[int, str, str | None, str | None, str | None]
-"""id, network, api_base_url, handle, credentials."""
-
-
-def waiting_supporters(conn: Connection, after_id: int = 0) -> list[WaitingSupporter]:
-    """The connected supporters (id, network, api_base_url, handle, credentials) with boosts or unboosts
-    planned in rows after ``after_id``: one statement, driven by those rows (a range of the primary key after
-    the first time), each supporter once. Fetched all at once and kept as plain tuples: a wave brings 100,000,
-    and rows that hold references (SQLAlchemy's) kept the garbage collector busy for longer than the
-    statement took."""
-    supporter = cast(func.substr(D.account_id, len(PREFIX) + 1), Integer())  # evaluated on boost rows only
-    waiting = select(supporter).where(D.id > after_id, D.status == Status.PLANNED, D.account_id.startswith(PREFIX),
-                                      D.action.in_((Action.BOOST, Action.UNBOOST)))
-    rows = conn.execute(select(S.id, S.network, S.api_base_url, S.handle, S.credentials)
-                        .where(S.state == SupporterState.CONNECTED, S.id.in_(waiting))).all()
-    return [tuple(row) for row in rows]
-
-
-def newest_row(conn: Connection) -> int:
-    """The highest delivery id written (0 for none): rows after it are new to whoever read it."""
-    return int(conn.scalar(select(func.max(D.id))) or 0)
-
-
 def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str) -> int:
     """A supporter disconnected (or their grant was revoked): their planned boosts and unboosts are cancelled
     now. What is in flight is left to its worker, which finds no credentials and records it failed."""
