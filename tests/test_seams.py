@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.networks.base import OutcomeUnknown
+from bot.networks.base import OutcomeUnknown, PermanentError, RateLimited, TransientError
 from bot.outbox.amplify import plan_unboosts
 from bot.outbox.new import new_delivery
 from bot.outbox.staff import insert_planned
@@ -71,6 +71,42 @@ def test_a_post_whose_answer_was_lost_is_not_cancelled_by_a_close_before_its_ret
     assert row.status == Status.SENT and row.remote_id == "a1-1"
     [closing] = deliveries(app, kind=Kind.CLOSING)
     assert closing.in_reply_to == "a1-1"
+
+
+@pytest.mark.parametrize("retry_answer", ["rate_limited", "transient", "permanent"])
+def test_a_post_in_doubt_stays_in_doubt_whatever_its_retry_answers_and_a_close_finds_it_sent(
+        make_app, campaigns_dir, clock, retry_answer):
+    """Found by the model test (a closing published, its answer lost, its retry rate limited: the row said
+    "rate limited", nothing said it may be public). A retry's answer says nothing of the attempt before it:
+    the row stays in doubt (or, given up, is read back), so a close reads it back instead of cancelling a post
+    that is public, and the closing replies under it."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
+    net.fail_next(OutcomeUnknown("read timeout"))  # it went out, the answer was lost: retried later, safely
+    Dispatcher(app).run_once()
+    [doubt] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert (doubt.status, doubt.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    clock.advance(timedelta(minutes=10))
+    net.fail_next({"rate_limited": RateLimited("Hit rate limit.", clock.now() + timedelta(minutes=5)),
+                   "transient": TransientError("503 Service Unavailable"),
+                   "permanent": PermanentError("422 Validation failed")}[retry_answer])
+    Dispatcher(app).run_once()
+    [row] = deliveries(app, id=doubt.id)
+    if retry_answer == "permanent":  # given up: read back at once, and found
+        assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
+    else:
+        assert (row.status, row.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT), (row.status, row.error)
+        assert "an earlier attempt may have gone out" in row.error
+    lifecycle.close(app, "test", "success", by="ana")
+    clock.advance(timedelta(minutes=10))
+    Dispatcher(app).run_once()
+    [row] = deliveries(app, id=doubt.id)
+    assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.in_reply_to == "a1-1"
+    assert len(net.posts) == 2  # the call to action once, the closing once
 
 
 def test_a_live_workers_send_is_not_taken_from_it_when_its_lease_runs_out(make_app, campaigns_dir, clock):

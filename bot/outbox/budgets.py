@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, upd
 from bot.clock import as_utc
 from bot.networks.budgets import BudgetWindow
 from bot.outbox.record import set_account
-from bot.outbox.tables import DELIVERIES, stamp
+from bot.outbox.tables import DELIVERIES, keep_doubt, stamp
 from bot.states import ErrorKind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -142,6 +142,6 @@ def defer(conn: Connection, account_id: str, now: datetime, until: datetime) -> 
     conn.execute(update(DELIVERIES)
                  .where(D.account_id == account_id, D.status == Status.PLANNED, D.due_at <= until,
                         or_(D.not_before.is_(None), D.not_before < until))
-                 .values(not_before=until, error_kind=ErrorKind.BUDGET, updated_at=now,
+                 .values(not_before=until, error_kind=keep_doubt(ErrorKind.BUDGET), updated_at=now,
                          error=f"deferred until {stamp(until)}: the account's rate budget is spent"))
     set_account(conn, account_id, now, rate_limited_until=until)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from bot.clock import as_utc
 from bot.outbox.link import atomic
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, keep_doubt
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -338,5 +338,5 @@ def release(conn: Connection, owner: str, ids: list[int], now: datetime, why: st
         update(DELIVERIES)
         .where(D.id.in_(ids), D.status == Status.SENDING, D.lease_owner == owner)
         .values(status=Status.PLANNED, lease_owner=None, lease_expires_at=None, error=f"waiting: {why}",
-                error_kind=ErrorKind.HELD, attempts=D.attempts - 1, updated_at=now))
+                error_kind=keep_doubt(ErrorKind.HELD), attempts=D.attempts - 1, updated_at=now))
     return res.rowcount or 0

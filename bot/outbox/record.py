@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal,
 from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
 from bot.outbox.policy import Decision, Hold
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, in_doubt, keep_doubt
 from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -92,10 +92,19 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
     elif decision.status == Status.PLANNED:
         ok = _back_to_planned(conn, owner, c, decision, now)
     else:
+        values: dict[str, Any] = dict(status=decision.status, error=decision.error, error_kind=decision.error_kind,
+                                      not_before=now if decision.read_back else None)
+        if decision.status == Status.FAILED:  # given up; but an earlier attempt may have gone out: read it back
+            doubt = (f"{decision.error}; an earlier attempt may have gone out: reading the account back")
+            values = {k: case((in_doubt(), literal(v_doubt, t)), else_=literal(v, t)) for k, v, v_doubt, t in (
+                ("status", str(decision.status), str(Status.UNKNOWN), None),
+                ("error", decision.error, doubt, None),
+                ("error_kind", None if decision.error_kind is None else str(decision.error_kind),
+                 str(ErrorKind.OUTCOME_UNKNOWN), None),
+                ("not_before", None, now, UTCDateTime()))}
         res = conn.execute(update(DELIVERIES)
                            .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
-                           .values(status=decision.status, error=decision.error, error_kind=decision.error_kind,
-                                   not_before=now if decision.read_back else None, updated_at=now))
+                           .values(updated_at=now, **values))
         ok = res.rowcount == 1 or _lost(c.id, decision.status)
     if decision.hold is not None:
         hold_account(conn, c.account_id, now, decision.hold, decision.hold_until, reason or decision.error or "")
@@ -104,27 +113,31 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
 
 def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime) -> bool:
     """To be tried again later; but a call to action whose campaign closed while it was in flight is never
-    planned again: `cancelled` when it surely did not go out, `unknown` when it may have (the worker reads the
-    account back: bot/worker/recovery.py)."""
+    planned again: `cancelled` when it surely did not go out, `unknown` when it may have, by this attempt or an
+    earlier one (the worker reads the account back: bot/worker/recovery.py). A row in doubt stays in doubt
+    whatever this attempt answered (`keep_doubt`)."""
     closed = and_(D.kind != Kind.CLOSING,
                   select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal(str(CampaignState.CLOSED)))
-    read_back_at: datetime | None = None
-    if decision.maybe_sent:
-        read_back_at = now
-        instead, kind, why = Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, (
-            f"campaign closed while this was in flight; it may or may not have been posted ({decision.error}): "
-            "reading the account back")
-    else:
-        instead, kind, why = Status.CANCELLED, ErrorKind.CLOSED, (
-            f"campaign closed while this was in flight; not sent ({decision.error})")
+    maybe = or_(literal(decision.maybe_sent), in_doubt())
+    unknown, cancelled = and_(closed, maybe), closed
+    waits = decision.error
+    if decision.error_kind != ErrorKind.IN_DOUBT:
+        waits = (f"{decision.error} (an earlier attempt may have gone out: it is sent again with the same key, and "
+                 "a close reads it back first)")
     res = conn.execute(
         update(DELIVERIES)
         .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
-        .values(status=case((closed, literal(str(instead))), else_=literal(str(Status.PLANNED))),
-                error=case((closed, literal(why)), else_=literal(decision.error)),
-                error_kind=case((closed, literal(str(kind))), else_=literal(decision.error_kind)),
-                not_before=case((closed, literal(read_back_at, UTCDateTime())), else_=literal(decision.not_before,
-                                                                                                UTCDateTime())),
+        .values(status=case((unknown, literal(str(Status.UNKNOWN))), (cancelled, literal(str(Status.CANCELLED))),
+                            else_=literal(str(Status.PLANNED))),
+                error=case((unknown, literal(f"campaign closed while this was in flight; it may or may not have been "
+                                             f"posted ({decision.error}): reading the account back")),
+                           (cancelled, literal(f"campaign closed while this was in flight; not sent "
+                                               f"({decision.error})")),
+                           (in_doubt(), literal(waits)), else_=literal(decision.error)),
+                error_kind=case((unknown, literal(str(ErrorKind.OUTCOME_UNKNOWN))),
+                                (cancelled, literal(str(ErrorKind.CLOSED))), else_=keep_doubt(decision.error_kind)),
+                not_before=case((unknown, literal(now, UTCDateTime())), (cancelled, literal(None, UTCDateTime())),
+                                else_=literal(decision.not_before, UTCDateTime())),
                 lease_expires_at=None,
                 lease_owner=case((closed, D.lease_owner), else_=None),
                 attempts=D.attempts - 1 if decision.refund else D.attempts, updated_at=now))

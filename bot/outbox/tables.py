@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, case, literal
 
+from bot.states import ErrorKind
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, WorkerRow
 
 DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[assignment]
@@ -13,6 +15,19 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 CONTROL: Table = ControlRow.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = AccountStateRow.__table__  # type: ignore[assignment]
 WORKERS: Table = WorkerRow.__table__  # type: ignore[assignment]
+
+
+def in_doubt() -> ColumnElement[bool]:
+    """An earlier attempt of the row may have gone out (an idempotent network's lost answer, retried with the
+    same key): said by its error kind until a send or a read-back settles it. What a later attempt answers
+    (rate limited, a 5xx, refused), or a wait of its own (held, deferred), says nothing of that attempt: every
+    write of why a row waits keeps the doubt (`keep_doubt`); a close and a re-plan read such a row back."""
+    return DELIVERIES.c.error_kind == literal(str(ErrorKind.IN_DOUBT))
+
+
+def keep_doubt(kind: Any) -> Any:
+    """``kind`` as the row's new error kind, unless the row is in doubt: then it stays in doubt."""
+    return case((in_doubt(), literal(str(ErrorKind.IN_DOUBT))), else_=literal(None if kind is None else str(kind)))
 
 
 def human(delta: timedelta) -> str:
