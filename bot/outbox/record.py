@@ -94,14 +94,16 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
     else:
         values: dict[str, Any] = dict(status=decision.status, error=decision.error, error_kind=decision.error_kind,
                                       not_before=now if decision.read_back else None)
-        if decision.status == Status.FAILED:  # given up; but an earlier attempt may have gone out: read it back
-            doubt = (f"{decision.error}; an earlier attempt may have gone out: reading the account back")
-            values = {k: case((in_doubt(), literal(v_doubt, t)), else_=literal(v, t)) for k, v, v_doubt, t in (
-                ("status", str(decision.status), str(Status.UNKNOWN), None),
-                ("error", decision.error, doubt, None),
+        if decision.status == Status.FAILED:  # given up; but an earlier attempt may have gone out: a person checks
+            doubt = (f"{decision.error}; an earlier attempt may have gone out: check the account, then "
+                     f"`campaign-bot resolve {c.id} --sent URL` or `--not-sent`")
+            # Not read back by the worker: where the account cannot tell, recovery would plan it again (safe
+            # with the same key), and the same refusal would come back, without end.
+            values = {k: case((in_doubt(), literal(v_doubt)), else_=literal(v)) for k, v, v_doubt in (
+                ("status", str(decision.status), str(Status.UNKNOWN)),
+                ("error", decision.error, doubt),
                 ("error_kind", None if decision.error_kind is None else str(decision.error_kind),
-                 str(ErrorKind.OUTCOME_UNKNOWN), None),
-                ("not_before", None, now, UTCDateTime()))}
+                 str(ErrorKind.OUTCOME_UNKNOWN)))} | {"not_before": None}
         res = conn.execute(update(DELIVERIES)
                            .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
                            .values(updated_at=now, **values))
