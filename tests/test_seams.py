@@ -173,6 +173,21 @@ def test_a_supporters_undo_runs_after_the_campaign_closed(make_app, campaigns_di
     assert {d.status for d in deliveries(app, action=Action.UNBOOST)} == {Status.SENT}
 
 
+def test_a_supporters_undo_goes_out_late_after_the_close_when_the_worker_was_away(make_app, campaigns_dir, clock):
+    """Found by the model test ("due, free to go, and still waiting: an unboost"): a take-back past its campaign's
+    grace window was neither sent (the batch left out what is stale) nor marked missed (only an active campaign's
+    rows are), and waited for ever. An undo asked for is still wanted late, like a closing message."""
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    Dispatcher(app).run_once()
+    lifecycle.close(app, "test", "success", by="ana")
+    with app.engine.begin() as conn:
+        assert plan_unboosts(conn, "s1", clock.now()) == 1
+    clock.advance(timedelta(hours=3))  # the worker was away, past the grace window
+    Dispatcher(app).run_once()
+    assert supporter.boosted == set()
+    assert {d.status for d in deliveries(app, action=Action.UNBOOST)} == {Status.SENT}
+
+
 def test_after_a_crash_and_a_close_a_post_read_back_and_not_found_is_settled_as_not_sent(make_app, campaigns_dir,
                                                                                        clock):
     app, net = one_account(make_app, campaigns_dir, idempotent=False, lease_seconds=60)
