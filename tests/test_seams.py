@@ -188,6 +188,25 @@ def test_a_supporters_undo_goes_out_late_after_the_close_when_the_worker_was_awa
     assert {d.status for d in deliveries(app, action=Action.UNBOOST)} == {Status.SENT}
 
 
+def test_a_supporters_undo_after_the_close_that_is_rate_limited_is_tried_again_not_cancelled(
+        make_app, campaigns_dir, clock):
+    """A take-back answered "rate limited" went back through the path for calls to action in flight at a close,
+    which cancels them: the undo was dropped and the boost stayed. It waits for the reset like any other post."""
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    Dispatcher(app).run_once()
+    lifecycle.close(app, "test", "success", by="ana")
+    with app.engine.begin() as conn:
+        assert plan_unboosts(conn, "s1", clock.now()) == 1
+    supporter.fail_next(RateLimited("Hit rate limit.", clock.now() + timedelta(minutes=5)))
+    Dispatcher(app).run_once()
+    [undo] = deliveries(app, action=Action.UNBOOST)
+    assert (undo.status, undo.error_kind) == (Status.PLANNED, ErrorKind.RATE_LIMITED), (undo.status, undo.error)
+    clock.advance(timedelta(minutes=6))
+    Dispatcher(app).run_once()
+    assert supporter.boosted == set()
+    assert {d.status for d in deliveries(app, action=Action.UNBOOST)} == {Status.SENT}
+
+
 def test_after_a_crash_and_a_close_a_post_read_back_and_not_found_is_settled_as_not_sent(make_app, campaigns_dir,
                                                                                        clock):
     app, net = one_account(make_app, campaigns_dir, idempotent=False, lease_seconds=60)
