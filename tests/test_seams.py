@@ -56,13 +56,19 @@ def test_a_post_that_went_out_before_a_crash_is_recorded_sent_when_a_close_comes
     assert counts(app)["sent"] == 2 and counts(app)["pending"] == 0
 
 
-def test_a_post_whose_answer_was_lost_is_not_cancelled_by_a_close_before_its_retry(make_app, campaigns_dir, clock):
+def _answer_lost(make_app, campaigns_dir, clock):
+    """One account whose first call to action went out with its answer lost (retried later, safely: in doubt)."""
     app, net = one_account(make_app, campaigns_dir)
     net.lookup_finds = net.certain = True
     clock.advance(timedelta(hours=1))
     net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
-    net.fail_next(OutcomeUnknown("read timeout"))  # it went out, the answer was lost: retried later, safely
+    net.fail_next(OutcomeUnknown("read timeout"))
     Dispatcher(app).run_once()
+    return app, net
+
+
+def test_a_post_whose_answer_was_lost_is_not_cancelled_by_a_close_before_its_retry(make_app, campaigns_dir, clock):
+    app, net = _answer_lost(make_app, campaigns_dir, clock)
     [retried] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
     assert retried.status == Status.PLANNED
     lifecycle.close(app, "test", "success", by="ana")
@@ -80,12 +86,7 @@ def test_a_post_in_doubt_stays_in_doubt_whatever_its_retry_answers_and_a_close_f
     "rate limited", nothing said it may be public). A retry's answer says nothing of the attempt before it:
     the row stays in doubt (or, given up, is left unknown for a person), so a close reads it back instead of
     cancelling a post that is public, and the closing replies under it."""
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    clock.advance(timedelta(hours=1))
-    net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
-    net.fail_next(OutcomeUnknown("read timeout"))  # it went out, the answer was lost: retried later, safely
-    Dispatcher(app).run_once()
+    app, net = _answer_lost(make_app, campaigns_dir, clock)
     [doubt] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
     assert (doubt.status, doubt.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
     clock.advance(timedelta(minutes=10))
