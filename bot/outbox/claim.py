@@ -31,7 +31,16 @@ from sqlalchemy import (
 
 from bot.clock import as_utc
 from bot.outbox.link import atomic
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, human, keep_doubt
+from bot.outbox.tables import (
+    ACCOUNTS,
+    CAMPAIGNS,
+    CONTROL,
+    DELIVERIES,
+    human,
+    keep_doubt,
+    outlives_close,
+    outlives_close_row,
+)
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -110,10 +119,8 @@ def misconfigured() -> Any:
 
 
 def _stale(row: Any, now: datetime) -> bool:
-    """Past its campaign's grace window: to be marked missed, not sent. Never a closing message, nor a
-    supporter's take-back (an undo asked for is still wanted late; the tick's rows carry no action: such a row
-    is then read with its batch, which says)."""
-    return (row.kind != Kind.CLOSING and getattr(row, "action", None) != Action.UNBOOST and row.attempts == 0
+    """Past its campaign's grace window: to be marked missed, not sent. Never what outlives a close."""
+    return (not outlives_close_row(row) and row.attempts == 0
             and row.not_before is None and as_utc(row.due_at) < now - timedelta(seconds=row.grace_seconds))
 
 
@@ -122,8 +129,7 @@ def mark_missed(conn: Connection, account_id: str, now: datetime) -> int:
     was due. Read in one statement, written in one executemany (a worker down for a day may find hundreds)."""
     stale = conn.execute(
         select(D.id, D.due_at, C.grace_seconds).join(CAMPAIGNS, C.id == D.campaign_id)
-        .where(D.account_id == account_id, D.status == Status.PLANNED, D.kind != Kind.CLOSING,
-               D.action != Action.UNBOOST, D.attempts == 0,
+        .where(D.account_id == account_id, D.status == Status.PLANNED, ~outlives_close(), D.attempts == 0,
                D.not_before.is_(None), D.due_at < now, C.state == CampaignState.ACTIVE)).all()
     missed = [{"_id": r.id, "_error": f"not sent: it was due at {as_utc(r.due_at):%Y-%m-%d %H:%M} UTC, and at "
                                       f"{now:%Y-%m-%d %H:%M} UTC it was past the campaign's grace window of "
@@ -268,7 +274,7 @@ def _fresh() -> ColumnElement[bool]:
     """Not past its campaign's grace window at ``b_fresh`` (a second after now: a row that close to its end
     goes the way that checks it exactly, `due_batch`), in PostgreSQL's time arithmetic."""
     ends = D.due_at + func.make_interval(0, 0, 0, 0, 0, 0, C.grace_seconds)
-    return or_(D.kind == Kind.CLOSING, D.action == Action.UNBOOST, D.attempts > 0, D.not_before.is_not(None),
+    return or_(outlives_close(), D.attempts > 0, D.not_before.is_not(None),
                ends > bindparam("b_fresh", type_=UTCDateTime()))
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal,
 from bot.networks.base import Published, ThreadRef
 from bot.outbox.claim import Claimed
 from bot.outbox.policy import Decision, Hold
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, in_doubt, keep_doubt
-from bot.states import Action, CampaignState, ErrorKind, Kind, Status
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, in_doubt, keep_doubt, outlives_close
+from bot.states import CampaignState, ErrorKind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
 
@@ -118,7 +118,7 @@ def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decisio
     planned again: `cancelled` when it surely did not go out, `unknown` when it may have, by this attempt or an
     earlier one (the worker reads the account back: bot/worker/recovery.py). A row in doubt stays in doubt
     whatever this attempt answered (`keep_doubt`)."""
-    closed = and_(D.kind != Kind.CLOSING, D.action != Action.UNBOOST,  # a closing, a take-back: still wanted
+    closed = and_(~outlives_close(),
                   select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal(str(CampaignState.CLOSED)))
     maybe = or_(literal(decision.maybe_sent), in_doubt())
     unknown, cancelled = and_(closed, maybe), closed

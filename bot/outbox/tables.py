@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, literal
+from sqlalchemy import ColumnElement, Table, case, literal, or_
 
-from bot.states import ErrorKind
+from bot.states import Action, ErrorKind, Kind
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, WorkerRow
 
 DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[assignment]
@@ -15,6 +15,21 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 CONTROL: Table = ControlRow.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = AccountStateRow.__table__  # type: ignore[assignment]
 WORKERS: Table = WorkerRow.__table__  # type: ignore[assignment]
+
+
+def outlives_close() -> ColumnElement[bool]:
+    """A closing message, or a supporter taking a boost back: still wanted after its campaign closed, and late
+    (never stale, never missed, never cancelled by a close, whatever its campaign's state). The one rule every
+    check that stops or drops a call to action asks (the claim, the grace window, a send's record, a read-back);
+    `outlives_close_row` is the same rule for a row read into Python: change both together."""
+    d = DELIVERIES.c
+    return or_(d.kind == Kind.CLOSING, d.action == Action.UNBOOST)
+
+
+def outlives_close_row(row: Any) -> bool:
+    """`outlives_close` of a row read into Python (a tick's rows carry no action: they are read again with
+    their batch, which says)."""
+    return bool(row.kind == Kind.CLOSING or getattr(row, "action", None) == Action.UNBOOST)
 
 
 def in_doubt() -> ColumnElement[bool]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from bot.networks.base import ThreadRef
-from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS
+from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS, outlives_close_row
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -161,5 +161,4 @@ def read_later(conn: Connection, delivery_id: int, when: datetime, error: str) -
 def closed_for(row: Any) -> bool:
     """Whether a row's campaign closed in a way that forbids sending it: calls to action and their boosts (a
     closing message, and a supporter taking a boost back, still go)."""
-    return bool(row.campaign_state == CampaignState.CLOSED and row.kind != Kind.CLOSING
-                and row.action != Action.UNBOOST)
+    return bool(row.campaign_state == CampaignState.CLOSED and not outlives_close_row(row))
