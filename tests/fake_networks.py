@@ -8,7 +8,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -326,10 +326,14 @@ class FakeBluesky(FakeServer):
 # -- Mastodon (a light one of our own, for load and fault tests; mastodon-mock is the reference) -------------
 
 class FakeMastodon(FakeServer):
-    """Statuses with Idempotency-Key (per token, as Mastodon keeps them), optional latency; each token is its own
-    account (its statuses listed newest first, paged by max_id as app/controllers/api/v1/accounts/statuses_
-    controller.rb does); reblogs one per account and status, undone by unreblog; a status seen by an account says
-    whether it reblogged it. ``clock``: the statuses' created_at (the tests' injected clock)."""
+    """Statuses with Idempotency-Key (per token, as Mastodon keeps them, for an hour), optional latency; each
+    token is its own account (its statuses listed newest first, paged by max_id as app/controllers/api/v1/
+    accounts/statuses_controller.rb does); reblogs one per account and status, undone by unreblog; a status seen
+    by an account says whether it reblogged it. ``clock``: the statuses' created_at and the keys' age (the
+    tests' injected clock)."""
+
+    KEY_MEMORY = timedelta(seconds=3600)
+    """PostStatusService keeps an Idempotency-Key in Redis for 3,600 s after the status was made (``setex``)."""
 
     def __init__(self, latency: float = 0.0, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
@@ -337,6 +341,7 @@ class FakeMastodon(FakeServer):
         self.clock = clock
         self.statuses: list[dict[str, Any]] = []
         self.by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        self.key_made: dict[tuple[str, str], datetime] = {}
         self.ids = itertools.count(110000000000000000)
         self.reblogs: dict[tuple[str, str], dict[str, Any]] = {}
         """(token, status id) -> the reblog: one per account and status."""
@@ -355,7 +360,9 @@ class FakeMastodon(FakeServer):
             key = req.headers.get("idempotency-key")
             with self.lock:
                 if key and (token, key) in self.by_key:
-                    return Response(200, self.by_key[(token, key)])
+                    if self._moment() - self.key_made[(token, key)] < self.KEY_MEMORY:
+                        return Response(200, self.by_key[(token, key)])
+                    del self.by_key[(token, key)]  # Redis let it expire: the request posts again
                 form = {k: v[0] for k, v in req.form().items()}
                 sid = str(next(self.ids))
                 status: dict[str, Any] = {
@@ -366,6 +373,7 @@ class FakeMastodon(FakeServer):
                 self.statuses.append(status)
                 if key:
                     self.by_key[(token, key)] = status
+                    self.key_made[(token, key)] = self._moment()
             return Response(200, status)
 
         @self.route("GET", "/api/v2/instance/?")
@@ -458,8 +466,11 @@ class FakeMastodon(FakeServer):
         """Called with or without the lock held: dict.setdefault is atomic."""
         return self.accounts.setdefault(token, str(len(self.accounts) + 1))
 
+    def _moment(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(UTC)
+
     def _now(self) -> str:
-        now = self.clock() if self.clock else datetime.now(UTC)  # Mastodon stamps a status with its own time
+        now = self._moment()  # Mastodon stamps a status with its own time
         return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def _public(self, status: dict[str, Any]) -> dict[str, Any]:

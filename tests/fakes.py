@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from bot.networks.base import Booster, Network, Post, Published
@@ -28,9 +29,14 @@ class FakeNetwork(Network):
     max_length: ClassVar[int] = 500
 
     def __init__(self, account_id: str = "fake", *, idempotent: bool = True, max_length: int = 500,
-                 on_publish: Callable[[Post], None] | None = None) -> None:
+                 on_publish: Callable[[Post], None] | None = None, key_memory: timedelta | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(account_id, AccountSettings(network="console"))
         self.idempotent = idempotent  # type: ignore[misc]
+        self.key_memory = key_memory  # type: ignore[misc]
+        """As Mastodon's hour: a key older than this (by ``clock``) is forgotten, and the post made again."""
+        self._clock = clock
+        self._key_made: dict[str, datetime] = {}
         self._limit = max_length
         self.posts: list[Sent] = []
         self.calls = 0
@@ -56,21 +62,30 @@ class FakeNetwork(Network):
                 self.on_publish(post)
             if self._failures:
                 raise self._failures.pop(0)
-            if self.idempotent and post.idempotency_key in self._by_key:
+            if self.idempotent and post.idempotency_key in self._by_key and self._remembers(post.idempotency_key):
                 sent = self._by_key[post.idempotency_key]
             else:
-                sent = Sent(post, f"{self.account_id}-{len(self.posts) + 1}")
-                self.posts.append(sent)
-                self._by_key[post.idempotency_key] = sent
+                sent = self._made(post)
         return Published(sent.remote_id, f"https://fake.example/{self.account_id}/{sent.remote_id}",
                          {"cid": f"cid-{sent.remote_id}"})
 
     def deliver_silently(self, post: Post) -> None:
         """The post reached the network but the answer was lost (for outcome-unknown tests)."""
         with self._lock:
-            sent = Sent(post, f"{self.account_id}-{len(self.posts) + 1}")
-            self.posts.append(sent)
-            self._by_key[post.idempotency_key] = sent
+            self._made(post)
+
+    def _made(self, post: Post) -> Sent:
+        sent = Sent(post, f"{self.account_id}-{len(self.posts) + 1}")
+        self.posts.append(sent)
+        self._by_key[post.idempotency_key] = sent
+        if self._clock is not None:
+            self._key_made[post.idempotency_key] = self._clock()
+        return sent
+
+    def _remembers(self, key: str) -> bool:
+        if self.key_memory is None or self._clock is None:
+            return True
+        return self._clock() - self._key_made[key] < self.key_memory
 
     def find_published(self, post: Post) -> Published | None:
         if not self.lookup_finds:

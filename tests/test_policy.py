@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.outbox.policy import Answer, Hold, Retry, decide
+from bot.outbox.policy import Answer, Hold, Retry, decide, key_may_be_forgotten
 from bot.states import ErrorKind, Status
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -29,6 +29,7 @@ TABLE = [
     (Answer.OUTCOME_UNKNOWN, False, 1, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, Hold.COOLDOWN, True, None),
     (Answer.UNEXPECTED, False, 1, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, Hold.COOLDOWN, True, None),
     (Answer.UNEXPECTED, True, 3, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, None, True, None),
+    (Answer.NOT_RESENT, True, 2, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, False, None, True, None),
 ]
 
 
@@ -61,3 +62,14 @@ def test_an_unknown_outcome_tells_the_person_which_delivery_to_resolve():
 def test_a_rate_limit_without_a_reset_time_waits_a_minute():
     d = decide(Answer.RATE_LIMITED, "429", delivery_id=1, idempotent=True, attempts=1, retry=RETRY, now=NOW)
     assert d.not_before == d.hold_until == NOW + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(("memory", "late", "read_first"), [
+    (None, timedelta(days=30), False),  # a key kept as long as it matters (Bluesky's record key)
+    (timedelta(hours=1), timedelta(minutes=5), False),  # a retry within Mastodon's hour: the key answers
+    (timedelta(hours=1), timedelta(minutes=49), False),
+    (timedelta(hours=1), timedelta(minutes=50), True),  # ten minutes' margin for the two clocks
+    (timedelta(hours=1), timedelta(hours=3), True),
+])
+def test_a_retry_in_doubt_reads_back_first_once_the_network_may_have_forgotten_its_key(memory, late, read_first):
+    assert key_may_be_forgotten(memory, NOW, NOW + late) is read_first

@@ -400,3 +400,65 @@ def test_a_closing_that_went_out_before_a_crash_is_recorded_as_the_reply_it_is(m
     [row] = deliveries(app, kind=Kind.CLOSING)
     assert row.status == Status.SENT and row.in_reply_to == appeal.remote_id
     assert [p.post.in_reply_to.remote_id for p in net.posts if p.post.delivery_id == closing.id] == [appeal.remote_id]
+
+
+def test_a_post_in_doubt_that_ran_out_of_attempts_where_the_account_cannot_tell_goes_to_a_person_not_round_again(
+        make_app, campaigns_dir, clock):
+    """Every attempt's answer lost, on an idempotent network whose account cannot be read back (nothing there
+    says what went out): the last attempt gives up to a read-back, which cannot tell. Recovery planned it again
+    (safe with the same key), the next attempt gave up again at once, and so on without end or backoff. Once
+    the attempts are spent, a person decides."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = False  # the account cannot tell
+    clock.advance(timedelta(hours=1))
+    net.fail_next(*(OutcomeUnknown("read timeout") for _ in range(500)))  # every call, of every post
+    tried: list[int] = []
+    net.on_publish = lambda post: tried.append(post.delivery_id)
+    row = min(deliveries(app, kind=Kind.CALL_TO_ACTION), key=lambda d: d.due_at)
+    for _ in range(20):
+        Dispatcher(app).run_once()
+        clock.advance(timedelta(hours=1))  # past any backoff
+    [row] = deliveries(app, id=row.id)
+    assert tried.count(row.id) == app.config.bot.max_attempts  # each attempt once, then nothing by itself
+    assert (row.status, row.error_kind, row.not_before) == (Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, None)
+    assert f"campaign-bot resolve {row.id} --sent URL" in row.error and "attempts" in row.error
+
+
+@pytest.mark.parametrize("went_out", [True, False], ids=["it went out", "it did not"])
+def test_a_post_in_doubt_retried_after_mastodon_forgot_its_key_is_read_back_not_posted_twice(
+        make_app, campaigns_dir, monkeypatch, fake_mastodon, clock, went_out):
+    """Mastodon keeps an Idempotency-Key an hour. A post whose answer was lost is retried with its key, safe
+    within the hour; the worker away (or the account held by a rate limit, a budget, a disabled token) for
+    longer, the retry posted it a second time. It reads the account back first: there, it is recorded sent;
+    surely not there, it is sent."""
+    app = mastodon_org(make_app, campaigns_dir, monkeypatch, fake_mastodon)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    fake_mastodon.fail_next("POST", "/api/v1/statuses", None, went_through=went_out)  # the answer lost
+    Dispatcher(app).run_once()
+    [post] = deliveries(app, kind=Kind.QUEUED)
+    assert (post.status, post.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    clock.advance(timedelta(hours=2))
+    Dispatcher(app).run_once()
+    [post] = deliveries(app, kind=Kind.QUEUED)
+    assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now"]
+    assert post.status == Status.SENT and post.remote_id == fake_mastodon.statuses[0]["id"]
+
+
+def test_a_post_in_doubt_late_past_the_key_where_the_account_cannot_tell_is_left_to_a_person(
+        make_app, campaigns_dir, clock):
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"')
+    net = FakeNetwork("a1", key_memory=timedelta(hours=1), clock=clock.now)  # as Mastodon's; it cannot read back
+    app = make_app(networks={"a1": net}, accounts=("a1",), horizon_days=1)
+    plan(app)
+    clock.advance(timedelta(hours=1))
+    net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [doubt] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert doubt.error_kind == ErrorKind.IN_DOUBT
+    clock.advance(timedelta(hours=3))
+    Dispatcher(app).run_once()
+    [row] = deliveries(app, id=doubt.id)
+    assert (row.status, row.error_kind, row.not_before) == (Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, None)
+    assert "forgets a retry's key after 60 min" in row.error and f"resolve {row.id} --sent URL" in row.error
+    assert [p.post.delivery_id for p in net.posts].count(doubt.id) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -179,6 +179,10 @@ class Network(ABC):
     settings_model: ClassVar[type[AccountSettings]] = AccountSettings
     idempotent: ClassVar[bool] = False
     """True when retrying a post whose outcome is unknown cannot make a duplicate."""
+    key_memory: ClassVar[timedelta | None] = None
+    """How long after a post's first attempt the network still knows its idempotency key (None: for as long as
+    it matters, or not idempotent). A retry later than that may post again: the worker reads the account back
+    first (bot/worker/dispatch.py)."""
     max_length: ClassVar[int] = 500
     carries_alt_text: ClassVar[bool] = True
     """False where the network has no place for an image's description (Telegram's Bot API)."""

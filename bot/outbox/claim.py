@@ -69,6 +69,8 @@ class Claimed:
     text_length: int | None = None
     """Measured when the row was planned or edited, as ``length_for``'s network counts it (None: not stored)."""
     length_for: str | None = None
+    in_doubt: bool = False
+    """An earlier attempt may have gone out (its answer was lost): this one is a retry with the same key."""
 
 
 def campaign_allows() -> ColumnElement[bool]:
@@ -173,14 +175,14 @@ def _due_counting_statement(windows: int) -> Raw:
 
 
 _SENT_FIELDS = (D.id, D.campaign_id, D.kind, D.action, D.language, D.text, D.media, D.reply_in_thread, D.attempts,
-                D.due_at, D.text_length, D.length_for)
+                D.due_at, D.text_length, D.length_for, D.error_kind)
 """What a claim returns: the row's fields as they are when it is claimed (``attempts`` counting this one)."""
 
 
 def _claimed(row: Any, account_id: str) -> Claimed:
     return Claimed(row.id, row.campaign_id, account_id, row.kind, row.action, row.language, row.text,
                    list(row.media or []), bool(row.reply_in_thread), row.attempts, as_utc(row.due_at),
-                   row.text_length, row.length_for)
+                   row.text_length, row.length_for, row.error_kind == ErrorKind.IN_DOUBT)
 
 
 def _take_statement(which: ColumnElement[bool]) -> Any:

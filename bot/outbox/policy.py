@@ -28,6 +28,7 @@ class Answer(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"
     UNEXPECTED = "unexpected"  # an adapter bug: classified conservatively
     UNSUPPORTED = "unsupported"  # the adapter does not perform this action
+    NOT_RESENT = "not_resent"  # in doubt, its key forgotten by the network, and its account cannot tell: not sent
 
 
 class Hold(StrEnum):
@@ -66,6 +67,17 @@ class Decision:
         return self.hold is not None
 
 
+KEY_MARGIN = timedelta(minutes=10)
+"""Taken off a network's key memory: our clock and the server's may differ."""
+
+
+def key_may_be_forgotten(memory: timedelta | None, due_at: datetime, now: datetime) -> bool:
+    """Whether a retry of a post in doubt may come after the network forgot its key (``memory``): measured from
+    when the post was due, which no attempt precedes (a late retry is read back first; one read too many is
+    the price of needing no record of when the doubt began)."""
+    return memory is not None and now - due_at >= memory - KEY_MARGIN
+
+
 def backoff(retry: Retry, attempts: int, jitter: float) -> timedelta:
     """Exponential, capped, with ``jitter`` in [0, 1) taking off up to half."""
     base = retry.base_seconds * 2 ** max(0, attempts - 1)
@@ -91,6 +103,10 @@ def decide(answer: Answer, error: str, *, delivery_id: int, idempotent: bool, at
     if answer in (Answer.PERMANENT, Answer.TOO_LONG, Answer.UNSUPPORTED):
         kind = ErrorKind.UNSUPPORTED if answer is Answer.UNSUPPORTED else ErrorKind.PERMANENT
         return Decision(Status.FAILED, kind, error)
+    if answer is Answer.NOT_RESENT:  # nothing was sent now; the earlier attempt may be public: a person checks
+        return Decision(Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
+                        f"{error}: check the account, then `campaign-bot resolve {delivery_id} --sent URL` or "
+                        "`--not-sent`", maybe_sent=True)
     maybe_sent = answer in (Answer.OUTCOME_UNKNOWN, Answer.UNEXPECTED)
     if maybe_sent and not idempotent:
         return Decision(Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,

@@ -46,7 +46,7 @@ from bot.store.locks import AccountLocks, Hold, idle_keep
 from bot.worker import recovery
 from bot.worker.links import SenderLinks
 from bot.worker.runtime import Runtime
-from bot.worker.sending import log_outcome, performer, stored_length
+from bot.worker.sending import log_outcome, performer, read_before_resend, stored_length
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -195,7 +195,9 @@ class Dispatcher:
         except (Misconfigured, ConfigError) as exc:  # not in the directory any more: nothing can be sent
             net, answer, error, until, published = None, Answer.MISCONFIGURED, str(exc), None, None
         if net is not None:
-            answer, error, until, published = self._publish(net, c, post)
+            instead = read_before_resend(self.app, net, c, post)
+            answer, error, until, published = (self._publish(net, c, post) if instead is None
+                                               else (instead[0], instead[1], None, instead[2]))
             if answer in (Answer.OUTCOME_UNKNOWN, Answer.UNEXPECTED) and not net.idempotent:
                 if c.action == Action.POST and not post.taken:
                     post = replace(post, taken=self._taken(c, link))

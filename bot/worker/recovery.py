@@ -5,7 +5,7 @@ is decided, then settle each post as the network's answer allows.
 - surely not there (the network can say so: Bluesky's record key, Mastodon's statuses since it was due): sent
   again, or, its campaign closed, cancelled as not sent (never a call to action after the close);
 - the network cannot tell: sent again only where that cannot make a second post (an idempotent network, its
-  campaign open), else `unknown` for a person;
+  campaign open) and attempts are left, else `unknown` for a person;
 - the account could not be read (a network error): read again later, for a day, then left to a person.
 
 What a dead worker held is found by its heartbeat (bot/outbox/workers.py): a live worker's slow send is
@@ -142,12 +142,14 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
                            "not found on the account after its send was interrupted: sending it again")
         log.info("delivery %s: not on the account; %s", rid, "cancelled" if closed else "sending it again")
     elif answer is not None:  # the network cannot tell
-        if _idempotent(rt, account) and not closed:
+        spent = row.attempts >= rt.config.bot.max_attempts  # else: its last attempt gives up here again, at once
+        if _idempotent(rt, account) and not closed and not spent:
             workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.IN_DOUBT,
                            "its send was interrupted; sending it again (safe on this network: the retry carries "
                            "the same key)")
         else:
-            why = "its campaign closed meanwhile; " if closed else ""
+            why = ("its campaign closed meanwhile; " if closed else
+                   f"gave up after {row.attempts} attempts; " if spent else "")
             workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
                            f"its send was interrupted; {why}the post may or may not exist and the network cannot "
                            f"tell: check the account, then `campaign-bot resolve {rid} --sent URL` or `--not-sent`")

@@ -1,7 +1,8 @@
 """Mastodon, through Mastodon.py. The only module that imports it.
 
 - Every post carries the delivery's Idempotency-Key, so a retry within the server's window (an hour)
-  returns the first status instead of posting again: safe to retry after an unknown outcome.
+  returns the first status instead of posting again: safe to retry after an unknown outcome. A retry later
+  than that is read back first (``key_memory``).
 - ratelimit_method="throw": the library's default "wait" would sleep inside a worker for hours.
 - Lengths follow the instance: configuration.statuses.max_characters and characters_reserved_per_url from
   /api/v2/instance, cached per account in the database for a day.
@@ -88,6 +89,8 @@ class MastodonNetwork(Network, Booster, Reader):
     kind: ClassVar[str] = "mastodon"
     settings_model: ClassVar[type[AccountSettings]] = MastodonSettings
     idempotent: ClassVar[bool] = True
+    key_memory: ClassVar[timedelta | None] = timedelta(hours=1)
+    """PostStatusService keeps a key in Redis for 3,600 s after it created the status (``redis.setex``)."""
     max_length: ClassVar[int] = DEFAULT_MAX
     settings: MastodonSettings
 
