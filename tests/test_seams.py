@@ -462,3 +462,24 @@ def test_a_post_in_doubt_late_past_the_key_where_the_account_cannot_tell_is_left
     assert (row.status, row.error_kind, row.not_before) == (Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN, None)
     assert "forgets a retry's key after 60 min" in row.error and f"resolve {row.id} --sent URL" in row.error
     assert [p.post.delivery_id for p in net.posts].count(doubt.id) == 1
+
+
+def test_a_person_cancelling_or_editing_a_post_that_fell_in_doubt_meanwhile_changes_nothing(
+        make_app, campaigns_dir, clock):
+    """The actions refuse a post in doubt when they read it; a send whose answer was lost between that read and
+    the change made it one. The change itself re-checks, as it re-checks that the post is unsent: a post that
+    may be public is never cancelled or rewritten blindly."""
+    from bot.outbox import staff
+
+    app, net = one_account(make_app, campaigns_dir)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    net.on_publish = lambda post: (setattr(net, "on_publish", None), net.deliver_silently(post))
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    assert (queued.status, queued.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    with app.engine.begin() as conn:
+        assert not staff.cancel_one(conn, queued.id, clock.now(), "cancelled by ana")
+        assert not staff.edit_unsent(conn, queued.id, clock.now(), text="Free them all now")
+    [row] = deliveries(app, id=queued.id)
+    assert (row.status, row.error_kind, row.text) == (Status.PLANNED, ErrorKind.IN_DOUBT, "Free them now")

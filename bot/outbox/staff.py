@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from bot.outbox.new import NewDelivery
-from bot.outbox.tables import DELIVERIES
+from bot.outbox.tables import DELIVERIES, not_in_doubt
 from bot.states import UNSENT, ErrorKind, Kind, Status
 from bot.store.raw import Raw
 
@@ -124,8 +124,9 @@ def settle(conn: Connection, delivery_id: int, was: Status, now: datetime, error
 
 def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -> bool:
     """A person cancels one post that has not gone out. Only a row not yet sent changes: one being sent is its
-    worker's, and what went out is history."""
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status.in_(UNSENT))
+    worker's, what went out is history, and one an earlier attempt may have published (in doubt) is read back,
+    not cancelled blindly (re-checked here: it may have become so since the action read it)."""
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, D.status.in_(UNSENT), not_in_doubt())
                        .values(status=Status.CANCELLED, error=reason, error_kind=ErrorKind.CANCELLED_BY_HAND,
                                updated_at=now))
     return res.rowcount == 1
@@ -145,7 +146,7 @@ def edit_unsent(conn: Connection, delivery_id: int, now: datetime, *, text: str 
     if approval_id is not None:
         values.update(approval_id=approval_id, status=Status.AWAITING_APPROVAL)
     res = conn.execute(update(DELIVERIES)
-                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status.in_(UNSENT))
+                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status.in_(UNSENT), not_in_doubt())
                        .values(**values))
     if res.rowcount == 1 and approval_id is None:
         wake_workers(conn)

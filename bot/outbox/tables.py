@@ -40,6 +40,12 @@ def in_doubt() -> ColumnElement[bool]:
     return DELIVERIES.c.error_kind == literal(str(ErrorKind.IN_DOUBT))
 
 
+def not_in_doubt() -> ColumnElement[bool]:
+    """The negation of `in_doubt` that holds for a row with no error kind too (NOT of a NULL comparison does
+    not): what a person's change of an unsent row re-checks in its UPDATE."""
+    return DELIVERIES.c.error_kind.is_distinct_from(literal(str(ErrorKind.IN_DOUBT)))
+
+
 def keep_doubt(kind: Any) -> Any:
     """``kind`` as the row's new error kind, unless the row is in doubt: then it stays in doubt."""
     return case((in_doubt(), literal(str(ErrorKind.IN_DOUBT))), else_=literal(None if kind is None else str(kind)))
