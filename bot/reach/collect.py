@@ -152,7 +152,9 @@ def _pass_reads(conn: Connection, now: datetime, campaign: str | None, force: bo
     """What a pass reads first, in one transaction: the posts due a reading (``look``: else none, known), the
     accounts listened to, their latest posts (``latest``), the accounts posting or held, the reading states."""
     due, soonest = schedule.readings(conn, now, campaign=campaign, force=force) if look else ([], None)
-    return (due, soonest, schedule.answered_accounts(conn, now), schedule.latest_posts(conn) if latest else {},
+    listening = schedule.answered_accounts(conn, now)
+    read = {p.account_id for p in due} | {account for account, _ in listening}  # the accounts this pass may read
+    return (due, soonest, listening, schedule.latest_posts(conn, read) if latest else {},
             set(ticks.due_accounts(conn, now)) | claim.blocked_accounts(conn, now),
             {r.account_id: r for r in conn.execute(select(READERS))})
 
