@@ -490,7 +490,8 @@ def test_a_pass_reads_the_latest_post_of_the_accounts_it_reads_only_not_every_su
                                                                                          clock):
     """Each daemon pass asked for every account's latest post: with a wave's supporters (100,000 accounts, each
     with its boosts), 100,000 rows every pass, for accounts whose mentions are never read. Only the accounts the
-    pass may read are looked up now (bench/reach.py prints the pass's CPU with 100,000 supporters' boosts)."""
+    pass may read are looked up now (bench/reach.py prints the pass's CPU with 100,000 supporters' boosts); and
+    the same for which accounts have posts due (a wave's boosts: every supporter)."""
     from sqlalchemy import insert
 
     from bot.outbox.tables import DELIVERIES
@@ -508,5 +509,12 @@ def test_a_pass_reads_the_latest_post_of_the_accounts_it_reads_only_not_every_su
             kind="call_to_action", action="boost", language="en", text=sent.remote_url or "x", media=[],
             reply_in_thread=False, due_at=boosted, status="sent", attempts=1, sent_at=boosted,
             remote_id=f"r{n}", created_at=boosted, updated_at=boosted) for n in range(50)])
-        latest = reach_collect._pass_reads(conn, clock.now(), None, False, True, latest=True)[3]
-    assert latest == {"a1": sent.sent_at}
+        conn.execute(insert(DELIVERIES), [dict(  # and a wave's boosts due now
+            plan_key=f"boost:{n}:2", campaign_id="test", account_id=f"supporter:{n}", network="mastodon",
+            kind="call_to_action", action="boost", language="en", text=sent.remote_url or "x", media=[],
+            reply_in_thread=False, due_at=boosted, status="planned", attempts=0, created_at=boosted,
+            updated_at=boosted) for n in range(50)])
+        clock.advance(timedelta(minutes=10))
+        reads = reach_collect._pass_reads(conn, clock.now(), None, False, True, latest=True)
+    assert reads[3] == {"a1": sent.sent_at}
+    assert reads[4] == set()  # the accounts posting first, among those it reads: none (a1 has nothing due)

@@ -4,11 +4,25 @@ what it finds, re-checking everything)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Connection, Integer, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from bot.clock import as_utc
 from bot.outbox.claim import account_blocked, campaign_allows, misconfigured, reading_due, runnable, stopped
@@ -172,6 +186,20 @@ def tick(conn: Connection, now: datetime, ahead: timedelta | None = None, cap: i
         known = max(known, min(times))
     return Tick(sorted(accounts), min(times) if times else None, frozenset(reading), tuple(upcoming),
                 known if ahead is not None else None, cut_after)
+
+
+def due_among(conn: Connection, accounts: Iterable[str], now: datetime) -> set[str]:
+    """Which of these accounts have posts due now or a post to read back now, as the tick finds them (a reach
+    pass lets such an account post first): on the account's index, for these accounts only (a wave's
+    100,000 supporters with boosts due are not read)."""
+    wanted = sorted(set(accounts))
+    if not wanted:
+        return set()
+    now_ = bindparam("b_now", type_=UTCDateTime())
+    stmt = (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
+            .where(D.account_id.in_(wanted), or_(and_(runnable(now_), ~stopped()), reading_due(now_)),
+                   ~account_blocked(now_)).distinct())
+    return set(conn.scalars(stmt, {"b_now": now}))
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:

@@ -155,7 +155,7 @@ def _pass_reads(conn: Connection, now: datetime, campaign: str | None, force: bo
     listening = schedule.answered_accounts(conn, now)
     read = {p.account_id for p in due} | {account for account, _ in listening}  # the accounts this pass may read
     return (due, soonest, listening, schedule.latest_posts(conn, read) if latest else {},
-            set(ticks.due_accounts(conn, now)) | claim.blocked_accounts(conn, now),
+            ticks.due_among(conn, read, now) | claim.blocked_accounts(conn, now),
             {r.account_id: r for r in conn.execute(select(READERS))})
 
 
