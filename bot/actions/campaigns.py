@@ -108,6 +108,9 @@ def set_state_in(session: Session, row: CampaignRow, change: Audit, now: datetim
     if row.state not in allowed:
         return Result(False, "state_unchanged", {"campaign": row.id, "state": row.state, "action": str(change)})
     cancelled = 0
+    if change == Audit.PAUSE:  # nothing of it may be sent now: what may be public already is read back
+        workers.flag_in_doubt(session.connection(), row.id, now, f"campaign paused by {by} while this post was in "
+                              "doubt (an earlier attempt may have gone out): reading the account back")
     if change == Audit.REOPEN:
         row.outcome = None
         conn = session.connection()

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.actions.base import Actor, Context, Result, action
 from bot.actions.errors import ActionError
+from bot.outbox import workers
 from bot.states import Audit, Role
 from bot.store import audit
 from bot.store.models import ControlRow
@@ -29,6 +30,10 @@ def _switch(ctx: Context, actor: Actor, reason: str | None, paused: bool) -> Res
         if row.paused_all == paused:
             return Result(False, "already_stopped" if paused else "not_stopped")
         row.paused_all, row.reason, row.changed_by, row.changed_at = paused, reason, actor.name, now
+        if paused:  # what may be public already is read back (reading is not publishing): staff see what went out
+            workers.flag_in_doubt(session.connection(), None, now, f"the emergency stop was set by {actor.name} "
+                                  "while this post was in doubt (an earlier attempt may have gone out): reading "
+                                  "the account back", closings=None)
         audit.record(session, now, actor.name, Audit.PAUSE_ALL if paused else Audit.RESUME_ALL, None, reason)
     return Result(True, "stopped" if paused else "stop_lifted")
 

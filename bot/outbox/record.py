@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, or_, select, update
 
 from bot.networks.base import Published, ThreadRef
-from bot.outbox.claim import Claimed
+from bot.outbox.claim import Claimed, stopped
 from bot.outbox.policy import Decision, Hold
 from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, in_doubt, keep_doubt, outlives_close
 from bot.states import CampaignState, ErrorKind, Status
@@ -116,12 +116,16 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
 def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime) -> bool:
     """To be tried again later; but a call to action whose campaign closed while it was in flight is never
     planned again: `cancelled` when it surely did not go out, `unknown` when it may have, by this attempt or an
-    earlier one (the worker reads the account back: bot/worker/recovery.py). A row in doubt stays in doubt
-    whatever this attempt answered (`keep_doubt`)."""
-    closed = and_(~outlives_close(),
-                  select(C.state).where(C.id == D.campaign_id).scalar_subquery() == literal(str(CampaignState.CLOSED)))
+    earlier one (the worker reads the account back: bot/worker/recovery.py). One that may have gone out while
+    nothing of it may be sent now (its campaign paused, the emergency stop) is read back too, not left in doubt
+    until someone resumes (as the pause and the stop do for what is in doubt when they are set). A row in doubt
+    stays in doubt whatever this attempt answered (`keep_doubt`)."""
+    state = select(C.state).where(C.id == D.campaign_id).scalar_subquery()
+    closed = and_(~outlives_close(), state == literal(str(CampaignState.CLOSED)))
     maybe = or_(literal(decision.maybe_sent), in_doubt())
     unknown, cancelled = and_(closed, maybe), closed
+    paused = and_(~outlives_close(), state == literal(str(CampaignState.PAUSED)))
+    held = and_(maybe, or_(stopped(), paused))  # it may not be sent now
     waits = decision.error
     if decision.error_kind != ErrorKind.IN_DOUBT:
         waits = (f"{decision.error} (an earlier attempt may have gone out: it is sent again with the same key, and "
@@ -130,18 +134,21 @@ def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decisio
         update(DELIVERIES)
         .where(D.id == c.id, D.status == Status.SENDING, D.lease_owner == owner)
         .values(status=case((unknown, literal(str(Status.UNKNOWN))), (cancelled, literal(str(Status.CANCELLED))),
-                            else_=literal(str(Status.PLANNED))),
+                            (held, literal(str(Status.UNKNOWN))), else_=literal(str(Status.PLANNED))),
                 error=case((unknown, literal(f"campaign closed while this was in flight; it may or may not have been "
                                              f"posted ({decision.error}): reading the account back")),
                            (cancelled, literal(f"campaign closed while this was in flight; not sent "
                                                f"({decision.error})")),
+                           (held, literal(f"paused or stopped while this was in flight; it may or may not have been "
+                                          f"posted ({decision.error}): reading the account back")),
                            (in_doubt(), literal(waits)), else_=literal(decision.error)),
-                error_kind=case((unknown, literal(str(ErrorKind.OUTCOME_UNKNOWN))),
+                error_kind=case((or_(unknown, held), literal(str(ErrorKind.OUTCOME_UNKNOWN))),
                                 (cancelled, literal(str(ErrorKind.CLOSED))), else_=keep_doubt(decision.error_kind)),
-                not_before=case((unknown, literal(now, UTCDateTime())), (cancelled, literal(None, UTCDateTime())),
+                not_before=case((or_(unknown, held), literal(now, UTCDateTime())),
+                                (cancelled, literal(None, UTCDateTime())),
                                 else_=literal(decision.not_before, UTCDateTime())),
                 lease_expires_at=None,
-                lease_owner=case((closed, D.lease_owner), else_=None),
+                lease_owner=case((or_(closed, held), D.lease_owner), else_=None),
                 attempts=D.attempts - 1 if decision.refund else D.attempts, updated_at=now))
     return res.rowcount == 1 or _lost(c.id, Status.PLANNED)
 

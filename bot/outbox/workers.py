@@ -94,14 +94,17 @@ def _reading() -> Any:
     return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None))
 
 
-def flag_in_doubt(conn: Connection, campaign_id: str, now: datetime, why: str, *, closings: bool = False,
-                  ids: Iterable[int] | None = None) -> int:
-    """A close (calls to action), a reopen (``closings``), a schedule edit (``ids``): planned posts of the
-    campaign that an earlier attempt may have published are read back before anything is decided about them:
-    never cancelled, changed or sent again blindly while they may be public."""
-    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status == Status.PLANNED,
-                                    D.error_kind == ErrorKind.IN_DOUBT,
-                                    D.kind == Kind.CLOSING if closings else D.kind != Kind.CLOSING)
+def flag_in_doubt(conn: Connection, campaign_id: str | None, now: datetime, why: str, *,
+                  closings: bool | None = False, ids: Iterable[int] | None = None) -> int:
+    """A close (calls to action), a reopen (``closings``), a schedule edit (``ids``), a pause or the emergency
+    stop (every campaign: ``campaign_id`` None; every kind: ``closings`` None): planned posts that an earlier
+    attempt may have published are read back before anything is decided about them: never cancelled, changed
+    or sent again blindly while they may be public, nor left unsettled while nothing may be sent."""
+    stmt = update(DELIVERIES).where(D.status == Status.PLANNED, D.error_kind == ErrorKind.IN_DOUBT)
+    if campaign_id is not None:
+        stmt = stmt.where(D.campaign_id == campaign_id)
+    if closings is not None:
+        stmt = stmt.where(D.kind == Kind.CLOSING if closings else D.kind != Kind.CLOSING)
     if ids is not None:
         stmt = stmt.where(D.id.in_(list(ids)))
     res = conn.execute(stmt.values(status=Status.UNKNOWN, error=why, error_kind=ErrorKind.OUTCOME_UNKNOWN,
