@@ -4,6 +4,7 @@ test failed before its fix; the model-based test (tests/test_model.py) looks for
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -438,10 +439,12 @@ def test_a_post_in_doubt_retried_after_mastodon_forgot_its_key_is_read_back_not_
     [post] = deliveries(app, kind=Kind.QUEUED)
     assert (post.status, post.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
     clock.advance(timedelta(hours=2))
+    reads = len([r for r in fake_mastodon.requests if r.method == "GET" and "/statuses" in r.path])
     Dispatcher(app).run_once()
     [post] = deliveries(app, kind=Kind.QUEUED)
     assert [st["content"] for st in fake_mastodon.statuses] == ["Free them now"]
     assert post.status == Status.SENT and post.remote_id == fake_mastodon.statuses[0]["id"]
+    assert len([r for r in fake_mastodon.requests if r.method == "GET" and "/statuses" in r.path]) > reads
 
 
 def test_a_post_in_doubt_late_past_the_key_where_the_account_cannot_tell_is_left_to_a_person(
@@ -532,3 +535,111 @@ def test_a_post_in_doubt_is_read_back_when_the_emergency_stop_or_a_pause_holds_i
     clock.advance(timedelta(minutes=1))
     Dispatcher(app).run_once()
     assert [p.post.delivery_id for p in net.posts].count(doubt.id) == 1
+
+
+# Found by a review of this session's changes, each shown failing first.
+
+def test_a_close_while_a_supporters_undo_waits_does_not_cancel_it(make_app, campaigns_dir, clock):
+    """A supporter's take-back rate limited, then the close: the close cancelled every unsent row but closing
+    messages, the take-back among them, and the boost stayed up (a seventh copy of the rule that what outlives a
+    close is closing messages and take-backs)."""
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    Dispatcher(app).run_once()
+    with app.engine.begin() as conn:
+        assert plan_unboosts(conn, "s1", clock.now()) == 1
+    supporter.fail_next(RateLimited("Hit rate limit.", clock.now() + timedelta(minutes=5)))
+    Dispatcher(app).run_once()
+    lifecycle.close(app, "test", "success", by="ana")
+    clock.advance(timedelta(minutes=6))
+    Dispatcher(app).run_once()
+    [undo] = deliveries(app, action=Action.UNBOOST)
+    assert undo.status == Status.SENT, (undo.status, undo.error)
+    assert supporter.boosted == set()
+
+
+def test_the_planners_changes_leave_a_post_in_doubt_as_it_is(make_app, campaigns_dir, clock):
+    """The planner reads its rows, then writes: a send whose answer was lost in between made a row in doubt, and
+    its new due time (or its cancellation as no longer scheduled) was written blindly. A due time moved later
+    also hid from the retry that the network may have forgotten its key (measured from the due time)."""
+    from bot.outbox import cancel_unsent, update_planned
+
+    app, net = _answer_lost(make_app, campaigns_dir, clock)
+    [doubt] = [d for d in deliveries(app, kind=Kind.CALL_TO_ACTION) if d.attempts]
+    assert doubt.error_kind == ErrorKind.IN_DOUBT
+    with app.engine.begin() as conn:
+        assert update_planned(conn, [{"id": doubt.id, "due_at": clock.now() + timedelta(hours=3)}], clock.now()) == 0
+        assert cancel_unsent(conn, "test", clock.now(), "no longer in the campaign's schedule",
+                             error_kind=ErrorKind.UNSCHEDULED, ids=[doubt.id]) == 0
+    [row] = deliveries(app, id=doubt.id)
+    assert (row.status, row.error_kind, row.due_at) == (Status.PLANNED, ErrorKind.IN_DOUBT, doubt.due_at)
+
+
+def test_a_closing_in_doubt_at_a_reopen_and_not_on_the_account_is_cancelled_not_sent_at_the_next_close(
+        make_app, campaigns_dir, clock):
+    """A closing's answer lost, it did not go out; the campaign reopened: its read-back found it absent and
+    planned it to be 'sent again' (a closing message always outlived a close), and at the next close it went out
+    beside the new one: two thanks, the first with the wrong outcome. A closing whose campaign was reopened is
+    no longer wanted: absent, it is cancelled."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    lifecycle.close(app, "test", "success", by="ana")
+    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.CLOSING)
+    assert (first.status, first.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    lifecycle.set_state(app, "test", "reopen", by="ana")
+    Dispatcher(app).run_once()  # read back: not there
+    assert deliveries(app, id=first.id)[0].status == Status.CANCELLED
+    lifecycle.close(app, "test", "no_further_action", by="ana")
+    Dispatcher(app).run_once()
+    assert [p.post.text for p in net.posts] == ["No further action is requested."]
+
+
+def test_a_close_committed_while_a_lost_answer_is_recorded_still_reads_the_post_back(make_app, campaigns_dir, clock):
+    """On PostgreSQL a close runs while a send's answer is being lost: the record read the campaign as active
+    (the close not yet committed) and planned the post again in doubt; the close, committed just after, had not
+    seen it (in flight when it ran). Nothing ever settled it: the public call to action stayed 'planned' in a
+    closed campaign and the closing replied under nothing. The record re-checks after its write, waiting for a
+    close under way (FOR SHARE): the post is read back and the closing replies under it."""
+    from bot.actions.base import campaign_row
+    from bot.actions.campaigns import close_in
+    from bot.states import Outcome
+
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    worker = Dispatcher(app)
+    claimed = worker.claim_next("a1")
+    recorded = threading.Event()
+
+    def lost(post: Any) -> None:
+        net.on_publish = None
+        net.deliver_silently(post)
+
+    net.on_publish = lost
+    net.fail_next(OutcomeUnknown("read timeout"))
+    sender = threading.Thread(target=lambda: (worker.send(claimed), recorded.set()))
+    if app.engine.dialect.name == "sqlite":  # one writer at a time: no such interleaving to make
+        sender.start()
+        sender.join(timeout=60)
+        lifecycle.close(app, "test", "success", by="ana")
+    else:
+        with app.sessions.begin() as session:  # the close, under way: its lock taken, its steps run, not committed
+            row = campaign_row(session, "test", lock=True)
+            close_in(session, app.accounts, row, Outcome.SUCCESS, clock.now(), "ana", None)
+            sender.start()
+            for _ in range(600):  # until the record's write is committed (bounded: 60 s)
+                [seen] = deliveries(app, id=claimed.id)
+                if seen.status == Status.PLANNED:
+                    break
+                recorded.wait(0.1)
+            assert seen.status == Status.PLANNED and seen.error_kind == ErrorKind.IN_DOUBT, seen.status
+        sender.join(timeout=60)
+    assert recorded.is_set()
+    clock.advance(timedelta(minutes=1))
+    Dispatcher(app).run_once()
+    Dispatcher(app).run_once()
+    [row] = deliveries(app, id=claimed.id)
+    assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
+    [closing] = deliveries(app, kind=Kind.CLOSING)
+    assert closing.status == Status.SENT and closing.in_reply_to == "a1-1"

@@ -57,7 +57,7 @@ def close_in(session: Session, accounts: AccountLookup, row: CampaignRow, outcom
     workers.flag_in_doubt(conn, row.id, now, f"campaign closed ({outcome}) by {by} while this post was in doubt "
                                              "(an earlier attempt may have gone out): reading the account back")
     cancelled = staff.cancel_unsent(conn, row.id, now, f"campaign closed ({outcome}) by {by}",
-                                    kinds_except=Kind.CLOSING, error_kind=ErrorKind.CLOSED)
+                                    closes=True, error_kind=ErrorKind.CLOSED)
     rows = message_rows(accounts, loaded, message, kind=Kind.CLOSING, key=f"{row.id}|closing|{row.close_seq}",
                         due_at=now, now=now, reply_in_thread=True)
     staff.insert_planned(conn, rows)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, or_, select, update
 
 from bot.networks.base import Published, ThreadRef
-from bot.outbox.claim import Claimed, stopped
+from bot.outbox import workers
+from bot.outbox.claim import Claimed, campaign_allows, stopped
 from bot.outbox.policy import Decision, Hold
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, in_doubt, keep_doubt, outlives_close
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, in_doubt, keep_doubt, outlives_close
 from bot.states import CampaignState, ErrorKind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -151,6 +152,26 @@ def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decisio
                 lease_owner=case((or_(closed, held), D.lease_owner), else_=None),
                 attempts=D.attempts - 1 if decision.refund else D.attempts, updated_at=now))
     return res.rowcount == 1 or _lost(c.id, Status.PLANNED)
+
+
+def recheck_doubt(conn: Connection, c: Claimed, now: datetime) -> bool:
+    """After a send left its row planned in doubt (its answer lost, now or earlier), and that write committed:
+    if its campaign's state or the emergency stop no longer lets it go (closed, paused, a closing's campaign
+    reopened), it is read back now (`workers.flag_in_doubt`); True if so. The record read the state when its
+    statement began; a close, pause or stop committing meanwhile could not see the row (in flight when it ran),
+    and the row waited in doubt for ever. These reads lock the rows those actions lock first (FOR SHARE on
+    PostgreSQL): one under way is waited for, and one that begins later sees the row and flags it itself.
+    A connection in autocommit (the dispatcher's), so the row's write is committed before the wait."""
+    state = conn.execute(select(C.state).where(C.id == c.campaign_id).with_for_update(read=True)).scalar()
+    stopped_now = conn.execute(select(CONTROL.c.paused_all).where(CONTROL.c.id == 1)
+                               .with_for_update(read=True)).scalar()
+    allowed = conn.execute(select(campaign_allows()).select_from(DELIVERIES.join(CAMPAIGNS, C.id == D.campaign_id))
+                           .where(D.id == c.id)).scalar()
+    if allowed and not stopped_now:
+        return False
+    why = (f"its campaign is {state}" if not allowed else "the emergency stop is on")
+    return workers.flag_in_doubt(conn, None, now, f"{why} and this post may have gone out (an earlier attempt's "
+                                 "answer was lost): reading the account back", closings=None, ids=[c.id]) == 1
 
 
 def set_account(conn: Connection, account_id: str, now: datetime, **values: Any) -> None:

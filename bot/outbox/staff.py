@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from bot.outbox.new import NewDelivery
-from bot.outbox.tables import DELIVERIES, not_in_doubt
+from bot.outbox.tables import DELIVERIES, not_in_doubt, outlives_close
 from bot.states import UNSENT, ErrorKind, Kind, Status
 from bot.store.raw import Raw
 
@@ -48,13 +48,16 @@ def insert_planned(conn: Connection, rows: Sequence[NewDelivery]) -> int:
 
 
 def cancel_unsent(conn: Connection, campaign_id: str, now: datetime, reason: str, *,
-                  kinds_except: Kind | None = None, only_kind: Kind | None = None,
+                  closes: bool = False, only_kind: Kind | None = None,
                   error_kind: ErrorKind = ErrorKind.CLOSED, ids: Iterable[int] | None = None) -> int:
-    """Cancel planned deliveries of a campaign. What is in flight (`sending`) is left to its worker, which
-    records it sent, or, its campaign being closed, cancelled or unknown: never planned again."""
-    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status.in_(UNSENT))
-    if kinds_except:
-        stmt = stmt.where(D.kind != kinds_except)
+    """Cancel planned deliveries of a campaign (``closes``: what a close stops, not what outlives it: closing
+    messages and supporters' take-backs). What is in flight (`sending`) is left to its worker, which records it
+    sent, or, its campaign being closed, cancelled or unknown: never planned again. A row an earlier attempt
+    may have published (in doubt) is never cancelled blindly: it is read back (`workers.flag_in_doubt`), and
+    re-checked here since it may have become so after the caller read it."""
+    stmt = update(DELIVERIES).where(D.campaign_id == campaign_id, D.status.in_(UNSENT), not_in_doubt())
+    if closes:
+        stmt = stmt.where(~outlives_close())
     if only_kind:
         stmt = stmt.where(D.kind == only_kind)
     if ids is not None:
@@ -65,14 +68,16 @@ def cancel_unsent(conn: Connection, campaign_id: str, now: datetime, reason: str
 
 def update_planned(conn: Connection, changes: Sequence[dict[str, Any]], now: datetime) -> int:
     """Bring planned rows in line with an edited file; each change is ``{"id": ..., field: value, ...}``. Only
-    a row still planned changes (history is never rewritten). One executemany per set of changed fields."""
+    a row still planned and not in doubt changes (history is never rewritten; a row in doubt keeps its due
+    time, from which a retry's key is known to be remembered: policy.key_may_be_forgotten). One executemany
+    per set of changed fields."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for change in changes:
         fields = tuple(sorted(k for k in change if k != "id"))
         groups.setdefault(fields, []).append({"_id": change["id"], **{f: change[f] for f in fields}})
     done = 0
     for fields, params in groups.items():
-        stmt = (update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED)
+        stmt = (update(DELIVERIES).where(D.id == bindparam("_id"), D.status == Status.PLANNED, not_in_doubt())
                 .values(updated_at=now, **{f: bindparam(f) for f in fields}))
         done += conn.execute(stmt, params).rowcount or 0
         if "due_at" in fields or "not_before" in fields:

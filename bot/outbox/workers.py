@@ -162,6 +162,10 @@ def read_later(conn: Connection, delivery_id: int, when: datetime, error: str) -
 
 
 def closed_for(row: Any) -> bool:
-    """Whether a row's campaign closed in a way that forbids sending it: calls to action and their boosts (a
-    closing message, and a supporter taking a boost back, still go)."""
+    """Whether the row's campaign's state forbids sending it, whatever the account says: a call to action (or
+    its boost) once the campaign closed (a closing message, and a supporter taking a boost back, still go); a
+    closing message once the campaign was reopened (the next close brings its own: read back and absent, it
+    would otherwise wait and go out beside it)."""
+    if row.kind == Kind.CLOSING and row.action == Action.POST:
+        return bool(row.campaign_state != CampaignState.CLOSED)
     return bool(row.campaign_state == CampaignState.CLOSED and not outlives_close_row(row))

@@ -212,6 +212,9 @@ class Dispatcher:
         self._write(link, lambda conn: record.record(conn, self.app.owner, c, decision, now, published,
                                                      post.in_reply_to, reason=error),
                     f"record delivery {c.id} as {decision.status}", single=decision.hold is None)
+        if decision.status == Status.PLANNED and (decision.maybe_sent or c.in_doubt):  # rare: an answer lost
+            self._write(link, lambda conn: record.recheck_doubt(conn, c, now), f"re-check delivery {c.id}",
+                        single=True)
         log_outcome(c, answer, decision, published)
         return decision
 

@@ -27,7 +27,7 @@ from bot.networks.base import CANNOT_TELL, Booster, Misconfigured, Network, Post
 from bot.networks.registry import network_class
 from bot.outbox import record, workers
 from bot.outbox.link import Link
-from bot.states import Action, ErrorKind, Status
+from bot.states import Action, CampaignState, ErrorKind, Status
 from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,8 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
     elif answer is not None and answer.certain:
         if closed:
             workers.settle(conn, rid, now, Status.CANCELLED, ErrorKind.CLOSED,
-                           "not sent: the account shows no such post, and its campaign closed")
+                           f"not sent: the account shows no such post, and its campaign "
+                           f"{'closed' if row.campaign_state == CampaignState.CLOSED else 'was reopened'}")
         else:
             workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.LEASE_EXPIRED,
                            "not found on the account after its send was interrupted: sending it again")
@@ -148,7 +149,8 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
                            "its send was interrupted; sending it again (safe on this network: the retry carries "
                            "the same key)")
         else:
-            why = ("its campaign closed meanwhile; " if closed else
+            why = (f"its campaign {'closed' if row.campaign_state == CampaignState.CLOSED else 'was reopened'} "
+                   "meanwhile; " if closed else
                    f"gave up after {row.attempts} attempts; " if spent else "")
             workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
                            f"its send was interrupted; {why}the post may or may not exist and the network cannot "
