@@ -13,13 +13,11 @@ from sqlalchemy import (
     Boolean,
     Connection,
     Integer,
-    and_,
     bindparam,
     cast,
     func,
     literal,
     null,
-    or_,
     select,
     union_all,
 )
@@ -189,16 +187,15 @@ def tick(conn: Connection, now: datetime, ahead: timedelta | None = None, cap: i
 
 
 def due_among(conn: Connection, accounts: Iterable[str], now: datetime) -> set[str]:
-    """Which of these accounts have posts due now or a post to read back now, as the tick finds them (a reach
-    pass lets such an account post first): on the account's index, for these accounts only (a wave's
-    100,000 supporters with boosts due are not read)."""
+    """Which of these accounts have posts due now that may post, as the tick's `Tick.accounts` (a reach pass
+    lets such an account post first): on the account's index, for these accounts only (a wave's 100,000
+    supporters with boosts due are not read)."""
     wanted = sorted(set(accounts))
     if not wanted:
         return set()
     now_ = bindparam("b_now", type_=UTCDateTime())
     stmt = (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id.in_(wanted), or_(and_(runnable(now_), ~stopped()), reading_due(now_)),
-                   ~account_blocked(now_)).distinct())
+            .where(D.account_id.in_(wanted), runnable(now_), ~stopped(), ~account_blocked(now_)).distinct())
     return set(conn.scalars(stmt, {"b_now": now}))
 
 

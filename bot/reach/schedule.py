@@ -176,10 +176,16 @@ def latest_posts(conn: Connection, accounts: Iterable[str]) -> dict[str, datetim
     branches = [select(literal(a, String()).label("account_id"),
                        select(func.max(D.sent_at)).where(D.account_id == a, D.sent_at.is_not(None))
                        .scalar_subquery().label("latest")) for a in sorted(set(accounts))]
-    if not branches:
-        return {}
-    rows = conn.execute(branches[0] if len(branches) == 1 else union_all(*branches))
-    return {r.account_id: as_utc(r.latest) for r in rows if r.latest is not None}
+    latest: dict[str, datetime] = {}
+    for start in range(0, len(branches), LOOKUPS):  # SQLite takes at most 500 terms in a compound SELECT
+        chunk = branches[start:start + LOOKUPS]
+        rows = conn.execute(chunk[0] if len(chunk) == 1 else union_all(*chunk))
+        latest.update((r.account_id, as_utc(r.latest)) for r in rows if r.latest is not None)
+    return latest
+
+
+LOOKUPS = 200
+"""Accounts looked up in one statement by `latest_posts`."""
 
 
 def answered_accounts(conn: Connection, now: datetime, days: int = 7) -> list[tuple[str, str]]:
