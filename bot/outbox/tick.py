@@ -191,12 +191,20 @@ def due_among(conn: Connection, accounts: Iterable[str], now: datetime) -> set[s
     lets such an account post first): on the account's index, for these accounts only (a wave's 100,000
     supporters with boosts due are not read)."""
     wanted = sorted(set(accounts))
-    if not wanted:
-        return set()
-    now_ = bindparam("b_now", type_=UTCDateTime())
-    stmt = (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
-            .where(D.account_id.in_(wanted), runnable(now_), ~stopped(), ~account_blocked(now_)).distinct())
-    return set(conn.scalars(stmt, {"b_now": now}))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # bounded IN lists (SQLite's variables)
+        found.update(conn.scalars(_DUE_AMONG, {"b_now": now, "b_accounts": wanted[start:start + 500]}))
+    return found
+
+
+def _due_among_statement() -> Any:
+    now = bindparam("b_now", type_=UTCDateTime())
+    return (select(D.account_id).join(CAMPAIGNS, C.id == D.campaign_id)
+            .where(D.account_id.in_(bindparam("b_accounts", expanding=True)), runnable(now), ~stopped(),
+                   ~account_blocked(now)).distinct())
+
+
+_DUE_AMONG = _due_among_statement()
 
 
 def due_accounts(conn: Connection, now: datetime) -> list[str]:
