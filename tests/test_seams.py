@@ -643,3 +643,34 @@ def test_a_close_committed_while_a_lost_answer_is_recorded_still_reads_the_post_
     assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
     [closing] = deliveries(app, kind=Kind.CLOSING)
     assert closing.status == Status.SENT and closing.in_reply_to == "a1-1"
+
+
+def test_a_closing_of_an_earlier_close_read_back_only_after_a_second_close_is_not_sent_beside_the_new_one(
+        make_app, campaigns_dir, clock):
+    """The account could not be read for a while: a closing in doubt at a reopen was still unread when the
+    campaign was closed again, and read back then, absent, it counted as wanted (its campaign closed) and went
+    out beside the new close's own: two thanks. A closing belongs to one close (its plan key carries the
+    close's number): only the latest close's is wanted."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    lifecycle.close(app, "test", "success", by="ana")
+    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.CLOSING)
+    assert first.error_kind == ErrorKind.IN_DOUBT
+    readable = net.find_published
+
+    def unreadable(post: Any) -> Any:
+        raise TransientError("503 Service Unavailable")
+
+    net.find_published = unreadable  # type: ignore[method-assign]
+    lifecycle.set_state(app, "test", "reopen", by="ana")
+    Dispatcher(app).run_once()  # the read-back fails: tried again later
+    assert deliveries(app, id=first.id)[0].status == Status.UNKNOWN
+    lifecycle.close(app, "test", "no_further_action", by="ana")
+    net.find_published = readable  # type: ignore[method-assign]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=5))
+        Dispatcher(app).run_once()
+    assert [p.post.text for p in net.posts] == ["No further action is requested."]
+    assert deliveries(app, id=first.id)[0].status == Status.CANCELLED

@@ -116,7 +116,8 @@ def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Seq
     """The account's posts whose read-back is due, oldest first, with what settling them needs."""
     return conn.execute(
         select(D.id, D.account_id, D.campaign_id, D.kind, D.action, D.text, D.language, D.due_at, D.attempts,
-               D.updated_at, D.error, D.reply_in_thread, CAMPAIGNS.c.state.label("campaign_state"))
+               D.updated_at, D.error, D.reply_in_thread, D.plan_key, CAMPAIGNS.c.state.label("campaign_state"),
+               CAMPAIGNS.c.close_seq)
         .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
         .where(D.account_id == account_id, _reading(), D.not_before <= now).order_by(D.not_before, D.id).limit(limit)
     ).all()
@@ -164,8 +165,16 @@ def read_later(conn: Connection, delivery_id: int, when: datetime, error: str) -
 def closed_for(row: Any) -> bool:
     """Whether the row's campaign's state forbids sending it, whatever the account says: a call to action (or
     its boost) once the campaign closed (a closing message, and a supporter taking a boost back, still go); a
-    closing message once the campaign was reopened (the next close brings its own: read back and absent, it
-    would otherwise wait and go out beside it)."""
+    closing message once the campaign was reopened, or of an earlier close (the next close brings its own:
+    read back and absent, it would otherwise wait and go out beside it)."""
     if row.kind == Kind.CLOSING and row.action == Action.POST:
-        return bool(row.campaign_state != CampaignState.CLOSED)
+        return bool(row.campaign_state != CampaignState.CLOSED or not _of_the_last_close(row))
     return bool(row.campaign_state == CampaignState.CLOSED and not outlives_close_row(row))
+
+
+def _of_the_last_close(row: Any) -> bool:
+    """A closing message belongs to one close: its plan key is ``<campaign>|closing|<close number>|...``
+    (bot/actions/campaigns.py close_in). One of an earlier close (its campaign reopened and closed again since)
+    is no longer wanted: the last close brings its own. A key of another shape is taken as the last close's."""
+    parts = str(row.plan_key)[len(str(row.campaign_id)) + 1:].split("|")
+    return len(parts) < 2 or parts[0] != "closing" or parts[1] == str(row.close_seq)

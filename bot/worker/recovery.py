@@ -27,7 +27,7 @@ from bot.networks.base import CANNOT_TELL, Booster, Misconfigured, Network, Post
 from bot.networks.registry import network_class
 from bot.outbox import record, workers
 from bot.outbox.link import Link
-from bot.states import Action, CampaignState, ErrorKind, Status
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,7 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
     elif answer is not None and answer.certain:
         if closed:
             workers.settle(conn, rid, now, Status.CANCELLED, ErrorKind.CLOSED,
-                           f"not sent: the account shows no such post, and its campaign "
-                           f"{'closed' if row.campaign_state == CampaignState.CLOSED else 'was reopened'}")
+                           f"not sent: the account shows no such post, and its campaign {_how_closed(row)}")
         else:
             workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.LEASE_EXPIRED,
                            "not found on the account after its send was interrupted: sending it again")
@@ -149,8 +148,7 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
                            "its send was interrupted; sending it again (safe on this network: the retry carries "
                            "the same key)")
         else:
-            why = (f"its campaign {'closed' if row.campaign_state == CampaignState.CLOSED else 'was reopened'} "
-                   "meanwhile; " if closed else
+            why = (f"its campaign {_how_closed(row)} meanwhile; " if closed else
                    f"gave up after {row.attempts} attempts; " if spent else "")
             workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
                            f"its send was interrupted; {why}the post may or may not exist and the network cannot "
@@ -163,3 +161,11 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
     else:
         workers.read_later(conn, rid, now + READ_AGAIN, "the account could not be read back yet; trying again")
 
+
+def _how_closed(row: Any) -> str:
+    """Why a read-back's post is no longer wanted (workers.closed_for), in words."""
+    if row.kind != Kind.CLOSING:
+        return "closed"
+    if row.campaign_state == CampaignState.CLOSED:
+        return "was reopened and closed again (this closing message is an earlier close's)"
+    return "was reopened"
