@@ -674,3 +674,48 @@ def test_a_closing_of_an_earlier_close_read_back_only_after_a_second_close_is_no
         Dispatcher(app).run_once()
     assert [p.post.text for p in net.posts] == ["No further action is requested."]
     assert deliveries(app, id=first.id)[0].status == Status.CANCELLED
+
+
+def test_a_closing_read_back_after_a_reopen_and_a_second_close_does_not_go_out_beside_the_new_one(
+        make_app, campaigns_dir, clock):
+    """From a second review (with the next test): the campaign closed again before the first closing's
+    read-back ran."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    lifecycle.close(app, "test", "success", by="ana")
+    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.CLOSING)
+    assert (first.status, first.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    lifecycle.set_state(app, "test", "reopen", by="ana")
+    lifecycle.close(app, "test", "no_further_action", by="ana")  # before the read-back
+    for _ in range(3):
+        clock.advance(timedelta(minutes=5))
+        Dispatcher(app).run_once()
+    assert [p.post.text for p in net.posts] == ["No further action is requested."]
+
+
+@pytest.mark.parametrize("answer", ["transient", "lost"])
+def test_a_closing_in_flight_at_a_reopen_does_not_wait_for_the_next_close(make_app, campaigns_dir, clock, answer):
+    """A closing whose campaign was reopened while it was being sent came back planned (a closing outlives a
+    close, not a reopen): it waited, and went out at the next close beside that close's own. Only the last
+    close's closing messages go (claim.campaign_allows, record's `closed`)."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    lifecycle.close(app, "test", "success", by="ana")
+
+    def hook(post: Any) -> None:
+        net.on_publish = None
+        lifecycle.set_state(app, "test", "reopen", by="ana")
+        if answer == "lost":
+            lifecycle.close(app, "test", "no_further_action", by="ana")
+
+    net.on_publish = hook
+    net.fail_next(TransientError("503") if answer == "transient" else OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    if answer == "transient":
+        lifecycle.close(app, "test", "no_further_action", by="ana")
+    for _ in range(3):
+        clock.advance(timedelta(minutes=10))
+        Dispatcher(app).run_once()
+    assert [p.post.text for p in net.posts] == ["No further action is requested."]

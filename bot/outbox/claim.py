@@ -38,6 +38,7 @@ from bot.outbox.tables import (
     DELIVERIES,
     human,
     keep_doubt,
+    of_the_last_close,
     outlives_close,
     outlives_close_row,
 )
@@ -75,9 +76,12 @@ class Claimed:
 
 def campaign_allows() -> ColumnElement[bool]:
     """Calls to action (and their boosts) go out while their campaign is active; closing messages once it is
-    closed; a supporter taking a boost back, whatever the campaign's state (it is theirs to ask)."""
+    closed, those of its last close only; a supporter taking a boost back, whatever the campaign's state (it is
+    theirs to ask)."""
     return or_(and_(C.state == CampaignState.ACTIVE, D.kind != Kind.CLOSING),
-               and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING), D.action == Action.UNBOOST)
+               and_(C.state == CampaignState.CLOSED, D.kind == Kind.CLOSING,
+                    or_(D.action != Action.POST, of_the_last_close())),  # supporters' boosts of it: their own keys
+               D.action == Action.UNBOOST)
 
 
 def runnable(now: Any) -> ColumnElement[bool]:

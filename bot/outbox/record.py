@@ -7,14 +7,23 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, and_, bindparam, case, insert, literal, or_, select, update
+from sqlalchemy import JSON, Connection, and_, bindparam, case, exists, insert, literal, or_, select, update
 
 from bot.networks.base import Published, ThreadRef
 from bot.outbox import workers
 from bot.outbox.claim import Claimed, campaign_allows, stopped
 from bot.outbox.policy import Decision, Hold
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, CONTROL, DELIVERIES, in_doubt, keep_doubt, outlives_close
-from bot.states import CampaignState, ErrorKind, Status
+from bot.outbox.tables import (
+    ACCOUNTS,
+    CAMPAIGNS,
+    CONTROL,
+    DELIVERIES,
+    in_doubt,
+    keep_doubt,
+    of_the_last_close,
+    outlives_close,
+)
+from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
 
@@ -115,14 +124,18 @@ def record(conn: Connection, owner: str, c: Claimed, decision: Decision, now: da
 
 
 def _back_to_planned(conn: Connection, owner: str, c: Claimed, decision: Decision, now: datetime) -> bool:
-    """To be tried again later; but a call to action whose campaign closed while it was in flight is never
+    """To be tried again later; but a call to action whose campaign closed while it was in flight (or a closing
+    message whose campaign was reopened, or closed again, meanwhile: the last close brings its own) is never
     planned again: `cancelled` when it surely did not go out, `unknown` when it may have, by this attempt or an
     earlier one (the worker reads the account back: bot/worker/recovery.py). One that may have gone out while
     nothing of it may be sent now (its campaign paused, the emergency stop) is read back too, not left in doubt
     until someone resumes (as the pause and the stop do for what is in doubt when they are set). A row in doubt
     stays in doubt whatever this attempt answered (`keep_doubt`)."""
     state = select(C.state).where(C.id == D.campaign_id).scalar_subquery()
-    closed = and_(~outlives_close(), state == literal(str(CampaignState.CLOSED)))
+    last_close = exists(select(C.id).where(C.id == D.campaign_id, C.state == literal(str(CampaignState.CLOSED)),
+                                           of_the_last_close()))
+    closed = or_(and_(~outlives_close(), state == literal(str(CampaignState.CLOSED))),
+                 and_(D.kind == literal(str(Kind.CLOSING)), D.action == literal(str(Action.POST)), ~last_close))
     maybe = or_(literal(decision.maybe_sent), in_doubt())
     unknown, cancelled = and_(closed, maybe), closed
     paused = and_(~outlives_close(), state == literal(str(CampaignState.PAUSED)))

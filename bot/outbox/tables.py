@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, literal, or_
+from sqlalchemy import ColumnElement, String, Table, case, cast, func, literal, or_
 
 from bot.states import Action, ErrorKind, Kind
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, WorkerRow
@@ -30,6 +30,21 @@ def outlives_close_row(row: Any) -> bool:
     """`outlives_close` of a row read into Python (a tick's rows carry no action: they are read again with
     their batch, which says)."""
     return bool(row.kind == Kind.CLOSING or getattr(row, "action", None) == Action.UNBOOST)
+
+
+def of_the_last_close() -> ColumnElement[bool]:
+    """The organisation's closing message of its campaign's last close: its plan key starts
+    ``<campaign>|closing|<close_seq>|`` (bot/actions/campaigns.py close_in; CAMPAIGNS joined or correlated).
+    One of an earlier close (the campaign reopened since) is never wanted again: the last close brings its
+    own. `of_the_last_close_row` is the same rule for a row read into Python."""
+    d, c = DELIVERIES.c, CAMPAIGNS.c
+    prefix = c.id + literal("|closing|") + cast(c.close_seq, String()) + literal("|")
+    return func.substr(d.plan_key, 1, func.length(prefix)) == prefix
+
+
+def of_the_last_close_row(row: Any) -> bool:
+    """`of_the_last_close` of a row carrying plan_key, campaign_id and its campaign's close_seq."""
+    return str(row.plan_key).startswith(f"{row.campaign_id}|closing|{row.close_seq}|")
 
 
 def in_doubt() -> ColumnElement[bool]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from bot.networks.base import ThreadRef
-from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS, outlives_close_row
+from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS, of_the_last_close_row, outlives_close_row
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -168,13 +168,5 @@ def closed_for(row: Any) -> bool:
     closing message once the campaign was reopened, or of an earlier close (the next close brings its own:
     read back and absent, it would otherwise wait and go out beside it)."""
     if row.kind == Kind.CLOSING and row.action == Action.POST:
-        return bool(row.campaign_state != CampaignState.CLOSED or not _of_the_last_close(row))
+        return bool(row.campaign_state != CampaignState.CLOSED or not of_the_last_close_row(row))
     return bool(row.campaign_state == CampaignState.CLOSED and not outlives_close_row(row))
-
-
-def _of_the_last_close(row: Any) -> bool:
-    """A closing message belongs to one close: its plan key is ``<campaign>|closing|<close number>|...``
-    (bot/actions/campaigns.py close_in). One of an earlier close (its campaign reopened and closed again since)
-    is no longer wanted: the last close brings its own. A key of another shape is taken as the last close's."""
-    parts = str(row.plan_key)[len(str(row.campaign_id)) + 1:].split("|")
-    return len(parts) < 2 or parts[0] != "closing" or parts[1] == str(row.close_seq)
