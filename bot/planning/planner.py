@@ -179,7 +179,7 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
     wanted = desired_rows(deps.accounts, loaded, start_slots, horizon_end, now, previous, slot_cache)
     wanted_by_key = {w.plan_key: w for w in wanted}
     existing = {} if never_planned else _planned_rows(session, loaded.id, start_slots - jitter)
-    inserts, revived, changes, unscheduled, in_doubt = [], [], [], [], []
+    inserts, revived, changes, unscheduled = [], [], [], []
     for key, w in wanted_by_key.items():
         d = existing.get(key)
         if d is None:
@@ -198,19 +198,17 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
     if not incremental:
         unscheduled = [d.id for key, d in existing.items()
                        if key not in wanted_by_key and d.status == Status.PLANNED and d.due_at >= now]
-        in_doubt = [d.id for key, d in existing.items() if key not in wanted_by_key and d.status == Status.PLANNED
-                    and d.due_at >= now and d.error_kind == ErrorKind.IN_DOUBT]
     # Every write is the outbox's (bot/outbox/staff.py).
     conn = session.connection()
     outbox.revive(conn, revived, now)
     outbox.update_planned(conn, changes, now)
     report.updated += len(set(revived) | {c["id"] for c in changes})
-    if in_doubt:  # may have gone out already: read back, never cancelled blindly
-        workers.flag_in_doubt(conn, loaded.id, now, "no longer in the campaign's schedule while this post was in "
-                                                   "doubt: reading the account back", ids=in_doubt)
-    if unscheduled:
+    if unscheduled:  # cancelled, but what may have gone out already (in doubt) is read back: cancel_unsent
+        # leaves it, also one that fell in doubt since it was read here; the flag that follows takes it
         report.cancelled += outbox.cancel_unsent(conn, loaded.id, now, "no longer in the campaign's schedule",
                                                  error_kind=ErrorKind.UNSCHEDULED, ids=unscheduled)
+        workers.flag_in_doubt(conn, loaded.id, now, "no longer in the campaign's schedule while this post was in "
+                                                   "doubt: reading the account back", ids=unscheduled)
     row_.planned_hash, row_.planned_until = digest, horizon_end
     return inserts
 
