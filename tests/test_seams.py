@@ -719,3 +719,24 @@ def test_a_closing_in_flight_at_a_reopen_does_not_wait_for_the_next_close(make_a
         clock.advance(timedelta(minutes=10))
         Dispatcher(app).run_once()
     assert [p.post.text for p in net.posts] == ["No further action is requested."]
+
+
+def test_a_supporters_boost_of_a_queued_post_cannot_be_edited(make_app, campaigns_dir, clock):
+    """Found by the model test (300 examples on SQLite; it failed at 81fdb79 too): a supporter's boost of a
+    queued post is a row of kind 'queued', and an edit took it: its text (the organisation's post it repeats)
+    became an appeal's words, the boost could never resolve it, and it ended with a person. A boost or a
+    take-back has no text of its own: it is refused, and the mechanism (edit_unsent) refuses it too."""
+    from bot.actions.errors import ActionError
+    from bot.outbox import staff
+
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    [boost] = deliveries(app, action=Action.BOOST)
+    assert boost.kind == Kind.QUEUED and boost.status == Status.PLANNED
+    with pytest.raises(ActionError) as refused:
+        lifecycle.edit_delivery(app, boost.id, by="ana", text="Appeal 2, reworded")
+    assert refused.value.code == "boost_not_edited"
+    with app.engine.begin() as conn:
+        assert not staff.edit_unsent(conn, boost.id, clock.now(), text="Appeal 2, reworded")
+    assert deliveries(app, id=boost.id)[0].text == boost.text
+    Dispatcher(app).run_once()
+    assert deliveries(app, id=boost.id)[0].status == Status.SENT and supporter.boosted == {boost.text}

@@ -24,7 +24,7 @@ from bot.campaigns.validate import check_text
 from bot.outbox import staff
 from bot.outbox.new import NewDelivery
 from bot.planning.rows import message_rows
-from bot.states import UNSENT, ApprovalKind, Audit, CampaignState, ErrorKind, Kind, Role, Status
+from bot.states import UNSENT, Action, ApprovalKind, Audit, CampaignState, ErrorKind, Kind, Role, Status
 from bot.store import audit
 from bot.store.access import ApprovalRow
 
@@ -132,6 +132,8 @@ def edit(ctx: Context, actor: Actor, delivery_id: int, *, text: str | None = Non
         check_future(at, now)
     with ctx.sessions.begin() as session:
         d = _changeable(session, actor, delivery_id, "edited")
+        if d.action != Action.POST:  # a supporter's boost (or take-back) repeats a post: no text of its own
+            raise ActionError("boost_not_edited", delivery=delivery_id)
         if d.kind != Kind.QUEUED:
             raise ActionError("only_queued_edited", delivery=delivery_id, kind=str(d.kind).replace("_", " "))
         changes: dict[str, str] = {}

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from bot.outbox.new import NewDelivery
 from bot.outbox.tables import DELIVERIES, not_in_doubt, outlives_close
-from bot.states import UNSENT, ErrorKind, Kind, Status
+from bot.states import UNSENT, Action, ErrorKind, Kind, Status
 from bot.store.raw import Raw
 
 D = DELIVERIES.c
@@ -140,7 +140,8 @@ def cancel_one(conn: Connection, delivery_id: int, now: datetime, reason: str) -
 def edit_unsent(conn: Connection, delivery_id: int, now: datetime, *, text: str | None = None,
                 due_at: datetime | None = None, approval_id: int | None = None, text_length: int | None = None,
                 length_for: str | None = None) -> bool:
-    """Change a queued post's text or time while it is not sent; ``approval_id``: it waits for that approval
+    """Change a queued post's text or time while it is not sent (the organisation's own: a supporter's boost of
+    it has no text of its own); ``approval_id``: it waits for that approval
     request (an edit of a post that went through approval goes back to it). A new text comes with its length
     (``text_length`` as ``length_for``'s network counts it), or with none: then it is measured when sent."""
     values: dict[str, Any] = {"updated_at": now}
@@ -151,7 +152,8 @@ def edit_unsent(conn: Connection, delivery_id: int, now: datetime, *, text: str 
     if approval_id is not None:
         values.update(approval_id=approval_id, status=Status.AWAITING_APPROVAL)
     res = conn.execute(update(DELIVERIES)
-                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.status.in_(UNSENT), not_in_doubt())
+                       .where(D.id == delivery_id, D.kind == Kind.QUEUED, D.action == Action.POST,
+                              D.status.in_(UNSENT), not_in_doubt())
                        .values(**values))
     if res.rowcount == 1 and approval_id is None:
         wake_workers(conn)
