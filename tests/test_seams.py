@@ -740,3 +740,29 @@ def test_a_supporters_boost_of_a_queued_post_cannot_be_edited(make_app, campaign
     assert deliveries(app, id=boost.id)[0].text == boost.text
     Dispatcher(app).run_once()
     assert deliveries(app, id=boost.id)[0].status == Status.SENT and supporter.boosted == {boost.text}
+
+
+def test_a_closing_of_an_earlier_close_is_not_queued_again_by_a_person(make_app, campaigns_dir, clock):
+    """Only the last close's closing messages go out: one of an earlier close, left unknown and resolved
+    'send again' after a reopen, would wait for ever (the second review saw the old behaviour: it went out at the
+    next close beside the new one). The person is told to cancel it."""
+    from bot.actions import posts
+    from bot.actions.errors import ActionError
+
+    app, net = one_account(make_app, campaigns_dir, idempotent=False)  # an unknown outcome goes to a person
+    lifecycle.close(app, "test", "success", by="ana")
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.CLOSING)
+    assert first.status == Status.UNKNOWN
+    lifecycle.set_state(app, "test", "reopen", by="ana")
+    for campaign_state in ("reopened", "closed again"):
+        if campaign_state == "closed again":
+            lifecycle.close(app, "test", "no_further_action", by="ana")
+        with pytest.raises(ActionError) as refused:
+            posts.resolve(app, lifecycle.person("ana"), first.id, resend=True)
+        assert refused.value.code == "closing_not_current", campaign_state
+    posts.resolve(app, lifecycle.person("ana"), first.id)  # cancelled
+    clock.advance(timedelta(minutes=2))  # past the account's pause after an unknown outcome
+    Dispatcher(app).run_once()
+    assert [p.post.text for p in net.posts] == ["No further action is requested."]

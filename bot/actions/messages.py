@@ -63,6 +63,8 @@ MESSAGES: dict[str, str] = {
                           "file, or cancel it)"),
     "boost_not_edited": N_("delivery {delivery} is a supporter's boost: it repeats the organisation's post and has "
                            "no text of its own to edit (cancel it, or edit the post it repeats)"),
+    "closing_not_current": N_("delivery {delivery} is a closing message of an earlier close of {campaign} (it was "
+                              "reopened since): only the last close's thanks go out; cancel it instead"),
     "not_unsent": N_("delivery {delivery} is {status}; only a post not sent yet is {change}"),
     "being_sent": N_("delivery {delivery} is being sent right now; look again in a minute"),
     "in_doubt": N_("delivery {delivery} may already have gone out (the answer to an earlier attempt was lost), so "

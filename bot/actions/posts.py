@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
 from bot.outbox import staff
 from bot.outbox.new import NewDelivery
+from bot.outbox.tables import of_the_last_close_row
 from bot.planning.rows import message_rows
 from bot.states import UNSENT, Action, ApprovalKind, Audit, CampaignState, ErrorKind, Kind, Role, Status
 from bot.store import audit
@@ -195,6 +197,11 @@ def resolve(ctx: Context, actor: Actor, delivery_id: int, *, sent_url: str | Non
             raise ActionError("not_settleable", delivery=delivery_id, status=d.status)
         if resend and d.kind != Kind.CLOSING and campaign_row(session, d.campaign_id).state == CampaignState.CLOSED:
             raise ActionError("closed_no_resend", campaign=d.campaign_id)
+        if resend and d.kind == Kind.CLOSING and d.action == Action.POST:
+            row = campaign_row(session, d.campaign_id)
+            if row.state != CampaignState.CLOSED or not of_the_last_close_row(
+                    SimpleNamespace(plan_key=d.plan_key, campaign_id=d.campaign_id, close_seq=row.close_seq)):
+                raise ActionError("closing_not_current", delivery=delivery_id, campaign=d.campaign_id)
         done = "marked sent" if sent_url else "queued again" if resend else "cancelled"
         error = f"{done} by {actor.name}" + (f" (was: {d.error})" if d.error else "")
         url = sent_url.strip() if sent_url else None

@@ -102,7 +102,8 @@ def revive(conn: Connection, ids: Iterable[int], now: datetime) -> int:
 def one(conn: Connection, delivery_id: int) -> Any:
     """The fields a person's change to one delivery needs, or None."""
     return conn.execute(select(D.id, D.status, D.kind, D.action, D.campaign_id, D.account_id, D.language, D.due_at,
-                               D.text, D.error, D.error_kind, D.sent_at, D.remote_id, D.queued_by, D.approval_id)
+                               D.text, D.error, D.error_kind, D.sent_at, D.remote_id, D.queued_by, D.approval_id,
+                               D.plan_key)
                         .where(D.id == delivery_id)).first()
 
 
