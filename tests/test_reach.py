@@ -486,6 +486,17 @@ def test_a_read_is_reserved_in_one_statement_for_a_new_account_and_in_a_new_wind
     assert reads_used(app) == 3
 
 
+def _one_post_sent(make_app: Any, campaigns_dir: Any, clock: Any) -> tuple[Any, Any]:
+    """One account (a1) whose first call to action went out."""
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"')
+    app = make_app(accounts=("a1",), horizon_days=1)
+    plan(app)
+    clock.advance(timedelta(hours=1))
+    Dispatcher(app).run_once()
+    [sent] = deliveries(app, status="sent")
+    return app, sent
+
+
 def test_a_pass_reads_the_latest_post_of_the_accounts_it_reads_only_not_every_supporters(make_app, campaigns_dir,
                                                                                          clock):
     """Each daemon pass asked for every account's latest post: with a wave's supporters (100,000 accounts, each
@@ -496,24 +507,18 @@ def test_a_pass_reads_the_latest_post_of_the_accounts_it_reads_only_not_every_su
 
     from bot.outbox.tables import DELIVERIES
 
-    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"')
-    app = make_app(accounts=("a1",), horizon_days=1)
-    plan(app)
-    clock.advance(timedelta(hours=1))
-    Dispatcher(app).run_once()
-    [sent] = deliveries(app, status="sent")
+    app, sent = _one_post_sent(make_app, campaigns_dir, clock)
     boosted = clock.now() + timedelta(minutes=5)
     with app.engine.begin() as conn:
-        conn.execute(insert(DELIVERIES), [dict(
-            plan_key=f"boost:{n}", campaign_id="test", account_id=f"supporter:{n}", network="mastodon",
-            kind="call_to_action", action="boost", language="en", text=sent.remote_url or "x", media=[],
-            reply_in_thread=False, due_at=boosted, status="sent", attempts=1, sent_at=boosted,
-            remote_id=f"r{n}", created_at=boosted, updated_at=boosted) for n in range(50)])
-        conn.execute(insert(DELIVERIES), [dict(  # and a wave's boosts due now
-            plan_key=f"boost:{n}:2", campaign_id="test", account_id=f"supporter:{n}", network="mastodon",
-            kind="call_to_action", action="boost", language="en", text=sent.remote_url or "x", media=[],
-            reply_in_thread=False, due_at=boosted, status="planned", attempts=0, created_at=boosted,
-            updated_at=boosted) for n in range(50)])
+        def boost(n: int, key: str, **state: Any) -> dict[str, Any]:
+            return dict(plan_key=key, campaign_id="test", account_id=f"supporter:{n}", network="mastodon",
+                        kind="call_to_action", action="boost", language="en", text=sent.remote_url or "x", media=[],
+                        reply_in_thread=False, due_at=boosted, created_at=boosted, updated_at=boosted, **state)
+
+        conn.execute(insert(DELIVERIES), [boost(n, f"boost:{n}", status="sent", attempts=1, sent_at=boosted,
+                                                remote_id=f"r{n}") for n in range(50)])
+        conn.execute(insert(DELIVERIES), [boost(n, f"boost:{n}:2", status="planned", attempts=0)  # due now
+                                          for n in range(50)])
         clock.advance(timedelta(minutes=10))
         reads = reach_collect._pass_reads(conn, clock.now(), None, False, True, latest=True)
     assert reads[3] == {"a1": sent.sent_at}
@@ -521,16 +526,11 @@ def test_a_pass_reads_the_latest_post_of_the_accounts_it_reads_only_not_every_su
 
 
 def test_the_latest_posts_of_many_accounts_are_read_in_chunks(make_app, campaigns_dir, clock):
-    """One lookup per account in a compound SELECT: SQLite takes 500 terms at most (seen by a review: 600
-    accounts failed every pass)."""
+    """The accounts asked for in bounded lists (a first version, one sub-select per account in a compound
+    SELECT, failed every pass past SQLite's 500 terms: seen by a review with 600 accounts)."""
     from bot.reach.schedule import LOOKUPS, latest_posts
 
-    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"')
-    app = make_app(accounts=("a1",), horizon_days=1)
-    plan(app)
-    clock.advance(timedelta(hours=1))
-    Dispatcher(app).run_once()
-    [sent] = deliveries(app, status="sent")
+    app, sent = _one_post_sent(make_app, campaigns_dir, clock)
     many = [f"supporter:{n}" for n in range(3 * LOOKUPS + 1)] + ["a1"]
     with app.engine.connect() as conn:
         assert latest_posts(conn, many) == {"a1": sent.sent_at}

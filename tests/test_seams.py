@@ -574,18 +574,24 @@ def test_the_planners_changes_leave_a_post_in_doubt_as_it_is(make_app, campaigns
     assert (row.status, row.error_kind, row.due_at) == (Status.PLANNED, ErrorKind.IN_DOUBT, doubt.due_at)
 
 
+def _closing_lost(make_app: Any, campaigns_dir: Any) -> tuple[Any, Any, Any]:
+    """A campaign closed; its closing message's answer lost, and it did not go out (retried later, in doubt)."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    lifecycle.close(app, "test", "success", by="ana")
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [first] = deliveries(app, kind=Kind.CLOSING)
+    return app, net, first
+
+
 def test_a_closing_in_doubt_at_a_reopen_and_not_on_the_account_is_cancelled_not_sent_at_the_next_close(
         make_app, campaigns_dir, clock):
     """A closing's answer lost, it did not go out; the campaign reopened: its read-back found it absent and
     planned it to be 'sent again' (a closing message always outlived a close), and at the next close it went out
     beside the new one: two thanks, the first with the wrong outcome. A closing whose campaign was reopened is
     no longer wanted: absent, it is cancelled."""
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    lifecycle.close(app, "test", "success", by="ana")
-    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
-    Dispatcher(app).run_once()
-    [first] = deliveries(app, kind=Kind.CLOSING)
+    app, net, first = _closing_lost(make_app, campaigns_dir)
     assert (first.status, first.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
     lifecycle.set_state(app, "test", "reopen", by="ana")
     Dispatcher(app).run_once()  # read back: not there
@@ -651,12 +657,7 @@ def test_a_closing_of_an_earlier_close_read_back_only_after_a_second_close_is_no
     campaign was closed again, and read back then, absent, it counted as wanted (its campaign closed) and went
     out beside the new close's own: two thanks. A closing belongs to one close (its plan key carries the
     close's number): only the latest close's is wanted."""
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    lifecycle.close(app, "test", "success", by="ana")
-    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
-    Dispatcher(app).run_once()
-    [first] = deliveries(app, kind=Kind.CLOSING)
+    app, net, first = _closing_lost(make_app, campaigns_dir)
     assert first.error_kind == ErrorKind.IN_DOUBT
     readable = net.find_published
 
@@ -680,12 +681,7 @@ def test_a_closing_read_back_after_a_reopen_and_a_second_close_does_not_go_out_b
         make_app, campaigns_dir, clock):
     """From a second review (with the next test): the campaign closed again before the first closing's
     read-back ran."""
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    lifecycle.close(app, "test", "success", by="ana")
-    net.fail_next(OutcomeUnknown("read timeout"))  # nothing went out
-    Dispatcher(app).run_once()
-    [first] = deliveries(app, kind=Kind.CLOSING)
+    app, net, first = _closing_lost(make_app, campaigns_dir)
     assert (first.status, first.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
     lifecycle.set_state(app, "test", "reopen", by="ana")
     lifecycle.close(app, "test", "no_further_action", by="ana")  # before the read-back
