@@ -213,14 +213,17 @@ def test_rows_of_many_campaigns_inserted_in_batches_are_those_planned_in_one(mak
 
 
 def test_a_planned_call_to_action_is_the_named_tuple_with_the_defaults_of_its_other_fields():
-    from bot.outbox.new import NewDelivery, call_to_action
+    from bot.outbox.new import NewDelivery, planned_calls
 
     now = datetime(2026, 12, 1, tzinfo=UTC)
+    at = [now + timedelta(hours=1), now + timedelta(hours=2)]
     for length in (42, None):
-        built = call_to_action("c|r|2026-12-01T09:00|a1|en", "c", "a1", "x", "en", "Text", now + timedelta(hours=1),
-                               now, "r", 1, [], length)
-        assert built == NewDelivery("c|r|2026-12-01T09:00|a1|en", "c", "a1", "x", Kind.CALL_TO_ACTION, "en", "Text",
-                                    now + timedelta(hours=1), now, now, rule_id="r", variant=1, media=[],
-                                    text_length=length, length_for=None if length is None else "x")
-        assert type(built) is NewDelivery and built.status == Status.PLANNED and built.length_for == (
-            None if length is None else "x")
+        built = planned_calls("c", "a1", "x", "en", now, ["c|r|09:00|a1|en", "c|s|10:00|a1|en"],
+                              [(at[0], "r"), (at[1], "s")], [1, 0], [("Text", length, []), ("Other", 7, [{"a": "b"}])])
+        assert built == [
+            NewDelivery("c|r|09:00|a1|en", "c", "a1", "x", Kind.CALL_TO_ACTION, "en", "Text", at[0], now, now,
+                        rule_id="r", variant=1, media=[], text_length=length,
+                        length_for=None if length is None else "x"),
+            NewDelivery("c|s|10:00|a1|en", "c", "a1", "x", Kind.CALL_TO_ACTION, "en", "Other", at[1], now, now,
+                        rule_id="s", variant=0, media=[{"a": "b"}], text_length=7, length_for="x")]
+        assert all(type(b) is NewDelivery and b.status == Status.PLANNED for b in built)

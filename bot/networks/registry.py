@@ -41,9 +41,15 @@ def network_class(kind: str) -> type[Network]:
         target = ADAPTERS[kind]
     except KeyError:
         raise KeyError(f"unknown network {kind!r} (known: {', '.join(sorted(ADAPTERS))})") from None
-    module_name, _, attr = target.partition(":")
-    cls: type[Network] = getattr(importlib.import_module(module_name), attr)
+    cls = _CLASSES.get(target)
+    if cls is None:
+        module_name, _, attr = target.partition(":")
+        cls = _CLASSES[target] = getattr(importlib.import_module(module_name), attr)
     return cls
+
+
+_CLASSES: dict[str, type[Network]] = {}
+"""Each adapter class by its "module:Class" (validation asks for one per message, language and account)."""
 
 
 class Capability(StrEnum):

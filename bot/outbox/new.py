@@ -3,6 +3,7 @@ outbox (bot/outbox/staff.py insert_planned). A NamedTuple: tens of thousands are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -55,13 +56,18 @@ def new_delivery(*, plan_key: str, campaign_id: str, account_id: str, network: s
 
 
 _tuple_new = tuple.__new__
+Made = tuple[str, int | None, list[dict[str, str]]]
+"""A call to action's text, its length as the network counts it (or None), and its media."""
 
 
-def call_to_action(plan_key: str, campaign_id: str, account_id: str, network: str, language: str, text: str,
-                   due_at: datetime, now: datetime, rule_id: str, variant: int, media: list[dict[str, str]],
-                   text_length: int | None) -> NewDelivery:
-    """A planned call to action, as ``NewDelivery(...)`` with these fields and the others' defaults would make
-    it, built without the named tuple's keyword handling (a first plan builds 85,000: half the cost of each)."""
-    return _tuple_new(NewDelivery, (plan_key, campaign_id, account_id, network, Kind.CALL_TO_ACTION, language, text,
-                                    due_at, now, now, Action.POST, rule_id, variant, media, False, Status.PLANNED, 0,
-                                    None, None, text_length, None if text_length is None else network))
+def planned_calls(campaign_id: str, account_id: str, network: str, language: str, now: datetime,
+                    keys: Sequence[str], slots: Sequence[tuple[datetime, str]], variants: Sequence[int],
+                    made: Sequence[Made]) -> list[NewDelivery]:
+    """Planned calls to action of one account in one language, one per plan key, with its slot (due time,
+    rule), variant and text: as ``NewDelivery(...)`` with these fields and the others' defaults would make them,
+    built without the named tuple's keyword handling (a first plan builds 85,000: most of the cost of each)."""
+    cta, post, planned = Kind.CALL_TO_ACTION, Action.POST, Status.PLANNED
+    return [_tuple_new(NewDelivery, (key, campaign_id, account_id, network, cta, language, m[0], at, now, now, post,
+                                     rule, variant, m[2], False, planned, 0, None, None, m[1],
+                                     None if m[1] is None else network))
+            for key, (at, rule), variant, m in zip(keys, slots, variants, made, strict=True)]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
 from bot.accounts.directory import AccountLookup, account_languages
@@ -21,11 +21,12 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.networks.registry import measured
 from bot.outbox import workers
-from bot.outbox.new import NO_MEDIA, NewDelivery, call_to_action, new_delivery
+from bot.outbox.new import NO_MEDIA, Made, NewDelivery, new_delivery, planned_calls
 from bot.outbox.staff import REVIVABLE
+from bot.outbox.tables import CAMPAIGNS
 from bot.states import CampaignState, ErrorKind, Kind, Status
 from bot.store.db import big_cache
-from bot.store.models import CampaignRow, DeliveryRow
+from bot.store.models import DeliveryRow
 
 if TYPE_CHECKING:
     from bot.campaigns.loader import Issue, LoadedCampaign
@@ -98,13 +99,23 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
     slots = calls_to_action(model, campaign_slots(model, start, end, slot_cache))
     dated = model.act_by is not None  # `days_left` differs per day: render per slot date
     # Text, length and media once per variant, language, network (and day): a row shares them (never mutated).
-    cache: dict[tuple[int, str, str, date | None], tuple[str, int | None, list[dict[str, str]]]] = {}
+    cache: dict[tuple[int, str, str, date | None], Made] = {}
     rows: list[NewDelivery] = []
     zone = model.zone()
     count = len(variants)
-    # Each slot's part of the plan key, and its local date where the text depends on it: once per slot.
+    # Each slot's part of the plan key, its time and rule, and its local date where the text depends on it.
     slot_keys = [f"{loaded.id}|{slot.rule_id}|{slot.local_key}|" for slot in slots]
+    slot_times = [(slot.at, slot.rule_id) for slot in slots]
     days = [slot.at.astimezone(zone).date() for slot in slots] if dated else [None] * len(slots)
+
+    def made(variant: int, lang: str, network: str, day: date | None) -> Made:
+        key = (variant, lang, network, day)
+        found = cache.get(key)
+        if found is None:
+            text = render(variants[variant], model, loaded.targets, lang, network, day)
+            found = cache[key] = (text, measured(network, text), media_for(variants[variant], loaded, lang) or NO_MEDIA)
+        return found
+
     for index, account_id in enumerate(model.accounts):
         view = accounts.view(account_id)
         if view is None:
@@ -113,18 +124,15 @@ def desired_rows(accounts: AccountLookup, loaded: LoadedCampaign, start: datetim
         for lang in account_languages(view, model.languages):
             # Accounts start at different variants, so supporters don't see the same text from all of them.
             previous = last_variants.get((account_id, lang), index - 1)
+            chosen = [(previous + 1 + k) % count for k in range(len(slots))]
+            if dated:
+                texts = [made(v, lang, network, day) for v, day in zip(chosen, days, strict=True)]
+            else:  # one text per variant: rendered once, looked up per row
+                by_variant = {v: made(v, lang, network, None) for v in set(chosen)}
+                texts = [by_variant[v] for v in chosen]
             tail = f"{account_id}|{lang}"
-            for k, slot in enumerate(slots):
-                variant = (previous + 1 + k) % count
-                key = (variant, lang, network, days[k])
-                made = cache.get(key)
-                if made is None:
-                    text = render(variants[variant], model, loaded.targets, lang, network, days[k])
-                    made = cache[key] = (text, measured(network, text),
-                                         media_for(variants[variant], loaded, lang) or NO_MEDIA)
-                text, length, media = made
-                rows.append(call_to_action(slot_keys[k] + tail, loaded.id, account_id, network, lang, text, slot.at,
-                                           now, slot.rule_id, variant, media, length))
+            rows += planned_calls(loaded.id, account_id, network, lang, now, [k + tail for k in slot_keys],
+                                    slot_times, chosen, texts)
             for update_msg in model.messages.update:
                 if update_msg.at is None:
                     continue
@@ -155,15 +163,17 @@ _COMPARED = ("text", "due_at", "language", "variant", "media", "network", "reply
 was stored (migration 0020) gets it at the next re-plan of its campaign."""
 
 
-def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_: CampaignRow, now: datetime,
-                  report: PlanReport, slot_cache: SlotCache | None = None) -> list[NewDelivery]:
-    """Bring the campaign's planned rows in line with its schedule; the new rows are returned for the caller to
-    insert with other campaigns' (one insert per many campaigns: a first plan inserts tens of thousands)."""
+def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_: Any, now: datetime,
+                  report: PlanReport, slot_cache: SlotCache | None = None) -> tuple[list[NewDelivery], datetime | None]:
+    """Bring the campaign's planned rows in line with its schedule (``row_``: its campaign row's planning
+    columns, _PLANNING). Returns the new rows, for the caller to insert with other campaigns' (one insert per many
+    campaigns: a first plan inserts tens of thousands), and the time it is now planned through (None: unchanged),
+    for the caller to store with the definition's hash."""
     horizon_end = now + timedelta(days=deps.config.bot.horizon_days)
     digest = row_.definition_hash
     if row_.planned_hash == digest and row_.planned_until and row_.planned_until >= horizon_end:
         report.skipped += 1
-        return []
+        return [], None
     # Plan a day past the horizon, so that a campaign is extended once a day rather than at every run.
     horizon_end += HORIZON_SLACK
     jitter = _max_jitter(loaded)
@@ -209,8 +219,7 @@ def plan_campaign(session: Session, deps: Planning, loaded: LoadedCampaign, row_
                                                  error_kind=ErrorKind.UNSCHEDULED, ids=unscheduled)
         workers.flag_in_doubt(conn, loaded.id, now, "no longer in the campaign's schedule while this post was in "
                                                    "doubt: reading the account back", ids=unscheduled)
-    row_.planned_hash, row_.planned_until = digest, horizon_end
-    return inserts
+    return inserts, horizon_end
 
 
 def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[str, Any]:
@@ -222,6 +231,14 @@ def _planned_rows(session: Session, campaign_id: str, since: datetime) -> dict[s
     return {r.plan_key: r for r in session.execute(stmt)}
 
 
+_C = CAMPAIGNS.c
+_PLANNING = select(_C.id, _C.state, _C.definition_hash, _C.planned_hash, _C.planned_until, _C.grace_seconds)
+"""What planning reads of each campaign's row."""
+_PLANNED = (update(CAMPAIGNS).where(_C.id == bindparam("cid"))
+            .values(planned_hash=bindparam("hash"), planned_until=bindparam("until")))
+"""A campaign planned through a time, for the definition of this hash (one executemany for all)."""
+
+
 def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report: PlanReport) -> PlanReport:
     """Plan every active campaign of ``effective`` (the definitions the database holds, stored by
     bot/actions/files.py). The caller holds the planner's lock (bot/worker/plan.py)."""
@@ -230,17 +247,24 @@ def plan_campaigns(deps: Planning, effective: dict[str, LoadedCampaign], report:
     with deps.sessions.begin() as session, big_cache(session.connection()):
         pending: list[NewDelivery] = []
         slot_cache: SlotCache = {}  # this plan's: its window starts at `now`
-        campaign_rows = {r.id: r for r in session.scalars(  # one query, not one each; no definitions (JSON)
-            select(CampaignRow).options(defer(CampaignRow.definition)))}
+        # One query, not one each; Core rows (a thousand ORM objects, and their flush, cost more than the rest
+        # of a campaign's planning but its rows).
+        campaign_rows = {r.id: r for r in session.execute(_PLANNING)}
+        planned: list[dict[str, Any]] = []
         for cid, loaded in effective.items():
             row_ = campaign_rows.get(cid)
             if row_ is None or row_.state != CampaignState.ACTIVE:
                 continue
-            pending.extend(plan_campaign(session, deps, loaded, row_, now, report, slot_cache))
+            rows, until = plan_campaign(session, deps, loaded, row_, now, report, slot_cache)
+            pending.extend(rows)
+            if until is not None:
+                planned.append({"cid": cid, "hash": row_.definition_hash, "until": until})
             if len(pending) >= INSERT_BATCH:
                 report.inserted += outbox.insert_planned(session.connection(), pending)
                 pending = []
         report.inserted += outbox.insert_planned(session.connection(), pending)
+        if planned:
+            session.connection().execute(_PLANNED, planned)
     if report.inserted or report.updated or report.cancelled:
         log.info("planned: %d new, %d updated, %d cancelled", report.inserted, report.updated, report.cancelled)
     return report

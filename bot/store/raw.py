@@ -97,6 +97,7 @@ def _naive_time(type_: Any, dialect: Dialect) -> bool:
     return isinstance(impl, DateTime) and not impl.timezone
 
 
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")  # what COPY's text format escapes: _COPY_ESCAPES
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -112,9 +113,7 @@ def _copy_value(value: Any) -> str:
         return "\\N"
     kind = type(value)
     if kind is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return cast(str, value.translate(_COPY_ESCAPES))
-        return cast(str, value)
+        return cast(str, value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value)
     if kind is bool:
         return "t" if value else "f"
     if kind is int:
@@ -130,13 +129,14 @@ def _copy_column(values: Sequence[Any]) -> str | list[str]:
     """A column's values as COPY text, each distinct value written once (a column of one type and None; JSON
     wrappers by identity): one text when every row has the same."""
     try:
-        memo = dict.fromkeys(set(values), "")
-    except TypeError:  # unhashable
+        distinct = set(values)
+    except TypeError:
         raise _NotCopyText("unhashable") from None
-    if len({type(v) for v in memo if v is not None}) > 1:  # True and 1 would share a text
+    if len(kinds := {type(v) for v in distinct if v is not None}) > 1:  # True and 1 would share a text
         raise _NotCopyText("mixed types")
-    for v in memo:
-        memo[v] = _copy_value(v)
+    if kinds == {str} and None not in distinct and not _COPY_SPECIAL.search("".join(distinct)):  # as it is:
+        return values[0] if len(distinct) == 1 else list(values)  # no text to escape (every plan key differs)
+    memo = {v: _copy_value(v) for v in distinct}
     if len(memo) == 1:
         return memo[values[0]]
     return list(map(memo.__getitem__, values))
