@@ -651,6 +651,51 @@ def test_a_close_committed_while_a_lost_answer_is_recorded_still_reads_the_post_
     assert closing.status == Status.SENT and closing.in_reply_to == "a1-1"
 
 
+def test_the_first_emergency_stop_committed_while_a_lost_answer_is_recorded_still_reads_the_post_back(
+        make_app, campaigns_dir, clock):
+    """As with a close: the record re-checks after its write, waiting on the stop's row for a stop under way.
+    The very first stop created that row, so on PostgreSQL there was nothing to wait on: the post whose answer
+    was lost in that instant stayed planned in doubt, unread, for as long as the stop lasted. The row exists
+    from the start (migration 0021): the post is read back during the stop and shown as sent."""
+    from bot.actions.emergency import switch_in
+
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    worker = Dispatcher(app)
+    claimed = worker.claim_next("a1")
+    recorded = threading.Event()
+
+    def lost(post: Any) -> None:
+        net.on_publish = None
+        net.deliver_silently(post)
+
+    net.on_publish = lost
+    net.fail_next(OutcomeUnknown("read timeout"))
+    sender = threading.Thread(target=lambda: (worker.send(claimed), recorded.set()))
+    if app.engine.dialect.name == "sqlite":  # one writer at a time: no such interleaving to make
+        sender.start()
+        sender.join(timeout=60)
+        lifecycle.pause_all(app, "ana", "a leak", True)
+    else:
+        with app.sessions.begin() as session:  # the first stop ever, under way: its steps run, not committed
+            assert switch_in(session, True, clock.now(), "ana", "a leak")
+            sender.start()
+            for _ in range(600):  # until the record's write is committed (bounded: 60 s)
+                [seen] = deliveries(app, id=claimed.id)
+                if seen.status == Status.PLANNED:
+                    break
+                recorded.wait(0.1)
+            assert seen.status == Status.PLANNED and seen.error_kind == ErrorKind.IN_DOUBT, seen.status
+        sender.join(timeout=60)
+    assert recorded.is_set()
+    clock.advance(timedelta(minutes=1))
+    Dispatcher(app).run_once()  # the stop holds every post, and reads back what may have gone out
+    [row] = deliveries(app, id=claimed.id)
+    assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
+    assert len(net.posts) == 1
+
+
 def test_a_closing_of_an_earlier_close_read_back_only_after_a_second_close_is_not_sent_beside_the_new_one(
         make_app, campaigns_dir, clock):
     """The account could not be read for a while: a closing in doubt at a reopen was still unread when the
