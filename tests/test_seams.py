@@ -488,6 +488,40 @@ def test_a_person_cancelling_or_editing_a_post_that_fell_in_doubt_meanwhile_chan
     assert (row.status, row.error_kind, row.text) == (Status.PLANNED, ErrorKind.IN_DOUBT, "Free them now")
 
 
+@pytest.mark.parametrize("account", ["has it", "has not", "cannot tell"])
+def test_a_person_cancelling_a_post_in_doubt_has_it_read_back_and_cancelled_only_if_it_is_not_out(
+        make_app, campaigns_dir, clock, account):
+    """Staff could not cancel a post in doubt (refused: "its next attempt settles it"), and a rate limit or a
+    disabled token can hold that attempt for hours. A cancel now reads the account back at once, and the post is
+    never sent again: there, it shows as sent (it went out: a cancel cannot take it back); not there, it is
+    cancelled by that person; where the account cannot tell, a person checks it."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds, net.certain = account != "cannot tell", True
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    net.on_publish = lambda post: (setattr(net, "on_publish", None),
+                                   net.deliver_silently(post) if account == "has it" else None)
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    assert (queued.status, queued.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    result = lifecycle.cancel_delivery(app, queued.id, by="ana", note="wrong text")
+    assert (result.changed, result.code) == (True, "cancel_read_back")
+    for _ in range(3):
+        clock.advance(timedelta(minutes=2))
+        Dispatcher(app).run_once()
+    [row] = deliveries(app, id=queued.id)
+    sends = [p.post.delivery_id for p in net.posts].count(queued.id)
+    if account == "has it":
+        assert (row.status, row.remote_id, sends) == (Status.SENT, "a1-1", 1)
+    elif account == "has not":
+        assert (row.status, row.error_kind, sends) == (Status.CANCELLED, ErrorKind.CANCELLED_BY_HAND, 0)
+        assert row.error and row.error.startswith("cancelled by ana: not on the account")
+    else:
+        assert (row.status, row.not_before, sends) == (Status.UNKNOWN, None, 0)
+        assert row.error and "ana asked to cancel it" in row.error and "resolve" in row.error
+    assert net.calls == 1  # the one attempt whose answer was lost: nothing was sent after the cancel
+
+
 def _hold(app: Any, how: str, held: bool = True) -> None:
     if how == "stop":
         lifecycle.pause_all(app, "ana", "checking the texts", paused=held)

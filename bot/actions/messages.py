@@ -83,6 +83,9 @@ MESSAGES: dict[str, str] = {
     "edited": N_("delivery {delivery} edited: {changes}"),
     "edited_for_approval": N_("delivery {delivery} edited: {changes}; it waits for approval by another staff member"),
     "cancelled": N_("delivery {delivery} cancelled ({kind}, {campaign}, {account})"),
+    "cancel_read_back": N_("delivery {delivery} may already have gone out (the answer to an earlier attempt was "
+                           "lost): it will not be sent again; its account is being read, and it is cancelled if the "
+                           "post is not there, or shown as sent if it is ({kind}, {campaign}, {account})"),
     "resolved": N_("delivery {delivery} {done}"),
     "closed": N_("closed {campaign} ({outcome}): cancelled {cancelled} pending post(s), queued {messages} closing "
               "message(s)"),

@@ -22,7 +22,7 @@ from bot.campaigns.loader import LoadedCampaign
 from bot.campaigns.schema import Message
 from bot.campaigns.templates import TemplateError
 from bot.campaigns.validate import check_text
-from bot.outbox import staff
+from bot.outbox import staff, workers
 from bot.outbox.new import NewDelivery
 from bot.outbox.tables import of_the_last_close_row
 from bot.planning.rows import message_rows
@@ -106,15 +106,16 @@ def check_may_change(actor: Actor, kind: str, queued_by: str | None) -> None:
         raise Forbidden("not_your_post")
 
 
-def _changeable(session: Session, actor: Actor, delivery_id: int, change: str) -> Any:
-    """The delivery, if this person may change it now (``change``: "edited", "cancelled")."""
+def _changeable(session: Session, actor: Actor, delivery_id: int, change: str, *, in_doubt: bool = False) -> Any:
+    """The delivery, if this person may change it now (``change``: "edited", "cancelled"; ``in_doubt``: also one
+    an earlier attempt may have published)."""
     d = staff.one(session.connection(), delivery_id)
     if d is None:
         raise NotFound("no_delivery", "delivery", delivery=delivery_id)
     check_may_change(actor, d.kind, d.queued_by)
     if d.status == Status.SENDING:
         raise Conflict("being_sent", delivery=delivery_id)
-    if d.error_kind == ErrorKind.IN_DOUBT:
+    if d.error_kind == ErrorKind.IN_DOUBT and not in_doubt:
         raise Conflict("in_doubt", delivery=delivery_id)
     if d.status not in UNSENT:
         raise ActionError("not_unsent", delivery=delivery_id, status=d.status, change=change)
@@ -170,14 +171,23 @@ def cancel(ctx: Context, actor: Actor, delivery_id: int, note: str | None = None
     actor.require(Role.ORGANISER)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        d = _changeable(session, actor, delivery_id, "cancelled")
-        if not staff.cancel_one(session.connection(), delivery_id, now,
-                                f"cancelled by {actor.name}" + (f": {note}" if note else "")):
+        d = _changeable(session, actor, delivery_id, "cancelled", in_doubt=True)
+        doubt = d.error_kind == ErrorKind.IN_DOUBT
+        if doubt:  # it may be public already: never sent again, and cancelled only once the account says not
+            why = (f"{actor.name} asked to cancel it" + (f" ({note})" if note else "") + ", and an earlier attempt "
+                   "may have gone out (its answer was lost): reading the account back; cancelled if it is not there")
+            done = workers.flag_in_doubt(session.connection(), None, now, why, closings=None, ids=[delivery_id],
+                                         cancel_asked_by=actor.name) == 1
+        else:
+            done = staff.cancel_one(session.connection(), delivery_id, now,
+                                    f"cancelled by {actor.name}" + (f": {note}" if note else ""))
+        if not done:
             raise Conflict("changed_meanwhile", delivery=delivery_id)
         audit.record(session, now, actor.name, Audit.CANCEL, d.campaign_id, note, delivery=delivery_id,
-                     kind=str(d.kind), account=d.account_id, due_at=d.due_at.isoformat())
-    return Result(True, "cancelled", {"delivery": delivery_id, "kind": str(d.kind), "campaign": d.campaign_id,
-                                      "account": d.account_id})
+                     kind=str(d.kind), account=d.account_id, due_at=d.due_at.isoformat(),
+                     **({"read_back_first": True} if doubt else {}))
+    return Result(True, "cancel_read_back" if doubt else "cancelled",
+                  {"delivery": delivery_id, "kind": str(d.kind), "campaign": d.campaign_id, "account": d.account_id})
 
 
 @action

@@ -95,11 +95,13 @@ def _reading() -> Any:
 
 
 def flag_in_doubt(conn: Connection, campaign_id: str | None, now: datetime, why: str, *,
-                  closings: bool | None = False, ids: Iterable[int] | None = None) -> int:
+                  closings: bool | None = False, ids: Iterable[int] | None = None,
+                  cancel_asked_by: str | None = None) -> int:
     """A close (calls to action), a reopen (``closings``), a schedule edit (``ids``), a pause or the emergency
-    stop (every campaign: ``campaign_id`` None; every kind: ``closings`` None): planned posts that an earlier
-    attempt may have published are read back before anything is decided about them: never cancelled, changed
-    or sent again blindly while they may be public, nor left unsettled while nothing may be sent."""
+    stop (every campaign: ``campaign_id`` None; every kind: ``closings`` None), a person's cancel
+    (``cancel_asked_by``: cancelled if it is not there): planned posts that an earlier attempt may have published
+    are read back before anything is decided about them: never cancelled, changed or sent again blindly while
+    they may be public, nor left unsettled while nothing may be sent."""
     stmt = update(DELIVERIES).where(D.status == Status.PLANNED, D.error_kind == ErrorKind.IN_DOUBT)
     if campaign_id is not None:
         stmt = stmt.where(D.campaign_id == campaign_id)
@@ -107,8 +109,9 @@ def flag_in_doubt(conn: Connection, campaign_id: str | None, now: datetime, why:
         stmt = stmt.where(D.kind == Kind.CLOSING if closings else D.kind != Kind.CLOSING)
     if ids is not None:
         stmt = stmt.where(D.id.in_(list(ids)))
+    values: dict[str, Any] = {"cancel_asked_by": cancel_asked_by} if cancel_asked_by else {}
     res = conn.execute(stmt.values(status=Status.UNKNOWN, error=why, error_kind=ErrorKind.OUTCOME_UNKNOWN,
-                                   not_before=now, updated_at=now))
+                                   not_before=now, updated_at=now, **values))
     return res.rowcount or 0
 
 
@@ -116,7 +119,8 @@ def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Seq
     """The account's posts whose read-back is due, oldest first, with what settling them needs."""
     return conn.execute(
         select(D.id, D.account_id, D.campaign_id, D.kind, D.action, D.text, D.language, D.due_at, D.attempts,
-               D.updated_at, D.error, D.reply_in_thread, D.plan_key, CAMPAIGNS.c.state.label("campaign_state"),
+               D.updated_at, D.error, D.reply_in_thread, D.plan_key, D.cancel_asked_by,
+               CAMPAIGNS.c.state.label("campaign_state"),
                CAMPAIGNS.c.close_seq)
         .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
         .where(D.account_id == account_id, _reading(), D.not_before <= now).order_by(D.not_before, D.id).limit(limit)

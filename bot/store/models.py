@@ -127,6 +127,8 @@ class DeliveryRow(Base):
     """Who queued it (`queue`, the web app): an organiser may change only their own queued posts."""
     approval_id: Mapped[int | None] = mapped_column(Id)
     """The approval request this post waits for, or was given (bot/store/access.py ApprovalRow)."""
+    cancel_asked_by: Mapped[str | None] = mapped_column(String(200))
+    """Who asked to cancel it while it was in doubt: it is read back, and cancelled if it is not on the account."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -134,21 +134,27 @@ def _record(conn: Connection, rt: Runtime, row: Any, answer: ReadBack | None, no
         else:
             log.warning("delivery %s: found on the account, but it changed meanwhile; left as it is", rid)
     elif answer is not None and answer.certain:
-        if closed:
+        if row.cancel_asked_by:  # a person asked to cancel it while it was in doubt: it is not out, so it is not
+            workers.settle(conn, rid, now, Status.CANCELLED, ErrorKind.CANCELLED_BY_HAND,
+                           f"cancelled by {row.cancel_asked_by}: not on the account (read back first: an earlier "
+                           "attempt's answer was lost)")
+        elif closed:
             workers.settle(conn, rid, now, Status.CANCELLED, ErrorKind.CLOSED,
                            f"not sent: the account shows no such post, and its campaign {_how_closed(row)}")
         else:
             workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.LEASE_EXPIRED,
                            "not found on the account after its send was interrupted: sending it again")
-        log.info("delivery %s: not on the account; %s", rid, "cancelled" if closed else "sending it again")
+        log.info("delivery %s: not on the account; %s", rid,
+                 "cancelled" if closed or row.cancel_asked_by else "sending it again")
     elif answer is not None:  # the network cannot tell
         spent = row.attempts >= rt.config.bot.max_attempts  # else: its last attempt gives up here again, at once
-        if _idempotent(rt, account) and not closed and not spent:
+        if _idempotent(rt, account) and not closed and not spent and not row.cancel_asked_by:
             workers.settle(conn, rid, now, Status.PLANNED, ErrorKind.IN_DOUBT,
                            "its send was interrupted; sending it again (safe on this network: the retry carries "
                            "the same key)")
         else:
-            why = (f"its campaign {_how_closed(row)} meanwhile; " if closed else
+            why = (f"{row.cancel_asked_by} asked to cancel it; " if row.cancel_asked_by else
+                   f"its campaign {_how_closed(row)} meanwhile; " if closed else
                    f"gave up after {row.attempts} attempts; " if spent else "")
             workers.settle(conn, rid, now, Status.UNKNOWN, ErrorKind.OUTCOME_UNKNOWN,
                            f"its send was interrupted; {why}the post may or may not exist and the network cannot "
