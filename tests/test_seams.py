@@ -522,6 +522,34 @@ def test_a_person_cancelling_a_post_in_doubt_has_it_read_back_and_cancelled_only
     assert net.calls == 1  # the one attempt whose answer was lost: nothing was sent after the cancel
 
 
+def test_a_person_who_sends_again_a_post_they_had_asked_to_cancel_is_not_overruled_by_that_cancel(
+        make_app, campaigns_dir, clock):
+    """A cancel asked while the post was in doubt is kept on the row for its read-back; the network could not
+    tell, so a person checked and chose to send it again. That later decision stands: a worker dying during
+    the new send, the post not on the account, it is sent again, not cancelled by the earlier ask."""
+    from bot.actions import posts
+
+    app, net = one_account(make_app, campaigns_dir, lease_seconds=300)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    net.on_publish = lambda post: setattr(net, "on_publish", None)  # the answer is lost; nothing went out
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    lifecycle.cancel_delivery(app, queued.id, by="ana")
+    Dispatcher(app).run_once()  # the account cannot tell: a person checks
+    assert deliveries(app, id=queued.id)[0].status == Status.UNKNOWN
+    posts.resolve(app, lifecycle.person("sam"), queued.id, resend=True)
+    net.lookup_finds = net.certain = True
+    beat(app)
+    crashed = Dispatcher(app)
+    assert crashed.claim_next("a1").id == queued.id  # type: ignore[union-attr]
+    clock.advance(timedelta(seconds=11))  # it died before sending; its heartbeat stopped
+    Dispatcher(bootstrap_like(app)).run_once()
+    Dispatcher(bootstrap_like(app)).run_once()
+    [row] = deliveries(app, id=queued.id)
+    assert (row.status, [p.post.delivery_id for p in net.posts]) == (Status.SENT, [queued.id]), (row.status, row.error)
+
+
 def _hold(app: Any, how: str, held: bool = True) -> None:
     if how == "stop":
         lifecycle.pause_all(app, "ana", "checking the texts", paused=held)

@@ -111,12 +111,14 @@ def settle(conn: Connection, delivery_id: int, was: Status, now: datetime, error
            sent_url: str | None = None, sent_id: str | None = None, sent_at: datetime | None = None,
            resend: bool = False) -> bool:
     """A person settles an unknown, failed or missed delivery: sent (at ``sent_url``), planned again, or
-    cancelled. A missed post planned again is due now (at its old time it would only be missed again)."""
+    cancelled. A missed post planned again is due now (at its old time it would only be missed again); a cancel
+    asked earlier, while it was in doubt, gives way to this decision."""
     values: dict[str, Any]
     if sent_url:
         values = dict(status=Status.SENT, sent_at=sent_at or now, remote_url=sent_url, remote_id=sent_id)
     elif resend:
-        values = dict(status=Status.PLANNED, not_before=None, lease_owner=None, lease_expires_at=None)
+        values = dict(status=Status.PLANNED, not_before=None, lease_owner=None, lease_expires_at=None,
+                      cancel_asked_by=None)
         if was == Status.MISSED:
             values["due_at"] = now
     else:
