@@ -162,6 +162,36 @@ def boosting_app(make_app, campaigns_dir, clock):
     return app, nets["s1"]
 
 
+@pytest.mark.parametrize("state", ["in doubt", "being read back"])
+def test_a_supporter_disconnecting_while_a_boost_may_be_out_has_it_cancelled_saying_so_not_read_for_a_day(
+        make_app, campaigns_dir, clock, state):
+    """A boost whose answer was lost may be on the supporter's account. When they disconnect nobody can read that
+    account any more: a boost in doubt was cancelled as if surely not boosted, and one being read back was tried
+    again and again for a day (a warning each time) and then left to a person who cannot read it either. Both
+    are cancelled with the supporter's reason, saying the boost may be on their account."""
+    from bot.outbox.amplify import cancel_boosts
+
+    app, supporter = boosting_app(make_app, campaigns_dir, clock)
+    boost_once = supporter.boost
+
+    def lost(post: Any) -> Any:
+        boost_once(post)
+        raise OutcomeUnknown("read timeout")
+
+    supporter.boost = lost  # type: ignore[method-assign]
+    Dispatcher(app).run_once()
+    [boost] = deliveries(app, action=Action.BOOST)
+    assert (boost.status, boost.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    if state == "being read back":
+        lifecycle.set_state(app, "test", "pause", by="ana")  # a pause reads it back (not yet run)
+        assert deliveries(app, id=boost.id)[0].status == Status.UNKNOWN
+    with app.engine.begin() as conn:
+        assert cancel_boosts(conn, "s1", clock.now(), "asked to") == 1
+    [row] = deliveries(app, id=boost.id)
+    assert (row.status, row.error_kind, row.not_before) == (Status.CANCELLED, ErrorKind.AUTH_REVOKED, None)
+    assert row.error and row.error.startswith("asked to") and "may be on their account" in row.error
+
+
 def test_a_supporters_undo_runs_after_the_campaign_closed(make_app, campaigns_dir, clock):
     app, supporter = boosting_app(make_app, campaigns_dir, clock)
     Dispatcher(app).run_once()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     exists,
     false,
@@ -168,12 +169,19 @@ def plan_unboosts(conn: Connection, account_id: str, now: datetime, campaign_id:
 
 def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str) -> int:
     """A supporter disconnected (or their grant was revoked): their planned boosts and unboosts are cancelled
-    now. What is in flight is left to its worker, which finds no credentials and records it failed."""
+    now. What is in flight is left to its worker, which finds no credentials and records it failed. One whose
+    earlier attempt's answer was lost (in doubt, or waiting to be read back) may be on their account, which
+    nobody can read any more: cancelled too, saying so (not read in vain for a day, then left to a person)."""
+    doubt = or_(D.error_kind == ErrorKind.IN_DOUBT, D.status == Status.UNKNOWN)
     res = conn.execute(update(DELIVERIES)
-                       .where(D.account_id == account_id, D.status == Status.PLANNED,
-                              D.action.in_((Action.BOOST, Action.UNBOOST)))
-                       .values(status=Status.CANCELLED, error=reason, error_kind=ErrorKind.AUTH_REVOKED,
-                               updated_at=now))
+                       .where(D.account_id == account_id, D.action.in_((Action.BOOST, Action.UNBOOST)),
+                              or_(D.status == Status.PLANNED, and_(D.status == Status.UNKNOWN,
+                                                                   D.error_kind == ErrorKind.OUTCOME_UNKNOWN,
+                                                                   D.not_before.is_not(None))))
+                       .values(status=Status.CANCELLED, error_kind=ErrorKind.AUTH_REVOKED, not_before=None,
+                               updated_at=now,
+                               error=case((doubt, literal(f"{reason} (an earlier attempt's answer was lost: it may "
+                                                          "be on their account)")), else_=literal(reason))))
     return res.rowcount or 0
 
 
