@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.config.settings import load_config
 from bot.store.db import ensure_schema, make_engine
-from bot.store.models import Base, DeliveryRow
+from bot.store.models import DeliveryRow
 from tests.fakes import FakeNetwork
-from tests.pg import create_database, drop_database
+from tests.pg import create_database, drop_database, empty
 
 PG_ENV = "CAMPAIGN_BOT_TEST_POSTGRES_URL"
 REPO = Path(__file__).resolve().parent.parent
@@ -224,17 +224,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: st
         return
     if pg_database is None:
         pytest.skip(f"PostgreSQL tests need ${PG_ENV}")
-    engine = make_engine(pg_database)
-    with engine.begin() as conn:
-        # No connection left by an earlier test (a dispatcher never closed keeps its account locks on one):
-        # this test's workers could not take those accounts.
-        conn.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        # What the migrations leave in a new database besides its tables: the emergency stop's row (0021).
-        conn.execute(text("INSERT INTO control (id, paused_all) VALUES (1, false)"))
-    engine.dispose()
+    empty(pg_database)
     yield pg_database
 
 

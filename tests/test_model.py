@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.actions import accounts as account_actions
 from bot.actions import approvals, campaigns, emergency, posts, supporters
@@ -51,14 +51,14 @@ from bot.outbox.workers import beat, leave
 from bot.queries import reports
 from bot.states import Action, CampaignState, Decision, ErrorKind, Kind, Role, Status
 from bot.store.access import ApprovalRow
-from bot.store.db import make_engine
-from bot.store.models import Base, CampaignRow, DeliveryRow
+from bot.store.models import CampaignRow, DeliveryRow
 from bot.supporters.waves import tick as waves
 from bot.worker.dispatch import Dispatcher
 from bot.worker.plan import plan
 from tests.conftest import START, write_campaign
 from tests.fake_networks import FakeBluesky, FakeMastodon, FakeX
 from tests.httpfake import Response
+from tests.pg import empty
 
 EXAMPLES = int(os.environ.get("CAMPAIGN_BOT_MODEL_EXAMPLES", "0"))
 ORGANISER = Actor("olga", Role.ORGANISER, Via.WEB)
@@ -537,14 +537,6 @@ def model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGN_BOT_SECRET_KEY", new_key())
 
 
-def _fresh_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
                          indirect=True)
 def test_every_promise_holds_through_actions_crashes_and_faults(database_url: str, tmp_path: Path,
@@ -554,7 +546,7 @@ def test_every_promise_holds_through_actions_crashes_and_faults(database_url: st
 
     def machine() -> Model:
         if postgres:
-            _fresh_postgres(database_url)
+            empty(database_url)
         return Model(tmp_path, database_url)
 
     run_state_machine_as_test(machine, settings=settings(  # type: ignore[arg-type]  # a factory works as well

@@ -227,3 +227,28 @@ def test_a_planned_call_to_action_is_the_named_tuple_with_the_defaults_of_its_ot
             NewDelivery("c|s|10:00|a1|en", "c", "a1", "x", Kind.CALL_TO_ACTION, "en", "Other", at[1], now, now,
                         rule_id="s", variant=0, media=[{"a": "b"}], text_length=7, length_for="x")]
         assert all(type(b) is NewDelivery and b.status == Status.PLANNED for b in built)
+
+
+def test_a_closing_message_names_a_target_as_the_calls_to_action_did(make_app, campaigns_dir):
+    """Found by a review: the stored definition's text had its keys sorted (10f6a69), and a text with no version
+    in the campaign's language falls back to the first one written. Calls to action are rendered from the file
+    and a closing message from the stored definition: a French campaign whose target is named in Spanish, then
+    English, asked "Écrivez à Ministerio del Interior" and thanked "Interior Ministry"."""
+    from tests import staff as lifecycle
+
+    (campaigns_dir / "targets.toml").write_text(
+        '[interior]\nname = { es = "Ministerio del Interior", en = "Interior Ministry" }\n', encoding="utf-8")
+    messages = ('[[messages.call_to_action]]\ntext = "Écrivez à {{ targets[0].name }}"\n'
+                '[messages.closing.success]\ntext = "Merci : {{ targets[0].name }} a répondu"\n'
+                '[messages.closing.no_further_action]\ntext = "Merci"\n')
+    write_campaign(campaigns_dir, languages='languages = ["fr"]', ask='ask = "Agissez"',
+                   targets='targets = ["interior"]', hashtags="", messages=messages)
+    app = make_app()
+    plan(app)
+    with app.sessions() as s:
+        first = s.scalars(select(DeliveryRow).where(DeliveryRow.kind == Kind.CALL_TO_ACTION)).first()
+    assert first is not None and first.text == "Écrivez à Ministerio del Interior"
+    lifecycle.close(app, "test", "success", by="ana")
+    with app.sessions() as s:
+        closings = s.scalars(select(DeliveryRow.text).where(DeliveryRow.kind == Kind.CLOSING)).all()
+    assert closings and set(closings) == {"Merci : Ministerio del Interior a répondu"}

@@ -25,10 +25,8 @@ from bot.campaigns.texts import MAX_FILE_BYTES, check_texts
 from bot.errors import TOML_TOO_DEEP
 
 
-def _stored_text(definition: dict[str, Any]) -> tuple[str, str]:
-    """The definition as the JSON text the database keeps, and the hash of that text."""
-    text = json.dumps(definition, sort_keys=True)
-    return text, hashlib.sha256(text.encode()).hexdigest()
+def _hash_of(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -50,14 +48,17 @@ class LoadedCampaign:
 
     def definition_hash(self) -> str:
         if self._hash is None:  # the model is frozen, so the hash never goes stale
-            self._hash = _stored_text(self.definition())[1]
+            self._hash = _hash_of(self.definition())
         return self._hash
 
     def stored(self) -> tuple[str, str]:
-        """The definition as JSON text, and its hash: built and serialised once (a first plan stores a
-        thousand; the text goes to the database as it is)."""
-        text, self._hash = _stored_text(self.definition())
-        return text, self._hash
+        """The definition as the JSON text the database keeps (in the file's order: where a text has no version
+        in a language, the first one written is the fallback) and its hash (of the keys sorted), the
+        definition built once (a first plan stores a thousand; the text goes to the database as it is)."""
+        definition = self.definition()
+        if self._hash is None:
+            self._hash = _hash_of(definition)
+        return json.dumps(definition), self._hash
 
     @classmethod
     def from_definition(cls, campaign_id: str, data: dict[str, Any]) -> LoadedCampaign:
