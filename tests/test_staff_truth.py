@@ -165,3 +165,48 @@ def test_an_accounts_budget_reads_as_posts_used_of_its_window(make_app, campaign
         server.stop()
     assert org["word"] == "ok" and org["reason"] is None
     assert org["budget"] == {"used": 0, "posts": 300, "hours": "3"}  # Mastodon's 300 posts per 3 hours
+
+
+def test_a_post_a_worker_is_reading_back_is_shown_as_being_checked_and_asks_nobody_until_that_fails(
+        make_app, campaigns_dir: Path, clock: FakeClock) -> None:
+    """A send whose worker died is read back from the account (so are posts in doubt at a close, a pause, the
+    emergency stop or a person's cancel). While a worker does that, the dashboard listed it under "Needs a
+    person" and an alert said "nobody knows whether it went out: check the account and settle it": a person
+    could send it again by hand while the worker was about to find it. It is a person's once the account could
+    not be read for a day (then listed and alerted), and until then its row says "being checked"."""
+    from bot.alerts.detect import detect
+    from bot.networks.base import TransientError
+    from bot.queries import pages
+    from tests.fakes import FakeNetwork
+    from tests.test_dispatch import bootstrap_like
+
+    write_campaign(campaigns_dir, accounts='accounts = ["a1"]', languages='languages = ["en"]', ask='ask = "Act"')
+    net = FakeNetwork("a1")
+
+    def unreadable(post: object) -> None:
+        raise TransientError("503 Service Unavailable")
+
+    net.find_published = unreadable  # type: ignore[assignment,method-assign]
+    app = make_app(networks={"a1": net}, accounts=("a1",), horizon_days=1, lease_seconds=300)
+    plan(app)
+    clock.advance(timedelta(hours=1))
+    beat(app)
+    claimed = Dispatcher(app).claim_next("a1")  # its worker dies before any answer
+    assert claimed is not None
+    clock.advance(timedelta(seconds=11))
+    Dispatcher(bootstrap_like(app)).run_once()  # taken over: read back; the account cannot be read yet
+
+    def asked() -> tuple[bool, bool, str]:
+        listed = claimed.id in {d["id"] for d in attention.unsettled_posts(app)}
+        with app.engine.connect() as conn:
+            found = detect(conn, clock.now(), app.config.alerts_settings)
+        alerted = f"delivery:{claimed.id}" in {a.subject for a in found}
+        view = pages.campaign(app, "test", pages.TimelineFilter(status="unknown"))
+        assert view is not None
+        return listed, alerted, next(d["shown_status"] for d in view["timeline"] if d["id"] == claimed.id)
+
+    assert deliveries(app, id=claimed.id)[0].status == Status.UNKNOWN
+    assert asked() == (False, False, "being_checked")
+    clock.advance(timedelta(days=1, minutes=5))
+    Dispatcher(bootstrap_like(app)).run_once()  # a day without an answer: a person's now
+    assert asked() == (True, True, "unknown")

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from bot.campaigns.deadlines import stored_deadline
 from bot.config.alerts import AlertSettings, Event
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, human, stamp
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, being_read_back, human, stamp
 from bot.reach.tables import TargetResponseRow
 from bot.states import Action, Audit, CampaignState, ErrorKind, Status
 from bot.store.models import AuditRow
@@ -74,7 +74,8 @@ def _named(titles: dict[str, str], cid: str | None) -> str:
 def _deliveries(conn: Connection, now: datetime, s: AlertSettings, titles: dict[str, str]) -> Iterator[Alert]:
     d = DELIVERIES.c
     rows = conn.execute(select(d.id, d.campaign_id, d.account_id, d.network, d.status, d.error_kind, d.action)
-                        .where(d.status.in_([Status.FAILED, Status.UNKNOWN]), d.updated_at >= now - LOOKBACK)
+                        .where(d.status.in_([Status.FAILED, Status.UNKNOWN]), d.updated_at >= now - LOOKBACK,
+                               ~being_read_back())  # a worker reads it back: a person's only if that fails
                         .order_by(d.id))
     for r in rows:
         what = "boost" if r.action == Action.BOOST else "post"

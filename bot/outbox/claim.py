@@ -36,6 +36,7 @@ from bot.outbox.tables import (
     CAMPAIGNS,
     CONTROL,
     DELIVERIES,
+    being_read_back,
     human,
     keep_doubt,
     of_the_last_close,
@@ -113,8 +114,7 @@ def account_blocked(now: Any, account: Any = D.account_id) -> ColumnElement[bool
 
 def reading_due(now: Any) -> ColumnElement[bool]:
     """A post whose outcome is unknown, its read-back due (bot/outbox/workers.py)."""
-    return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None),
-                D.not_before <= now)
+    return and_(being_read_back(), D.not_before <= now)
 
 
 def misconfigured() -> Any:
@@ -199,8 +199,7 @@ def _take_statement(which: ColumnElement[bool]) -> Any:
     now = bindparam("b_now", type_=UTCDateTime())
     inflight = DELIVERIES.alias("inflight")
     campaign_ok = exists(select(C.id).where(C.id == D.campaign_id, campaign_allows()))
-    being_read = and_(inflight.c.status == Status.UNKNOWN, inflight.c.error_kind == ErrorKind.OUTCOME_UNKNOWN,
-                      inflight.c.not_before.is_not(None),
+    being_read = and_(being_read_back(inflight),
                       inflight.c.updated_at >= bindparam("b_read_since", type_=UTCDateTime()))
     closing_waits = exists(select(inflight.c.id).where(
         inflight.c.campaign_id == D.campaign_id, inflight.c.account_id == D.account_id, inflight.c.id != D.id,

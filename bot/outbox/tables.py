@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, case, cast, func, literal, or_
+from sqlalchemy import ColumnElement, String, Table, and_, case, cast, func, literal, or_
 
-from bot.states import Action, ErrorKind, Kind
+from bot.states import Action, ErrorKind, Kind, Status
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, WorkerRow
 
 DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[assignment]
@@ -45,6 +45,20 @@ def of_the_last_close() -> ColumnElement[bool]:
 def of_the_last_close_row(row: Any) -> bool:
     """`of_the_last_close` of a row carrying plan_key, campaign_id and its campaign's close_seq."""
     return str(row.plan_key).startswith(f"{row.campaign_id}|closing|{row.close_seq}|")
+
+
+def being_read_back(table: Any = DELIVERIES) -> ColumnElement[bool]:
+    """A post whose outcome is unknown that a worker reads back (flagged by a lost lease, a close, a pause, the
+    emergency stop, a person's cancel): settled by the account's answer, not yet a person's to settle. A
+    person's `resolve`, or a day without an answer, clears ``not_before``: then it is. `being_read_back_row` is
+    the same rule for a row read into Python. ``table``: DELIVERIES or an alias of it."""
+    d = table.c
+    return and_(d.status == Status.UNKNOWN, d.error_kind == ErrorKind.OUTCOME_UNKNOWN, d.not_before.is_not(None))
+
+
+def being_read_back_row(row: Any) -> bool:
+    return bool(row.status == Status.UNKNOWN and row.error_kind == ErrorKind.OUTCOME_UNKNOWN
+                and row.not_before is not None)
 
 
 def in_doubt() -> ColumnElement[bool]:

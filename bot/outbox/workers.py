@@ -20,7 +20,14 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from bot.networks.base import ThreadRef
-from bot.outbox.tables import CAMPAIGNS, DELIVERIES, WORKERS, of_the_last_close_row, outlives_close_row
+from bot.outbox.tables import (
+    CAMPAIGNS,
+    DELIVERIES,
+    WORKERS,
+    being_read_back,
+    of_the_last_close_row,
+    outlives_close_row,
+)
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.store.models import UTCDateTime
 from bot.store.raw import Raw
@@ -91,7 +98,7 @@ def forget_dead(conn: Connection, now: datetime) -> int:
 
 def _reading() -> Any:
     """Unknown, and the worker reads it back (a person's `resolve` clears ``not_before``: never read again)."""
-    return and_(D.status == Status.UNKNOWN, D.error_kind == ErrorKind.OUTCOME_UNKNOWN, D.not_before.is_not(None))
+    return being_read_back()
 
 
 def flag_in_doubt(conn: Connection, campaign_id: str | None, now: datetime, why: str, *,

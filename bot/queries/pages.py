@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.campaigns.deadlines import stored_deadline
 from bot.outbox.budgets import remaining
+from bot.outbox.tables import being_read_back_row
 from bot.queries.deps import ReadsAccounts
 from bot.queries.previews import iso
 from bot.queries.reports import delivery_dict
@@ -58,10 +59,13 @@ def _day_only(raw: object) -> str | None:
 
 
 def _shown_status(d: DeliveryRow, held: bool) -> str:
-    """What a person should read: a planned post is "held" while the emergency stop or a pause holds it, and a
-    post cancelled by a rejection is "rejected"."""
+    """What a person should read: a planned post is "held" while the emergency stop or a pause holds it, a post
+    cancelled by a rejection is "rejected", and one whose outcome a worker is reading back is "being checked"
+    (not yet a person's to settle)."""
     if d.status == Status.PLANNED and held:
         return "held"
+    if being_read_back_row(d):
+        return "being_checked"
     if d.status == Status.CANCELLED and d.error_kind == ErrorKind.REJECTED:
         return "rejected"
     return str(d.status)

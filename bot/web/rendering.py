@@ -48,7 +48,7 @@ templates.env.filters["day"] = times.day_filter
 
 WORDS = {w.replace(" ", "_"): w for w in (
     N_("planned"), N_("sending"), N_("sent"), N_("cancelled"), N_("failed"), N_("missed"), N_("unknown"),
-    N_("awaiting approval"), N_("held"), N_("rejected"), N_("active"), N_("paused"), N_("closed"),
+    N_("awaiting approval"), N_("held"), N_("rejected"), N_("being checked"), N_("active"), N_("paused"), N_("closed"),
     N_("call to action"), N_("closing"), N_("update"), N_("queued"), N_("success"), N_("no further action"),
     N_("ok"), N_("rate limited"), N_("misconfigured"), N_("disabled"))}
 """The words of state (bot/states.py) as pages show them, each translatable."""
