@@ -209,3 +209,47 @@ def test_the_close_preview_and_the_campaign_page_fit_a_phone(web: Web, browser_p
     page.goto("/audit")
     no_raw_times(page)
     shot(page, "audit")
+
+
+def test_staff_cancel_a_post_in_doubt_and_see_it_being_checked_not_asked_of_them(
+        web: Web, browser_page: Any, clock: FakeClock) -> None:
+    """A post whose answer was lost (it may be out): staff cancel it from its row; the page says it will not be
+    sent again and is being checked; the dashboard does not ask them to settle it while a worker reads the
+    account (which cannot be read yet here)."""
+    from bot.networks.base import OutcomeUnknown, TransientError
+
+    core = web.core
+    plan(core)
+    beat(core)
+    net = core.network("a1")
+    lifecycle.queue(core, "test", core.clock.now(), "Free them now {{ link }}", "staff", account="a1", language="en")
+
+    def lost(post: Any) -> None:  # it reaches the account; the answer does not come back
+        net.on_publish = None  # type: ignore[attr-defined]
+        net.deliver_silently(post)  # type: ignore[attr-defined]
+
+    net.on_publish = lost  # type: ignore[attr-defined]
+    net.fail_next(OutcomeUnknown("read timeout"))  # type: ignore[attr-defined]
+
+    def unreadable(post: Any) -> None:
+        raise TransientError("503 Service Unavailable")
+
+    net.find_published = unreadable  # type: ignore[method-assign]
+    Dispatcher(core).run_once()
+    [queued] = deliveries(core, kind="queued")
+    assert (queued.status, queued.error_kind) == ("planned", "in_doubt")
+    sign_in(page := browser_page, "staff")
+    page.goto(f"/campaigns/test?focus={queued.id}#d{queued.id}")
+    row = page.locator(f"#d{queued.id}")
+    row.get_by_role("button", name=f"Cancel post {queued.id}…").click()
+    row.get_by_role("button", name=f"Yes, cancel post {queued.id}").click()
+    page.locator(f"#d{queued.id} .banner.here").filter(has_text="it will not be sent again").wait_for()
+    Dispatcher(core).run_once()  # the worker tries to read the account: not yet
+    page.reload()
+    row = page.locator(f"#d{queued.id}")
+    assert row.locator(".badge.being_checked").inner_text().strip() == "being checked"
+    assert row.get_by_text("staff asked to cancel it").is_visible()
+    shot(page, "campaign-post-being-checked")
+    page.goto("/")
+    assert page.locator(f"#attention #d{queued.id}").count() == 0
+    assert [d.status for d in deliveries(core, id=queued.id)] == ["unknown"]

@@ -113,6 +113,7 @@ def campaign(app: ReadsAccounts, campaign_id: str, view: TimelineFilter | None =
         item["due_local"] = local(d.due_at, zone)
         item["approval_id"] = d.approval_id
         item["shown_status"] = _shown_status(d, held)
+        item["cancel_asked_by"] = d.cancel_asked_by if d.status == Status.UNKNOWN else None
         timeline.append(item)
     act_by = stored_deadline(row.definition, zone)
     return {"id": row.id, "title": row.title, "state": row.state, "outcome": row.outcome, "zone": zone,
