@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.actions import emergency, posts
 from bot.clock import FakeClock
@@ -210,3 +211,62 @@ def test_a_post_a_worker_is_reading_back_is_shown_as_being_checked_and_asks_nobo
     clock.advance(timedelta(days=1, minutes=5))
     Dispatcher(bootstrap_like(app)).run_once()  # a day without an answer: a person's now
     assert asked() == (True, True, "unknown")
+
+
+def _asked_about(app: Any, clock: FakeClock, delivery_id: int) -> tuple[bool, bool, bool, str]:
+    """Whether the dashboard, `status` and the alerts ask a person about the post, and what its row reads."""
+    from bot.alerts.detect import detect
+    from bot.queries import pages
+
+    listed = delivery_id in {d["id"] for d in attention.unsettled_posts(app)}
+    in_status = delivery_id in {d["id"] for d in reports.status(app)["needs_attention"]}
+    with app.engine.connect() as conn:
+        found = detect(conn, clock.now(), app.config.alerts_settings)
+    alerted = f"delivery:{delivery_id}" in {a.subject for a in found}
+    view = pages.campaign(app, "test", pages.TimelineFilter(status="unknown"))
+    assert view is not None
+    return listed, in_status, alerted, next(d["shown_status"] for d in view["timeline"] if d["id"] == delivery_id)
+
+
+def test_a_post_in_doubt_on_a_disabled_account_is_a_persons_at_once_when_flagged_and_status_agrees(
+        make_app, campaigns_dir: Path, clock: FakeClock) -> None:
+    """Found by a review: a disabled account is not run, so its posts are not read back; one flagged for a
+    read-back (here by a person's cancel) was left out of "Needs a person", the alerts said nothing, and its row
+    read "being checked" for ever: a post that may be public, and nobody told. And `status` still listed the
+    posts a worker was reading back, which the dashboard did not."""
+    from bot.networks.base import AuthRevoked, OutcomeUnknown
+    from bot.states import ErrorKind, Kind
+    from tests.test_close_in_flight import one_account
+
+    app, net = one_account(make_app, campaigns_dir)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    net.fail_next(OutcomeUnknown("read timeout"), AuthRevoked("401 The access token was revoked"))
+    Dispatcher(app).run_once()
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    for _ in range(10):  # its retry is refused: the account is disabled, the post still in doubt
+        clock.advance(timedelta(minutes=5))
+        Dispatcher(app).run_once()
+    [row] = deliveries(app, id=queued.id)
+    assert (row.status, row.error_kind) == (Status.PLANNED, ErrorKind.IN_DOUBT)
+    assert lifecycle.cancel_delivery(app, queued.id, by="ana").code == "cancel_read_back"
+    assert _asked_about(app, clock, queued.id) == (True, True, True, "unknown")
+    for _ in range(3):  # a worker runs on: the account is not read while it is disabled
+        clock.advance(timedelta(hours=1))
+        Dispatcher(app).run_once()
+    assert deliveries(app, id=queued.id)[0].status == Status.UNKNOWN
+    assert _asked_about(app, clock, queued.id) == (True, True, True, "unknown")
+
+
+def test_status_lists_what_the_dashboard_lists_as_needing_a_person(make_app, campaigns_dir: Path,
+                                                                   clock: FakeClock) -> None:
+    from bot.networks.base import OutcomeUnknown
+    from bot.states import Kind
+    from tests.test_close_in_flight import one_account
+
+    app, net = one_account(make_app, campaigns_dir)
+    lifecycle.queue(app, "test", clock.now(), "Free them now", "ana")
+    net.fail_next(OutcomeUnknown("read timeout"))
+    Dispatcher(app).run_once()
+    [queued] = deliveries(app, kind=Kind.QUEUED)
+    lifecycle.cancel_delivery(app, queued.id, by="ana")  # a worker reads it back: nobody's yet
+    assert _asked_about(app, clock, queued.id) == (False, False, False, "being_checked")

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from bot.campaigns.deadlines import stored_deadline
 from bot.config.alerts import AlertSettings, Event
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, being_read_back, human, stamp
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, WORKERS, human, left_to_a_worker, stamp
 from bot.reach.tables import TargetResponseRow
 from bot.states import Action, Audit, CampaignState, ErrorKind, Status
 from bot.store.models import AuditRow
@@ -75,7 +75,7 @@ def _deliveries(conn: Connection, now: datetime, s: AlertSettings, titles: dict[
     d = DELIVERIES.c
     rows = conn.execute(select(d.id, d.campaign_id, d.account_id, d.network, d.status, d.error_kind, d.action)
                         .where(d.status.in_([Status.FAILED, Status.UNKNOWN]), d.updated_at >= now - LOOKBACK,
-                               ~being_read_back())  # a worker reads it back: a person's only if that fails
+                               ~left_to_a_worker(now))  # a worker reads it back: a person's if that fails
                         .order_by(d.id))
     for r in rows:
         what = "boost" if r.action == Action.BOOST else "post"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, and_, case, cast, func, literal, or_
+from sqlalchemy import ColumnElement, String, Table, and_, case, cast, exists, func, literal, or_, select
 
+from bot.clock import as_utc
 from bot.states import Action, ErrorKind, Kind, Status
 from bot.store.models import AccountStateRow, CampaignRow, ControlRow, DeliveryRow, WorkerRow
 
@@ -59,6 +61,27 @@ def being_read_back(table: Any = DELIVERIES) -> ColumnElement[bool]:
 def being_read_back_row(row: Any) -> bool:
     return bool(row.status == Status.UNKNOWN and row.error_kind == ErrorKind.OUTCOME_UNKNOWN
                 and row.not_before is not None)
+
+
+READ_FOR = timedelta(days=1)
+"""How long a worker tries to read a post back (from when it was flagged: ``updated_at``, which its retries keep)
+before leaving it to a person (bot/worker/recovery.py)."""
+
+
+def left_to_a_worker(now: datetime) -> ColumnElement[bool]:
+    """A post being read back that a worker will settle, so not yet a person's (the dashboard, `status`, the
+    alerts): flagged less than READ_FOR ago, on an account that is not disabled. A disabled account is not run,
+    so its posts are not read: a person's at once; and one flagged longer ago is a person's even if no worker
+    ran meanwhile. `left_to_a_worker_row` is the same rule for a row read into Python."""
+    d, a = DELIVERIES.c, ACCOUNTS.c
+    disabled = exists(select(a.account_id).where(a.account_id == d.account_id, a.disabled.is_(True)))
+    return and_(being_read_back(), d.updated_at >= now - READ_FOR, ~disabled)
+
+
+def left_to_a_worker_row(row: Any, now: datetime, disabled: Collection[str]) -> bool:
+    """``disabled``: the ids of the disabled accounts."""
+    return bool(being_read_back_row(row) and as_utc(row.updated_at) >= now - READ_FOR
+                and row.account_id not in disabled)
 
 
 def in_doubt() -> ColumnElement[bool]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.outbox.tables import being_read_back
+from bot.outbox.tables import left_to_a_worker
 from bot.queries.deps import ReadsAccounts
 from bot.queries.reports import delivery_dict, file_problems
 from bot.states import Action, ErrorKind, Status
@@ -29,13 +29,14 @@ def _zones(app: ReadsAccounts) -> dict[str, str]:
 
 def unsettled_posts(app: ReadsAccounts, limit: int = LIMIT) -> list[dict[str, Any]]:
     """Missed, failed and unknown posts nobody has settled yet, oldest due first, each with its campaign's zone.
-    A post a worker is reading back is not a person's yet (its timeline row says "being checked")."""
+    A post a worker is reading back is not a person's yet (its timeline row says "being checked"): until a day
+    has passed, or at once if its account is disabled (bot/outbox/tables.py left_to_a_worker)."""
     zones = _zones(app)
     with app.sessions() as session:
         rows = session.scalars(select(DeliveryRow).where(DeliveryRow.status.in_(SETTLED_BY_A_PERSON),
                                                          DeliveryRow.action == Action.POST,
                                                          DeliveryRow.error_kind.is_distinct_from(ErrorKind.RESOLVED),
-                                                         ~being_read_back())
+                                                         ~left_to_a_worker(app.clock.now()))
                                .order_by(DeliveryRow.due_at, DeliveryRow.id).limit(limit))
         return [delivery_dict(d, zones.get(d.campaign_id, "UTC")) for d in rows]
 

@@ -3,6 +3,7 @@ account, the last sent posts, the accounts and the audit log. Plain dicts, like 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.campaigns.deadlines import stored_deadline
 from bot.outbox.budgets import remaining
-from bot.outbox.tables import being_read_back_row
+from bot.outbox.tables import left_to_a_worker_row
 from bot.queries.deps import ReadsAccounts
 from bot.queries.previews import iso
 from bot.queries.reports import delivery_dict
@@ -58,13 +59,13 @@ def _day_only(raw: object) -> str | None:
     return raw if isinstance(raw, str) and len(raw) == 10 else None
 
 
-def _shown_status(d: DeliveryRow, held: bool) -> str:
+def _shown_status(d: DeliveryRow, held: bool, now: datetime, disabled: Collection[str]) -> str:
     """What a person should read: a planned post is "held" while the emergency stop or a pause holds it, a post
     cancelled by a rejection is "rejected", and one whose outcome a worker is reading back is "being checked"
     (not yet a person's to settle)."""
     if d.status == Status.PLANNED and held:
         return "held"
-    if being_read_back_row(d):
+    if left_to_a_worker_row(d, now, disabled):
         return "being_checked"
     if d.status == Status.CANCELLED and d.error_kind == ErrorKind.REJECTED:
         return "rejected"
@@ -106,13 +107,14 @@ def campaign(app: ReadsAccounts, campaign_id: str, view: TimelineFilter | None =
                                     .offset((page - 1) * size).limit(size)))
         control = session.get(ControlRow, 1)
         supporters = campaign_supporters(session, campaign_id)
+        disabled = set(session.scalars(select(AccountStateRow.account_id).where(AccountStateRow.disabled.is_(True))))
     held = bool(control and control.paused_all) or row.state == CampaignState.PAUSED
     timeline = []
     for d in rows:
         item = delivery_dict(d, zone)
         item["due_local"] = local(d.due_at, zone)
         item["approval_id"] = d.approval_id
-        item["shown_status"] = _shown_status(d, held)
+        item["shown_status"] = _shown_status(d, held, now, disabled)
         item["cancel_asked_by"] = d.cancel_asked_by if d.status == Status.UNKNOWN else None
         timeline.append(item)
     act_by = stored_deadline(row.definition, zone)

@@ -18,6 +18,7 @@ from bot.alerts.health import failing_destinations
 from bot.campaigns.deadlines import stored_deadline
 from bot.campaigns.loader import campaign_files, did_you_mean
 from bot.errors import NotFound
+from bot.outbox.tables import left_to_a_worker
 from bot.queries.deps import ReadsConfig
 from bot.queries.liveness import worker_alive
 from bot.queries.previews import close_preview, iso, known_campaigns, preview, reply_parent
@@ -154,8 +155,9 @@ def status(app: ReadsConfig) -> dict[str, Any]:
                 accounts.append({"account": a.account_id, "disabled": a.disabled, "reason": a.disabled_reason,
                                  "misconfigured": misconfigured, "rate_limited_until": iso(limited)})
         zones = _timezones(session)
-        unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(
-            select(DeliveryRow).where(DeliveryRow.status == Status.UNKNOWN).order_by(DeliveryRow.id))]
+        unknown = [delivery_dict(d, zones.get(d.campaign_id)) for d in session.scalars(  # a person's to settle:
+            select(DeliveryRow).where(DeliveryRow.status == Status.UNKNOWN, ~left_to_a_worker(now))  # as the
+            .order_by(DeliveryRow.id))]  # dashboard's "Needs a person" (bot/queries/attention.py)
     alive, worker = worker_alive(app)
     with app.engine.connect() as conn:
         failing_alerts = failing_destinations(conn, [d.key for d in app.config.alerts]) if app.config.alerts else []

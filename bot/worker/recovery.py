@@ -27,14 +27,13 @@ from bot.networks.base import CANNOT_TELL, Booster, Misconfigured, Network, Post
 from bot.networks.registry import network_class
 from bot.outbox import record, workers
 from bot.outbox.link import Link
+from bot.outbox.tables import READ_FOR
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status
 from bot.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 READ_AGAIN = timedelta(minutes=2)
 """After a failed read of the account, the next try."""
-READ_FOR = timedelta(days=1)
-"""How long the worker keeps trying to read an account back before leaving the post to a person."""
 BATCH = 50
 TAKEN_WINDOW = timedelta(days=1)
 """How far back before a post was due the ids other posts hold are gathered (wider than any read-back window)."""
