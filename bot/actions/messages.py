@@ -68,8 +68,8 @@ MESSAGES: dict[str, str] = {
     "not_unsent": N_("delivery {delivery} is {status}; only a post not sent yet is {change}"),
     "being_sent": N_("delivery {delivery} is being sent right now; look again in a minute"),
     "in_doubt": N_("delivery {delivery} may already have gone out (the answer to an earlier attempt was lost), so "
-                "it cannot be changed now: its next attempt settles it (it is sent again safely, or the account is "
-                "read first); look again after that"),
+                "it cannot be edited: its next attempt settles it (it is sent again safely, or the account is read "
+                "first); look again after that, or cancel it (its account is read back first)"),
     "changed_meanwhile": N_("delivery {delivery} changed meanwhile (sent or cancelled); look again"),
     "not_settleable": N_("delivery {delivery} is {status}; only unknown or failed deliveries are settled"),
     "closed_no_queue": N_("{campaign} is closed ({outcome}): no more posts are queued; reopen it first if the case "
