@@ -693,6 +693,49 @@ def test_a_closing_in_doubt_at_a_reopen_and_not_on_the_account_is_cancelled_not_
     assert [p.post.text for p in net.posts] == ["No further action is requested."]
 
 
+def _answer_lost_while(make_app, campaigns_dir, clock, under_way: Any, after: Any) -> tuple[Any, Any, Any]:
+    """One account's post sent with its answer lost (it went out) while an action runs. On PostgreSQL the
+    action's transaction is held open (``under_way`` runs its steps in it) until the record's write is committed,
+    then commits; on SQLite (one writer at a time: no such interleaving to make) the action (``after``) follows
+    the send. Returns the app, the network and the claimed post."""
+    app, net = one_account(make_app, campaigns_dir)
+    net.lookup_finds = net.certain = True
+    clock.advance(timedelta(hours=1))
+    worker = Dispatcher(app)
+    claimed = worker.claim_next("a1")
+    assert claimed is not None
+    recorded = threading.Event()
+
+    def lost(post: Any) -> None:
+        net.on_publish = None
+        net.deliver_silently(post)
+
+    def send() -> None:
+        worker.send(claimed)
+        recorded.set()
+
+    net.on_publish = lost
+    net.fail_next(OutcomeUnknown("read timeout"))
+    sender = threading.Thread(target=send)
+    if app.engine.dialect.name == "sqlite":
+        sender.start()
+        sender.join(timeout=60)
+        after(app)
+    else:
+        with app.sessions.begin() as session:  # the action, under way: its locks taken, its steps run
+            under_way(app, session)
+            sender.start()
+            for _ in range(600):  # until the record's write is committed (bounded: 60 s)
+                [seen] = deliveries(app, id=claimed.id)
+                if seen.status == Status.PLANNED:
+                    break
+                recorded.wait(0.1)
+            assert seen.status == Status.PLANNED and seen.error_kind == ErrorKind.IN_DOUBT, seen.status
+        sender.join(timeout=60)
+    assert recorded.is_set()
+    return app, net, claimed
+
+
 def test_a_close_committed_while_a_lost_answer_is_recorded_still_reads_the_post_back(make_app, campaigns_dir, clock):
     """On PostgreSQL a close runs while a send's answer is being lost: the record read the campaign as active
     (the close not yet committed) and planned the post again in doubt; the close, committed just after, had not
@@ -703,44 +746,19 @@ def test_a_close_committed_while_a_lost_answer_is_recorded_still_reads_the_post_
     from bot.actions.campaigns import close_in
     from bot.states import Outcome
 
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    clock.advance(timedelta(hours=1))
-    worker = Dispatcher(app)
-    claimed = worker.claim_next("a1")
-    recorded = threading.Event()
+    def closing(app: Any, session: Any) -> None:
+        close_in(session, app.accounts, campaign_row(session, "test", lock=True), Outcome.SUCCESS, clock.now(),
+                 "ana", None)
 
-    def lost(post: Any) -> None:
-        net.on_publish = None
-        net.deliver_silently(post)
-
-    net.on_publish = lost
-    net.fail_next(OutcomeUnknown("read timeout"))
-    sender = threading.Thread(target=lambda: (worker.send(claimed), recorded.set()))
-    if app.engine.dialect.name == "sqlite":  # one writer at a time: no such interleaving to make
-        sender.start()
-        sender.join(timeout=60)
-        lifecycle.close(app, "test", "success", by="ana")
-    else:
-        with app.sessions.begin() as session:  # the close, under way: its lock taken, its steps run, not committed
-            row = campaign_row(session, "test", lock=True)
-            close_in(session, app.accounts, row, Outcome.SUCCESS, clock.now(), "ana", None)
-            sender.start()
-            for _ in range(600):  # until the record's write is committed (bounded: 60 s)
-                [seen] = deliveries(app, id=claimed.id)
-                if seen.status == Status.PLANNED:
-                    break
-                recorded.wait(0.1)
-            assert seen.status == Status.PLANNED and seen.error_kind == ErrorKind.IN_DOUBT, seen.status
-        sender.join(timeout=60)
-    assert recorded.is_set()
+    app, net, claimed = _answer_lost_while(make_app, campaigns_dir, clock, closing,
+                                           lambda app: lifecycle.close(app, "test", "success", by="ana"))
     clock.advance(timedelta(minutes=1))
     Dispatcher(app).run_once()
     Dispatcher(app).run_once()
     [row] = deliveries(app, id=claimed.id)
     assert (row.status, row.remote_id) == (Status.SENT, "a1-1"), (row.status, row.error_kind, row.error)
-    [closing] = deliveries(app, kind=Kind.CLOSING)
-    assert closing.status == Status.SENT and closing.in_reply_to == "a1-1"
+    [closing_message] = deliveries(app, kind=Kind.CLOSING)
+    assert closing_message.status == Status.SENT and closing_message.in_reply_to == "a1-1"
 
 
 def test_the_first_emergency_stop_committed_while_a_lost_answer_is_recorded_still_reads_the_post_back(
@@ -751,36 +769,11 @@ def test_the_first_emergency_stop_committed_while_a_lost_answer_is_recorded_stil
     from the start (migration 0021): the post is read back during the stop and shown as sent."""
     from bot.actions.emergency import switch_in
 
-    app, net = one_account(make_app, campaigns_dir)
-    net.lookup_finds = net.certain = True
-    clock.advance(timedelta(hours=1))
-    worker = Dispatcher(app)
-    claimed = worker.claim_next("a1")
-    recorded = threading.Event()
+    def stopping(app: Any, session: Any) -> None:  # the first stop ever
+        assert switch_in(session, True, clock.now(), "ana", "a leak")
 
-    def lost(post: Any) -> None:
-        net.on_publish = None
-        net.deliver_silently(post)
-
-    net.on_publish = lost
-    net.fail_next(OutcomeUnknown("read timeout"))
-    sender = threading.Thread(target=lambda: (worker.send(claimed), recorded.set()))
-    if app.engine.dialect.name == "sqlite":  # one writer at a time: no such interleaving to make
-        sender.start()
-        sender.join(timeout=60)
-        lifecycle.pause_all(app, "ana", "a leak", True)
-    else:
-        with app.sessions.begin() as session:  # the first stop ever, under way: its steps run, not committed
-            assert switch_in(session, True, clock.now(), "ana", "a leak")
-            sender.start()
-            for _ in range(600):  # until the record's write is committed (bounded: 60 s)
-                [seen] = deliveries(app, id=claimed.id)
-                if seen.status == Status.PLANNED:
-                    break
-                recorded.wait(0.1)
-            assert seen.status == Status.PLANNED and seen.error_kind == ErrorKind.IN_DOUBT, seen.status
-        sender.join(timeout=60)
-    assert recorded.is_set()
+    app, net, claimed = _answer_lost_while(make_app, campaigns_dir, clock, stopping,
+                                           lambda app: lifecycle.pause_all(app, "ana", "a leak", True))
     clock.advance(timedelta(minutes=1))
     Dispatcher(app).run_once()  # the stop holds every post, and reads back what may have gone out
     [row] = deliveries(app, id=claimed.id)
