@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.networks.registry import Capability, kinds_that
 from bot.outbox.staff import wake_workers
-from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES
+from bot.outbox.tables import ACCOUNTS, CAMPAIGNS, DELIVERIES, being_read_back
 from bot.states import Action, CampaignState, ErrorKind, Kind, Status, SupporterState
 from bot.store.models import UTCDateTime
 from bot.store.supporters import SUPPORTER_CAMPAIGNS, SUPPORTERS, WAVES
@@ -175,9 +175,7 @@ def cancel_boosts(conn: Connection, account_id: str, now: datetime, reason: str)
     doubt = or_(D.error_kind == ErrorKind.IN_DOUBT, D.status == Status.UNKNOWN)
     res = conn.execute(update(DELIVERIES)
                        .where(D.account_id == account_id, D.action.in_((Action.BOOST, Action.UNBOOST)),
-                              or_(D.status == Status.PLANNED, and_(D.status == Status.UNKNOWN,
-                                                                   D.error_kind == ErrorKind.OUTCOME_UNKNOWN,
-                                                                   D.not_before.is_not(None))))
+                              or_(D.status == Status.PLANNED, being_read_back()))
                        .values(status=Status.CANCELLED, error_kind=ErrorKind.AUTH_REVOKED, not_before=None,
                                updated_at=now,
                                error=case((doubt, literal(f"{reason} (an earlier attempt's answer was lost: it may "

@@ -61,8 +61,8 @@ Made = tuple[str, int | None, list[dict[str, str]]]
 
 
 def planned_calls(campaign_id: str, account_id: str, network: str, language: str, now: datetime,
-                    keys: Sequence[str], slots: Sequence[tuple[datetime, str]], variants: Sequence[int],
-                    made: Sequence[Made]) -> list[NewDelivery]:
+                  keys: Sequence[str], slots: Sequence[tuple[datetime, str]], variants: Sequence[int],
+                  made: Sequence[Made]) -> list[NewDelivery]:
     """Planned calls to action of one account in one language, one per plan key, with its slot (due time,
     rule), variant and text: as ``NewDelivery(...)`` with these fields and the others' defaults would make them,
     built without the named tuple's keyword handling (a first plan builds 85,000: most of the cost of each)."""

@@ -96,11 +96,6 @@ def forget_dead(conn: Connection, now: datetime) -> int:
 # -- in doubt: read back ------------------------------------------------------------------------------------
 
 
-def _reading() -> Any:
-    """Unknown, and the worker reads it back (a person's `resolve` clears ``not_before``: never read again)."""
-    return being_read_back()
-
-
 def flag_in_doubt(conn: Connection, campaign_id: str | None, now: datetime, why: str, *,
                   closings: bool | None = False, ids: Iterable[int] | None = None,
                   cancel_asked_by: str | None = None) -> int:
@@ -130,7 +125,8 @@ def to_read(conn: Connection, account_id: str, now: datetime, limit: int) -> Seq
                CAMPAIGNS.c.state.label("campaign_state"),
                CAMPAIGNS.c.close_seq)
         .join(CAMPAIGNS, CAMPAIGNS.c.id == D.campaign_id)
-        .where(D.account_id == account_id, _reading(), D.not_before <= now).order_by(D.not_before, D.id).limit(limit)
+        .where(D.account_id == account_id, being_read_back(), D.not_before <= now)
+        .order_by(D.not_before, D.id).limit(limit)
     ).all()
 
 
@@ -150,7 +146,7 @@ def settle_found(conn: Connection, delivery_id: int, now: datetime, remote_id: s
                                   updated_at=now)
     if reply is not None:
         values.update(in_reply_to=reply.remote_id, thread_root={"id": reply.root_id, "ref": reply.root_ref})
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading()).values(**values))
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, being_read_back()).values(**values))
     return res.rowcount == 1
 
 
@@ -162,13 +158,13 @@ def settle(conn: Connection, delivery_id: int, now: datetime, status: Status, er
                                   updated_at=now)
     if status == Status.PLANNED:
         values.update(lease_owner=None, lease_expires_at=None)
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading()).values(**values))
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, being_read_back()).values(**values))
     return res.rowcount == 1
 
 
 def read_later(conn: Connection, delivery_id: int, when: datetime, error: str) -> bool:
     """The account could not be read: try again at ``when`` (``updated_at`` keeps when it was flagged)."""
-    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, _reading())
+    res = conn.execute(update(DELIVERIES).where(D.id == delivery_id, being_read_back())
                        .values(not_before=when, error=error))
     return res.rowcount == 1
 
