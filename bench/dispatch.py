@@ -1,7 +1,9 @@
 """dispatch: posts due at one instant, sent by the real daemon loop (`Daemon.run`, in this process) through a
 fake Mastodon in its own process with 20 ms latency and rate budgets lifted; then a bare Mastodon.py loop
 posting as many statuses to the same server with the SAME number of threads (the daemon's `concurrency`).
-Our CPU per delivery against the bare client's, and our deliveries per second against its.
+Our CPU per delivery against the bare client's, and our deliveries per second against its. Beside them, with no
+target, the same figures like for like: a bare loop making the request our adapter makes (Mastodon.py's request
+with its answer left as JSON, not typed into its entities: about a third of status_post's CPU).
 
 Ours and the bare loop alternate, A B A B (each round half the posts, a fresh database), so drift in the
 machine's load falls on both. Lateness is each post's `sent_at - due_at` (its own due time, stored in the
@@ -51,7 +53,7 @@ def measure(name: str, total: int, accounts: int, concurrency: int, cpu_target: 
     base = pg_url()
     database = "postgresql" if base else "sqlite"
     load0 = load_average()
-    cpu = wall = bare_cpu = bare_wall = 0.0
+    cpu = wall = bare_cpu = bare_wall = like_cpu = like_wall = 0.0
     sent: list = []
     bare_late: list[float] = []
     threads: dict[str, float] = {}
@@ -67,10 +69,12 @@ def measure(name: str, total: int, accounts: int, concurrency: int, cpu_target: 
                 threads[k] = threads.get(k, 0.0) + v
             bc, bw, late = fleet.bare_burst(server.url, len(s), concurrency)
             bare_cpu, bare_wall, bare_late = bare_cpu + bc, bare_wall + bw, bare_late + late
+            lc, lw, _ = fleet.bare_burst(server.url, len(s), concurrency, untyped=True)
+            like_cpu, like_wall = like_cpu + lc, like_wall + lw
     finally:
         server.close()
-    ours, bare = cpu / len(sent), bare_cpu / len(sent)
-    per_s, bare_per_s = len(sent) / wall, len(sent) / bare_wall
+    ours, bare, like = cpu / len(sent), bare_cpu / len(sent), like_cpu / len(sent)
+    per_s, bare_per_s, like_per_s = len(sent) / wall, len(sent) / bare_wall, len(sent) / like_wall
     checks = [check("throughput (deliveries/s) vs bare", round(per_s / bare_per_s, 2), throughput_target,
                     at_most=False, ours=round(per_s, 1), reference=round(bare_per_s, 1))]
     if cpu_target is not None:
@@ -83,7 +87,12 @@ def measure(name: str, total: int, accounts: int, concurrency: int, cpu_target: 
                 throughput_ratio=round(per_s / bare_per_s, 2),
                 **fleet.lateness([(r.sent_at - r.due_at).total_seconds() for r in sent]), **bare_lateness,
                 cpu_ms_per_delivery=round(ours * 1000, 3), bare_cpu_ms_per_post=round(bare * 1000, 3),
-                cpu_ratio=round(ours / bare, 2), cpu_s_by_thread={k: round(v, 2) for k, v in threads.items()},
+                cpu_ratio=round(ours / bare, 2),
+                # Like for like (no target): the bare loop making our adapter's request, its answer untyped
+                like_for_like={"bare_cpu_ms_per_post": round(like * 1000, 3), "cpu_ratio": round(ours / like, 2),
+                               "bare_per_second": round(like_per_s, 1),
+                               "throughput_ratio": round(per_s / like_per_s, 2)},
+                cpu_s_by_thread={k: round(v, 2) for k, v in threads.items()},
                 load_average=[load0, load_average()], checks=checks)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from bench.common import write_world
 from bot.bootstrap import App
+from bot.networks.mastodon.transport import untyped_post
 from bot.outbox import staff
 from bot.states import ErrorKind, Status
 from bot.store.models import DeliveryRow
@@ -207,9 +208,20 @@ def clients(server: str, count: int) -> list[Mastodon]:
                      ratelimit_method="throw") for _ in range(count)]
 
 
-def bare_burst(server: str, count: int, concurrency: int) -> tuple[float, float, list[float]]:
+def bare_post(client: Mastodon, text: str, key: str, untyped: bool) -> None:
+    """One status the bare way (``status_post``, its answer typed into Mastodon.py's entities), or ``untyped``:
+    the request our adapter makes (the same fields through Mastodon.py's request, the answer left as JSON)."""
+    if untyped:
+        untyped_post(client, "/api/v1/statuses", {"status": text, "sensitive": False, "language": "en"},
+                     headers={"Idempotency-Key": key})
+    else:
+        client.status_post(text, language="en", idempotency_key=key)
+
+
+def bare_burst(server: str, count: int, concurrency: int, untyped: bool = False) -> tuple[float, float, list[float]]:
     """A plain Mastodon.py loop posting ``count`` statuses with ``concurrency`` threads, one client per thread,
-    all due at its start: (CPU seconds, wall seconds, lateness of each post from that instant)."""
+    all due at its start: (CPU seconds, wall seconds, lateness of each post from that instant). ``untyped``:
+    each post as our adapter makes it (``bare_post``), for a like-for-like comparison."""
     pool_clients = clients(server, concurrency)
     local = threading.local()
     counter = iter(range(concurrency))
@@ -220,7 +232,7 @@ def bare_burst(server: str, count: int, concurrency: int) -> tuple[float, float,
         if not hasattr(local, "client"):
             with lock:
                 local.client = pool_clients[next(counter)]
-        local.client.status_post(f"bare {i}", language="en", idempotency_key=f"bare-{i}-{due}")
+        bare_post(local.client, f"bare {i}", f"bare-{i}-{due}", untyped)
         late.append(time.time() - due)
 
     due = time.time()

@@ -36,22 +36,33 @@ def environment_once(session: Any, url: str) -> None:
 @functools.cache
 def _takes_override_type(cls: type) -> bool:
     """Whether this Mastodon.py's request takes the arguments `untyped_post` gives it (a private method: an
-    upgrade that changes it sends boosts through the public one, before anything is sent)."""
+    upgrade that changes it sends posts and boosts through the public ones, before anything is sent)."""
     try:
         params = inspect.signature(cls._Mastodon__api_request).parameters  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
         return False
-    return {"method", "endpoint", "params", "override_type"} <= set(params)
+    return {"method", "endpoint", "params", "headers", "override_type"} <= set(params)
 
 
-def untyped_post(client: Any, endpoint: str) -> dict[str, Any] | None:
-    """POST to ``endpoint`` through Mastodon.py's own request (its token, error classes and rate limit
-    reading, as status_reblog and status_unreblog do), the answer left as the JSON object it is: turning a
-    status into Mastodon.py's typed entities costs about 1.4 ms of CPU, more than all the rest of a boost, and
-    a boost reads one field of it. None when this Mastodon.py has no such request (then the caller uses its
-    public method; tests/test_supporters_boost.py says which one the installed version takes)."""
+def form(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields as Mastodon.py's own methods send them (its __generate_params, for a form): a field that is None
+    left out, a boolean as '1' or '0', a list as ``name[]``."""
+    out = {name: ("1" if value else "0") if isinstance(value, bool) else value
+           for name, value in fields.items() if value is not None and not isinstance(value, list)}
+    out.update((f"{name}[]", value) for name, value in fields.items() if isinstance(value, list))  # after, as there
+    return out
+
+
+def untyped_post(client: Any, endpoint: str, fields: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """POST ``fields`` (as a form, ``form``) to ``endpoint`` through Mastodon.py's own request (its token, error
+    classes and rate limit reading, as status_post and status_reblog do), the answer left as the JSON object it
+    is: turning a status into Mastodon.py's typed entities costs about 0.7-1.4 ms of CPU, more than all the rest
+    of a post or a boost, and we read two fields of it. None when this Mastodon.py has no such request (then
+    the caller uses its public method; tests/test_supporters_boost.py and tests/test_recordings.py say which one
+    the installed version takes)."""
     request = getattr(client, "_Mastodon__api_request", None)
     if request is None or not _takes_override_type(client.__class__):
         return None
-    answer = request("POST", endpoint, {}, override_type=dict)
+    answer = request("POST", endpoint, form(fields or {}), headers=headers or {}, override_type=dict)
     return dict(answer) if isinstance(answer, dict) else {}
