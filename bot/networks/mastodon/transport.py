@@ -64,5 +64,11 @@ def untyped_post(client: Any, endpoint: str, fields: dict[str, Any] | None = Non
     request = getattr(client, "_Mastodon__api_request", None)
     if request is None or not _takes_override_type(client.__class__):
         return None
-    answer = request("POST", endpoint, form(fields or {}), headers=headers or {}, override_type=dict)
+    answer = request("POST", endpoint, form(fields or {}), headers=headers or {}, override_type=Answer)
     return dict(answer) if isinstance(answer, dict) else {}
+
+
+class Answer(dict[str, Any]):
+    """An answer as its JSON object. A dict subclass, not a dict: Mastodon.py sets an attribute on the answer
+    when the server sends a Mastodon-Async-Refresh header, which a plain dict refuses (an AttributeError after
+    the status was made)."""
