@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from mastodon.errors import MastodonError
 
 
+UNREADABLE = "Could not parse response as JSON"
+"""How Mastodon.py's error for an answer that is not JSON begins (raised only after a success code;
+tests/test_recordings.py pins it to the installed version)."""
+
+
 def classify(exc: MastodonError, ratelimit_reset: float | None, timeout: float) -> Exception:
     """``ratelimit_reset``: when the client's rate limit resets (Mastodon.py's ratelimit_reset); ``timeout``: the
     request timeout, for the message."""
@@ -46,6 +51,9 @@ def classify(exc: MastodonError, ratelimit_reset: float | None, timeout: float) 
         return OutcomeUnknown(f"Mastodon server error, the post may have been created: {api_message(exc)}")
     if isinstance(exc, MastodonNotFoundError):
         return PermanentError(f"Mastodon: not found (the post replied to may be deleted): {api_message(exc)}")
+    if isinstance(exc, MastodonAPIError) and str(exc.args[0] if exc.args else "").startswith(UNREADABLE):
+        # Raised for an answer that came with a success code: the status may well have been created
+        return OutcomeUnknown(f"Mastodon accepted the request but its answer could not be read: {exc.args[0]}")
     if isinstance(exc, MastodonAPIError):
         code = exc.args[1] if len(exc.args) > 1 else None
         if code == 403:
