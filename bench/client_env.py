@@ -10,22 +10,23 @@ from __future__ import annotations
 import json
 import os
 
+from mastodon import Mastodon
+
 from bench import fleet
 from bench.common import ServerProcess
-from bot.networks.mastodon.transport import environment_once
 
 
 def main() -> None:
     for i in range(100):  # the benchmarks' environment (one token variable per account)
         os.environ.setdefault(f"BENCH_TOKEN_M{i}", f"bench-token-m{i}")
     server = ServerProcess(latency=0.02)
-    plain = fleet.clients
+    made = fleet.clients
 
-    def tuned(url: str, n: int) -> list:
-        made = plain(url, n)
-        for client in made:
-            environment_once(client.session, url)
-        return made
+    def plain(server: str, count: int, like_ours: bool = False) -> list[Mastodon]:
+        return made(server, count, like_ours=False)
+
+    def tuned(server: str, count: int, like_ours: bool = False) -> list[Mastodon]:
+        return made(server, count, like_ours=True)
 
     out: dict[str, list[float]] = {"plain": [], "tuned": []}
     try:
@@ -35,7 +36,7 @@ def main() -> None:
                 cpu, _wall, _late = fleet.bare_burst(server.url, 2000, 20)
                 out[name].append(round(cpu / 2000 * 1000, 3))
     finally:
-        fleet.clients = plain
+        fleet.clients = made
         server.close()
     print(json.dumps({"bare_cpu_ms_per_post": out, "environment_size": len(os.environ)}))
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from bench.common import write_world
 from bot.bootstrap import App
-from bot.networks.mastodon.transport import untyped_post
+from bot.networks.mastodon.transport import environment_once, untyped_post
 from bot.outbox import staff
 from bot.states import ErrorKind, Status
 from bot.store.models import DeliveryRow
@@ -203,17 +203,23 @@ def lateness(values: list[float]) -> dict[str, float]:
             "lateness_max_s": round(ordered[-1], 3)}
 
 
-def clients(server: str, count: int) -> list[Mastodon]:
-    return [Mastodon(access_token="bare", api_base_url=server, mastodon_version="4.5.0", version_check_mode="created",
+def clients(server: str, count: int, like_ours: bool = False) -> list[Mastodon]:
+    """``like_ours``: the environment's proxy settings read once, as our adapter's clients do
+    (bot/networks/mastodon/transport.py `environment_once`; requests reads them at every request otherwise)."""
+    made = [Mastodon(access_token="bare", api_base_url=server, mastodon_version="4.5.0", version_check_mode="created",
                      ratelimit_method="throw") for _ in range(count)]
+    for client in made if like_ours else ():
+        environment_once(client.session, server)
+    return made
 
 
 def bare_post(client: Mastodon, text: str, key: str, untyped: bool) -> None:
     """One status the bare way (``status_post``, its answer typed into Mastodon.py's entities), or ``untyped``:
-    the request our adapter makes (the same fields through Mastodon.py's request, the answer left as JSON)."""
+    the request our adapter makes (the same fields through Mastodon.py's request, the answer left as JSON; its
+    client made with ``clients(..., like_ours=True)``)."""
     if untyped:
-        untyped_post(client, "/api/v1/statuses", {"status": text, "sensitive": False, "language": "en"},
-                     headers={"Idempotency-Key": key})
+        untyped_post(client, "/api/v1/statuses", {"status": text, "sensitive": False, "visibility": "public",
+                                                   "language": "en"}, headers={"Idempotency-Key": key})
     else:
         client.status_post(text, language="en", idempotency_key=key)
 
@@ -222,7 +228,7 @@ def bare_burst(server: str, count: int, concurrency: int, untyped: bool = False)
     """A plain Mastodon.py loop posting ``count`` statuses with ``concurrency`` threads, one client per thread,
     all due at its start: (CPU seconds, wall seconds, lateness of each post from that instant). ``untyped``:
     each post as our adapter makes it (``bare_post``), for a like-for-like comparison."""
-    pool_clients = clients(server, concurrency)
+    pool_clients = clients(server, concurrency, like_ours=untyped)
     local = threading.local()
     counter = iter(range(concurrency))
     lock = threading.Lock()
