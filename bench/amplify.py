@@ -4,9 +4,11 @@ memory, duplicates (the server counts reblog calls and distinct reblogs), and a 
 the rest of the wave does not wait for it, and its boosts are resent once its lease ends.
 
 Window "0s" (a storm: every boost due at once), so the drain measures the dispatcher, not the window. The drain
-runs through the real daemon loop (`Daemon.run`, as bench/fleet.py runs it), then a bare Mastodon.py reblog loop
-(one client per supporter, the same concurrency) boosts the same post as many times. Each supporter boosts once,
-so its rate budget (300 per 3 h on Mastodon) never binds in the comparison.
+runs through the real daemon loop (`Daemon.run`, as bench/fleet.py runs it), between two runs of a bare
+Mastodon.py reblog loop (one client per supporter, the same concurrency, as many reblogs of the same post; B A B,
+so drift in the machine's load falls on both), then, with no target, a bare loop making our adapter's request
+(like for like). Each supporter boosts once, so its rate budget (300 per 3 h on Mastodon) never binds in the
+comparison.
 
 Planning the wave and preloading its accounts are also timed at ten times the size (`--quick`: 1,000 -> 10,000;
 full: 10,000 -> 100,000 supporters; not drained): they should grow linearly, and 100,000 be planned in <= 3 s.
@@ -38,6 +40,7 @@ from bench.common import (
 )
 from bot.bootstrap import App, bootstrap
 from bot.config.settings import load_config
+from bot.networks.mastodon.transport import environment_once, untyped_post
 from bot.outbox import workers
 from bot.outbox.amplify import plan_waves
 from bot.store.models import DeliveryRow
@@ -103,6 +106,11 @@ def run(quick: bool) -> dict:
             _supporters(app, server.url, count, Cipher([key]))
             lifecycle.queue(app, "c00000", app.clock.now(), "The organisation's post {{ ask }}", "bench")
             Dispatcher(app).run_once()  # the organisation posts
+            with app.sessions() as s:
+                status_id = s.scalar(select(DeliveryRow.remote_id).where(DeliveryRow.action == "post",
+                                                                         DeliveryRow.status == "sent"))
+            # The bare loop before our drain and after it (B A B): drift in the machine's load falls on both
+            before = _bare_reblogs(server.url, str(status_id), count, concurrency, "bare-before")
 
             plan_s = time.perf_counter()
             with app.engine.begin() as conn:  # the wave: one transaction, one INSERT ... SELECT
@@ -146,20 +154,20 @@ def run(quick: bool) -> dict:
                 drained = s.scalar(select(func.count()).where(DeliveryRow.action == "boost",
                                                               DeliveryRow.status == "sent",
                                                               DeliveryRow.id.not_in(held_ids)))
-                status_id = s.scalar(select(DeliveryRow.remote_id).where(DeliveryRow.action == "post",
-                                                                         DeliveryRow.status == "sent"))
+            after = _bare_reblogs(server.url, str(status_id), count, concurrency, "bare-after")
+            like = _bare_reblogs(server.url, str(status_id), count, concurrency, "bare-like", untyped=True)
             stats = httpx.get(f"{server.url}/_stats", timeout=30).json()
             app.engine.dispose()
             if base:
                 drop_pg_database(base, _db("amplify"))
-            bare_cpu, bare_wall = _bare_reblogs(server.url, str(status_id), counts.get("sent", 0), concurrency)
             scale = _wave_scale(base, server.url, count, key)
     finally:
         server.close()
         del os.environ["CAMPAIGN_BOT_SECRET_KEY"]
     sent = counts.get("sent", 0)
     drain = (last - started).total_seconds()
-    per_s, bare_per_s = drained / drain, sent / bare_wall
+    bare_cpu, bare_wall = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+    per_s, bare_per_s, like_per_s = drained / drain, count / bare_wall, count / like[1]
     small, large = scale
     growth = round((large[0] + large[1]) / max(small[0] + small[1], 1e-9) / 10, 2)
     checks = [check("boosts drained per s vs bare reblog loop", round(per_s / bare_per_s, 2), 0.9, at_most=False,
@@ -176,7 +184,13 @@ def run(quick: bool) -> dict:
                 boosts_sent=sent, drain_s=round(drain, 2), all_sent_s=round(wall, 2), boosts_per_second=round(per_s, 1),
                 bare_boosts_per_second=round(bare_per_s, 1),
                 cpu_ms_per_boost=round(cpu / max(sent, 1) * 1000, 2),
-                bare_cpu_ms_per_boost=round(bare_cpu / max(sent, 1) * 1000, 2),
+                bare_cpu_ms_per_boost=round(bare_cpu / count * 1000, 2),
+                bare_rounds_per_second=[round(count / before[1], 1), round(count / after[1], 1)],
+                # Like for like (no target): the bare loop making our adapter's request (its answer untyped, the
+                # environment read once)
+                like_for_like={"bare_boosts_per_second": round(like_per_s, 1),
+                               "bare_cpu_ms_per_boost": round(like[0] / count * 1000, 2),
+                               "throughput_ratio": round(per_s / like_per_s, 2)},
                 cpu_s_by_thread={k: round(v, 2) for k, v in threads.items()},
                 dead_worker_held=held, resent_after_its_lease=resent,
                 reblog_calls=stats["reblog_calls"], distinct_reblogs=stats["reblogs"],
@@ -184,12 +198,19 @@ def run(quick: bool) -> dict:
                 load_average=[load0, load_average()], checks=checks)
 
 
-def _bare_reblogs(server: str, status_id: str, count: int, concurrency: int) -> tuple[float, float]:
+def _bare_reblogs(server: str, status_id: str, count: int, concurrency: int, who: str,
+                  untyped: bool = False) -> tuple[float, float]:
     """A plain Mastodon.py loop: ``count`` supporters (a client each, built in the loop as ours builds its
-    adapters) reblog one status, ``concurrency`` threads. (CPU seconds, wall seconds)."""
+    adapters; tokens ``who``-i, each reblogging once) reblog one status, ``concurrency`` threads. ``untyped``: the
+    request our adapter makes (bench/fleet.py `bare_post`). (CPU seconds, wall seconds)."""
     def boost(i: int) -> None:
-        Mastodon(access_token=f"bare-{i}", api_base_url=server, mastodon_version="4.5.0",
-                 version_check_mode="none", ratelimit_method="throw").status_reblog(status_id)
+        client = Mastodon(access_token=f"{who}-{i}", api_base_url=server, mastodon_version="4.5.0",
+                          version_check_mode="none", ratelimit_method="throw")
+        if untyped:
+            environment_once(client.session, server)
+            untyped_post(client, f"/api/v1/statuses/{status_id}/reblog")
+        else:
+            client.status_reblog(status_id)
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
