@@ -437,3 +437,50 @@ def test_a_sweep_lets_go_exactly_the_locks_idle_for_longer_than_the_idle_time(ma
         assert locks.held == set() and _lock_is_free(app, "a1")
     finally:
         locks.close()
+
+
+def test_runs_that_start_together_take_their_accounts_locks_in_one_statement(make_app, database_url):
+    """Issue 23: a wave of supporters' boosts starts a run for a new account every few milliseconds. Each took its
+    lock in a statement of its own on the one lock connection, in turn, under a mutex a finishing run waited for
+    too: the wave drained at that connection's rate. Runs that start while a statement is under way now have
+    their locks taken together in the next one; each gets its own answer (held, or another worker's)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("account locks are PostgreSQL's")
+    import threading
+
+    from sqlalchemy import event
+
+    from bot.store.locks import AccountLocks
+
+    app = make_app()
+    other = AccountLocks(app.engine, keep=10)  # another worker's: it holds a4
+    mine = AccountLocks(app.engine, keep=10)
+    tries: list[str] = []
+    event.listen(app.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: tries.append(statement)
+                 if "pg_try_advisory_lock" in statement else None)
+    try:
+        assert other.take("a4") is not None
+        tries.clear()
+        accounts = ["a1", "a2", "a3", "a4", "a5"]
+        got: dict[str, object] = {}
+        with mine._talking:  # a statement under way on the lock connection: the runs wait for it together
+            threads = [threading.Thread(target=lambda a=a: got.__setitem__(a, mine.take(a))) for a in accounts]
+            for t in threads:
+                t.start()
+            for _ in range(500):  # bounded: every run is waiting (about 0.01 s)
+                with mine._lock:
+                    if len(mine._wanted) == len(accounts):
+                        break
+                threading.Event().wait(0.01)
+        for t in threads:
+            t.join(timeout=30)
+        assert len(tries) == 1  # one statement for the five
+        assert got["a4"] is None and all(getattr(got[a], "fresh", False) for a in accounts if a != "a4")
+        assert mine.held == {"a1", "a2", "a3", "a5"}
+        assert not any(_lock_is_free(app, a) for a in accounts)
+        mine.close()
+        assert all(_lock_is_free(app, a) for a in ("a1", "a2", "a3", "a5")) and not _lock_is_free(app, "a4")
+    finally:
+        mine.close()
+        other.close()

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -34,6 +34,7 @@ PLAN_LOCK = 0x63616D7062  # "campb"
 # hot path's statements are (bot/outbox/raw.py).
 _TRY_LOCK = Raw(select(func.pg_try_advisory_lock(bindparam("b_key", type_=BigInteger())).label("got")))
 _UNLOCK_ALL = Raw(select(func.pg_advisory_unlock_all().label("done")))
+_TRY_LOCKS = text("SELECT k, pg_try_advisory_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _UNLOCK = text("SELECT count(*) FILTER (WHERE pg_advisory_unlock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
@@ -124,6 +125,23 @@ def advisory_connection(engine: Engine, key: int) -> Iterator[tuple[bool, Connec
                 conn.commit()
 
 
+@dataclass
+class _Want:
+    """A run waiting for its account's lock (AccountLocks.take): its answer once ``done``; ``lead``: it takes
+    the locks wanted (AccountLocks._lead). ``ready`` is set for either."""
+
+    account_id: str
+    hold: Hold | None = None
+    error: BaseException | None = None
+    done: bool = False
+    lead: bool = False
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, hold: Hold | None, error: BaseException | None = None) -> None:
+        self.hold, self.error, self.done = hold, error, True
+        self.ready.set()
+
+
 @dataclass(frozen=True)
 class Hold:
     """An account's lock, as a run holds it: ``fresh``, taken for this run (not kept from an earlier one);
@@ -161,24 +179,100 @@ class AccountLocks:
         self._idle: OrderedDict[str, float] = OrderedDict()  # held, not running: when each was last used
         self._busy: set[str] = set()  # held, running
         self._slack = max(16, keep // 4)
+        # Two mutexes: ``_lock`` for the state above, held for no round trip; ``_talking`` for the lock
+        # connection, one statement at a time. A thread that needs both takes ``_talking`` first. A run that
+        # ends (give_back) or asks whether its lock holds never waits for another account's lock being taken.
         self._lock = threading.Lock()
+        self._talking = threading.Lock()
+        self._wanted: list[_Want] = []  # runs waiting for their account's lock to be taken
+        self._leading = False  # a run is taking the wanted locks, or about to (see take)
 
     def take(self, account_id: str) -> Hold | None:
         """The account's lock for a run, or None when another worker holds it. Raises the database's error
-        when the lock connection cannot be had (the run does not start)."""
+        when the lock connection cannot be had (the run does not start).
+
+        Locks not kept are taken on the one lock connection, one statement at a time; runs that start while a
+        statement is under way wait for the connection, and the first to get it takes every lock wanted by
+        then in one statement (a wave of supporters' boosts starts hundreds of runs a second, each for an
+        account of its own: one round trip each, in turn, capped the wave at the connection's rate)."""
         if not self._postgres:
             return Hold(account_id, False, 0)
+        self._check()
+        kept = self._kept(account_id)
+        if kept is not None:
+            return kept
+        want = _Want(account_id)
         with self._lock:
-            self._check()
-            if self._idle.pop(account_id, None) is not None or account_id in self._busy:
-                self._busy.add(account_id)
-                return Hold(account_id, False, self._epoch)
-            got = self._on_lock_connection(lambda conn: bool(
-                _TRY_LOCK.execute(conn, {"b_key": account_key(account_id)})[1].got))
-            if not got:
-                return None
+            self._wanted.append(want)
+            if not self._leading:
+                self._leading = want.lead = True
+        if not want.lead:
+            want.ready.wait()  # answered, or made the next to take the locks wanted
+        if not want.done:
+            self._lead()
+        if want.error is not None:
+            raise want.error
+        return want.hold
+
+    def _lead(self) -> None:
+        """Take every lock wanted so far (this run's among them), then hand the lead to a run that came
+        meanwhile: no run waits for more than the statement under way and its own."""
+        try:
+            with self._talking:
+                self._take_wanted()
+        finally:
+            with self._lock:
+                following = self._wanted[0] if self._wanted else None
+                if following is None:
+                    self._leading = False
+                else:
+                    following.lead = True
+            if following is not None:
+                following.ready.set()
+
+    def _take_wanted(self) -> None:
+        """Under ``_talking``: every lock wanted so far, in one statement; each waiting run gets its answer."""
+        with self._lock:
+            wanted, self._wanted = self._wanted, []
+            asked: dict[str, list[_Want]] = {}
+            for want in wanted:
+                kept = self._kept_locked(want.account_id)  # another run took it meanwhile: held already
+                if kept is not None:
+                    want.answer(kept)
+                else:
+                    asked.setdefault(want.account_id, []).append(want)
+        if not asked:
+            return
+        try:
+            keys = [account_key(a) for a in asked]
+            got: dict[int, bool] = dict(self._on_lock_connection(
+                lambda conn: [(r[0], r[1]) for r in conn.execute(_TRY_LOCKS, {"keys": keys})]))
+        except BaseException as exc:
+            for wants in asked.values():
+                for want in wants:
+                    want.answer(None, exc)
+            raise
+        with self._lock:  # the epoch cannot have changed: it changes with the connection, which is ours now
+            for account_id, wants in asked.items():
+                if got.get(account_key(account_id)):
+                    self._busy.add(account_id)
+                    wants[0].answer(Hold(account_id, True, self._epoch))
+                    for other in wants[1:]:  # a second run of the same account: the lock is held, not fresh
+                        other.answer(Hold(account_id, False, self._epoch))
+                else:
+                    for want in wants:
+                        want.answer(None)
+
+    def _kept(self, account_id: str) -> Hold | None:
+        with self._lock:
+            return self._kept_locked(account_id)
+
+    def _kept_locked(self, account_id: str) -> Hold | None:
+        """Under ``_lock``: the account's lock for a run when this worker holds it already."""
+        if self._idle.pop(account_id, None) is not None or account_id in self._busy:
             self._busy.add(account_id)
-            return Hold(account_id, True, self._epoch)
+            return Hold(account_id, False, self._epoch)
+        return None
 
     def holds(self, hold: Hold) -> bool:
         """Whether the run's lock is still held (asked before each claim): no round trip unless the server
@@ -186,8 +280,10 @@ class AccountLocks:
         if not self._postgres:
             return True
         with self._lock:
-            if hold.epoch == self._epoch:
-                self._check()
+            if hold.epoch != self._epoch:
+                return False
+        self._check()
+        with self._lock:
             return hold.epoch == self._epoch
 
     def give_back(self, hold: Hold) -> None:
@@ -201,10 +297,13 @@ class AccountLocks:
             self._idle[hold.account_id] = self._monotonic()
             self._idle.move_to_end(hold.account_id)  # oldest first: see sweep
             if self.stopping.is_set():
-                self._unlock(list(self._idle))
+                going = self._pop_idle(list(self._idle))
             elif len(self._idle) > self.keep + self._slack:  # the least recently used, down to keep: in one
                 # statement for every `slack` runs (with more accounts than kept, not one per run)
-                self._unlock(list(self._idle)[:len(self._idle) - self.keep])
+                going = self._pop_idle(list(self._idle)[:len(self._idle) - self.keep])
+            else:
+                return
+        self._unlock(*going)
 
     def sweep(self) -> None:
         """Let go of the locks of accounts idle for longer than ``idle_seconds`` (one statement when any). The
@@ -214,7 +313,8 @@ class AccountLocks:
             return
         cutoff = self._monotonic() - self.idle_seconds
         with self._lock:
-            self._unlock(list(itertools.takewhile(lambda a: self._idle[a] < cutoff, self._idle)))
+            going = self._pop_idle(list(itertools.takewhile(lambda a: self._idle[a] < cutoff, self._idle)))
+        self._unlock(*going)
 
     def release(self, account_ids: Iterable[str]) -> None:
         """Let go of these accounts' idle locks, if we keep them (they wait for a free sender: another worker
@@ -222,36 +322,47 @@ class AccountLocks:
         if not self._postgres:
             return
         with self._lock:
-            self._unlock([a for a in account_ids if a in self._idle])
+            going = self._pop_idle([a for a in account_ids if a in self._idle])
+        self._unlock(*going)
 
     def close(self) -> None:
         """Let go of every lock and close the lock connection."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            self._idle.clear()
-            self._busy.clear()
-            self._epoch += 1
-        if conn is not None:
-            _let_go(conn)
+        with self._talking:
+            with self._lock:
+                conn, self._conn = self._conn, None
+                self._idle.clear()
+                self._busy.clear()
+                self._epoch += 1
+            if conn is not None:
+                _let_go(conn)
 
     @property
     def held(self) -> set[str]:
         with self._lock:
             return set(self._idle) | self._busy
 
-    # -- under self._lock ----------------------------------------------------------------------------------
-
-    def _unlock(self, account_ids: list[str]) -> None:
-        if not account_ids:
-            return
+    def _pop_idle(self, account_ids: list[str]) -> tuple[list[str], int]:
+        """Under ``_lock``: these idle locks are no longer kept; (them, the connection's epoch) for _unlock."""
         for account_id in account_ids:
             self._idle.pop(account_id, None)
+        return account_ids, self._epoch
+
+    # -- on the lock connection: under self._talking, never under self._lock -------------------------------
+
+    def _unlock(self, account_ids: list[str], epoch: int) -> None:
+        """Let go of locks _pop_idle took out of the state. A take of one of them meanwhile is safe either way:
+        a session's advisory locks count (the take before the unlock holds it once more; after, takes it again)."""
+        if not account_ids:
+            return
         keys = [account_key(a) for a in account_ids]
-        try:
-            self._on_lock_connection(lambda conn: conn.execute(_UNLOCK, {"keys": keys}))
-        except SQLAlchemyError:  # the connection died, and every lock with it
-            log.warning("could not let %d account lock(s) go: their connection was lost (so were they)",
-                        len(keys))
+        with self._talking:
+            if epoch != self._epoch:
+                return  # they died with the connection that held them
+            try:
+                self._on_lock_connection(lambda conn: conn.execute(_UNLOCK, {"keys": keys}))
+            except SQLAlchemyError:  # the connection died, and every lock with it
+                log.warning("could not let %d account lock(s) go: their connection was lost (so were they)",
+                            len(keys))
 
     def _on_lock_connection(self, step: Callable[[Connection], T]) -> T:
         if self._conn is None:
@@ -263,27 +374,36 @@ class AccountLocks:
             raise
 
     def _check(self) -> None:
-        """Has the server said something on the idle lock connection (its end, as a rule)? Then test it."""
-        conn = self._conn
-        if conn is None:
+        """Has the server said something on the idle lock connection (its end, as a rule)? Then test it. Not
+        while another thread's statement is under way on it (its answer is on the socket; that statement finds
+        a dead connection itself)."""
+        if not self._talking.acquire(blocking=False):
             return
-        driver = conn.connection.driver_connection
         try:
-            spoke = driver is None or driver.closed or bool(sockets.select([driver.fileno()], [], [], 0)[0])
-        except (OSError, ValueError):  # a closed socket
-            spoke = True
-        if spoke:
-            with contextlib.suppress(SQLAlchemyError):  # dead: _lost() has run
-                self._on_lock_connection(lambda c: c.execute(text("SELECT 1")))
+            conn = self._conn
+            if conn is None:
+                return
+            driver = conn.connection.driver_connection
+            try:
+                spoke = driver is None or driver.closed or bool(sockets.select([driver.fileno()], [], [], 0)[0])
+            except (OSError, ValueError):  # a closed socket
+                spoke = True
+            if spoke:
+                with contextlib.suppress(SQLAlchemyError):  # dead: _lost() has run
+                    self._on_lock_connection(lambda c: c.execute(text("SELECT 1")))
+        finally:
+            self._talking.release()
 
     def _lost(self) -> None:
-        conn, self._conn = self._conn, None
-        if self._idle or self._busy:
-            log.warning("the connection holding %d account lock(s) was lost, and the locks with it: the accounts' "
-                        "runs end before their next post and take their locks again", len(self._idle) + len(self._busy))
-        self._idle.clear()
-        self._busy.clear()
-        self._epoch += 1
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if self._idle or self._busy:
+                log.warning("the connection holding %d account lock(s) was lost, and the locks with it: the "
+                            "accounts' runs end before their next post and take their locks again",
+                            len(self._idle) + len(self._busy))
+            self._idle.clear()
+            self._busy.clear()
+            self._epoch += 1
         if conn is not None:
             with contextlib.suppress(SQLAlchemyError):
                 conn.invalidate()
