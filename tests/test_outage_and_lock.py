@@ -147,7 +147,7 @@ def test_a_run_that_lost_its_account_lock_with_its_connection_stops_after_that_s
         pytest.skip("account locks are PostgreSQL's")
     from sqlalchemy import text
 
-    from bot.store.locks import account_key
+    from bot.store.account_locks import account_key
     from bot.worker.dispatch import Dispatcher
     from bot.worker.plan import plan
     from tests import staff as lifecycle
@@ -190,7 +190,7 @@ def _lock_is_free(app: Any, account_id: str) -> bool:
     """Whether another worker could take the account now (its lock taken and given back at once)."""
     from sqlalchemy import text
 
-    from bot.store.locks import account_key
+    from bot.store.account_locks import account_key
 
     with app.engine.connect() as conn:
         got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": account_key(account_id)}))
@@ -306,7 +306,7 @@ def test_a_broken_lock_connection_lets_every_lock_go(make_app, database_url):
     before any statement runs): the accounts' locks are free, so other workers may take them."""
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
-    from bot.store.locks import AccountLocks
+    from bot.store.account_locks import AccountLocks
 
     app = make_app()
     locks = AccountLocks(app.engine, keep=10)
@@ -413,7 +413,7 @@ def test_a_sweep_lets_go_exactly_the_locks_idle_for_longer_than_the_idle_time(ma
     even when it came after it."""
     if not database_url.startswith("postgresql"):
         pytest.skip("account locks are PostgreSQL's")
-    from bot.store.locks import AccountLocks
+    from bot.store.account_locks import AccountLocks
 
     now = [0.0]
     app = make_app()
@@ -450,7 +450,7 @@ def test_runs_that_start_together_take_their_accounts_locks_in_one_statement(mak
 
     from sqlalchemy import event
 
-    from bot.store.locks import AccountLocks
+    from bot.store.account_locks import AccountLocks
 
     app = make_app()
     other = AccountLocks(app.engine, keep=10)  # another worker's: it holds a4

@@ -69,7 +69,7 @@ def make_engine(url: str, concurrency: int = 8) -> Engine:
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database_url: {parsed.get_backend_name()} is not supported (use sqlite or postgresql)")
-    # One connection kept by each sender thread, one for every account lock (bot/store/locks.py), plus the
+    # One connection kept by each sender thread, one for every account lock (bot/store/account_locks.py), plus the
     # dispatch loop's, the heartbeat's, the planner's and the adapters' state writes.
     return create_engine(url, pool_pre_ping=True, pool_size=concurrency + POOL_BESIDES_SENDERS,
                          max_overflow=concurrency + 8, pool_timeout=60)

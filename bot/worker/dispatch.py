@@ -42,7 +42,7 @@ from bot.outbox.claim import Claimed
 from bot.outbox.link import Link
 from bot.outbox.policy import Answer, Decision, Retry, decide
 from bot.states import Action, Status
-from bot.store.locks import AccountLocks, Hold, idle_keep
+from bot.store.account_locks import AccountLocks, Hold, idle_keep
 from bot.worker import recovery
 from bot.worker.links import SenderLinks
 from bot.worker.runtime import Runtime
