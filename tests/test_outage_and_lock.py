@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -456,9 +457,12 @@ def test_runs_that_start_together_take_their_accounts_locks_in_one_statement(mak
     other = AccountLocks(app.engine, keep=10)  # another worker's: it holds a4
     mine = AccountLocks(app.engine, keep=10)
     tries: list[str] = []
-    event.listen(app.engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: tries.append(statement)
-                 if "pg_try_advisory_lock" in statement else None)
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "pg_try_advisory_lock" in statement:
+            tries.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", count)
     try:
         assert other.take("a4") is not None
         tries.clear()
@@ -468,13 +472,14 @@ def test_runs_that_start_together_take_their_accounts_locks_in_one_statement(mak
             threads = [threading.Thread(target=lambda a=a: got.__setitem__(a, mine.take(a))) for a in accounts]
             for t in threads:
                 t.start()
-            for _ in range(500):  # bounded: every run is waiting (about 0.01 s)
-                with mine._lock:
-                    if len(mine._wanted) == len(accounts):
-                        break
-                threading.Event().wait(0.01)
+            deadline = time.monotonic() + 60  # bounded: every run is waiting (about 0.01 s on a quiet machine)
+            while len(mine._wanted) < len(accounts):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"only {len(mine._wanted)} of {len(accounts)} runs started waiting in 60 s")
+                time.sleep(0.01)
         for t in threads:
-            t.join(timeout=30)
+            t.join(timeout=60)
+            assert not t.is_alive(), "a run still waits for its lock"
         assert len(tries) == 1  # one statement for the five
         assert got["a4"] is None and all(getattr(got[a], "fresh", False) for a in accounts if a != "a4")
         assert mine.held == {"a1", "a2", "a3", "a5"}
@@ -482,5 +487,6 @@ def test_runs_that_start_together_take_their_accounts_locks_in_one_statement(mak
         mine.close()
         assert all(_lock_is_free(app, a) for a in ("a1", "a2", "a3", "a5")) and not _lock_is_free(app, "a4")
     finally:
+        event.remove(app.engine, "before_cursor_execute", count)
         mine.close()
         other.close()

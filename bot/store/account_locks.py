@@ -23,8 +23,8 @@ from bot.store.raw import Raw
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# An account's lock is taken and let go once per run of an account whose lock was not kept: run raw, as the
-# hot path's statements are (bot/outbox/raw.py).
+# The locks of accounts not kept are taken by the runs waiting for them, together (AccountLocks.take): one account
+# (as a rule) runs raw, as the hot path's statements do (bot/store/raw.py); several, one statement over an array.
 _TRY_LOCK = Raw(select(func.pg_try_advisory_lock(bindparam("b_key", type_=BigInteger())).label("got")))
 _UNLOCK_ALL = Raw(select(func.pg_advisory_unlock_all().label("done")))
 _TRY_LOCKS = text("SELECT k, pg_try_advisory_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
@@ -128,7 +128,11 @@ class AccountLocks:
             if not self._leading:
                 self._leading = want.lead = True
         if not want.lead:
-            want.ready.wait()  # answered, or made the next to take the locks wanted
+            try:
+                want.ready.wait()  # answered, or made the next to take the locks wanted
+            except BaseException:  # interrupted while waiting: nobody may wait for this run to lead
+                self._abandon(want)
+                raise
         if not want.done:
             self._lead()
         if want.error is not None:
@@ -151,6 +155,21 @@ class AccountLocks:
             if following is not None:
                 following.ready.set()
 
+    def _abandon(self, want: _Want) -> None:
+        """A run that stopped waiting for its lock: out of the queue, and the lead passed on if it had it."""
+        with self._lock:
+            if want in self._wanted:
+                self._wanted.remove(want)
+            if not want.lead or want.done:
+                return
+            following = self._wanted[0] if self._wanted else None
+            if following is None:
+                self._leading = False
+            else:
+                following.lead = True
+        if following is not None:
+            following.ready.set()
+
     def _take_wanted(self) -> None:
         """Under ``_talking``: every lock wanted so far, in one statement; each waiting run gets its answer."""
         with self._lock:
@@ -164,11 +183,14 @@ class AccountLocks:
                     asked.setdefault(want.account_id, []).append(want)
         if not asked:
             return
+        keys = [account_key(a) for a in asked]
         try:
-            keys = [account_key(a) for a in asked]
             got: dict[int, bool] = dict(self._on_lock_connection(
-                lambda conn: [(r[0], r[1]) for r in conn.execute(_TRY_LOCKS, {"keys": keys})]))
+                lambda conn: [(keys[0], bool(_TRY_LOCK.execute(conn, {"b_key": keys[0]})[1].got))] if len(keys) == 1
+                else [(r[0], r[1]) for r in conn.execute(_TRY_LOCKS, {"keys": keys})]))
         except BaseException as exc:
+            if not isinstance(exc, SQLAlchemyError):  # (that one ran _lost) the server may hold some of them now
+                self._lost()
             for wants in asked.values():
                 for want in wants:
                     want.answer(None, exc)
