@@ -147,13 +147,19 @@ class AccountLocks:
                 self._take_wanted()
         finally:
             with self._lock:
-                following = self._wanted[0] if self._wanted else None
-                if following is None:
-                    self._leading = False
-                else:
-                    following.lead = True
+                following = self._pass_lead()
             if following is not None:
                 following.ready.set()
+
+    def _pass_lead(self) -> _Want | None:
+        """Under ``_lock``: the lead to the first run still waiting (returned, to be woken), or to none: the
+        next run to come takes it."""
+        following = self._wanted[0] if self._wanted else None
+        if following is None:
+            self._leading = False
+        else:
+            following.lead = True
+        return following
 
     def _abandon(self, want: _Want) -> None:
         """A run that stopped waiting for its lock: out of the queue, and the lead passed on if it had it."""
@@ -162,11 +168,7 @@ class AccountLocks:
                 self._wanted.remove(want)
             if not want.lead or want.done:
                 return
-            following = self._wanted[0] if self._wanted else None
-            if following is None:
-                self._leading = False
-            else:
-                following.lead = True
+            following = self._pass_lead()
         if following is not None:
             following.ready.set()
 
